@@ -1,0 +1,183 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { genPrivateMapKey, genPrivateMapKeyWithStringRoomId, Privilege } from '../auth/private-map-key.ts';
+import { genUserSig } from '../auth/usersig.ts';
+import { loadConfig, type Config } from '../config.ts';
+import { startServer } from '../server.ts';
+import { AppsService, type App } from '../services/apps/apps-service.ts';
+import { DomainError } from '../services/errors.ts';
+import { openStore } from '../store/store.ts';
+
+interface StoreFlags {
+  dataDir?: string;
+  config?: string;
+}
+
+function uint(name: string, max = 0xffffffff) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) > max) throw new InvalidArgumentError(`${name} must be an integer from 0 to ${max}`);
+    return Number(v);
+  };
+}
+
+function configFrom(flags: StoreFlags & Partial<Record<keyof Config, string>>): Config {
+  return loadConfig({ file: flags.config, flags: { dataDir: flags.dataDir, host: flags.host, port: flags.port, logLevel: flags.logLevel } });
+}
+
+/** Opens the data directory's store and apps for one CLI command, then closes them. */
+async function withApps<T>(flags: StoreFlags, fn: (apps: AppsService) => Promise<T>): Promise<T> {
+  const store = await openStore({ dataDir: configFrom(flags).dataDir });
+  try {
+    const apps = new AppsService(store);
+    await apps.load();
+    return await fn(apps);
+  } finally {
+    await store.close();
+  }
+}
+
+async function requireApp(apps: AppsService, sdkAppId: number): Promise<App> {
+  const app = apps.get(sdkAppId);
+  if (!app) throw new DomainError('NOT_FOUND', `app ${sdkAppId} not found`);
+  return app;
+}
+
+function printDevApp(app: App): void {
+  const c = AppsService.credentials(app);
+  const sig = genUserSig({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, userId: c.admin, expire: 604800 });
+  process.stdout.write(
+    [
+      'Created a development app:',
+      `  SDKAppID        ${c.sdkAppId}`,
+      `  SecretKey       ${c.secretKey}`,
+      `  Admin           ${c.admin}`,
+      `  Admin UserSig   ${sig}  (7 days)`,
+      `  Cloud API       SecretId ${c.cloudApi.secretId}  SecretKey ${c.cloudApi.secretKey}`,
+      `  IVH             appKey ${c.ivh.appKey}  accessToken ${c.ivh.accessToken}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** Builds the `trtcd` command-line program. */
+export function program(): Command {
+  const cli = new Command('trtcd').description('Self-hosted server wire-compatible with Tencent RTC server APIs').exitOverride();
+  const dataDir = ['--data-dir <dir>', 'data directory (default ./.trtcd, or TRTCD_DATA_DIR)'] as const;
+  const configFile = ['--config <file>', 'JSON configuration file'] as const;
+
+  cli
+    .command('start')
+    .description('start the server')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default 9000)')
+    .option(...dataDir)
+    .option(...configFile)
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent')
+    .action(async (flags: StoreFlags & { host?: string; port?: string; logLevel?: string }) => {
+      const server = await startServer(configFrom(flags));
+      if (server.devApp) printDevApp(server.devApp);
+      await new Promise<void>((resolve) => {
+        const stop = () => void server.close().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  const app = cli.command('app').description('manage apps (SDKAppIDs) and their credentials');
+  app
+    .command('create')
+    .description('create an app with fresh credentials')
+    .option('--sdkappid <n>', 'SDKAppID to use (default: next free from 1400000001)', uint('sdkappid'))
+    .option('--json', 'print the credentials as one JSON object')
+    .option(...dataDir)
+    .option(...configFile)
+    .action(async (flags: StoreFlags & { sdkappid?: number; json?: boolean }) => {
+      const created = await withApps(flags, (apps) => apps.create({ sdkAppId: flags.sdkappid }));
+      const c = AppsService.credentials(created);
+      if (flags.json) process.stdout.write(`${JSON.stringify(c)}\n`);
+      else process.stdout.write(`SDKAppID ${c.sdkAppId}\nSecretKey ${c.secretKey}\nAdmin ${c.admin}\nCloud API SecretId ${c.cloudApi.secretId}\nCloud API SecretKey ${c.cloudApi.secretKey}\nIVH appKey ${c.ivh.appKey}\nIVH accessToken ${c.ivh.accessToken}\n`);
+    });
+  app
+    .command('set')
+    .description('change settings: features.<call|live|gift|trtc|ivh>, admins, callback.url, callback.token, ipAllowlist, disabled, expiresAt, rateLimits, appRateLimit, accountLimit, secretKey')
+    .argument('<sdkAppId>', 'the app', uint('sdkAppId'))
+    .argument('<settings...>', 'key=value pairs')
+    .option(...dataDir)
+    .option(...configFile)
+    .action(async (sdkAppId: number, pairs: string[], flags: StoreFlags) => {
+      const changes = pairs.map((p): [string, string] => {
+        const i = p.indexOf('=');
+        if (i <= 0) throw new InvalidArgumentError(`"${p}" is not key=value`);
+        return [p.slice(0, i), p.slice(i + 1)];
+      });
+      const updated = await withApps(flags, (apps) => apps.update(sdkAppId, changes));
+      process.stdout.write(`${JSON.stringify({ sdkAppId: updated.sdkAppId, settings: updated.settings })}\n`);
+    });
+  app
+    .command('show')
+    .description('print an app, credentials and settings, as JSON')
+    .argument('<sdkAppId>', 'the app', uint('sdkAppId'))
+    .option(...dataDir)
+    .option(...configFile)
+    .action(async (sdkAppId: number, flags: StoreFlags) => {
+      const found = await withApps(flags, (apps) => requireApp(apps, sdkAppId));
+      process.stdout.write(`${JSON.stringify({ ...AppsService.credentials(found), settings: found.settings })}\n`);
+    });
+  app
+    .command('list')
+    .description('list the SDKAppIDs')
+    .option(...dataDir)
+    .option(...configFile)
+    .action(async (flags: StoreFlags) => {
+      const all = await withApps(flags, async (apps) => apps.list());
+      for (const a of all) process.stdout.write(`${a.sdkAppId}${a.settings.disabled ? ' (disabled)' : ''}\n`);
+    });
+
+  cli
+    .command('usersig')
+    .description("print a UserSig for a user of an app, signed with the app's key")
+    .argument('<sdkAppId>', 'the app', uint('sdkAppId'))
+    .argument('<userId>', 'the user')
+    .option('--expire <seconds>', 'validity in seconds', uint('expire'), 604800)
+    .option(...dataDir)
+    .option(...configFile)
+    .action(async (sdkAppId: number, userId: string, flags: StoreFlags & { expire: number }) => {
+      const found = await withApps(flags, (apps) => requireApp(apps, sdkAppId));
+      process.stdout.write(`${genUserSig({ sdkAppId, secretKey: found.secretKey, userId, expire: flags.expire })}\n`);
+    });
+
+  cli
+    .command('privatemapkey')
+    .description('print a PrivateMapKey (room permission ticket) for a user and room')
+    .argument('<sdkAppId>', 'the app', uint('sdkAppId'))
+    .argument('<userId>', 'the user')
+    .option('--room-id <n>', 'numeric room id', uint('room-id'))
+    .option('--str-room-id <id>', 'string room id')
+    .option('--privilege <bits>', 'privilege bitmap (255 = all)', uint('privilege', 255), Privilege.All)
+    .option('--expire <seconds>', 'validity in seconds', uint('expire'), 86400)
+    .option(...dataDir)
+    .option(...configFile)
+    .action(async (sdkAppId: number, userId: string, flags: StoreFlags & { roomId?: number; strRoomId?: string; privilege: number; expire: number }) => {
+      if ((flags.roomId === undefined) === (flags.strRoomId === undefined)) throw new InvalidArgumentError('give exactly one of --room-id and --str-room-id');
+      const found = await withApps(flags, (apps) => requireApp(apps, sdkAppId));
+      const base = { sdkAppId, secretKey: found.secretKey, userId, expire: flags.expire, privilegeMap: flags.privilege };
+      const key = flags.strRoomId !== undefined ? genPrivateMapKeyWithStringRoomId({ ...base, strRoomId: flags.strRoomId }) : genPrivateMapKey({ ...base, roomId: flags.roomId! });
+      process.stdout.write(`${key}\n`);
+    });
+  return cli;
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof InvalidArgumentError || err instanceof DomainError) {
+      process.stderr.write(`trtcd: ${err.message}\n`);
+      return err instanceof DomainError && err.code === 'NOT_FOUND' ? 3 : 1;
+    }
+    process.stderr.write(`trtcd: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

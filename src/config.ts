@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+const ConfigSchema = Type.Object(
+  {
+    /** Address to listen on. */
+    host: Type.String({ minLength: 1 }),
+    /** Port to listen on (0 picks a free one). */
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    /** Directory of the embedded SQLite store. */
+    dataDir: Type.String({ minLength: 1 }),
+    /** pino level: fatal, error, warn, info, debug, trace or silent. */
+    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    /** Largest request body accepted, in bytes. */
+    bodyLimit: Type.Integer({ minimum: 1024 }),
+    /** SQLite synchronous mode: NORMAL survives a killed process, FULL also a power cut. */
+    sqliteSync: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')]),
+    /** Create a development app when the store has no app yet. */
+    devApp: Type.Boolean(),
+    /** How often app changes made by another process (the CLI) are picked up, in ms. */
+    appsPollMs: Type.Integer({ minimum: 50 }),
+    /** How long shutdown waits for in-flight requests before closing their connections, in ms. */
+    shutdownGraceMs: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+
+/** The server's configuration. */
+export type Config = Static<typeof ConfigSchema>;
+
+const check = TypeCompiler.Compile(ConfigSchema);
+
+/** Built-in defaults. */
+export const DEFAULT_CONFIG: Config = {
+  host: '127.0.0.1',
+  port: 9000,
+  dataDir: './.trtcd',
+  logLevel: 'info',
+  bodyLimit: 1024 * 1024,
+  sqliteSync: 'NORMAL',
+  devApp: true,
+  appsPollMs: 500,
+  shutdownGraceMs: 10_000,
+};
+
+/** Environment variable for each key: TRTCD_ plus the key in upper snake case. */
+export const ENV_KEYS: Record<keyof Config, string> = {
+  host: 'TRTCD_HOST',
+  port: 'TRTCD_PORT',
+  dataDir: 'TRTCD_DATA_DIR',
+  logLevel: 'TRTCD_LOG_LEVEL',
+  bodyLimit: 'TRTCD_BODY_LIMIT',
+  sqliteSync: 'TRTCD_SQLITE_SYNC',
+  devApp: 'TRTCD_DEV_APP',
+  appsPollMs: 'TRTCD_APPS_POLL_MS',
+  shutdownGraceMs: 'TRTCD_SHUTDOWN_GRACE_MS',
+};
+
+function coerce(key: keyof Config, v: string): unknown {
+  const sample = DEFAULT_CONFIG[key];
+  if (typeof sample === 'number') return /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof sample === 'boolean') return v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v;
+  return v;
+}
+
+/** Merges defaults, a JSON config file, TRTCD_* environment variables and command-line flags, in that order. */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: Partial<Record<keyof Config, string | number | boolean>> } = {}): Config {
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  if (opts.file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(opts.file, 'utf8'));
+    } catch (err) {
+      throw new Error(`cannot read config file ${opts.file}: ${(err as Error).message}`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${opts.file} must hold a JSON object`);
+    Object.assign(merged, parsed);
+  }
+  const env = opts.env ?? process.env;
+  for (const [key, name] of Object.entries(ENV_KEYS) as Array<[keyof Config, string]>) {
+    const v = env[name];
+    if (v !== undefined && v !== '') merged[key] = coerce(key, v);
+  }
+  for (const [key, v] of Object.entries(opts.flags ?? {}) as Array<[keyof Config, unknown]>) {
+    if (v !== undefined) merged[key] = typeof v === 'string' ? coerce(key, v) : v;
+  }
+  if (!check.Check(merged)) {
+    const first = check.Errors(merged).First();
+    throw new Error(`invalid configuration at ${first?.path || '/'}: ${first?.message ?? 'unknown problem'}`);
+  }
+  return { ...merged, dataDir: resolve(merged.dataDir) };
+}

@@ -1,0 +1,74 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { AccountsService } from '../../services/accounts/accounts-service.ts';
+import type { App } from '../../services/apps/apps-service.ts';
+import type { DomainError } from '../../services/errors.ts';
+import { RestErrors, type RestErrorEntry } from './errors.ts';
+
+/** The services a REST v4 handler may call. */
+export interface RestServices {
+  accounts: AccountsService;
+}
+
+/** What a handler knows about the request it serves. */
+export interface RestContext {
+  app: App;
+  identifier: string;
+  requestId: string;
+  services: RestServices;
+}
+
+/** A published per-app limit: `points` calls per `seconds`. */
+export interface RateLimit {
+  points: number;
+  seconds: number;
+}
+
+/** One `<service>/<command>` entry of the dispatch table. */
+export interface RestCommand {
+  /** Limit applied when the app's rateLimits profile is `tencent`. */
+  limit: RateLimit;
+  /** Code for a body that fails its schema (the command's "invalid parameter" code). */
+  invalid: RestErrorEntry;
+  /** Wire codes for domain errors, by DomainError detail or code; unlisted INVALID_ARGUMENT uses `invalid`. */
+  errors?: Partial<Record<string, RestErrorEntry>>;
+  check: TypeCheck<TSchema>;
+  handle(ctx: RestContext, body: unknown): Promise<Record<string, unknown>>;
+}
+
+/** Declares a command with a typed, compiled body schema. */
+export function defineCommand<S extends TSchema>(c: {
+  limit: RateLimit;
+  body: S;
+  invalid?: RestErrorEntry;
+  errors?: Partial<Record<string, RestErrorEntry>>;
+  handle(ctx: RestContext, body: Static<S>): Promise<Record<string, unknown>>;
+}): RestCommand {
+  return {
+    limit: c.limit,
+    invalid: c.invalid ?? RestErrors.INVALID_PARAMETER,
+    errors: c.errors,
+    check: TypeCompiler.Compile(c.body),
+    handle: c.handle as RestCommand['handle'],
+  };
+}
+
+/** The dispatch table: `"<service>/<command>"` → command. */
+export type CommandTable = Record<string, RestCommand>;
+
+/** A body field that holds a UserID: must be a string (60015 otherwise). */
+export function Account(opts: { minLength?: number } = {}) {
+  return Type.String({ ...opts, 'x-account': true });
+}
+
+/** `n` calls per second. */
+export function perSecond(points: number): RateLimit {
+  return { points, seconds: 1 };
+}
+
+/** Maps a service's refusal to the command's wire code. */
+export function domainToRest(cmd: RestCommand, err: DomainError): RestErrorEntry {
+  const listed = (err.detail && cmd.errors?.[err.detail]) || cmd.errors?.[err.code];
+  if (listed) return listed;
+  return err.code === 'INVALID_ARGUMENT' ? cmd.invalid : RestErrors.INTERNAL;
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { VerifyResult } from '../../auth/usersig.ts';
+import { readBody, sendJson } from '../../http/body.ts';
+import type { RateLimiter } from '../../limits/rate-limiter.ts';
+import type { Logger } from '../../logger.ts';
+import type { Metrics } from '../../metrics.ts';
+import type { App, AppsService } from '../../services/apps/apps-service.ts';
+import { DomainError } from '../../services/errors.ts';
+import { domainToRest, type CommandTable, type RestCommand, type RestServices } from './command.ts';
+import { RestError, RestErrors, type RestErrorEntry } from './errors.ts';
+
+const PATH = /^\/v4\/([A-Za-z0-9_]+)\/([A-Za-z0-9_]+)$/;
+const UINT = /^\d{1,10}$/;
+
+/** What the REST v4 gateway needs from the rest of the server. */
+export interface RestV4Deps {
+  apps: AppsService;
+  services: RestServices;
+  commands: CommandTable;
+  limiter: RateLimiter;
+  log: Logger;
+  metrics: Metrics;
+  bodyLimit: number;
+}
+
+const SIG_ERRORS: Record<Exclude<VerifyResult, { ok: true }>['reason'], RestErrorEntry> = {
+  EMPTY: RestErrors.SIG_EMPTY,
+  MALFORMED: RestErrors.SIG_INVALID,
+  V1_UNSUPPORTED: RestErrors.SIG_INVALID,
+  FIELD_MISSING: RestErrors.SIG_INVALID,
+  IDENTIFIER_MISMATCH: RestErrors.SIG_IDENTIFIER_MISMATCH,
+  SDKAPPID_MISMATCH: RestErrors.SIG_SDKAPPID_MISMATCH,
+  EXPIRED: RestErrors.SIG_EXPIRED,
+  SIG_MISMATCH: RestErrors.SIG_KEY_MISMATCH,
+  USERBUF_MISMATCH: RestErrors.SIG_INVALID,
+};
+
+let seq = 0;
+
+/** A RequestId shaped like Tencent's: `Id-<32 hex>-O-Seq-<n>`. */
+export function newRequestId(): string {
+  seq = (seq + 1) % 0x7fffffff;
+  return `Id-${randomUUID().replaceAll('-', '')}-O-Seq-${seq}`;
+}
+
+/** Renders the REST v4 envelope: ActionStatus, ErrorInfo, ErrorCode, RequestId, then the payload. */
+export function envelope(requestId: string, code: number, info: string, payload?: Record<string, unknown>): string {
+  const head = `{"ActionStatus":"${code === 0 ? 'OK' : 'FAIL'}","ErrorInfo":${JSON.stringify(info)},"ErrorCode":${code},"RequestId":"${requestId}"`;
+  if (!payload) return head + '}';
+  const rest = JSON.stringify(payload);
+  return rest === '{}' ? head + '}' : `${head},${rest.slice(1)}`;
+}
+
+/** Finds the first schema problem: 60015 for a non-string account field, else the command's invalid code. */
+function schemaError(cmd: RestCommand, body: unknown): RestError | null {
+  if (cmd.check.Check(body)) return null;
+  const first = cmd.check.Errors(body).First();
+  if (!first) return new RestError(cmd.invalid);
+  if ((first.schema as Record<string, unknown>)['x-account'] && first.value !== undefined && typeof first.value !== 'string') {
+    return new RestError(RestErrors.ACCOUNT_TYPE, `${RestErrors.ACCOUNT_TYPE.info} (${first.path})`);
+  }
+  return new RestError(cmd.invalid, `${cmd.invalid.info} ${first.path || '/'}: ${first.message}`);
+}
+
+/** The REST API v4 gateway: `POST /v4/<service>/<command>?sdkappid&identifier&usersig&random&contenttype`. */
+export class RestV4Gateway {
+  constructor(private readonly d: RestV4Deps) {}
+
+  /** Serves one request; always answers HTTP 200 with the v4 envelope. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const start = process.hrtime.bigint();
+    const requestId = newRequestId();
+    let command = 'unknown';
+    this.run(req, requestId, (c) => (command = c)).then(
+      ({ code, info, payload, close }) => {
+        sendJson(res, 200, envelope(requestId, code, info, payload), close);
+        this.d.metrics.observe('rest-v4', command, code, start);
+        if (code !== 0) this.d.log.info({ requestId, command, code, info }, 'rest-v4 request failed');
+        else this.d.log.debug({ requestId, command }, 'rest-v4 request');
+      },
+      (err: unknown) => {
+        this.d.log.error({ requestId, command, err }, 'rest-v4 request crashed');
+        if (!res.headersSent) sendJson(res, 200, envelope(requestId, RestErrors.INTERNAL.code, RestErrors.INTERNAL.info));
+        this.d.metrics.observe('rest-v4', command, RestErrors.INTERNAL.code, start);
+      },
+    );
+  }
+
+  private async run(
+    req: IncomingMessage,
+    requestId: string,
+    named: (command: string) => void,
+  ): Promise<{ code: number; info: string; payload?: Record<string, unknown>; close?: boolean }> {
+    try {
+      const raw = await readBody(req, this.d.bodyLimit);
+      if (raw === 'TOO_LARGE') {
+        return { code: RestErrors.REQUEST_FORMAT.code, info: `request body larger than ${this.d.bodyLimit} bytes`, close: true };
+      }
+      const { cmd, app, identifier } = await this.admit(req, named);
+      const body = parseBody(raw);
+      const invalid = schemaError(cmd, body);
+      if (invalid) throw invalid;
+      const payload = await cmd.handle({ app, identifier, requestId, services: this.d.services }, body).catch((err: unknown) => {
+        if (err instanceof DomainError) throw new RestError(domainToRest(cmd, err), err.message);
+        throw err;
+      });
+      return { code: 0, info: '', payload };
+    } catch (err) {
+      if (err instanceof RestError) return { code: err.entry.code, info: err.info };
+      throw err;
+    }
+  }
+
+  /** URL, method, app, UserSig, admin, rate-limit checks, in that order (docs/compatibility.md). */
+  private async admit(req: IncomingMessage, named: (command: string) => void): Promise<{ cmd: RestCommand; app: App; identifier: string }> {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const m = PATH.exec(q < 0 ? url : url.slice(0, q));
+    if (!m) throw new RestError(RestErrors.HTTP_PARSE, `${RestErrors.HTTP_PARSE.info} Expected /v4/<service>/<command>.`);
+    if (req.method !== 'POST') throw new RestError(RestErrors.REQUEST_FORMAT, 'only POST is supported');
+    const key = `${m[1]}/${m[2]}`;
+    const cmd = Object.hasOwn(this.d.commands, key) ? this.d.commands[key] : undefined;
+    if (!cmd) throw new RestError(RestErrors.RESOURCE, `${RestErrors.RESOURCE.info} Unknown command v4/${key}.`);
+    named(key);
+
+    const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const random = params.get('random');
+    if (random === null || !UINT.test(random) || Number(random) > 0xffffffff) {
+      throw new RestError(RestErrors.HTTP_PARSE, 'random must be an unsigned 32-bit integer');
+    }
+    if (params.get('contenttype') !== 'json') throw new RestError(RestErrors.HTTP_PARSE, 'contenttype must be json');
+    const sdkappid = params.get('sdkappid');
+    if (!sdkappid) throw new RestError(RestErrors.SDKAPPID_MISSING);
+    const app = UINT.test(sdkappid) ? this.d.apps.get(Number(sdkappid)) : undefined;
+    if (!app) throw new RestError(RestErrors.SDKAPPID_INVALID);
+    const refusal = this.d.apps.admit(app, req.socket.remoteAddress);
+    if (refusal === 'DISABLED') throw new RestError(RestErrors.APP_DISABLED);
+    if (refusal === 'EXPIRED') throw new RestError(RestErrors.PACKAGE_EXPIRED);
+    if (refusal === 'IP_NOT_ALLOWED') throw new RestError(RestErrors.IP_NOT_ALLOWED);
+
+    const identifier = params.get('identifier');
+    if (!identifier) throw new RestError(RestErrors.ACCOUNT_OR_SIG, 'identifier is missing from the URL');
+    const verdict = this.d.apps.verifyUserSig(app.sdkAppId, identifier, params.get('usersig') ?? '');
+    if (!verdict.ok) throw new RestError(SIG_ERRORS[verdict.reason], `${SIG_ERRORS[verdict.reason].info} (${verdict.message})`);
+    if (!this.d.apps.isAdmin(app.sdkAppId, identifier)) throw new RestError(RestErrors.ADMIN_REQUIRED);
+
+    const s = app.settings;
+    if (s.appRateLimit > 0 && !(await this.d.limiter.consume('rest-v4', String(app.sdkAppId), s.appRateLimit, 1))) {
+      throw new RestError(RestErrors.APP_RATE_LIMIT);
+    }
+    if (s.rateLimits === 'tencent' && !(await this.d.limiter.consume(key, String(app.sdkAppId), cmd.limit.points, cmd.limit.seconds))) {
+      throw new RestError(RestErrors.API_RATE_LIMIT);
+    }
+    return { cmd, app, identifier };
+  }
+}
+
+function parseBody(raw: Buffer): unknown {
+  if (raw.length === 0) throw new RestError(RestErrors.JSON_PARSE, 'the request body is empty; send {} when no fields are needed');
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new RestError(RestErrors.JSON_PARSE);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new RestError(RestErrors.JSON_PARSE, 'the request body must be a JSON object');
+  }
+  return body;
+}

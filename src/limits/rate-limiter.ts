@@ -1,0 +1,29 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+
+/** A fixed-window counter per (bucket, key): the published limits are "N calls per S seconds". */
+export interface RateLimiter {
+  /** Takes one call from the window; false when the window is already full. */
+  consume(bucket: string, key: string, points: number, seconds: number): Promise<boolean>;
+}
+
+/** Rate limits kept in this process's memory (one node). */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly limiters = new Map<string, RateLimiterMemory>();
+
+  /** Takes one call from the window; false when the window is already full. */
+  async consume(bucket: string, key: string, points: number, seconds: number): Promise<boolean> {
+    const id = `${bucket}:${points}/${seconds}`;
+    let limiter = this.limiters.get(id);
+    if (!limiter) {
+      limiter = new RateLimiterMemory({ keyPrefix: id, points, duration: seconds });
+      this.limiters.set(id, limiter);
+    }
+    try {
+      await limiter.consume(key);
+      return true;
+    } catch (e) {
+      if (e instanceof RateLimiterRes) return false;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Config } from './config.ts';
+import { accountCommands } from './gateways/rest-v4/accounts.ts';
+import { RestErrors } from './gateways/rest-v4/errors.ts';
+import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gateway.ts';
+import { sendJson } from './http/body.ts';
+import { MemoryRateLimiter } from './limits/rate-limiter.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
+import { AccountsService } from './services/accounts/accounts-service.ts';
+import { AppsService, type App } from './services/apps/apps-service.ts';
+import { openStore, type Store } from './store/store.ts';
+
+/** A running trtcd server. */
+export interface Trtcd {
+  /** Base URL, e.g. http://127.0.0.1:9000. */
+  readonly url: string;
+  readonly port: number;
+  readonly store: Store;
+  readonly apps: AppsService;
+  readonly accounts: AccountsService;
+  readonly log: Logger;
+  /** The development app created at start on an empty store, if any. */
+  readonly devApp: App | null;
+  /** Stops accepting connections, finishes in-flight requests, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Opens the store, loads the apps and serves every API family on one HTTP port. */
+export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Trtcd> {
+  const store = await openStore({ dataDir: config.dataDir, sqliteSync: config.sqliteSync });
+  const apps = new AppsService(store);
+  await apps.load();
+  const devApp = config.devApp && apps.list().length === 0 ? await apps.create() : null;
+  apps.watch(config.appsPollMs);
+  const accounts = new AccountsService(store, apps);
+  const metrics = new Metrics();
+  const rest = new RestV4Gateway({
+    apps,
+    services: { accounts },
+    commands: { ...accountCommands },
+    limiter: new MemoryRateLimiter(),
+    log,
+    metrics,
+    bodyLimit: config.bodyLimit,
+  });
+
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    if (url === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
+    if (url === '/metrics' && req.method === 'GET') {
+      void metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+        res.end(text);
+      });
+      return;
+    }
+    // Every other path is answered by the REST v4 gateway, which rejects what is not /v4/<service>/<command>.
+    rest.handle(req, res);
+  };
+
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, route);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
+    const body = envelope(newRequestId(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.info);
+    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  log.info({ host: config.host, port, dataDir: config.dataDir }, 'trtcd listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    store,
+    apps,
+    accounts,
+    log,
+    devApp,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // Keep-alive sockets go idle once their in-flight response is sent; close them then, and force after a grace period.
+          const sweep = setInterval(() => server.closeIdleConnections(), 50);
+          const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+          server.once('close', () => (clearInterval(sweep), clearTimeout(force)));
+          server.closeIdleConnections();
+        });
+        apps.stop();
+        await store.close();
+        log.info('trtcd stopped');
+      })();
+      return closing;
+    },
+  };
+}

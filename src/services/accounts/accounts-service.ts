@@ -1,0 +1,111 @@
+import type { AccountInput } from '../../store/accounts-repo.ts';
+import type { Store } from '../../store/store.ts';
+import type { AppsService } from '../apps/apps-service.ts';
+import { DomainError } from '../errors.ts';
+
+/** Most accounts one batch call may carry (multiaccount_import, account_delete, account_check). */
+export const MAX_BATCH = 100;
+/** Longest UserID, in UTF-8 bytes. */
+export const MAX_USER_ID_BYTES = 32;
+/** Longest profile field (Nick, FaceUrl), in UTF-8 bytes. */
+export const MAX_PROFILE_FIELD_BYTES = 500;
+
+// Control characters cannot appear in a UserID; everything else up to 32 bytes is accepted (see docs/compatibility.md).
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/** Why a UserID is unacceptable, or null if it is fine. */
+export function userIdProblem(userId: string): string | null {
+  if (userId.length === 0) return 'UserID is empty';
+  if (Buffer.byteLength(userId) > MAX_USER_ID_BYTES) return `UserID "${userId}" is longer than ${MAX_USER_ID_BYTES} bytes`;
+  if (CONTROL.test(userId)) return 'UserID contains a control character';
+  return null;
+}
+
+function checkProfile(a: AccountInput): void {
+  for (const [name, v] of [['Nick', a.nick], ['FaceUrl', a.faceUrl]] as const) {
+    if (v !== undefined && Buffer.byteLength(v) > MAX_PROFILE_FIELD_BYTES) {
+      throw new DomainError('INVALID_ARGUMENT', `${name} is longer than ${MAX_PROFILE_FIELD_BYTES} bytes`, 'PROFILE_FIELD_TOO_LONG');
+    }
+  }
+}
+
+function checkBatch(n: number): void {
+  if (n === 0) throw new DomainError('INVALID_ARGUMENT', 'the account list is empty');
+  if (n > MAX_BATCH) throw new DomainError('INVALID_ARGUMENT', `at most ${MAX_BATCH} accounts per call, got ${n}`);
+}
+
+/** Imported accounts (UserIDs) of each app: import, delete, check. */
+export class AccountsService {
+  constructor(
+    private readonly store: Store,
+    private readonly apps: AppsService,
+  ) {}
+
+  /** Imports one account; importing it again updates the profile fields given. */
+  async importOne(sdkAppId: number, account: AccountInput): Promise<void> {
+    const problem = userIdProblem(account.userId);
+    if (problem) throw new DomainError('INVALID_ARGUMENT', problem);
+    checkProfile(account);
+    await this.store.transaction(async (tx) => {
+      await this.checkLimit(tx, sdkAppId, [account.userId]);
+      await tx.accounts.upsert(sdkAppId, [account]);
+    });
+  }
+
+  /** Imports up to 100 accounts; returns the UserIDs that could not be imported. */
+  async importMany(sdkAppId: number, accounts: AccountInput[]): Promise<{ failed: string[] }> {
+    checkBatch(accounts.length);
+    accounts.forEach(checkProfile);
+    const failed: string[] = [];
+    const valid = accounts.filter((a) => (userIdProblem(a.userId) ? (failed.push(a.userId), false) : true));
+    await this.store.transaction(async (tx) => {
+      const room = await this.room(tx, sdkAppId, valid.map((a) => a.userId));
+      const accepted = valid.filter((a) => (room.has(a.userId) ? true : (failed.push(a.userId), false)));
+      await tx.accounts.upsert(sdkAppId, accepted);
+    });
+    return { failed };
+  }
+
+  /** Deletes up to 100 accounts; each result says whether that account existed. */
+  async delete(sdkAppId: number, userIds: string[]): Promise<Array<{ userId: string; deleted: boolean }>> {
+    checkBatch(userIds.length);
+    const gone = await this.store.accounts.delete(sdkAppId, userIds);
+    return userIds.map((userId) => ({ userId, deleted: gone.has(userId) }));
+  }
+
+  /** Checks up to 100 accounts; each result says whether that account is imported. */
+  async check(sdkAppId: number, userIds: string[]): Promise<Array<{ userId: string; imported: boolean }>> {
+    checkBatch(userIds.length);
+    const have = await this.store.accounts.existing(sdkAppId, userIds);
+    return userIds.map((userId) => ({ userId, imported: have.has(userId) }));
+  }
+
+  /** Whether one account is imported. */
+  async exists(sdkAppId: number, userId: string): Promise<boolean> {
+    return (await this.store.accounts.existing(sdkAppId, [userId])).has(userId);
+  }
+
+  private async checkLimit(tx: Pick<Store, 'accounts'>, sdkAppId: number, userIds: string[]): Promise<void> {
+    const room = await this.room(tx, sdkAppId, userIds);
+    if (room.size < new Set(userIds).size) {
+      throw new DomainError('LIMIT_EXCEEDED', 'the app has reached its account limit', 'ACCOUNT_LIMIT');
+    }
+  }
+
+  /** Which of `userIds` fit under the app's account limit (existing accounts always fit). */
+  private async room(tx: Pick<Store, 'accounts'>, sdkAppId: number, userIds: string[]): Promise<Set<string>> {
+    const limit = this.apps.get(sdkAppId)?.settings.accountLimit ?? 0;
+    if (limit === 0) return new Set(userIds);
+    const existing = await tx.accounts.existing(sdkAppId, userIds);
+    let free = limit - (await tx.accounts.count(sdkAppId));
+    const fit = new Set<string>();
+    for (const id of userIds) {
+      if (existing.has(id) || fit.has(id)) fit.add(id);
+      else if (free > 0) {
+        fit.add(id);
+        free--;
+      }
+    }
+    return fit;
+  }
+}

@@ -1,0 +1,144 @@
+import { isIP } from 'node:net';
+import { DomainError } from '../errors.ts';
+
+/** Product features an app can switch on or off. */
+export const FEATURES = ['call', 'live', 'gift', 'trtc', 'ivh'] as const;
+export type Feature = (typeof FEATURES)[number];
+
+/** Rate-limit profiles: `tencent` applies the published per-API limits, `off` none. */
+export type RateLimitProfile = 'tencent' | 'off';
+
+/** Everything about an app that an operator may change after creation. */
+export interface AppSettings {
+  admins: string[];
+  features: Record<Feature, boolean>;
+  callback: { url: string; token: string };
+  /** IPs or CIDRs allowed to call the server APIs; empty means any. */
+  ipAllowlist: string[];
+  disabled: boolean;
+  /** Unix seconds after which the app's package counts as expired; null for never. */
+  expiresAt: number | null;
+  rateLimits: RateLimitProfile;
+  /** App-wide cap on REST calls per second (SDKAppID-level limit); 0 for none. */
+  appRateLimit: number;
+  /** Most accounts the app may hold (like the trial edition's 100); 0 for no cap. */
+  accountLimit: number;
+}
+
+/** Settings of a newly created app. */
+export function defaultSettings(): AppSettings {
+  return {
+    admins: ['administrator'],
+    features: { call: true, live: true, gift: true, trtc: true, ivh: true },
+    callback: { url: '', token: '' },
+    ipAllowlist: [],
+    disabled: false,
+    expiresAt: null,
+    rateLimits: 'tencent',
+    appRateLimit: 0,
+    accountLimit: 0,
+  };
+}
+
+/** Reads settings JSON from the store, filling keys that older rows lack. */
+export function parseSettings(json: string): AppSettings {
+  const base = defaultSettings();
+  const raw = JSON.parse(json) as Partial<AppSettings>;
+  return { ...base, ...raw, features: { ...base.features, ...raw.features }, callback: { ...base.callback, ...raw.callback } };
+}
+
+/** The keys `app set` understands. */
+export const SETTING_KEYS = [
+  ...FEATURES.map((f) => `features.${f}`),
+  'admins',
+  'callback.url',
+  'callback.token',
+  'ipAllowlist',
+  'disabled',
+  'expiresAt',
+  'rateLimits',
+  'appRateLimit',
+  'accountLimit',
+];
+
+function bool(key: string, v: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (['true', 'on', '1', 'yes'].includes(s)) return true;
+  if (['false', 'off', '0', 'no'].includes(s)) return false;
+  throw new DomainError('INVALID_ARGUMENT', `${key} must be true or false, got "${v}"`);
+}
+
+function count(key: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new DomainError('INVALID_ARGUMENT', `${key} must be a non-negative integer`);
+  return n;
+}
+
+function list(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function timestamp(v: string): number | null {
+  const s = v.trim();
+  if (s === '' || s === '0' || s === 'never' || s === 'none') return null;
+  if (/^\d+$/.test(s)) return Number(s);
+  const ms = Date.parse(s);
+  if (Number.isNaN(ms)) throw new DomainError('INVALID_ARGUMENT', `expiresAt must be unix seconds, an ISO date or "never", got "${v}"`);
+  return Math.floor(ms / 1000);
+}
+
+function cidrOrIp(entry: string): string {
+  const [addr, bits, ...rest] = entry.split('/');
+  const fam = isIP(addr ?? '');
+  const max = fam === 6 ? 128 : 32;
+  if (!fam || rest.length || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+    throw new DomainError('INVALID_ARGUMENT', `ipAllowlist entry "${entry}" is not an IP address or CIDR`);
+  }
+  return entry;
+}
+
+/** Applies one `key=value` setting (as typed on the CLI) to a settings object, validating it. */
+export function applySetting(s: AppSettings, key: string, value: string): void {
+  if (key.startsWith('features.')) {
+    const f = key.slice('features.'.length) as Feature;
+    if (!FEATURES.includes(f)) throw new DomainError('INVALID_ARGUMENT', `unknown feature "${f}" (known: ${FEATURES.join(', ')})`);
+    s.features[f] = bool(key, value);
+    return;
+  }
+  switch (key) {
+    case 'admins': {
+      const admins = list(value);
+      if (admins.length === 0) throw new DomainError('INVALID_ARGUMENT', 'admins needs at least one identifier');
+      s.admins = admins;
+      return;
+    }
+    case 'callback.url':
+      if (value !== '' && !/^https?:\/\/[^\s]+$/i.test(value)) throw new DomainError('INVALID_ARGUMENT', 'callback.url must be an http(s) URL or empty');
+      s.callback.url = value;
+      return;
+    case 'callback.token':
+      s.callback.token = value;
+      return;
+    case 'ipAllowlist':
+      s.ipAllowlist = list(value).map(cidrOrIp);
+      return;
+    case 'disabled':
+      s.disabled = bool(key, value);
+      return;
+    case 'expiresAt':
+      s.expiresAt = timestamp(value);
+      return;
+    case 'rateLimits':
+      if (value !== 'tencent' && value !== 'off') throw new DomainError('INVALID_ARGUMENT', 'rateLimits must be "tencent" or "off"');
+      s.rateLimits = value;
+      return;
+    case 'appRateLimit':
+      s.appRateLimit = count(key, value);
+      return;
+    case 'accountLimit':
+      s.accountLimit = count(key, value);
+      return;
+    default:
+      throw new DomainError('INVALID_ARGUMENT', `unknown setting "${key}" (known: ${SETTING_KEYS.join(', ')}, secretKey)`);
+  }
+}

@@ -1,0 +1,10 @@
+declare module 'tls-sig-api-v2' {
+  /** The official Tencent UserSig generator (npm tls-sig-api-v2). */
+  export class Api {
+    constructor(sdkappid: number, key: string);
+    genUserSig(userid: string, expire: number): string;
+    genSig(userid: string, expire: number, userBuf: Buffer | null): string;
+    genPrivateMapKey(userid: string, expire: number, roomid: number, privilegeMap: number): string;
+    genPrivateMapKeyWithStringRoomID(userid: string, expire: number, roomstr: string, privilegeMap: number): string;
+  }
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { verifyUserSig } from '../../src/auth/usersig.ts';
+import { verifyPrivateMapKey } from '../../src/auth/private-map-key.ts';
+import { runCli, startChild, type ServerChild } from '../helpers/child.ts';
+import { restUrl, tempDir } from '../helpers/server.ts';
+
+const children: ServerChild[] = [];
+after(async () => {
+  for (const c of children) await c.stop('SIGKILL');
+});
+
+async function accountCheck(url: string, sdkAppId: number, usersig: string): Promise<number> {
+  const res = await fetch(restUrl(url, 'im_open_login_svc/account_check', { sdkappid: String(sdkAppId), identifier: 'administrator', usersig, random: '7', contenttype: 'json' }), {
+    method: 'POST',
+    body: JSON.stringify({ CheckItem: [{ UserID: 'administrator' }] }),
+  });
+  return ((await res.json()) as { ErrorCode: number }).ErrorCode;
+}
+
+describe('bin/trtcd app create / usersig / privatemapkey', () => {
+  const dir = tempDir();
+
+  it('app create --json prints the credentials object of the contract', () => {
+    const r = runCli(['app', 'create', '--json', '--data-dir', dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(c), ['sdkAppId', 'secretKey', 'admin', 'cloudApi', 'ivh']);
+    assert.equal(c.sdkAppId, 1400000001);
+    assert.match(c.secretKey as string, /^[0-9a-f]{64}$/);
+    assert.equal(c.admin, 'administrator');
+    const cloud = c.cloudApi as Record<string, string>;
+    assert.match(cloud.secretId!, /^AKID[A-Za-z0-9]{32}$/);
+    assert.match(cloud.secretKey!, /^[A-Za-z0-9]{32}$/);
+    const ivh = c.ivh as Record<string, string>;
+    assert.ok(ivh.appKey && ivh.accessToken);
+    assert.equal(r.stdout.trim().split('\n').length, 1);
+  });
+
+  it('app create --sdkappid uses the given id and refuses a duplicate', () => {
+    const r = runCli(['app', 'create', '--json', '--sdkappid', '1400123456', '--data-dir', dir]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { sdkAppId: number }).sdkAppId, 1400123456);
+    const dup = runCli(['app', 'create', '--json', '--sdkappid', '1400123456', '--data-dir', dir]);
+    assert.notEqual(dup.status, 0);
+    assert.match(dup.stderr, /already exists/);
+  });
+
+  it('usersig prints a token that verifies with the app key, and refuses unknown apps', () => {
+    const shown = JSON.parse(runCli(['app', 'show', '1400123456', '--data-dir', dir]).stdout) as { secretKey: string };
+    const r = runCli(['usersig', '1400123456', 'alice', '--expire', '600', '--data-dir', dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const v = verifyUserSig(r.stdout.trim(), { sdkAppId: 1400123456, secretKey: shown.secretKey, userId: 'alice' });
+    assert.ok(v.ok);
+    assert.equal(v.ok && v.expire, 600);
+    assert.notEqual(runCli(['usersig', '1400999999', 'alice', '--data-dir', dir]).status, 0);
+  });
+
+  it('privatemapkey prints a key for the room and privileges asked for', () => {
+    const shown = JSON.parse(runCli(['app', 'show', '1400123456', '--data-dir', dir]).stdout) as { secretKey: string };
+    const r = runCli(['privatemapkey', '1400123456', 'alice', '--str-room-id', 'room-1', '--privilege', '42', '--data-dir', dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const v = verifyPrivateMapKey(r.stdout.trim(), { sdkAppId: 1400123456, secretKey: shown.secretKey, userId: 'alice', strRoomId: 'room-1' });
+    assert.ok(v.ok && v.buffer.privilegeMap === 42);
+  });
+
+  it('app set refuses unknown keys and bad values', () => {
+    const bad = runCli(['app', 'set', '1400000001', 'nope=1', '--data-dir', dir]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /unknown setting/);
+    assert.equal(runCli(['app', 'set', '1400000001', 'rateLimits=maybe', '--data-dir', dir]).status, 1);
+    assert.equal(runCli(['app', 'set', '1400000001', 'ipAllowlist=300.1.1.1', '--data-dir', dir]).status, 1);
+    assert.equal(runCli(['app', 'set', '1400000001', 'rateLimits=off', 'features.gift=false', '--data-dir', dir]).status, 0);
+    const shown = JSON.parse(runCli(['app', 'show', '1400000001', '--data-dir', dir]).stdout) as { settings: { rateLimits: string; features: { gift: boolean } } };
+    assert.equal(shown.settings.rateLimits, 'off');
+    assert.equal(shown.settings.features.gift, false);
+  });
+});
+
+describe('bin/trtcd start', () => {
+  it('creates and prints a development app on an empty data directory, and serves /healthz', async () => {
+    const server = await startChild(['--data-dir', tempDir()]);
+    children.push(server);
+    assert.match(server.output(), /SDKAppID\s+1400000001/);
+    assert.match(server.output(), /SecretKey\s+[0-9a-f]{64}/);
+    const res = await fetch(`${server.url}/healthz`);
+    assert.equal(res.status, 200);
+  });
+
+  it('takes app changes made by the CLI while it runs, without a restart', async () => {
+    const dir = tempDir();
+    const created = JSON.parse(runCli(['app', 'create', '--json', '--data-dir', dir]).stdout) as { sdkAppId: number };
+    const server = await startChild(['--data-dir', dir]);
+    children.push(server);
+    assert.doesNotMatch(server.output(), /Created a development app/);
+    const sig = runCli(['usersig', String(created.sdkAppId), 'administrator', '--data-dir', dir]).stdout.trim();
+    assert.equal(await accountCheck(server.url, created.sdkAppId, sig), 0);
+
+    assert.equal(runCli(['app', 'set', String(created.sdkAppId), 'disabled=true', '--data-dir', dir]).status, 0);
+    assert.equal(await waitFor(() => accountCheck(server.url, created.sdkAppId, sig), 60016), 60016);
+
+    const second = JSON.parse(runCli(['app', 'create', '--json', '--data-dir', dir]).stdout) as { sdkAppId: number };
+    const sig2 = runCli(['usersig', String(second.sdkAppId), 'administrator', '--data-dir', dir]).stdout.trim();
+    assert.equal(await waitFor(() => accountCheck(server.url, second.sdkAppId, sig2), 0), 0);
+  });
+
+  it('reads the port and data directory from TRTCD_* variables and a config file', async () => {
+    const dir = tempDir();
+    const file = `${dir}/config.json`;
+    await import('node:fs').then((fs) => fs.writeFileSync(file, JSON.stringify({ logLevel: 'info', devApp: false })));
+    const server = await startChild(['--config', file], { TRTCD_DATA_DIR: dir });
+    children.push(server);
+    assert.doesNotMatch(server.output(), /Created a development app/);
+    assert.equal(JSON.parse(runCli(['app', 'create', '--json'], { TRTCD_DATA_DIR: dir }).stdout).sdkAppId, 1400000001);
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    const server = await startChild(['--data-dir', tempDir()]);
+    assert.equal(await server.stop('SIGTERM'), 0);
+    assert.match(server.output(), /trtcd stopped/);
+  });
+});
+
+/** Polls `probe` until it yields `want` (the CLI contract is "within 1 s"; allow slack for a loaded machine). */
+async function waitFor<T>(probe: () => Promise<T>, want: T, tries = 50): Promise<T> {
+  let last = await probe();
+  for (let i = 0; i < tries && last !== want; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    last = await probe();
+  }
+  return last;
+}

@@ -1,0 +1,54 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Path of the `trtcd` executable. */
+export const TRTCD_BIN = fileURLToPath(new URL('../../bin/trtcd', import.meta.url));
+
+/** Runs a short `trtcd` command to completion. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [TRTCD_BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A `trtcd start` child process. */
+export interface ServerChild {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+  /** Everything the child printed on stdout so far. */
+  output(): string;
+  /** Sends a signal and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `trtcd start --port 0` with extra arguments and waits until it reports its port. */
+export function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerChild> {
+  const proc = spawn(process.execPath, [TRTCD_BIN, 'start', '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":(\d+)[^\n]*"msg":"trtcd listening"/.exec(out);
+      if (m) {
+        const port = Number(m[1]);
+        resolve({
+          proc,
+          port,
+          url: `http://127.0.0.1:${port}`,
+          output: () => out,
+          stop: (signal = 'SIGTERM') => {
+            if (proc.exitCode === null) proc.kill(signal);
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => reject(new Error(`trtcd exited with ${code} before listening:\n${out}\n${err}`)));
+  });
+}
