@@ -1,0 +1,39 @@
+// `npm run bench`: every benchmark, as ratios against baselines measured in the same run; writes BENCHMARKS.md.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { benchRest, type BenchRow } from './rest.ts';
+import { benchUserSig } from './usersig.ts';
+
+const BEGIN = '<!-- bench:begin -->';
+const END = '<!-- bench:end -->';
+
+function table(rows: BenchRow[]): string {
+  const lines = ['| benchmark | trtcd | baseline | ratio | target | met |', '|---|---:|---:|---:|---|---|'];
+  for (const r of rows) lines.push(`| ${r.name} | ${r.value} | ${r.baseline} | ${r.ratio === null ? '' : `${r.ratio.toFixed(2)}×`} | ${r.target} | ${r.pass ? 'yes' : '**no**'} |`);
+  return lines.join('\n');
+}
+
+const rows: BenchRow[] = [];
+for (const r of await benchUserSig()) {
+  rows.push({
+    name: r.name,
+    value: r.opsPerSec.toFixed(0),
+    baseline: r.baselineOpsPerSec === undefined ? '' : `${r.baselineOpsPerSec.toFixed(0)} (official tls-sig-api-v2)`,
+    ratio: r.ratio ?? null,
+    target: r.target,
+    pass: r.pass,
+  });
+}
+rows.push(...(await benchRest()));
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${process.platform}`;
+const section = [BEGIN, `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}.`, '', table(rows), END].join('\n');
+process.stdout.write(`${section}\n`);
+
+const file = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+const doc = readFileSync(file, 'utf8');
+const i = doc.indexOf(BEGIN);
+const j = doc.indexOf(END);
+writeFileSync(file, i >= 0 && j > i ? doc.slice(0, i) + section + doc.slice(j + END.length) : `${doc.trimEnd()}\n\n${section}\n`);
+if (rows.some((r) => !r.pass)) process.exitCode = 1;
