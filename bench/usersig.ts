@@ -26,7 +26,7 @@ function run(fn: (i: number) => unknown, ms: number, start = 0): [number, number
   let n = 0;
   let sink = 0;
   const t0 = performance.now();
-  let elapsed = 0;
+  let elapsed: number;
   do {
     for (let k = 0; k < 64; k++) if (fn(start + n + k) !== undefined) sink++;
     n += 64;

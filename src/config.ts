@@ -73,7 +73,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
     try {
       parsed = JSON.parse(readFileSync(opts.file, 'utf8'));
     } catch (err) {
-      throw new Error(`cannot read config file ${opts.file}: ${(err as Error).message}`);
+      throw new Error(`cannot read config file ${opts.file}: ${(err as Error).message}`, { cause: err });
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${opts.file} must hold a JSON object`);
     Object.assign(merged, parsed);

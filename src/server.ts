@@ -28,11 +28,16 @@ export interface Trtcd {
 }
 
 /** Opens the store, loads the apps and serves every API family on one HTTP port. */
-export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Trtcd> {
+export async function startServer(
+  config: Config,
+  log: Logger = createLogger(config.logLevel),
+  hooks: { onDevApp?: (app: App) => void } = {},
+): Promise<Trtcd> {
   const store = await openStore({ dataDir: config.dataDir, sqliteSync: config.sqliteSync });
   const apps = new AppsService(store);
   await apps.load();
   const devApp = config.devApp && apps.list().length === 0 ? await apps.create() : null;
+  if (devApp) hooks.onDevApp?.(devApp);
   apps.watch(config.appsPollMs);
   const accounts = new AccountsService(store, apps);
   const metrics = new Metrics();
@@ -60,7 +65,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     rest.handle(req, res);
   };
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, route);
+  const server: Server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 30_000 }, route);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
     const body = envelope(newRequestId(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.info);

@@ -73,13 +73,14 @@ export function program(): Command {
     .option(...configFile)
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent')
     .action(async (flags: StoreFlags & { host?: string; port?: string; logLevel?: string }) => {
-      const server = await startServer(configFrom(flags));
-      if (server.devApp) printDevApp(server.devApp);
-      await new Promise<void>((resolve) => {
-        const stop = () => void server.close().then(resolve);
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      // Listen for signals before the server exists so a signal during start-up still shuts down cleanly.
+      let stop!: () => void;
+      const stopped = new Promise<void>((resolve) => (stop = resolve));
+      process.once('SIGINT', () => stop());
+      process.once('SIGTERM', () => stop());
+      const server = await startServer(configFrom(flags), undefined, { onDevApp: printDevApp });
+      await stopped;
+      await server.close();
     });
 
   const app = cli.command('app').description('manage apps (SDKAppIDs) and their credentials');

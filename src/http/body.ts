@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Reads a request body up to `limit` bytes; resolves 'TOO_LARGE' past that (the rest is not read). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'TOO_LARGE'> {
@@ -23,7 +23,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
 }
 
 /** Sends a JSON body with its length. */
-export function sendJson(res: import('node:http').ServerResponse, status: number, body: string, close = false): void {
+export function sendJson(res: ServerResponse, status: number, body: string, close = false): void {
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),

@@ -18,14 +18,16 @@ interface Raw {
 function send(method: string, path: string, body: Buffer | string, headers: Record<string, string> = {}): Promise<Raw> {
   const { port } = new URL(t.server.url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+    const withBody = method !== 'GET' && method !== 'HEAD';
+    const length = withBody ? { 'content-length': String(Buffer.byteLength(body)) } : {};
+    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...length, ...headers } }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (data += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
     });
     req.on('error', reject);
-    req.end(method === 'GET' || method === 'HEAD' ? undefined : body);
+    req.end(withBody ? body : undefined);
   });
 }
 
@@ -41,7 +43,7 @@ function assertEnvelope(r: Raw, method: string): void {
 }
 
 const commands = ['account_import', 'multiaccount_import', 'account_delete', 'account_check', 'x', '__proto__'];
-const segment = fc.oneof(fc.constantFrom('v4', 'im_open_login_svc', ...commands), fc.stringMatching(/^[A-Za-z0-9_%.\-]{0,12}$/));
+const segment = fc.oneof(fc.constantFrom('v4', 'im_open_login_svc', ...commands), fc.stringMatching(/^[A-Za-z0-9_%.-]{0,12}$/));
 const queryValue = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('json', '1', '4294967295', '1400000001', 'administrator'));
 const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v));
 const accountBody = fc.record(
@@ -78,7 +80,7 @@ describe('REST v4 gateway fuzzing', () => {
           assertEnvelope(await send(method, path, payload), method);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 1000 },
     );
     assert.equal((await fetch(`${t.server.url}/healthz`)).status, 200, 'server still up');
   });

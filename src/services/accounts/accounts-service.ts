@@ -11,6 +11,7 @@ export const MAX_USER_ID_BYTES = 32;
 export const MAX_PROFILE_FIELD_BYTES = 500;
 
 // Control characters cannot appear in a UserID; everything else up to 32 bytes is accepted (see docs/compatibility.md).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 /** Why a UserID is unacceptable, or null if it is fine. */
