@@ -14,8 +14,9 @@ export interface BenchRow {
   pass: boolean;
 }
 
-const DURATION_S = Number(process.env.BENCH_DURATION ?? 8);
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = 10;
+const ROUNDS = 2;
 
 async function load(url: string, body: string): Promise<{ rps: number; p99: number; errors: number; non2xx: number }> {
   await autocannon({ url, method: 'POST', body, connections: CONNECTIONS, duration: 1 }); // warm-up (JIT, caches)
@@ -40,24 +41,30 @@ export async function benchRest(): Promise<BenchRow[]> {
   const usersig = runCli(['usersig', String(sdkAppId), 'administrator', '--data-dir', dir]).stdout.trim();
   const body = JSON.stringify({ CheckItem: [{ UserID: 'administrator' }] });
 
-  const server = await startChild(['--data-dir', dir, '--log-level', 'warn']);
-  let trtcd;
-  let sample: string;
+  const server = await startChild(['--data-dir', dir]);
+  const url = restUrl(server.url, 'im_open_login_svc/account_check', { sdkappid: String(sdkAppId), identifier: 'administrator', usersig, random: '1', contenttype: 'json' });
+  const sample = await (await fetch(url, { method: 'POST', body })).text();
+  const bare = await startBare(Buffer.byteLength(sample));
+  const bareUrl = `http://127.0.0.1:${bare.port}/v4/im_open_login_svc/account_check`;
+  const runs: { trtcd: Awaited<ReturnType<typeof load>>[]; base: Awaited<ReturnType<typeof load>>[] } = { trtcd: [], base: [] };
   try {
-    const url = restUrl(server.url, 'im_open_login_svc/account_check', { sdkappid: String(sdkAppId), identifier: 'administrator', usersig, random: '1', contenttype: 'json' });
-    sample = await (await fetch(url, { method: 'POST', body })).text();
     if (!sample.includes('"ErrorCode":0')) throw new Error(`benchmark request fails: ${sample}`);
-    trtcd = await load(url, body);
+    // Alternate the two servers so drift in the machine's speed affects both alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.trtcd.push(await load(url, body));
+      runs.base.push(await load(bareUrl, body));
+    }
   } finally {
     await server.stop('SIGTERM');
-  }
-  const bare = await startBare(Buffer.byteLength(sample));
-  let base;
-  try {
-    base = await load(`http://127.0.0.1:${bare.port}/v4/im_open_login_svc/account_check`, body);
-  } finally {
     bare.stop();
   }
+  const mean = (xs: Awaited<ReturnType<typeof load>>[]) => ({
+    rps: xs.reduce((a, x) => a + x.rps, 0) / xs.length,
+    p99: Math.max(...xs.map((x) => x.p99)),
+    errors: xs.reduce((a, x) => a + x.errors + x.non2xx, 0),
+  });
+  const trtcd = mean(runs.trtcd);
+  const base = mean(runs.base);
   const ratio = trtcd.rps / base.rps;
   return [
     {
@@ -66,10 +73,10 @@ export async function benchRest(): Promise<BenchRow[]> {
       baseline: `${base.rps.toFixed(0)} (bare node:http)`,
       ratio,
       target: '≥ 0.5×',
-      pass: ratio >= 0.5 && trtcd.errors === 0 && trtcd.non2xx === 0,
+      pass: ratio >= 0.5 && trtcd.errors === 0,
     },
     {
-      name: 'REST v4 account_check p99 latency at that load, ms',
+      name: 'REST v4 account_check p99 latency at that load (worst run), ms',
       value: String(trtcd.p99),
       baseline: `${base.p99} (bare node:http)`,
       ratio: null,

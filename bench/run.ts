@@ -14,8 +14,9 @@ function table(rows: BenchRow[]): string {
   return lines.join('\n');
 }
 
+const only = process.env.BENCH_ONLY; // e.g. BENCH_ONLY=rest to run one group while tuning
 const rows: BenchRow[] = [];
-for (const r of await benchUserSig()) {
+for (const r of only && only !== 'usersig' ? [] : await benchUserSig()) {
   rows.push({
     name: r.name,
     value: r.opsPerSec.toFixed(0),
@@ -25,7 +26,7 @@ for (const r of await benchUserSig()) {
     pass: r.pass,
   });
 }
-rows.push(...(await benchRest()));
+if (!only || only === 'rest') rows.push(...(await benchRest()));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${process.platform}`;
 const section = [BEGIN, `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}.`, '', table(rows), END].join('\n');

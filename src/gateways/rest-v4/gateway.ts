@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { VerifyResult } from '../../auth/usersig.ts';
 import { readBody, sendJson } from '../../http/body.ts';
@@ -36,12 +36,14 @@ const SIG_ERRORS: Record<Exclude<VerifyResult, { ok: true }>['reason'], RestErro
   USERBUF_MISMATCH: RestErrors.SIG_INVALID,
 };
 
+// 20 random hex digits per process plus a 12-digit counter: unique without drawing randomness per request.
+const ID_PREFIX = randomBytes(10).toString('hex');
 let seq = 0;
 
 /** A RequestId shaped like Tencent's: `Id-<32 hex>-O-Seq-<n>`. */
 export function newRequestId(): string {
-  seq = (seq + 1) % 0x7fffffff;
-  return `Id-${randomUUID().replaceAll('-', '')}-O-Seq-${seq}`;
+  seq++;
+  return `Id-${ID_PREFIX}${seq.toString(16).padStart(12, '0')}-O-Seq-${seq % 0x7fffffff}`;
 }
 
 /** Renders the REST v4 envelope: ActionStatus, ErrorInfo, ErrorCode, RequestId, then the payload. */

@@ -35,8 +35,19 @@ function checkBatch(n: number): void {
   if (n > MAX_BATCH) throw new DomainError('INVALID_ARGUMENT', `at most ${MAX_BATCH} accounts per call, got ${n}`);
 }
 
-/** Imported accounts (UserIDs) of each app: import, delete, check. */
+/** How many account existence answers are kept in memory. */
+export const KNOWN_ACCOUNTS_CACHE = 200_000;
+
+/**
+ * Imported accounts (UserIDs) of each app: import, delete, check. Existence is cached in memory, written through
+ * on every import and delete made by this process; only trtcd writes accounts, so the cache cannot go stale on a
+ * single node.
+ */
 export class AccountsService {
+  private readonly known = new Map<string, boolean>();
+  /** Bumped by every write, so a read that raced with a write does not cache what it saw. */
+  private writes = 0;
+
   constructor(
     private readonly store: Store,
     private readonly apps: AppsService,
@@ -47,10 +58,12 @@ export class AccountsService {
     const problem = userIdProblem(account.userId);
     if (problem) throw new DomainError('INVALID_ARGUMENT', problem);
     checkProfile(account);
+    this.writes++;
     await this.store.transaction(async (tx) => {
       await this.checkLimit(tx, sdkAppId, [account.userId]);
       await tx.accounts.upsert(sdkAppId, [account]);
     });
+    this.remember(sdkAppId, [account.userId], true);
   }
 
   /** Imports up to 100 accounts; returns the UserIDs that could not be imported. */
@@ -59,31 +72,62 @@ export class AccountsService {
     accounts.forEach(checkProfile);
     const failed: string[] = [];
     const valid = accounts.filter((a) => (userIdProblem(a.userId) ? (failed.push(a.userId), false) : true));
+    this.writes++;
     await this.store.transaction(async (tx) => {
       const room = await this.room(tx, sdkAppId, valid.map((a) => a.userId));
       const accepted = valid.filter((a) => (room.has(a.userId) ? true : (failed.push(a.userId), false)));
       await tx.accounts.upsert(sdkAppId, accepted);
-    });
+      return accepted;
+    }).then((accepted) => this.remember(sdkAppId, accepted.map((a) => a.userId), true));
     return { failed };
   }
 
   /** Deletes up to 100 accounts; each result says whether that account existed. */
   async delete(sdkAppId: number, userIds: string[]): Promise<Array<{ userId: string; deleted: boolean }>> {
     checkBatch(userIds.length);
+    this.writes++;
     const gone = await this.store.accounts.delete(sdkAppId, userIds);
+    this.remember(sdkAppId, userIds, false);
     return userIds.map((userId) => ({ userId, deleted: gone.has(userId) }));
   }
 
   /** Checks up to 100 accounts; each result says whether that account is imported. */
   async check(sdkAppId: number, userIds: string[]): Promise<Array<{ userId: string; imported: boolean }>> {
     checkBatch(userIds.length);
-    const have = await this.store.accounts.existing(sdkAppId, userIds);
+    const have = await this.existing(sdkAppId, userIds);
     return userIds.map((userId) => ({ userId, imported: have.has(userId) }));
   }
 
   /** Whether one account is imported. */
   async exists(sdkAppId: number, userId: string): Promise<boolean> {
-    return (await this.store.accounts.existing(sdkAppId, [userId])).has(userId);
+    return (await this.existing(sdkAppId, [userId])).has(userId);
+  }
+
+  /** The subset of `userIds` that are imported, from memory where known. */
+  async existing(sdkAppId: number, userIds: string[]): Promise<Set<string>> {
+    const have = new Set<string>();
+    const unknown: string[] = [];
+    for (const id of userIds) {
+      const k = this.known.get(`${sdkAppId}\n${id}`);
+      if (k === undefined) unknown.push(id);
+      else if (k) have.add(id);
+    }
+    if (unknown.length === 0) return have;
+    const before = this.writes;
+    const found = await this.store.accounts.existing(sdkAppId, unknown);
+    for (const id of found) have.add(id);
+    if (this.writes === before) {
+      for (const id of unknown) this.remember(sdkAppId, [id], found.has(id));
+    }
+    return have;
+  }
+
+  private remember(sdkAppId: number, userIds: string[], imported: boolean): void {
+    for (const id of userIds) {
+      const key = `${sdkAppId}\n${id}`;
+      if (!this.known.has(key) && this.known.size >= KNOWN_ACCOUNTS_CACHE) this.known.delete(this.known.keys().next().value!);
+      this.known.set(key, imported);
+    }
   }
 
   private async checkLimit(tx: Pick<Store, 'accounts'>, sdkAppId: number, userIds: string[]): Promise<void> {
