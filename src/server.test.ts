@@ -49,3 +49,50 @@ describe('graceful shutdown', () => {
     assert.ok(closed);
   });
 });
+
+describe('structured logs and keep-alive', () => {
+  it('logs a failed request as JSON with its RequestId', async () => {
+    const { pino } = await import('pino');
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const { startServer } = await import('./server.ts');
+    const { DEFAULT_CONFIG } = await import('./config.ts');
+    const { tempDir } = await import('../test/helpers/server.ts');
+    const server = await startServer({ ...DEFAULT_CONFIG, dataDir: tempDir(), port: 0 }, log);
+    try {
+      const res = await fetch(`${server.url}/v4/im_open_login_svc/account_check?random=1&contenttype=json`, { method: 'POST', body: '{}' });
+      const env = (await res.json()) as { RequestId: string; ErrorCode: number };
+      assert.equal(env.ErrorCode, 60012);
+      const entry = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.requestId === env.RequestId);
+      assert.ok(entry, 'a log line carries the RequestId');
+      assert.equal(entry.code, 60012);
+      assert.equal(entry.command, 'im_open_login_svc/account_check');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps connections alive between requests', async () => {
+    const t = await startTestServer();
+    const { Agent } = await import('node:http');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const url = new URL(restUrl(t.server.url, 'im_open_login_svc/account_check', { sdkappid: String(t.app.sdkAppId), identifier: 'administrator', usersig: t.adminSig, random: '1', contenttype: 'json' }));
+    const once = () =>
+      new Promise<{ reused: boolean; code: number }>((resolve, reject) => {
+        const req = request({ agent, host: url.hostname, port: url.port, method: 'POST', path: url.pathname + url.search }, (res) => {
+          let d = '';
+          res.on('data', (c) => (d += c));
+          res.on('end', () => resolve({ reused: req.reusedSocket, code: (JSON.parse(d) as { ErrorCode: number }).ErrorCode }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ CheckItem: [{ UserID: 'a' }] }));
+      });
+    try {
+      assert.deepEqual(await once(), { reused: false, code: 0 });
+      assert.deepEqual(await once(), { reused: true, code: 0 });
+    } finally {
+      agent.destroy();
+      await t.close();
+    }
+  });
+});

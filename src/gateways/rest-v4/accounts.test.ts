@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 
 let t: TestServer;
@@ -118,4 +118,28 @@ describe('account_check', () => {
     assert.equal((await t.rest(`${svc}/account_check`, { CheckItem: ids(101, 'c').map((UserID) => ({ UserID })) })).ErrorCode, 70402);
     assert.equal((await t.rest(`${svc}/account_check`, { CheckItem: 'test' })).ErrorCode, 70402);
   });
+});
+
+describe('account API rate limits (rateLimits=tencent)', () => {
+  before(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() }));
+  after(() => mock.timers.reset());
+
+  const cases: Array<[string, number, (i: number) => unknown]> = [
+    ['account_import', 200, (i) => ({ UserID: `rl_${i}` })],
+    ['multiaccount_import', 100, (i) => ({ Accounts: [`rlm_${i}`] })],
+    ['account_delete', 100, (i) => ({ DeleteItem: [{ UserID: `rld_${i}` }] })],
+    ['account_check', 100, (i) => ({ CheckItem: [{ UserID: `rlc_${i}` }] })],
+  ];
+  for (const [command, limit, body] of cases) {
+    it(`${command}: ${limit} calls per second, then 60007`, async () => {
+      const fresh = await startTestServer();
+      try {
+        const codes = await Promise.all(Array.from({ length: limit + 5 }, (_, i) => fresh.rest(`${svc}/${command}`, body(i)).then((e) => e.ErrorCode as number)));
+        assert.equal(codes.filter((c) => c === 0).length, limit);
+        assert.equal(codes.filter((c) => c === 60007).length, 5);
+      } finally {
+        await fresh.close();
+      }
+    });
+  }
 });

@@ -24,6 +24,8 @@ describe('app settings', () => {
     assert.equal(s.expiresAt, 1893456000);
     assert.equal(s.rateLimits, 'off');
     assert.deepEqual(s.admins, ['root', 'ops']);
+    applySetting(s, 'expiresAt', '1893456000000');
+    assert.equal(s.expiresAt, 1893456000);
     applySetting(s, 'expiresAt', 'never');
     assert.equal(s.expiresAt, null);
   });

@@ -81,7 +81,8 @@ function list(v: string): string[] {
 function timestamp(v: string): number | null {
   const s = v.trim();
   if (s === '' || s === '0' || s === 'never' || s === 'none') return null;
-  if (/^\d+$/.test(s)) return Number(s);
+  // Unix time in milliseconds (13 digits) is taken for what it is rather than as a date 50,000 years away.
+  if (/^\d+$/.test(s)) return Number(s) > 1e11 ? Math.floor(Number(s) / 1000) : Number(s);
   const ms = Date.parse(s);
   if (Number.isNaN(ms)) throw new DomainError('INVALID_ARGUMENT', `expiresAt must be unix seconds, an ISO date or "never", got "${v}"`);
   return Math.floor(ms / 1000);
