@@ -23,6 +23,12 @@ const ConfigSchema = Type.Object(
     appsPollMs: Type.Integer({ minimum: 50 }),
     /** How long shutdown waits for in-flight requests before closing their connections, in ms. */
     shutdownGraceMs: Type.Integer({ minimum: 0 }),
+    /** First retry delay of a failed callback, doubling per attempt, in ms. */
+    callbackRetryBaseMs: Type.Integer({ minimum: 1 }),
+    /** Longest delay between two attempts of a callback, in ms. */
+    callbackRetryMaxMs: Type.Integer({ minimum: 1 }),
+    /** How long an undelivered callback is retried before it is given up, in ms. */
+    callbackMaxAgeMs: Type.Integer({ minimum: 1 }),
   },
   { additionalProperties: false },
 );
@@ -43,6 +49,9 @@ export const DEFAULT_CONFIG: Config = {
   devApp: true,
   appsPollMs: 500,
   shutdownGraceMs: 10_000,
+  callbackRetryBaseMs: 1000,
+  callbackRetryMaxMs: 60_000,
+  callbackMaxAgeMs: 86_400_000,
 };
 
 /** Environment variable for each key: TRTCD_ plus the key in upper snake case. */
@@ -56,6 +65,9 @@ export const ENV_KEYS: Record<keyof Config, string> = {
   devApp: 'TRTCD_DEV_APP',
   appsPollMs: 'TRTCD_APPS_POLL_MS',
   shutdownGraceMs: 'TRTCD_SHUTDOWN_GRACE_MS',
+  callbackRetryBaseMs: 'TRTCD_CALLBACK_RETRY_BASE_MS',
+  callbackRetryMaxMs: 'TRTCD_CALLBACK_RETRY_MAX_MS',
+  callbackMaxAgeMs: 'TRTCD_CALLBACK_MAX_AGE_MS',
 };
 
 function coerce(key: keyof Config, v: string): unknown {

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
+import { InProcessBus, type Bus } from './bus/bus.ts';
 import { accountCommands } from './gateways/rest-v4/accounts.ts';
+import { callCommands } from './gateways/rest-v4/calls.ts';
 import { RestErrors } from './gateways/rest-v4/errors.ts';
 import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gateway.ts';
 import { sendJson } from './http/body.ts';
@@ -10,7 +12,9 @@ import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { AccountsService } from './services/accounts/accounts-service.ts';
 import { AppsService, type App } from './services/apps/apps-service.ts';
+import { CallsService } from './services/calls/calls-service.ts';
 import { openStore, type Store } from './store/store.ts';
+import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './webhooks/dispatcher.ts';
 
 /** A running trtcd server. */
 export interface Trtcd {
@@ -20,6 +24,9 @@ export interface Trtcd {
   readonly store: Store;
   readonly apps: AppsService;
   readonly accounts: AccountsService;
+  readonly calls: CallsService;
+  readonly callbacks: CallbackDispatcher;
+  readonly bus: Bus;
   readonly log: Logger;
   /** The development app created at start on an empty store, if any. */
   readonly devApp: App | null;
@@ -40,11 +47,21 @@ export async function startServer(
   if (devApp) hooks.onDevApp?.(devApp);
   apps.watch(config.appsPollMs);
   const accounts = new AccountsService(store, apps);
+  const bus = new InProcessBus();
+  const callbacks = new CallbackDispatcher(store, apps, log, {
+    ...DEFAULT_DISPATCHER_OPTIONS,
+    retryBaseMs: config.callbackRetryBaseMs,
+    retryMaxMs: config.callbackRetryMaxMs,
+    maxAgeMs: config.callbackMaxAgeMs,
+  });
+  const calls = new CallsService(store, apps, accounts, bus, () => callbacks.kick());
+  await calls.restore();
+  callbacks.start();
   const metrics = new Metrics();
   const rest = new RestV4Gateway({
     apps,
-    services: { accounts },
-    commands: { ...accountCommands },
+    services: { accounts, calls },
+    commands: { ...accountCommands, ...callCommands },
     limiter: new MemoryRateLimiter(),
     log,
     metrics,
@@ -86,6 +103,9 @@ export async function startServer(
     store,
     apps,
     accounts,
+    calls,
+    callbacks,
+    bus,
     log,
     devApp,
     close() {
@@ -99,6 +119,8 @@ export async function startServer(
           server.closeIdleConnections();
         });
         apps.stop();
+        calls.stop();
+        await callbacks.stop();
         await store.close();
         log.info('trtcd stopped');
       })();

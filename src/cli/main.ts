@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { startServer } from '../server.ts';
 import { AppsService, type App } from '../services/apps/apps-service.ts';
 import { DomainError } from '../services/errors.ts';
+import type { OutboxStatus } from '../store/outbox-repo.ts';
 import { openStore } from '../store/store.ts';
 
 interface StoreFlags {
@@ -131,6 +132,43 @@ export function program(): Command {
     .action(async (flags: StoreFlags) => {
       const all = await withApps(flags, async (apps) => apps.list());
       for (const a of all) process.stdout.write(`${a.sdkAppId}${a.settings.disabled ? ' (disabled)' : ''}\n`);
+    });
+
+  const callbacks = cli.command('callbacks').description('third-party callbacks');
+  callbacks
+    .command('list')
+    .description('print the callback delivery log, newest first, one JSON object per line')
+    .option('--sdkappid <n>', 'only this app', uint('sdkappid'))
+    .option('--status <status>', 'only pending, delivered, failed or dropped callbacks')
+    .option('--limit <n>', 'at most this many', uint('limit'), 100)
+    .option(...dataDir)
+    .option(...configFile)
+    .action(async (flags: StoreFlags & { sdkappid?: number; status?: string; limit: number }) => {
+      if (flags.status && !['pending', 'delivered', 'failed', 'dropped'].includes(flags.status)) throw new InvalidArgumentError('status must be pending, delivered, failed or dropped');
+      const store = await openStore({ dataDir: configFrom(flags).dataDir });
+      try {
+        const rows = await store.outbox.list({ sdkAppId: flags.sdkappid, status: flags.status as OutboxStatus | undefined, limit: flags.limit });
+        for (const r of rows) {
+          process.stdout.write(
+            `${JSON.stringify({
+              id: r.id,
+              sdkAppId: Number(r.sdk_app_id),
+              command: r.command,
+              orderKey: r.order_key,
+              status: r.status,
+              attempts: r.attempts,
+              createdAt: new Date(Number(r.created_at)).toISOString(),
+              deliveredAt: r.delivered_at ? new Date(Number(r.delivered_at)).toISOString() : null,
+              nextAttemptAt: r.status === 'pending' ? new Date(Number(r.next_attempt_at)).toISOString() : null,
+              lastStatus: r.last_status,
+              lastError: r.last_error,
+              body: JSON.parse(r.body) as unknown,
+            })}\n`,
+          );
+        }
+      } finally {
+        await store.close();
+      }
     });
 
   cli

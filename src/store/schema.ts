@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Row of `apps`: one tenant (SDKAppID) with its credentials; mutable settings live in `settings` (JSON). */
 export interface AppsTable {
   sdk_app_id: number;
@@ -22,8 +24,49 @@ export interface AccountsTable {
   updated_at: number;
 }
 
+/** Row of `calls`: one TUICallKit call, active (result '') or ended; members as JSON. */
+export interface CallsTable {
+  call_id: string;
+  sdk_app_id: number;
+  caller: string;
+  media_type: string;
+  call_type: string;
+  chat_group_id: string;
+  room_id: string;
+  room_id_type: number;
+  user_data: string;
+  ring_timeout_ms: number;
+  robot: number;
+  start_time: number;
+  accept_time: number;
+  end_time: number;
+  result: string;
+  members: string;
+  invited: string;
+}
+
+/** Row of `callback_outbox`: one third-party callback to deliver, in order per `order_key`. */
+export interface CallbackOutboxTable {
+  id: Generated<number>;
+  sdk_app_id: number;
+  command: string;
+  order_key: string;
+  body: string;
+  client_ip: string;
+  platform: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  created_at: number;
+  delivered_at: number;
+  last_status: number;
+  last_error: string;
+}
+
 /** Every table the store holds, for the typed query builder. */
 export interface Database {
   apps: AppsTable;
   accounts: AccountsTable;
+  calls: CallsTable;
+  callback_outbox: CallbackOutboxTable;
 }

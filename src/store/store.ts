@@ -1,6 +1,8 @@
 import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
 import { AccountsRepo } from './accounts-repo.ts';
 import { AppsRepo } from './apps-repo.ts';
+import { CallsRepo } from './calls-repo.ts';
+import { OutboxRepo } from './outbox-repo.ts';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { openSqlite, type SqliteSync } from './sqlite.ts';
@@ -10,9 +12,18 @@ export interface Store {
   readonly dialect: 'sqlite';
   readonly apps: AppsRepo;
   readonly accounts: AccountsRepo;
+  readonly calls: CallsRepo;
+  readonly outbox: OutboxRepo;
   /** Runs `fn` in one transaction with repositories bound to it. */
-  transaction<T>(fn: (tx: Pick<Store, 'apps' | 'accounts'>) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** The repositories, bound to the store or to one transaction. */
+export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox'>;
+
+function repos(db: Kysely<Database>): Repos {
+  return { apps: new AppsRepo(db), accounts: new AccountsRepo(db), calls: new CallsRepo(db), outbox: new OutboxRepo(db) };
 }
 
 /** Where and how to open the store. */
@@ -35,9 +46,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   await migrate(db);
   return {
     dialect: 'sqlite',
-    apps: new AppsRepo(db),
-    accounts: new AccountsRepo(db),
-    transaction: (fn) => db.transaction().execute((trx) => fn({ apps: new AppsRepo(trx), accounts: new AccountsRepo(trx) })),
+    ...repos(db),
+    transaction: (fn) => db.transaction().execute((trx) => fn(repos(trx))),
     close: () => db.destroy(),
   };
 }

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { AccountsService } from '../../services/accounts/accounts-service.ts';
+import type { CallsService } from '../../services/calls/calls-service.ts';
 import type { App } from '../../services/apps/apps-service.ts';
 import type { DomainError } from '../../services/errors.ts';
 import { RestErrors, type RestErrorEntry } from './errors.ts';
@@ -8,6 +9,7 @@ import { RestErrors, type RestErrorEntry } from './errors.ts';
 /** The services a REST v4 handler may call. */
 export interface RestServices {
   accounts: AccountsService;
+  calls: CallsService;
 }
 
 /** What a handler knows about the request it serves. */
@@ -15,6 +17,8 @@ export interface RestContext {
   app: App;
   identifier: string;
   requestId: string;
+  /** The caller's address, for callbacks' ClientIP. */
+  clientIp: string;
   services: RestServices;
 }
 
@@ -30,6 +34,8 @@ export interface RestCommand {
   limit: RateLimit;
   /** Code for a body that fails its schema (the command's "invalid parameter" code). */
   invalid: RestErrorEntry;
+  /** Code for an unexpected failure (the command's "internal error" code). */
+  internal: RestErrorEntry;
   /** Wire codes for domain errors, by DomainError detail or code; unlisted INVALID_ARGUMENT uses `invalid`. */
   errors?: Partial<Record<string, RestErrorEntry>>;
   check: TypeCheck<TSchema>;
@@ -41,12 +47,14 @@ export function defineCommand<S extends TSchema>(c: {
   limit: RateLimit;
   body: S;
   invalid?: RestErrorEntry;
+  internal?: RestErrorEntry;
   errors?: Partial<Record<string, RestErrorEntry>>;
   handle(ctx: RestContext, body: Static<S>): Promise<Record<string, unknown>>;
 }): RestCommand {
   return {
     limit: c.limit,
     invalid: c.invalid ?? RestErrors.INVALID_PARAMETER,
+    internal: c.internal ?? RestErrors.INTERNAL,
     errors: c.errors,
     check: TypeCompiler.Compile(c.body),
     handle: c.handle as RestCommand['handle'],
@@ -70,5 +78,5 @@ export function perSecond(points: number): RateLimit {
 export function domainToRest(cmd: RestCommand, err: DomainError): RestErrorEntry {
   const listed = (err.detail && cmd.errors?.[err.detail]) || cmd.errors?.[err.code];
   if (listed) return listed;
-  return err.code === 'INVALID_ARGUMENT' ? cmd.invalid : RestErrors.INTERNAL;
+  return err.code === 'INVALID_ARGUMENT' ? cmd.invalid : cmd.internal;
 }

@@ -66,6 +66,14 @@ export const RestErrors = {
   INVALID_PARAMETER: e(70402, 'Invalid parameter.'),
   /** 70500: the server failed; the request may be retried. */
   INTERNAL: e(70500, 'Internal server error.'),
+  /** 101001: call service internal error. */
+  CALL_INTERNAL: e(101001, 'Internal server error, please retry.'),
+  /** 101002: call API parameter error. */
+  CALL_INVALID: e(101002, 'Invalid parameter.'),
+  /** 101004: the call does not exist or has ended. */
+  CALL_NOT_FOUND: e(101004, 'The call does not exist, or it once existed but has now ended.'),
+  /** 101050: no record for this call. */
+  CALL_RECORD_NOT_FOUND: e(101050, 'The record does not exist.'),
 } as const;
 
 /** A REST API v4 failure carrying its catalogue entry and an optional more specific ErrorInfo. */

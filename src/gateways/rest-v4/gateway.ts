@@ -103,9 +103,11 @@ export class RestV4Gateway {
       const body = parseBody(raw);
       const invalid = schemaError(cmd, body);
       if (invalid) throw invalid;
-      const payload = await cmd.handle({ app, identifier, requestId, services: this.d.services }, body).catch((err: unknown) => {
+      const payload = await cmd.handle({ app, identifier, requestId, clientIp: req.socket.remoteAddress ?? '', services: this.d.services }, body).catch((err: unknown) => {
         if (err instanceof DomainError) throw new RestError(domainToRest(cmd, err), err.message);
-        throw err;
+        if (err instanceof RestError) throw err;
+        this.d.log.error({ requestId, err }, 'rest-v4 handler failed');
+        throw new RestError(cmd.internal);
       });
       return { code: 0, info: '', payload };
     } catch (err) {

@@ -23,6 +23,8 @@ export interface AppSettings {
   appRateLimit: number;
   /** Most accounts the app may hold (like the trial edition's 100); 0 for no cap. */
   accountLimit: number;
+  /** How long a callee is rung before NotAnswer, unless the call sets its own (ms). */
+  callRingTimeoutMs: number;
 }
 
 /** Settings of a newly created app. */
@@ -37,6 +39,7 @@ export function defaultSettings(): AppSettings {
     rateLimits: 'tencent',
     appRateLimit: 0,
     accountLimit: 0,
+    callRingTimeoutMs: 30_000,
   };
 }
 
@@ -59,6 +62,7 @@ export const SETTING_KEYS = [
   'rateLimits',
   'appRateLimit',
   'accountLimit',
+  'callRingTimeoutMs',
 ];
 
 function bool(key: string, v: string): boolean {
@@ -139,6 +143,12 @@ export function applySetting(s: AppSettings, key: string, value: string): void {
     case 'accountLimit':
       s.accountLimit = count(key, value);
       return;
+    case 'callRingTimeoutMs': {
+      const ms = count(key, value);
+      if (ms < 1000 || ms > 600_000) throw new DomainError('INVALID_ARGUMENT', 'callRingTimeoutMs must be from 1000 to 600000');
+      s.callRingTimeoutMs = ms;
+      return;
+    }
     default:
       throw new DomainError('INVALID_ARGUMENT', `unknown setting "${key}" (known: ${SETTING_KEYS.join(', ')}, secretKey)`);
   }

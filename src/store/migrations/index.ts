@@ -29,4 +29,49 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  '0002_calls_callbacks': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('calls')
+        .addColumn('call_id', 'text', (c) => c.primaryKey())
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('caller', 'text', (c) => c.notNull())
+        .addColumn('media_type', 'text', (c) => c.notNull())
+        .addColumn('call_type', 'text', (c) => c.notNull())
+        .addColumn('chat_group_id', 'text', (c) => c.notNull())
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('room_id_type', 'integer', (c) => c.notNull())
+        .addColumn('user_data', 'text', (c) => c.notNull())
+        .addColumn('ring_timeout_ms', 'integer', (c) => c.notNull())
+        .addColumn('robot', 'integer', (c) => c.notNull())
+        .addColumn('start_time', 'bigint', (c) => c.notNull())
+        .addColumn('accept_time', 'bigint', (c) => c.notNull())
+        .addColumn('end_time', 'bigint', (c) => c.notNull())
+        .addColumn('result', 'text', (c) => c.notNull())
+        .addColumn('members', 'text', (c) => c.notNull())
+        .addColumn('invited', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('calls_app_start').on('calls').columns(['sdk_app_id', 'start_time']).execute();
+      await db.schema.createIndex('calls_active').on('calls').columns(['result']).execute();
+      await db.schema
+        .createTable('callback_outbox')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('command', 'text', (c) => c.notNull())
+        .addColumn('order_key', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('client_ip', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('delivered_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_status', 'integer', (c) => c.notNull())
+        .addColumn('last_error', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('callback_outbox_pending').on('callback_outbox').columns(['status', 'order_key', 'id']).execute();
+    },
+  },
 };

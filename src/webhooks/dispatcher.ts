@@ -1,0 +1,173 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { callbackSign } from '../auth/callback-sign.ts';
+import type { Logger } from '../logger.ts';
+import type { AppsService } from '../services/apps/apps-service.ts';
+import type { OutboxRow } from '../store/outbox-repo.ts';
+import type { Store } from '../store/store.ts';
+
+/** How the dispatcher retries. */
+export interface DispatcherOptions {
+  /** First retry delay; doubles per attempt (ms). */
+  retryBaseMs: number;
+  /** Longest retry delay (ms). */
+  retryMaxMs: number;
+  /** A callback still undelivered this long after it was queued is given up (ms). */
+  maxAgeMs: number;
+  /** Per-attempt timeout, Tencent's 2 s (ms). */
+  timeoutMs: number;
+  /** Callbacks delivered at once (each order key is still one at a time). */
+  concurrency: number;
+}
+
+/** Defaults: retry from 1 s doubling to 60 s, for a day. */
+export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = { retryBaseMs: 1000, retryMaxMs: 60_000, maxAgeMs: 86_400_000, timeoutMs: 2000, concurrency: 16 };
+
+/** The outcome of one HTTP attempt. */
+interface Attempt {
+  ok: boolean;
+  status: number;
+  error: string;
+  body?: unknown;
+}
+
+/** POSTs a JSON body and reads a JSON reply; a callback succeeds on HTTP 200 with a JSON body. */
+export function postJson(url: string, body: string, timeoutMs: number): Promise<Attempt> {
+  return new Promise((resolve) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      resolve({ ok: false, status: 0, error: `invalid callback URL ${url}` });
+      return;
+    }
+    const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(u, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (data += d));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(data);
+        } catch {
+          resolve({ ok: false, status, error: 'reply is not JSON' });
+          return;
+        }
+        resolve(status === 200 ? { ok: true, status, error: '', body: parsed } : { ok: false, status, error: `HTTP ${status}`, body: parsed });
+      });
+      res.on('error', (e) => resolve({ ok: false, status: res.statusCode ?? 0, error: e.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no reply within ${timeoutMs} ms`)));
+    req.on('error', (e) => resolve({ ok: false, status: 0, error: e.message }));
+    req.end(body);
+  });
+}
+
+/** The callback URL of Tencent's protocol: the app's URL plus SdkAppid, CallbackCommand, … and Sign/RequestTime when a token is set. */
+export function callbackUrl(base: string, row: Pick<OutboxRow, 'sdk_app_id' | 'command' | 'client_ip' | 'platform'>, token: string, nowMs: number): string {
+  const q = new URLSearchParams({
+    SdkAppid: String(row.sdk_app_id),
+    CallbackCommand: row.command,
+    contenttype: 'json',
+    ClientIP: row.client_ip,
+    OptPlatform: row.platform,
+  });
+  if (token) {
+    const requestTime = Math.floor(nowMs / 1000);
+    q.set('Sign', callbackSign(token, requestTime));
+    q.set('RequestTime', String(requestTime));
+  }
+  return `${base}${base.includes('?') ? '&' : '?'}${q.toString()}`;
+}
+
+/**
+ * Delivers queued "after" callbacks: at least once, in order per order key, retried with exponential backoff,
+ * from the outbox table so nothing queued is lost across a restart.
+ */
+export class CallbackDispatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly apps: AppsService,
+    private readonly log: Logger,
+    private readonly opts: DispatcherOptions = DEFAULT_DISPATCHER_OPTIONS,
+  ) {}
+
+  /** Starts delivering what is pending (including what an earlier run left). */
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  /** Looks for due callbacks now (called after new ones are queued). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.drain()
+      .catch((err: unknown) => this.log.error({ err }, 'callback dispatcher failed'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Stops scheduling and waits for attempts in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const due = await this.store.outbox.due(Date.now(), this.opts.concurrency);
+      if (due.length === 0 || this.stopped) break;
+      await Promise.all(due.map((row) => this.deliver(row)));
+    }
+    if (this.stopped) return;
+    const next = await this.store.outbox.nextDue();
+    if (next !== null) {
+      this.timer = setTimeout(() => this.kick(), Math.max(0, next - Date.now()));
+      this.timer.unref?.();
+    }
+  }
+
+  private async deliver(row: OutboxRow): Promise<void> {
+    const app = this.apps.get(Number(row.sdk_app_id));
+    const base = app?.settings.callback.url ?? '';
+    if (!base) {
+      await this.store.outbox.update(row.id, { status: 'dropped', last_error: 'no callback URL configured' });
+      return;
+    }
+    const now = Date.now();
+    const result = await postJson(callbackUrl(base, row, app?.settings.callback.token ?? '', now), row.body, this.opts.timeoutMs);
+    const attempts = row.attempts + 1;
+    if (result.ok) {
+      await this.store.outbox.update(row.id, { status: 'delivered', attempts, delivered_at: Date.now(), last_status: result.status, last_error: '' });
+      return;
+    }
+    const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
+    const giveUp = now + delay - Number(row.created_at) > this.opts.maxAgeMs;
+    this.log.info({ id: row.id, command: row.command, attempts, error: result.error, giveUp }, 'callback attempt failed');
+    await this.store.outbox.update(row.id, {
+      status: giveUp ? 'failed' : 'pending',
+      attempts,
+      next_attempt_at: now + delay,
+      last_status: result.status,
+      last_error: result.error,
+    });
+  }
+}
