@@ -2,7 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { benchRest, type BenchRow } from './rest.ts';
+import { benchCalls } from './calls.ts';
+import type { BenchRow } from './harness.ts';
+import { benchRest } from './rest.ts';
 import { benchUserSig } from './usersig.ts';
 
 const BEGIN = '<!-- bench:begin -->';
@@ -27,6 +29,7 @@ for (const r of only && only !== 'usersig' ? [] : await benchUserSig()) {
   });
 }
 if (!only || only === 'rest') rows.push(...(await benchRest()));
+if (!only || only === 'calls') rows.push(...(await benchCalls()));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${process.platform}`;
 const section = [BEGIN, `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}.`, '', table(rows), END].join('\n');

@@ -124,6 +124,11 @@ export class CallbackDispatcher {
       });
   }
 
+  /** Resolves once no delivery pass is running (attempts made so far are recorded). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
   /** Stops scheduling and waits for attempts in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
