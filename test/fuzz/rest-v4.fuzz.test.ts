@@ -42,8 +42,9 @@ function assertEnvelope(r: Raw, method: string): void {
   assert.equal(env.ErrorCode === 0, env.ActionStatus === 'OK');
 }
 
-const commands = ['account_import', 'multiaccount_import', 'account_delete', 'account_check', 'x', '__proto__'];
-const segment = fc.oneof(fc.constantFrom('v4', 'im_open_login_svc', ...commands), fc.stringMatching(/^[A-Za-z0-9_%.-]{0,12}$/));
+const commands = ['account_import', 'multiaccount_import', 'account_delete', 'account_check', 'get_call_info', 'end_call', 'start_call_by_robot', 'get_record_by_callid', 'get_record_by_filter', 'x', '__proto__'];
+const services = ['im_open_login_svc', 'call_engine_http_srv', 'call_record_http_srv'];
+const segment = fc.oneof(fc.constantFrom('v4', ...services, ...commands), fc.stringMatching(/^[A-Za-z0-9_%.-]{0,12}$/));
 const queryValue = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('json', '1', '4294967295', '1400000001', 'administrator'));
 const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v));
 const accountBody = fc.record(
@@ -53,6 +54,13 @@ const accountBody = fc.record(
     Accounts: fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.integer()), { maxLength: 5 }),
     CheckItem: fc.array(fc.record({ UserID: fc.oneof(fc.string({ maxLength: 40 }), fc.boolean()) }), { maxLength: 5 }),
     DeleteItem: fc.array(fc.anything({ maxDepth: 2 }), { maxLength: 3 }),
+    CallId: fc.oneof(fc.uuid(), fc.string({ maxLength: 40 }), fc.integer()),
+    Robot_Account: fc.oneof(fc.constantFrom('administrator'), fc.string({ maxLength: 8 }), fc.integer()),
+    CalleeList_Account: fc.array(fc.oneof(fc.constantFrom('administrator', 'u1'), fc.string({ maxLength: 8 })), { maxLength: 3 }),
+    Timeout: fc.oneof(fc.integer({ min: 0, max: 700_000 }), fc.string()),
+    CallInfo: fc.record({ MediaType: fc.constantFrom('Audio', 'Video', 'X'), RoomId: fc.string({ maxLength: 12 }), RoomIdType: fc.integer({ min: 0, max: 3 }) }, { requiredKeys: [] }),
+    NumberPerPage: fc.integer({ min: -1, max: 200 }),
+    Page: fc.integer({ min: -1, max: 5 }),
   },
   { requiredKeys: [] },
 ).map((v) => JSON.stringify(v));

@@ -102,7 +102,8 @@ export class CallsService {
   private readonly active = new Map<string, Call>();
   /** `${sdkAppId}\n${userId}` → ids of the active calls the user is a member of (busy detection). */
   private readonly byUser = new Map<string, Set<string>>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Ring timers of each active call, by callee. */
+  private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -120,7 +121,7 @@ export class CallsService {
 
   /** Stops every ring timer. */
   stop(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const list of this.timers.values()) list.forEach(clearTimeout);
     this.timers.clear();
   }
 
@@ -297,18 +298,19 @@ export class CallsService {
 
   private remember(call: Call): void {
     const prev = this.active.get(call.callId);
-    for (const m of prev?.members ?? []) this.byUser.get(`${call.sdkAppId}\n${m.userId}`)?.delete(call.callId);
-    for (const [key, t] of this.timers) {
-      if (key.startsWith(`${call.callId}\n`)) {
-        clearTimeout(t);
-        this.timers.delete(key);
-      }
+    for (const m of prev?.members ?? []) {
+      const key = `${call.sdkAppId}\n${m.userId}`;
+      const set = this.byUser.get(key);
+      if (set?.delete(call.callId) && set.size === 0) this.byUser.delete(key);
     }
+    this.timers.get(call.callId)?.forEach(clearTimeout);
+    this.timers.delete(call.callId);
     if (call.result !== null) {
       this.active.delete(call.callId);
       return;
     }
     this.active.set(call.callId, call);
+    const timers: NodeJS.Timeout[] = [];
     for (const m of call.members) {
       if (!(call.robot && m.userId === call.caller)) {
         const key = `${call.sdkAppId}\n${m.userId}`;
@@ -319,9 +321,10 @@ export class CallsService {
       if (m.status === 'Waiting') {
         const timer = setTimeout(() => void this.ringTimeout(call.sdkAppId, call.callId, m.userId), Math.max(0, m.ringDeadline - Date.now()));
         timer.unref?.();
-        this.timers.set(`${call.callId}\n${m.userId}`, timer);
+        timers.push(timer);
       }
     }
+    if (timers.length) this.timers.set(call.callId, timers);
   }
 
   private async ringTimeout(sdkAppId: number, callId: string, user: string): Promise<void> {
