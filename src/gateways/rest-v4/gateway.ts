@@ -104,7 +104,10 @@ export class RestV4Gateway {
       const invalid = schemaError(cmd, body);
       if (invalid) throw invalid;
       const payload = await cmd.handle({ app, identifier, requestId, clientIp: req.socket.remoteAddress ?? '', services: this.d.services }, body).catch((err: unknown) => {
-        if (err instanceof DomainError) throw new RestError(domainToRest(cmd, err), err.message);
+        if (err instanceof DomainError) {
+          const entry = domainToRest(cmd, err);
+          throw new RestError(entry, `${entry.info} ${err.message}`);
+        }
         if (err instanceof RestError) throw err;
         this.d.log.error({ requestId, err }, 'rest-v4 handler failed');
         throw new RestError(cmd.internal);

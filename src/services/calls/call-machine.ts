@@ -46,9 +46,9 @@ export function end(call: Call, result: CallResult, now: number): Call {
   return { ...call, result, endTime: now };
 }
 
-/** Ends the call once one participant or none is left; the result follows from what happened last. */
+/** Ends the call once one participant or none is left, or nobody is in it any more (only people being rung); the result follows from what happened last. */
 function settle(call: Call, changes: MemberChange[], now: number): Transition {
-  if (call.members.length > 1) return { call, changes, ended: false };
+  if (call.members.length > 1 && call.members.some((m) => m.status === 'Calling')) return { call, changes, ended: false };
   const last = changes.at(-1)?.action ?? 'Hangup';
   let result: CallResult;
   if (call.acceptTime > 0) result = last === 'Offline' ? 'Interrupt' : 'NormalEnd';
