@@ -63,8 +63,52 @@ export interface CallbackOutboxTable {
   last_error: string;
 }
 
+/** Row of `live_rooms`: a TUILiveKit room; its settings and live state (seats, robots, mutes, bans, metadata) as JSON. */
+export interface LiveRoomsTable {
+  sdk_app_id: number;
+  room_id: string;
+  owner: string;
+  info: string;
+  state: string;
+  view_count: number;
+  created_at: number;
+}
+
+/** Row of `gifts`: a gift of an app's catalogue, with its translations, as JSON. */
+export interface GiftsTable {
+  sdk_app_id: number;
+  gift_id: string;
+  info: string;
+  created_at: number;
+}
+
+/** Row of `gift_categories`: a category, its translations and its gift ids, as JSON. */
+export interface GiftCategoriesTable {
+  sdk_app_id: number;
+  category_id: string;
+  info: string;
+  created_at: number;
+}
+
+/** Row of `gift_records`: one accepted send_gift. */
+export interface GiftRecordsTable {
+  id: Generated<number>;
+  sdk_app_id: number;
+  room_id: string;
+  gift_id: string;
+  from_account: string;
+  receivers: string;
+  count: number;
+  coins: number;
+  created_at: number;
+}
+
 /** Every table the store holds, for the typed query builder. */
 export interface Database {
+  live_rooms: LiveRoomsTable;
+  gifts: GiftsTable;
+  gift_categories: GiftCategoriesTable;
+  gift_records: GiftRecordsTable;
   apps: AppsTable;
   accounts: AccountsTable;
   calls: CallsTable;

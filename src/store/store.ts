@@ -2,6 +2,8 @@ import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
 import { AccountsRepo } from './accounts-repo.ts';
 import { AppsRepo } from './apps-repo.ts';
 import { CallsRepo } from './calls-repo.ts';
+import { GiftsRepo } from './gifts-repo.ts';
+import { LiveRepo } from './live-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
@@ -14,16 +16,25 @@ export interface Store {
   readonly accounts: AccountsRepo;
   readonly calls: CallsRepo;
   readonly outbox: OutboxRepo;
+  readonly live: LiveRepo;
+  readonly gifts: GiftsRepo;
   /** Runs `fn` in one transaction with repositories bound to it. */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 /** The repositories, bound to the store or to one transaction. */
-export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox'>;
+export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox' | 'live' | 'gifts'>;
 
 function repos(db: Kysely<Database>): Repos {
-  return { apps: new AppsRepo(db), accounts: new AccountsRepo(db), calls: new CallsRepo(db), outbox: new OutboxRepo(db) };
+  return {
+    apps: new AppsRepo(db),
+    accounts: new AccountsRepo(db),
+    calls: new CallsRepo(db),
+    outbox: new OutboxRepo(db),
+    live: new LiveRepo(db),
+    gifts: new GiftsRepo(db),
+  };
 }
 
 /** Where and how to open the store. */

@@ -36,6 +36,8 @@ export interface RestCommand {
   invalid: RestErrorEntry;
   /** Code for an unexpected failure (the command's "internal error" code). */
   internal: RestErrorEntry;
+  /** Code when the published limit is reached (60007 unless the API documents its own). */
+  limited: RestErrorEntry;
   /** Wire codes for domain errors, by DomainError detail or code; unlisted INVALID_ARGUMENT uses `invalid`. */
   errors?: Partial<Record<string, RestErrorEntry>>;
   check: TypeCheck<TSchema>;
@@ -48,6 +50,7 @@ export function defineCommand<S extends TSchema>(c: {
   body: S;
   invalid?: RestErrorEntry;
   internal?: RestErrorEntry;
+  limited?: RestErrorEntry;
   errors?: Partial<Record<string, RestErrorEntry>>;
   handle(ctx: RestContext, body: Static<S>): Promise<Record<string, unknown>>;
 }): RestCommand {
@@ -55,6 +58,7 @@ export function defineCommand<S extends TSchema>(c: {
     limit: c.limit,
     invalid: c.invalid ?? RestErrors.INVALID_PARAMETER,
     internal: c.internal ?? RestErrors.INTERNAL,
+    limited: c.limited ?? RestErrors.API_RATE_LIMIT,
     errors: c.errors,
     check: TypeCompiler.Compile(c.body),
     handle: c.handle as RestCommand['handle'],
@@ -67,6 +71,11 @@ export type CommandTable = Record<string, RestCommand>;
 /** A body field that holds a UserID: must be a string (60015 otherwise). */
 export function Account(opts: { minLength?: number } = {}) {
   return Type.String({ ...opts, 'x-account': true });
+}
+
+/** `n` calls every `seconds` seconds. */
+export function perSeconds(points: number, seconds: number): RateLimit {
+  return { points, seconds };
 }
 
 /** `n` calls per second. */

@@ -74,6 +74,28 @@ export const RestErrors = {
   CALL_NOT_FOUND: e(101004, 'The call does not exist, or it once existed but has now ended.'),
   /** 101050: no record for this call. */
   CALL_RECORD_NOT_FOUND: e(101050, 'The record does not exist.'),
+  /** 100001: live service internal error. */
+  LIVE_INTERNAL: e(100001, 'Server internal error, please try again.'),
+  /** 100002: live API parameter error. */
+  LIVE_INVALID: e(100002, 'Invalid parameter.'),
+  /** 100003: the room id is taken. */
+  LIVE_ROOM_EXISTS: e(100003, 'The room ID already exists. Please select another room ID.'),
+  /** 100004: the room does not exist or was dissolved. */
+  LIVE_ROOM_NOT_FOUND: e(100004, 'The room does not exist, or it has been dissolved.'),
+  /** 100006: admin permission required (gift configuration pages). */
+  LIVE_PERMISSION: e(100006, 'Insufficient operation permissions, admin account required.'),
+  /** 100012: a gift configuration API called more often than its limit. */
+  LIVE_TOO_FREQUENT: e(100012, 'Called too frequently.'),
+  /** 100302: no callback token configured yet. */
+  LIVE_CALLBACK_TOKEN_MISSING: e(100302, 'The callback authentication configuration does not exist. Set one with set_callback_token first.'),
+  /** 102001: the app's gift feature is off. */
+  GIFT_DISABLED: e(102001, 'Gift capability not enabled. Please check the paid plan.'),
+  /** 102002: unknown GiftId. */
+  GIFT_NOT_FOUND: e(102002, 'The gift ID does not exist.'),
+  /** 102004: Live.CallbackBeforeSendGift rejected, failed or timed out. */
+  GIFT_CALLBACK_FAILED: e(102004, 'Gift callback failed.'),
+  /** 102008: the room's gift switch is off. */
+  GIFT_ROOM_DISABLED: e(102008, 'Gift switch in current room not enabled.'),
 } as const;
 
 /** A REST API v4 failure carrying its catalogue entry and an optional more specific ErrorInfo. */

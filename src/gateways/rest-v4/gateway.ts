@@ -157,7 +157,7 @@ export class RestV4Gateway {
       throw new RestError(RestErrors.APP_RATE_LIMIT);
     }
     if (s.rateLimits === 'tencent' && !(await this.d.limiter.consume(key, String(app.sdkAppId), cmd.limit.points, cmd.limit.seconds))) {
-      throw new RestError(RestErrors.API_RATE_LIMIT);
+      throw new RestError(cmd.limited);
     }
     return { cmd, app, identifier };
   }

@@ -74,4 +74,43 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('callback_outbox_pending').on('callback_outbox').columns(['status', 'order_key', 'id']).execute();
     },
   },
+
+  '0003_live_gifts': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('live_rooms')
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('info', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('view_count', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('live_rooms_pk', ['sdk_app_id', 'room_id'])
+        .execute();
+      for (const [table, key] of [['gifts', 'gift_id'], ['gift_categories', 'category_id']] as const) {
+        await db.schema
+          .createTable(table)
+          .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+          .addColumn(key, 'text', (c) => c.notNull())
+          .addColumn('info', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${table}_pk`, ['sdk_app_id', key])
+          .execute();
+      }
+      await db.schema
+        .createTable('gift_records')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('gift_id', 'text', (c) => c.notNull())
+        .addColumn('from_account', 'text', (c) => c.notNull())
+        .addColumn('receivers', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('coins', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('gift_records_room').on('gift_records').columns(['sdk_app_id', 'room_id', 'from_account']).execute();
+    },
+  },
 };

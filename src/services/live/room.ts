@@ -1,0 +1,68 @@
+/** How a seat is taken: directly, or after the owner or an admin approves. */
+export type TakeSeatMode = 'FreeToTake' | 'ApplyToTake';
+
+/** A live room's settings, in the field names of create_room / get_room_info. */
+export interface LiveRoomInfo {
+  RoomName: string;
+  RoomType: 'Live';
+  CoverURL: string;
+  Category: number[];
+  Notice: string;
+  IsMessageDisabled: boolean;
+  IsPublicVisible: boolean;
+  IsSeatEnabled: boolean;
+  TakeSeatMode: TakeSeatMode;
+  MaxSeatCount: number;
+  MaxMemberCount: number;
+  ActivityStatus: number;
+  IsUnlimitedRoomEnabled: boolean;
+  /** The room's gift switch (error 102008 when off). */
+  IsGiftEnabled: boolean;
+}
+
+/** One seat (mic position). */
+export interface Seat {
+  index: number;
+  member: string;
+  locked: boolean;
+  videoDisabled: boolean;
+  audioDisabled: boolean;
+}
+
+/** What changes while a room is live. */
+export interface LiveRoomState {
+  seats: Seat[];
+  robots: string[];
+  /** UserID → muted until (unix seconds). */
+  muted: Record<string, number>;
+  /** UserID → banned until (unix seconds) and why. */
+  banned: Record<string, { until: number; reason: string }>;
+  metadata: Record<string, string>;
+  messages: number;
+}
+
+/** A TUILiveKit live room. */
+export interface LiveRoom {
+  sdkAppId: number;
+  roomId: string;
+  owner: string;
+  info: LiveRoomInfo;
+  state: LiveRoomState;
+  viewCount: number;
+  /** Unix ms. */
+  createdAt: number;
+}
+
+/** Bus topic of live-room events (messages, seats, mutes, bans, gifts, destroy). */
+export const LIVE_TOPIC = 'live.event';
+
+/** A live-room event as published on the bus. */
+export interface LiveEvent {
+  sdkAppId: number;
+  roomId: string;
+  type: 'created' | 'updated' | 'destroyed' | 'text' | 'custom' | 'seat' | 'mute' | 'ban' | 'unban' | 'robot' | 'metadata' | 'gift';
+  /** Event-specific fields. */
+  data: Record<string, unknown>;
+  /** Unix ms. */
+  time: number;
+}

@@ -1,0 +1,100 @@
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { Database, GiftRecordsTable } from './schema.ts';
+
+/** A catalogue entry (gift or category) as stored: id plus JSON info. */
+export interface CatalogueRow {
+  id: string;
+  info: string;
+}
+
+/** Sums of accepted gifts. */
+export interface GiftTotals {
+  count: number;
+  coins: number;
+  senders: number;
+  records: number;
+}
+
+type Kind = { table: 'gifts'; key: 'gift_id' } | { table: 'gift_categories'; key: 'category_id' };
+const KINDS = { gift: { table: 'gifts', key: 'gift_id' }, category: { table: 'gift_categories', key: 'category_id' } } as const satisfies Record<string, Kind>;
+
+/** Queries on the gift catalogue (gifts, categories) and the accepted-gift records. */
+export class GiftsRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Inserts or replaces a gift or category. */
+  async put(kind: keyof typeof KINDS, sdkAppId: number, id: string, info: string, now = Date.now()): Promise<void> {
+    if (kind === 'gift') {
+      await this.db.insertInto('gifts').values({ sdk_app_id: sdkAppId, gift_id: id, info, created_at: now }).onConflict((oc) => oc.columns(['sdk_app_id', 'gift_id']).doUpdateSet({ info })).execute();
+    } else {
+      await this.db
+        .insertInto('gift_categories')
+        .values({ sdk_app_id: sdkAppId, category_id: id, info, created_at: now })
+        .onConflict((oc) => oc.columns(['sdk_app_id', 'category_id']).doUpdateSet({ info }))
+        .execute();
+    }
+  }
+
+  /** Deletes a gift or category; false if it did not exist. */
+  async delete(kind: keyof typeof KINDS, sdkAppId: number, id: string): Promise<boolean> {
+    const r =
+      kind === 'gift'
+        ? await this.db.deleteFrom('gifts').where('sdk_app_id', '=', sdkAppId).where('gift_id', '=', id).executeTakeFirst()
+        : await this.db.deleteFrom('gift_categories').where('sdk_app_id', '=', sdkAppId).where('category_id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Every gift or category of an app, oldest first. */
+  async list(kind: keyof typeof KINDS, sdkAppId: number): Promise<CatalogueRow[]> {
+    if (kind === 'gift') {
+      const rows = await this.db.selectFrom('gifts').select(['gift_id', 'info']).where('sdk_app_id', '=', sdkAppId).orderBy('created_at').orderBy('gift_id').execute();
+      return rows.map((r) => ({ id: r.gift_id, info: r.info }));
+    }
+    const rows = await this.db.selectFrom('gift_categories').select(['category_id', 'info']).where('sdk_app_id', '=', sdkAppId).orderBy('created_at').orderBy('category_id').execute();
+    return rows.map((r) => ({ id: r.category_id, info: r.info }));
+  }
+
+  /** Every gift and category of every app, for loading at start-up. */
+  async all(): Promise<{ gifts: Array<CatalogueRow & { sdkAppId: number }>; categories: Array<CatalogueRow & { sdkAppId: number }> }> {
+    const gifts = await this.db.selectFrom('gifts').select(['sdk_app_id', 'gift_id', 'info']).orderBy('created_at').execute();
+    const categories = await this.db.selectFrom('gift_categories').select(['sdk_app_id', 'category_id', 'info']).orderBy('created_at').execute();
+    return {
+      gifts: gifts.map((r) => ({ sdkAppId: Number(r.sdk_app_id), id: r.gift_id, info: r.info })),
+      categories: categories.map((r) => ({ sdkAppId: Number(r.sdk_app_id), id: r.category_id, info: r.info })),
+    };
+  }
+
+  /** Records one accepted gift. */
+  async record(row: Omit<Insertable<GiftRecordsTable>, 'id'>): Promise<void> {
+    await this.db.insertInto('gift_records').values(row).execute();
+  }
+
+  /** Totals of a room's accepted gifts, optionally of one sender. */
+  async totals(sdkAppId: number, roomId: string, from?: string): Promise<GiftTotals> {
+    let q = this.db.selectFrom('gift_records').where('sdk_app_id', '=', sdkAppId).where('room_id', '=', roomId);
+    if (from !== undefined) q = q.where('from_account', '=', from);
+    const r = await q
+      .select((eb) => [
+        eb.fn.coalesce(eb.fn.sum<number>('count'), eb.lit(0)).as('count'),
+        eb.fn.coalesce(eb.fn.sum<number>(eb('count', '*', eb.ref('coins'))), eb.lit(0)).as('coins'),
+        eb.fn.count<number>('from_account').distinct().as('senders'),
+        eb.fn.countAll<number>().as('records'),
+      ])
+      .executeTakeFirst();
+    return { count: Number(r?.count ?? 0), coins: Number(r?.coins ?? 0), senders: Number(r?.senders ?? 0), records: Number(r?.records ?? 0) };
+  }
+
+  /** Accepted gifts received by one user in a room (count and coins). */
+  async received(sdkAppId: number, roomId: string, receiver: string): Promise<{ count: number; coins: number }> {
+    const rows = await this.db.selectFrom('gift_records').select(['receivers', 'count', 'coins']).where('sdk_app_id', '=', sdkAppId).where('room_id', '=', roomId).execute();
+    let count = 0;
+    let coins = 0;
+    for (const r of rows) {
+      if ((JSON.parse(r.receivers) as string[]).includes(receiver)) {
+        count += Number(r.count);
+        coins += Number(r.count) * Number(r.coins);
+      }
+    }
+    return { count, coins };
+  }
+}
