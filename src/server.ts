@@ -13,6 +13,7 @@ import { Metrics } from './metrics.ts';
 import { AccountsService } from './services/accounts/accounts-service.ts';
 import { AppsService, type App } from './services/apps/apps-service.ts';
 import { CallsService } from './services/calls/calls-service.ts';
+import { LiveService } from './services/live/live-service.ts';
 import { openStore, type Store } from './store/store.ts';
 import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './webhooks/dispatcher.ts';
 
@@ -25,6 +26,7 @@ export interface Trtcd {
   readonly apps: AppsService;
   readonly accounts: AccountsService;
   readonly calls: CallsService;
+  readonly live: LiveService;
   readonly callbacks: CallbackDispatcher;
   readonly bus: Bus;
   readonly log: Logger;
@@ -56,11 +58,13 @@ export async function startServer(
   });
   const calls = new CallsService(store, apps, accounts, bus, () => callbacks.kick());
   await calls.restore();
+  const live = new LiveService(store, accounts, bus);
+  await live.load();
   callbacks.start();
   const metrics = new Metrics();
   const rest = new RestV4Gateway({
     apps,
-    services: { accounts, calls },
+    services: { accounts, calls, live },
     commands: { ...accountCommands, ...callCommands },
     limiter: new MemoryRateLimiter(),
     log,
@@ -104,6 +108,7 @@ export async function startServer(
     apps,
     accounts,
     calls,
+    live,
     callbacks,
     bus,
     log,

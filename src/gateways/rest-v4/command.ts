@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { AccountsService } from '../../services/accounts/accounts-service.ts';
 import type { CallsService } from '../../services/calls/calls-service.ts';
+import type { LiveService } from '../../services/live/live-service.ts';
 import type { App } from '../../services/apps/apps-service.ts';
 import type { DomainError } from '../../services/errors.ts';
 import { RestErrors, type RestErrorEntry } from './errors.ts';
@@ -10,6 +11,7 @@ import { RestErrors, type RestErrorEntry } from './errors.ts';
 export interface RestServices {
   accounts: AccountsService;
   calls: CallsService;
+  live: LiveService;
 }
 
 /** What a handler knows about the request it serves. */
