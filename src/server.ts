@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { InProcessBus, type Bus } from './bus/bus.ts';
 import { accountCommands } from './gateways/rest-v4/accounts.ts';
 import { callCommands } from './gateways/rest-v4/calls.ts';
+import { liveCommands } from './gateways/rest-v4/live.ts';
 import { RestErrors } from './gateways/rest-v4/errors.ts';
 import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gateway.ts';
 import { sendJson } from './http/body.ts';
@@ -65,7 +66,7 @@ export async function startServer(
   const rest = new RestV4Gateway({
     apps,
     services: { accounts, calls, live },
-    commands: { ...accountCommands, ...callCommands },
+    commands: { ...accountCommands, ...callCommands, ...liveCommands },
     limiter: new MemoryRateLimiter(),
     log,
     metrics,

@@ -1,5 +1,6 @@
 import type { Bus } from '../../bus/bus.ts';
 import type { LiveRoomRow } from '../../store/live-repo.ts';
+import type { GiftTotals } from '../../store/gifts-repo.ts';
 import type { Store } from '../../store/store.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { DomainError } from '../errors.ts';
@@ -61,6 +62,12 @@ function fromRow(r: LiveRoomRow): LiveRoom {
     viewCount: Number(r.view_count),
     createdAt: Number(r.created_at),
   };
+}
+
+/** Time (unix s) and in-room sequence number of a message sent. */
+export interface SentMessage {
+  time: number;
+  seq: number;
 }
 
 const bytes = (s: string) => Buffer.byteLength(s);
@@ -248,7 +255,7 @@ export class LiveService {
   }
 
   /** Sends a text message to the room on behalf of an imported account. */
-  async sendText(sdkAppId: number, roomId: string, sender: string, text: string, extensionInfo?: string): Promise<void> {
+  async sendText(sdkAppId: number, roomId: string, sender: string, text: string, extensionInfo?: string): Promise<SentMessage> {
     if (bytes(text) > MAX_MESSAGE_BYTES) throw new DomainError('INVALID_ARGUMENT', `TextContent is longer than ${MAX_MESSAGE_BYTES} bytes`);
     if (extensionInfo !== undefined) {
       try {
@@ -257,13 +264,13 @@ export class LiveService {
         throw new DomainError('INVALID_ARGUMENT', 'ExtensionInfo must be a JSON string');
       }
     }
-    await this.message(sdkAppId, roomId, sender, 'text', { text, extensionInfo: extensionInfo ?? '' });
+    return this.message(sdkAppId, roomId, sender, 'text', { text, extensionInfo: extensionInfo ?? '' });
   }
 
   /** Sends a custom message to the room on behalf of an imported account. */
-  async sendCustom(sdkAppId: number, roomId: string, sender: string, businessId: string, data: string): Promise<void> {
+  async sendCustom(sdkAppId: number, roomId: string, sender: string, businessId: string, data: string): Promise<SentMessage> {
     if (bytes(data) + bytes(businessId) > MAX_MESSAGE_BYTES) throw new DomainError('INVALID_ARGUMENT', `the message is longer than ${MAX_MESSAGE_BYTES} bytes`);
-    await this.message(sdkAppId, roomId, sender, 'custom', { businessId, data });
+    return this.message(sdkAppId, roomId, sender, 'custom', { businessId, data });
   }
 
   /** Adds robots (imported accounts) to the room. */
@@ -312,9 +319,23 @@ export class LiveService {
     return { ...room, state: { ...room.state, seats: room.state.seats.map((s) => (s.index === index ? { ...s, member: user } : s)) } };
   }
 
-  private async message(sdkAppId: number, roomId: string, sender: string, type: 'text' | 'custom', data: Record<string, unknown>): Promise<void> {
+  private async message(sdkAppId: number, roomId: string, sender: string, type: 'text' | 'custom', data: Record<string, unknown>): Promise<SentMessage> {
     await this.requireAccounts(sdkAppId, [sender]);
-    await this.change(sdkAppId, roomId, (room) => ({ ...room, state: { ...room.state, messages: room.state.messages + 1 } }), type, { sender, ...data });
+    const time = nowS();
+    const room = await this.change(
+      sdkAppId,
+      roomId,
+      (r) => ({ ...r, state: { ...r.state, messages: r.state.messages + 1 } }),
+      type,
+      (r) => ({ sender, ...data, seq: r.state.messages, time }),
+    );
+    return { time, seq: room.state.messages };
+  }
+
+  /** Totals of a room for get_room_statistic. */
+  async statistic(sdkAppId: number, roomId: string): Promise<{ room: LiveRoom; gifts: GiftTotals }> {
+    const room = this.get(sdkAppId, roomId);
+    return { room, gifts: await this.store.gifts.totals(sdkAppId, roomId) };
   }
 
   private checkInfo(info: LiveRoomInfo): LiveRoomInfo {
@@ -334,12 +355,18 @@ export class LiveService {
   }
 
   /** Applies a change to a room, persists it, then updates memory and publishes the event. */
-  private change(sdkAppId: number, roomId: string, fn: (room: LiveRoom) => LiveRoom, type: LiveEvent['type'], data: Record<string, unknown>): Promise<LiveRoom> {
+  private change(
+    sdkAppId: number,
+    roomId: string,
+    fn: (room: LiveRoom) => LiveRoom,
+    type: LiveEvent['type'],
+    data: Record<string, unknown> | ((room: LiveRoom) => Record<string, unknown>),
+  ): Promise<LiveRoom> {
     return this.serial(async () => {
       const next = fn(this.get(sdkAppId, roomId));
       await this.store.live.update(toRow(next));
       this.rooms.set(`${sdkAppId}\n${roomId}`, next);
-      this.publish({ sdkAppId, roomId, type, data });
+      this.publish({ sdkAppId, roomId, type, data: typeof data === 'function' ? data(next) : data });
       return next;
     });
   }
