@@ -32,6 +32,6 @@ export class LiveRepo {
 
   /** Every room of every app, for loading at start-up. */
   async all(): Promise<LiveRoomRow[]> {
-    return this.db.selectFrom('live_rooms').selectAll().execute();
+    return this.db.selectFrom('live_rooms').selectAll().orderBy('created_at').execute();
   }
 }

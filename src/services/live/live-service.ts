@@ -152,11 +152,13 @@ export class LiveService {
 
   /** Publicly visible rooms by ViewCount, descending; `next` is the cursor of the previous page. */
   list(sdkAppId: number, next: string, count: number): { rooms: LiveRoom[]; next: string } {
-    const offset = next === '' ? 0 : Number(next.split('-').at(-1));
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new DomainError('INVALID_ARGUMENT', 'Next is not a cursor returned by get_room_list');
+    const cursor = /^\d+-(\d{1,9})$/.exec(next);
+    if (next !== '' && !cursor) throw new DomainError('INVALID_ARGUMENT', 'Next is not a cursor returned by get_room_list');
+    const offset = cursor ? Number(cursor[1]) : 0;
     const all = [...this.rooms.values()]
       .filter((r) => r.sdkAppId === sdkAppId && r.info.IsPublicVisible)
-      .sort((a, b) => b.viewCount - a.viewCount || a.createdAt - b.createdAt || a.roomId.localeCompare(b.roomId));
+      // Stable sort over the map's insertion (creation) order breaks ties.
+      .sort((a, b) => b.viewCount - a.viewCount);
     const page = all.slice(offset, offset + count);
     return { rooms: page, next: offset + count < all.length ? `${nowS()}-${offset + count}` : '' };
   }
