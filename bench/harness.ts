@@ -92,6 +92,11 @@ export async function againstBare(url: string, body: string): Promise<{ trtcd: L
   return { trtcd: mean(runs.trtcd), bare: mean(runs.bare) };
 }
 
+/** The same rows measured and shown, but with no target to meet (the issue set none). */
+export function recorded(list: BenchRow[]): BenchRow[] {
+  return list.map((r) => ({ ...r, target: 'recorded (no target set)', pass: true }));
+}
+
 /** The two rows (throughput ratio, p99) of one request type. */
 export function rows(name: string, m: { trtcd: Load; bare: Load }, minRatio: number, maxP99Ms: number): BenchRow[] {
   const ratio = m.trtcd.rps / m.bare.rps;

@@ -4,6 +4,8 @@ import type { Config } from './config.ts';
 import { InProcessBus, type Bus } from './bus/bus.ts';
 import { accountCommands } from './gateways/rest-v4/accounts.ts';
 import { callCommands } from './gateways/rest-v4/calls.ts';
+import { giftCommands } from './gateways/rest-v4/gifts.ts';
+import { liveConfigCommands } from './gateways/rest-v4/live-config.ts';
 import { liveCommands } from './gateways/rest-v4/live.ts';
 import { RestErrors } from './gateways/rest-v4/errors.ts';
 import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gateway.ts';
@@ -14,6 +16,7 @@ import { Metrics } from './metrics.ts';
 import { AccountsService } from './services/accounts/accounts-service.ts';
 import { AppsService, type App } from './services/apps/apps-service.ts';
 import { CallsService } from './services/calls/calls-service.ts';
+import { GiftsService } from './services/gifts/gifts-service.ts';
 import { LiveService } from './services/live/live-service.ts';
 import { openStore, type Store } from './store/store.ts';
 import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './webhooks/dispatcher.ts';
@@ -28,6 +31,7 @@ export interface Trtcd {
   readonly accounts: AccountsService;
   readonly calls: CallsService;
   readonly live: LiveService;
+  readonly gifts: GiftsService;
   readonly callbacks: CallbackDispatcher;
   readonly bus: Bus;
   readonly log: Logger;
@@ -61,12 +65,14 @@ export async function startServer(
   await calls.restore();
   const live = new LiveService(store, accounts, bus);
   await live.load();
+  const gifts = new GiftsService(store, apps, accounts, live);
+  await gifts.load();
   callbacks.start();
   const metrics = new Metrics();
   const rest = new RestV4Gateway({
     apps,
-    services: { accounts, calls, live },
-    commands: { ...accountCommands, ...callCommands, ...liveCommands },
+    services: { accounts, calls, live, gifts, apps },
+    commands: { ...accountCommands, ...callCommands, ...liveCommands, ...giftCommands, ...liveConfigCommands },
     limiter: new MemoryRateLimiter(),
     log,
     metrics,
@@ -110,6 +116,7 @@ export async function startServer(
     accounts,
     calls,
     live,
+    gifts,
     callbacks,
     bus,
     log,

@@ -1,10 +1,22 @@
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import type { Database, GiftRecordsTable } from './schema.ts';
 
 /** A catalogue entry (gift or category) as stored: id plus JSON info. */
 export interface CatalogueRow {
   id: string;
   info: string;
+}
+
+/** Gifts one user received in a room, read in one statement so the numbers agree with each other. */
+export interface ReceivedStats {
+  /** Sum of Count over the accepted sends that named the user as a receiver. */
+  count: number;
+  /** Sum of Count × Coins (one gift's price) over those sends. */
+  coins: number;
+  /** Distinct senders among those sends. */
+  senders: number;
+  /** Accepted sends in the room (to anyone) in the same window: a counter that only grows. */
+  roomRecords: number;
 }
 
 /** Sums of accepted gifts. */
@@ -15,15 +27,15 @@ export interface GiftTotals {
   records: number;
 }
 
-type Kind = { table: 'gifts'; key: 'gift_id' } | { table: 'gift_categories'; key: 'category_id' };
-const KINDS = { gift: { table: 'gifts', key: 'gift_id' }, category: { table: 'gift_categories', key: 'category_id' } } as const satisfies Record<string, Kind>;
+/** Which catalogue table: `gifts` or `gift_categories`. */
+export type CatalogueKind = 'gift' | 'category';
 
 /** Queries on the gift catalogue (gifts, categories) and the accepted-gift records. */
 export class GiftsRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
   /** Inserts or replaces a gift or category. */
-  async put(kind: keyof typeof KINDS, sdkAppId: number, id: string, info: string, now = Date.now()): Promise<void> {
+  async put(kind: CatalogueKind, sdkAppId: number, id: string, info: string, now = Date.now()): Promise<void> {
     if (kind === 'gift') {
       await this.db.insertInto('gifts').values({ sdk_app_id: sdkAppId, gift_id: id, info, created_at: now }).onConflict((oc) => oc.columns(['sdk_app_id', 'gift_id']).doUpdateSet({ info })).execute();
     } else {
@@ -36,7 +48,7 @@ export class GiftsRepo {
   }
 
   /** Deletes a gift or category; false if it did not exist. */
-  async delete(kind: keyof typeof KINDS, sdkAppId: number, id: string): Promise<boolean> {
+  async delete(kind: CatalogueKind, sdkAppId: number, id: string): Promise<boolean> {
     const r =
       kind === 'gift'
         ? await this.db.deleteFrom('gifts').where('sdk_app_id', '=', sdkAppId).where('gift_id', '=', id).executeTakeFirst()
@@ -45,7 +57,7 @@ export class GiftsRepo {
   }
 
   /** Every gift or category of an app, oldest first. */
-  async list(kind: keyof typeof KINDS, sdkAppId: number): Promise<CatalogueRow[]> {
+  async list(kind: CatalogueKind, sdkAppId: number): Promise<CatalogueRow[]> {
     if (kind === 'gift') {
       const rows = await this.db.selectFrom('gifts').select(['gift_id', 'info']).where('sdk_app_id', '=', sdkAppId).orderBy('created_at').orderBy('gift_id').execute();
       return rows.map((r) => ({ id: r.gift_id, info: r.info }));
@@ -82,6 +94,25 @@ export class GiftsRepo {
       ])
       .executeTakeFirst();
     return { count: Number(r?.count ?? 0), coins: Number(r?.coins ?? 0), senders: Number(r?.senders ?? 0), records: Number(r?.records ?? 0) };
+  }
+
+  /**
+   * What one user received in a room from accepted sends recorded at or after `sinceMs`, plus how many sends the
+   * room accepted in that window. One SQL statement, so a concurrent insert is either wholly in or wholly out.
+   */
+  async receivedStats(sdkAppId: number, roomId: string, receiver: string, sinceMs = 0): Promise<ReceivedStats> {
+    const r = await sql<{ records: number | bigint; count: number | bigint; coins: number | bigint; senders: number | bigint }>`
+      SELECT COUNT(*) AS records,
+             COALESCE(SUM(CASE WHEN hit THEN count ELSE 0 END), 0) AS count,
+             COALESCE(SUM(CASE WHEN hit THEN count * coins ELSE 0 END), 0) AS coins,
+             COUNT(DISTINCT CASE WHEN hit THEN from_account END) AS senders
+      FROM (
+        SELECT count, coins, from_account, EXISTS (SELECT 1 FROM json_each(receivers) WHERE json_each.value = ${receiver}) AS hit
+        FROM gift_records
+        WHERE sdk_app_id = ${sdkAppId} AND room_id = ${roomId} AND created_at >= ${sinceMs}
+      )`.execute(this.db);
+    const row = r.rows[0];
+    return { count: Number(row?.count ?? 0), coins: Number(row?.coins ?? 0), senders: Number(row?.senders ?? 0), roomRecords: Number(row?.records ?? 0) };
   }
 
   /** Accepted gifts received by one user in a room (count and coins). */

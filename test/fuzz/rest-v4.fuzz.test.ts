@@ -42,8 +42,10 @@ function assertEnvelope(r: Raw, method: string): void {
   assert.equal(env.ErrorCode === 0, env.ActionStatus === 'OK');
 }
 
-const commands = ['account_import', 'multiaccount_import', 'account_delete', 'account_check', 'get_call_info', 'end_call', 'start_call_by_robot', 'get_record_by_callid', 'get_record_by_filter', 'x', '__proto__'];
-const services = ['im_open_login_svc', 'call_engine_http_srv', 'call_record_http_srv'];
+const commands = ['account_import', 'multiaccount_import', 'account_delete', 'account_check', 'get_call_info', 'end_call', 'start_call_by_robot', 'get_record_by_callid', 'get_record_by_filter',
+  'create_room', 'get_room_info', 'update_room_info', 'get_room_list', 'set_room_metadata', 'ban_member', 'send_text_msg', 'add_robot', 'get_seat_list', 'pick_user_on_seat',
+  'send_gift', 'add_gift', 'get_gift_count', 'set_callback_token', 'x', '__proto__'];
+const services = ['im_open_login_svc', 'call_engine_http_srv', 'call_record_http_srv', 'live_engine_http_srv', 'room_engine_http_mic', 'live_config'];
 const segment = fc.oneof(fc.constantFrom('v4', ...services, ...commands), fc.stringMatching(/^[A-Za-z0-9_%.-]{0,12}$/));
 const queryValue = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('json', '1', '4294967295', '1400000001', 'administrator'));
 const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v));
@@ -60,6 +62,13 @@ const accountBody = fc.record(
     Timeout: fc.oneof(fc.integer({ min: 0, max: 700_000 }), fc.string()),
     CallInfo: fc.record({ MediaType: fc.constantFrom('Audio', 'Video', 'X'), RoomId: fc.string({ maxLength: 12 }), RoomIdType: fc.integer({ min: 0, max: 3 }) }, { requiredKeys: [] }),
     NumberPerPage: fc.integer({ min: -1, max: 200 }),
+    RoomId: fc.oneof(fc.constantFrom('room-1', ''), fc.string({ maxLength: 60 }), fc.integer()),
+    RoomInfo: fc.record({ RoomId: fc.oneof(fc.constantFrom('room-1'), fc.string({ maxLength: 60 })), MaxSeatCount: fc.integer({ min: -1, max: 30 }), TakeSeatMode: fc.constantFrom('FreeToTake', 'ApplyToTake', 1, 2, 3) }, { requiredKeys: [] }),
+    Metadata: fc.array(fc.record({ Key: fc.string({ maxLength: 60 }), Value: fc.string({ maxLength: 10 }) }), { maxLength: 3 }),
+    MemberList_Account: fc.array(fc.oneof(fc.constantFrom('administrator'), fc.string({ maxLength: 8 })), { maxLength: 3 }),
+    GiftId: fc.oneof(fc.constantFrom('gift1'), fc.string({ maxLength: 25 }), fc.integer()),
+    Count: fc.oneof(fc.integer({ min: -2, max: 20_000 }), fc.string()),
+    Index: fc.integer({ min: -1, max: 20 }),
     Page: fc.integer({ min: -1, max: 5 }),
   },
   { requiredKeys: [] },

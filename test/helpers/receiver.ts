@@ -9,6 +9,9 @@ export interface Received {
   status: number;
 }
 
+/** A chosen answer: an HTTP status with a raw body, or no answer at all until the receiver closes. */
+export type Reply = { status: number; body: string } | 'hang';
+
 /** A real HTTP callback receiver on loopback that records what it gets and can fail on purpose. */
 export interface Receiver {
   url: string;
@@ -18,6 +21,8 @@ export interface Receiver {
   delivered(): Received[];
   /** Answers the next `n` requests with HTTP 500. */
   failNext(n: number): void;
+  /** Answers every request with what `fn` returns (null: back to the default 200 OK reply). */
+  respond(fn: ((r: { query: URLSearchParams; body: Record<string, unknown> }) => Reply) | null): void;
   /** Resolves once `n` requests were answered with 200. */
   waitDelivered(n: number): Promise<Received[]>;
   /** Resolves once `n` requests arrived (whatever the answer). */
@@ -29,11 +34,24 @@ export interface Receiver {
 export async function startReceiver(): Promise<Receiver> {
   const all: Received[] = [];
   let failing = 0;
+  let responder: ((r: { query: URLSearchParams; body: Record<string, unknown> }) => Reply) | null = null;
   const waiters: Array<() => void> = [];
   const server: Server = createServer((req, res) => {
     let data = '';
     req.on('data', (d) => (data += d));
     req.on('end', () => {
+      if (responder) {
+        const query = new URL(req.url ?? '/', 'http://x').searchParams;
+        const body = JSON.parse(data) as Record<string, unknown>;
+        const reply = responder({ query, body });
+        all.push({ query, body, status: reply === 'hang' ? 0 : reply.status });
+        if (reply !== 'hang') {
+          res.writeHead(reply.status, { 'Content-Type': 'application/json' });
+          res.end(reply.body);
+        }
+        for (const w of waiters.splice(0)) w();
+        return;
+      }
       const status = failing > 0 ? (failing--, 500) : 200;
       all.push({ query: new URL(req.url ?? '/', 'http://x').searchParams, body: JSON.parse(data) as Record<string, unknown>, status });
       res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -53,8 +71,13 @@ export async function startReceiver(): Promise<Receiver> {
     all,
     delivered,
     failNext: (n) => (failing = n),
+    respond: (fn) => (responder = fn),
     waitDelivered: async (n) => (await until(() => delivered().length >= n), delivered()),
     waitAll: async (n) => (await until(() => all.length >= n), all),
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -2,8 +2,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { AccountsService } from '../../services/accounts/accounts-service.ts';
 import type { CallsService } from '../../services/calls/calls-service.ts';
+import type { GiftsService } from '../../services/gifts/gifts-service.ts';
 import type { LiveService } from '../../services/live/live-service.ts';
-import type { App } from '../../services/apps/apps-service.ts';
+import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import type { DomainError } from '../../services/errors.ts';
 import { RestErrors, type RestErrorEntry } from './errors.ts';
 
@@ -12,6 +13,9 @@ export interface RestServices {
   accounts: AccountsService;
   calls: CallsService;
   live: LiveService;
+  gifts: GiftsService;
+  /** App settings that REST commands change (live_config/set_callback_token). */
+  apps: AppsService;
 }
 
 /** What a handler knows about the request it serves. */

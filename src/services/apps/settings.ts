@@ -13,6 +13,12 @@ export interface AppSettings {
   admins: string[];
   features: Record<Feature, boolean>;
   callback: { url: string; token: string };
+  /**
+   * Live.* callback authentication (v4/live_config/set_callback_token) and the before-send-gift policy:
+   * `configured` once a token was set; `enabled` is IsTokenEnable; `giftNonBlocking` lets a gift through when
+   * Live.CallbackBeforeSendGift fails or times out (an explicit ErrorCode ≠ 0 still blocks).
+   */
+  liveCallback: { token: string; enabled: boolean; configured: boolean; giftNonBlocking: boolean };
   /** IPs or CIDRs allowed to call the server APIs; empty means any. */
   ipAllowlist: string[];
   disabled: boolean;
@@ -27,12 +33,16 @@ export interface AppSettings {
   callRingTimeoutMs: number;
 }
 
+/** Longest Live callback token (set_callback_token `Token`), in characters. */
+export const MAX_LIVE_CALLBACK_TOKEN_CHARS = 128;
+
 /** Settings of a newly created app. */
 export function defaultSettings(): AppSettings {
   return {
     admins: ['administrator'],
     features: { call: true, live: true, gift: true, trtc: true, ivh: true },
     callback: { url: '', token: '' },
+    liveCallback: { token: '', enabled: false, configured: false, giftNonBlocking: false },
     ipAllowlist: [],
     disabled: false,
     expiresAt: null,
@@ -47,7 +57,13 @@ export function defaultSettings(): AppSettings {
 export function parseSettings(json: string): AppSettings {
   const base = defaultSettings();
   const raw = JSON.parse(json) as Partial<AppSettings>;
-  return { ...base, ...raw, features: { ...base.features, ...raw.features }, callback: { ...base.callback, ...raw.callback } };
+  return {
+    ...base,
+    ...raw,
+    features: { ...base.features, ...raw.features },
+    callback: { ...base.callback, ...raw.callback },
+    liveCallback: { ...base.liveCallback, ...raw.liveCallback },
+  };
 }
 
 /** The keys `app set` understands. */
@@ -56,6 +72,9 @@ export const SETTING_KEYS = [
   'admins',
   'callback.url',
   'callback.token',
+  'liveCallback.token',
+  'liveCallback.enabled',
+  'liveCallback.giftNonBlocking',
   'ipAllowlist',
   'disabled',
   'expiresAt',
@@ -123,6 +142,21 @@ export function applySetting(s: AppSettings, key: string, value: string): void {
       return;
     case 'callback.token':
       s.callback.token = value;
+      return;
+    case 'liveCallback.token':
+      // An empty token removes the Live callback authentication configuration (get_callback_token then answers 100302).
+      if (value === '') {
+        s.liveCallback = { ...s.liveCallback, token: '', enabled: false, configured: false };
+        return;
+      }
+      if ([...value].length > MAX_LIVE_CALLBACK_TOKEN_CHARS) throw new DomainError('INVALID_ARGUMENT', `liveCallback.token must be 1-${MAX_LIVE_CALLBACK_TOKEN_CHARS} characters`);
+      s.liveCallback = { ...s.liveCallback, token: value, configured: true };
+      return;
+    case 'liveCallback.enabled':
+      s.liveCallback = { ...s.liveCallback, enabled: bool(key, value) };
+      return;
+    case 'liveCallback.giftNonBlocking':
+      s.liveCallback = { ...s.liveCallback, giftNonBlocking: bool(key, value) };
       return;
     case 'ipAllowlist':
       s.ipAllowlist = list(value).map(cidrOrIp);
