@@ -17,7 +17,9 @@ import { AccountsService } from './services/accounts/accounts-service.ts';
 import { AppsService, type App } from './services/apps/apps-service.ts';
 import { CallsService } from './services/calls/calls-service.ts';
 import { GiftsService } from './services/gifts/gifts-service.ts';
+import { IotService } from './services/iot/iot-service.ts';
 import { LiveService } from './services/live/live-service.ts';
+import { TrtcRoomsService } from './services/trtc-rooms/trtc-rooms-service.ts';
 import { openStore, type Store } from './store/store.ts';
 import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './webhooks/dispatcher.ts';
 
@@ -31,6 +33,8 @@ export interface Trtcd {
   readonly accounts: AccountsService;
   readonly calls: CallsService;
   readonly live: LiveService;
+  readonly trtcRooms: TrtcRoomsService;
+  readonly iot: IotService;
   readonly gifts: GiftsService;
   readonly callbacks: CallbackDispatcher;
   readonly bus: Bus;
@@ -66,6 +70,9 @@ export async function startServer(
   const live = new LiveService(store, accounts, bus);
   await live.load();
   const gifts = new GiftsService(store, apps, accounts, live);
+  const trtcRooms = new TrtcRoomsService(store, bus);
+  await trtcRooms.restore();
+  const iot = new IotService(store, trtcRooms);
   await gifts.load();
   callbacks.start();
   const metrics = new Metrics();
@@ -117,6 +124,8 @@ export async function startServer(
     calls,
     live,
     gifts,
+    trtcRooms,
+    iot,
     callbacks,
     bus,
     log,

@@ -103,8 +103,45 @@ export interface GiftRecordsTable {
   created_at: number;
 }
 
+/** Row of `iot_rooms`: a room handed out by IoT Explorer CreateTRTCSignaturesWithRoomId. */
+export interface IotRoomsTable {
+  sdk_app_id: number;
+  room_id: string;
+  user_ids: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** Row of `trtc_rooms`: one life of a TRTC room (CommId), for DescribeRoomInfo. Times in unix seconds; 0 while open. */
+export interface TrtcRoomsTable {
+  comm_id: string;
+  sdk_app_id: number;
+  room_id: string;
+  str_room: number;
+  creator: string;
+  created_at: number;
+  destroyed_at: number;
+}
+
+/** Row of `trtc_users`: one stay of a user in a TRTC room, for DescribeUserInfo. */
+export interface TrtcUsersTable {
+  id: Generated<number>;
+  comm_id: string;
+  sdk_app_id: number;
+  room_id: string;
+  user_id: string;
+  join_ts: number;
+  leave_ts: number;
+  device_type: string;
+  sdk_version: string;
+  client_ip: string;
+}
+
 /** Every table the store holds, for the typed query builder. */
 export interface Database {
+  iot_rooms: IotRoomsTable;
+  trtc_rooms: TrtcRoomsTable;
+  trtc_users: TrtcUsersTable;
   live_rooms: LiveRoomsTable;
   gifts: GiftsTable;
   gift_categories: GiftCategoriesTable;

@@ -4,6 +4,7 @@ import { AppsRepo } from './apps-repo.ts';
 import { CallsRepo } from './calls-repo.ts';
 import { GiftsRepo } from './gifts-repo.ts';
 import { LiveRepo } from './live-repo.ts';
+import { TrtcRepo } from './trtc-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
@@ -18,13 +19,14 @@ export interface Store {
   readonly outbox: OutboxRepo;
   readonly live: LiveRepo;
   readonly gifts: GiftsRepo;
+  readonly trtc: TrtcRepo;
   /** Runs `fn` in one transaction with repositories bound to it. */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 /** The repositories, bound to the store or to one transaction. */
-export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox' | 'live' | 'gifts'>;
+export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox' | 'live' | 'gifts' | 'trtc'>;
 
 function repos(db: Kysely<Database>): Repos {
   return {
@@ -34,6 +36,7 @@ function repos(db: Kysely<Database>): Repos {
     outbox: new OutboxRepo(db),
     live: new LiveRepo(db),
     gifts: new GiftsRepo(db),
+    trtc: new TrtcRepo(db),
   };
 }
 

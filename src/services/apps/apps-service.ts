@@ -118,6 +118,12 @@ export class AppsService {
     return this.apps.get(sdkAppId)?.app;
   }
 
+  /** The app owning a Cloud API SecretId, from memory. */
+  bySecretId(secretId: string): App | undefined {
+    for (const l of this.apps.values()) if (l.app.cloudApi.secretId === secretId) return l.app;
+    return undefined;
+  }
+
   /** Every app, from memory. */
   list(): App[] {
     return [...this.apps.values()].map((l) => l.app);

@@ -113,4 +113,43 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('gift_records_room').on('gift_records').columns(['sdk_app_id', 'room_id', 'from_account']).execute();
     },
   },
+
+  '0004_iot_trtc_rooms': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('iot_rooms')
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('user_ids', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('iot_rooms_pk', ['sdk_app_id', 'room_id'])
+        .execute();
+      await db.schema
+        .createTable('trtc_rooms')
+        .addColumn('comm_id', 'text', (c) => c.primaryKey())
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('str_room', 'integer', (c) => c.notNull())
+        .addColumn('creator', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('destroyed_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('trtc_rooms_app_created').on('trtc_rooms').columns(['sdk_app_id', 'created_at']).execute();
+      await db.schema
+        .createTable('trtc_users')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('comm_id', 'text', (c) => c.notNull())
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('join_ts', 'bigint', (c) => c.notNull())
+        .addColumn('leave_ts', 'bigint', (c) => c.notNull())
+        .addColumn('device_type', 'text', (c) => c.notNull())
+        .addColumn('sdk_version', 'text', (c) => c.notNull())
+        .addColumn('client_ip', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('trtc_users_comm').on('trtc_users').columns(['comm_id', 'join_ts']).execute();
+    },
+  },
 };

@@ -1,0 +1,146 @@
+import { Type } from '@sinclair/typebox';
+import type { RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+import { defineAction, type ActionTable, type CloudContext } from './action.ts';
+import { CloudError, CloudErrors } from './errors.ts';
+
+/** Requests per second per app for the TRTC room-management actions (unconfirmed; Cloud API's usual default). */
+export const TRTC_RATE_LIMIT = 20;
+/** DescribeRoomInfo looks back at most 14 days, over a window of at most 24 h; DescribeUserInfo over at most 4 h. */
+export const ROOM_INFO_LOOKBACK_S = 14 * 86_400;
+export const ROOM_INFO_WINDOW_S = 86_400;
+export const USER_INFO_WINDOW_S = 4 * 3600;
+/** Most UserIds per RemoveUser* call. */
+export const MAX_REMOVE_USERS = 10;
+
+const strict = { additionalProperties: false } as const;
+const roomErrors = { ROOM_NOT_EXIST: CloudErrors.ROOM_NOT_EXIST, ROOM_ID: CloudErrors.INVALID_ROOM_ID };
+
+function ownApp(ctx: CloudContext, sdkAppId: number): void {
+  if (sdkAppId !== ctx.app.sdkAppId) throw new CloudError(CloudErrors.UNAUTHORIZED_SDK_APP_ID, `the SecretId has no permission on SdkAppId ${sdkAppId}`);
+}
+
+function users(userIds: string[]): string[] {
+  if (userIds.length === 0 || userIds.length > MAX_REMOVE_USERS) throw new CloudError(CloudErrors.INVALID_USER_IDS, `UserIds must hold 1-${MAX_REMOVE_USERS} users`);
+  return userIds;
+}
+
+function window(start: number, end: number, maxWindow: number): void {
+  const now = Math.floor(Date.now() / 1000);
+  if (end < start) throw new CloudError(CloudErrors.INVALID_END_TS, 'EndTime is before StartTime');
+  if (start < now - ROOM_INFO_LOOKBACK_S) throw new CloudError(CloudErrors.START_TS_OVERSIZE, 'StartTime is more than 14 days ago');
+  if (end - start > maxWindow) throw new CloudError(CloudErrors.QUERY_SCALE_OVERSIZE, `the query window is longer than ${maxWindow} s`);
+}
+
+function page(size: number | undefined, fallback: number): number {
+  const n = size ?? fallback;
+  if (n < 1 || n > 100) throw new CloudError(CloudErrors.PAGE_SIZE_OVERSIZE, 'PageSize must be 1-100');
+  return n;
+}
+
+const dismiss = (numeric: boolean) =>
+  defineAction({
+    limit: TRTC_RATE_LIMIT,
+    params: Type.Object({ SdkAppId: Type.Integer(), RoomId: numeric ? Type.Integer() : Type.String() }, strict),
+    errors: roomErrors,
+    async handle(ctx, p) {
+      ownApp(ctx, p.SdkAppId);
+      const ref: RoomRef = numeric ? { roomId: p.RoomId as number } : { strRoomId: p.RoomId as string };
+      await ctx.services.trtcRooms.dismiss(ctx.app.sdkAppId, ref);
+      return {};
+    },
+  });
+
+const remove = (numeric: boolean) =>
+  defineAction({
+    limit: TRTC_RATE_LIMIT,
+    params: Type.Object({ SdkAppId: Type.Integer(), RoomId: numeric ? Type.Integer() : Type.String(), UserIds: Type.Array(Type.String()) }, strict),
+    errors: roomErrors,
+    async handle(ctx, p) {
+      ownApp(ctx, p.SdkAppId);
+      const ref: RoomRef = numeric ? { roomId: p.RoomId as number } : { strRoomId: p.RoomId as string };
+      await ctx.services.trtcRooms.removeUsers(ctx.app.sdkAppId, ref, users(p.UserIds));
+      return {};
+    },
+  });
+
+/** TRTC 2019-07-22: room management and room/user history (shared/spec/tc3.md §5). */
+export const trtcActions: ActionTable = {
+  '2019-07-22/DismissRoom': dismiss(true),
+  '2019-07-22/DismissRoomByStrRoomId': dismiss(false),
+  '2019-07-22/RemoveUser': remove(true),
+  '2019-07-22/RemoveUserByStrRoomId': remove(false),
+
+  '2019-07-22/DescribeRoomInfo': defineAction({
+    limit: TRTC_RATE_LIMIT,
+    params: Type.Object(
+      {
+        SdkAppId: Type.Integer(),
+        StartTime: Type.Integer(),
+        EndTime: Type.Integer(),
+        RoomId: Type.Optional(Type.String()),
+        PageNumber: Type.Optional(Type.Integer({ minimum: 0 })),
+        PageSize: Type.Optional(Type.Integer()),
+      },
+      strict,
+    ),
+    async handle(ctx, p) {
+      ownApp(ctx, p.SdkAppId);
+      window(p.StartTime, p.EndTime, ROOM_INFO_WINDOW_S);
+      const { total, rooms } = await ctx.services.trtcRooms.roomHistory({
+        sdkAppId: ctx.app.sdkAppId,
+        from: p.StartTime,
+        to: p.EndTime,
+        roomId: p.RoomId,
+        page: p.PageNumber ?? 0,
+        size: page(p.PageSize, 10),
+      });
+      return {
+        Total: total,
+        RoomList: rooms.map((r) => ({ CommId: r.commId, RoomString: r.roomId, CreateTime: r.createdAt, DestroyTime: r.destroyedAt, IsFinished: r.destroyedAt > 0, UserId: r.creator })),
+      };
+    },
+  }),
+
+  '2019-07-22/DescribeUserInfo': defineAction({
+    limit: TRTC_RATE_LIMIT,
+    params: Type.Object(
+      {
+        CommId: Type.String({ minLength: 1 }),
+        StartTime: Type.Integer(),
+        EndTime: Type.Integer(),
+        SdkAppId: Type.Integer(),
+        UserIds: Type.Optional(Type.Array(Type.String())),
+        PageNumber: Type.Optional(Type.Integer({ minimum: 0 })),
+        PageSize: Type.Optional(Type.Integer()),
+      },
+      strict,
+    ),
+    async handle(ctx, p) {
+      ownApp(ctx, p.SdkAppId);
+      window(p.StartTime, p.EndTime, USER_INFO_WINDOW_S);
+      if (p.UserIds && p.UserIds.length > 6) throw new CloudError(CloudErrors.USER_IDS_MORE_THAN_SIX);
+      const { total, users: list } = await ctx.services.trtcRooms.userHistory({
+        sdkAppId: ctx.app.sdkAppId,
+        commId: p.CommId,
+        from: p.StartTime,
+        to: p.EndTime,
+        userIds: p.UserIds,
+        page: p.PageNumber ?? 0,
+        size: page(p.PageSize, 6),
+      });
+      return {
+        Total: total,
+        UserList: list.map((u) => ({
+          RoomStr: u.roomId,
+          UserId: u.userId,
+          JoinTs: u.joinTs,
+          LeaveTs: u.leaveTs,
+          DeviceType: u.deviceType,
+          SdkVersion: u.sdkVersion,
+          ClientIp: u.clientIp,
+          Finished: u.leaveTs > 0,
+        })),
+      };
+    },
+  }),
+};
