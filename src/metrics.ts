@@ -23,7 +23,12 @@ export class Metrics {
 
   /** Records one finished request; `startNs` is from process.hrtime.bigint(). */
   observe(family: string, command: string, code: number, startNs: bigint): void {
-    this.requests.labels(family, command, String(code)).inc();
+    this.observeCode(family, command, String(code), startNs);
+  }
+
+  /** Records one finished request whose result code is a string (Cloud API `Error.Code`, '0' for success). */
+  observeCode(family: string, command: string, code: string, startNs: bigint): void {
+    this.requests.labels(family, command, code).inc();
     this.latency.labels(family, command).observe(Number(process.hrtime.bigint() - startNs) / 1e9);
   }
 }

@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
 import { InProcessBus, type Bus } from './bus/bus.ts';
+import { cloudActions } from './gateways/cloud-api/actions.ts';
+import { CloudApiGateway, isCloudApiRequest } from './gateways/cloud-api/gateway.ts';
 import { accountCommands } from './gateways/rest-v4/accounts.ts';
 import { callCommands } from './gateways/rest-v4/calls.ts';
 import { giftCommands } from './gateways/rest-v4/gifts.ts';
@@ -85,6 +87,7 @@ export async function startServer(
     metrics,
     bodyLimit: config.bodyLimit,
   });
+  const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: new MemoryRateLimiter(), log, metrics });
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
@@ -96,6 +99,8 @@ export async function startServer(
       });
       return;
     }
+    // Tencent Cloud API 3.0: `/` with X-TC-Action, a TC3 Authorization header, or v1 `Action=` / form parameters.
+    if (isCloudApiRequest(req)) return cloud.handle(req, res);
     // Every other path is answered by the REST v4 gateway, which rejects what is not /v4/<service>/<command>.
     rest.handle(req, res);
   };

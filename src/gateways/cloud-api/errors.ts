@@ -19,6 +19,7 @@ export const CloudErrors = {
   SIGNATURE_FAILURE: e('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please ensure your signature is correct.'),
   TOKEN_FAILURE: e('AuthFailure.TokenFailure', 'Token error.'),
   UNAUTHORIZED: e('AuthFailure.UnauthorizedOperation', 'The request is not authorized.'),
+  IP_NOT_IN_WHITELIST: e('IpNotInWhitelist', 'The IP address is not in the allowlist.'),
   INTERNAL: e('InternalError', 'Internal error.'),
   INVALID_ACTION: e('InvalidAction', 'The API does not exist.'),
   NO_SUCH_VERSION: e('NoSuchVersion', 'The API version does not exist.'),
