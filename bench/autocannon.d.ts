@@ -27,6 +27,8 @@ declare module 'autocannon' {
     duration?: number;
     amount?: number;
     workers?: number;
+    /** Per-request hooks: each request may be rewritten (body, headers) before it is sent. */
+    requests?: Array<{ method?: string; setupRequest?: (req: { method?: string; path?: string; body?: string; headers?: Record<string, string> }) => unknown }>;
   }
   function autocannon(opts: Options): Promise<Result>;
   export default autocannon;

@@ -26,13 +26,15 @@ const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
 export const CONNECTIONS = 10;
 const ROUNDS = 2;
 
-async function load(url: string, body: string): Promise<Load> {
+/** One warmed-up autocannon run of a fixed POST. */
+export async function load(url: string, body: string): Promise<Load> {
   await autocannon({ url, method: 'POST', body, connections: CONNECTIONS, duration: 1 }); // warm-up (JIT, caches)
   const r = await autocannon({ url, method: 'POST', body, connections: CONNECTIONS, duration: DURATION_S });
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
 }
 
-function startBare(size: number): Promise<{ port: number; stop(): void }> {
+/** Starts the bare node:http baseline answering `size` bytes of JSON. */
+export function startBare(size: number): Promise<{ port: number; stop(): void }> {
   const script = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
   const proc = spawn(process.execPath, ['--import', 'tsx', script, String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchCalls } from './calls.ts';
+import { benchCloudApi } from './cloud-api.ts';
 import { benchGifts } from './gifts.ts';
 import type { BenchRow } from './harness.ts';
 import { benchRest } from './rest.ts';
@@ -31,6 +32,7 @@ for (const r of only && only !== 'usersig' ? [] : await benchUserSig()) {
 }
 if (!only || only === 'rest') rows.push(...(await benchRest()));
 if (!only || only === 'calls') rows.push(...(await benchCalls()));
+if (!only || only === 'cloud-api') rows.push(...(await benchCloudApi()));
 if (!only || only === 'gifts') rows.push(...(await benchGifts()));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${process.platform}`;
