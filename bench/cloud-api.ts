@@ -45,7 +45,7 @@ export async function benchCloudApi(): Promise<BenchRow[]> {
     return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
   };
   let trtcd;
-  let sample = '';
+  let sample: string;
   try {
     const first = next();
     sample = await (await fetch(`${s.child.url}/`, { method: 'POST', body: first.body, headers: first.headers })).text();
