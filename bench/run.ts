@@ -6,6 +6,7 @@ import { benchCalls } from './calls.ts';
 import { benchCloudApi } from './cloud-api.ts';
 import { benchGifts } from './gifts.ts';
 import type { BenchRow } from './harness.ts';
+import { benchIvh } from './ivh.ts';
 import { benchRest } from './rest.ts';
 import { benchUserSig } from './usersig.ts';
 
@@ -34,6 +35,7 @@ if (!only || only === 'rest') rows.push(...(await benchRest()));
 if (!only || only === 'calls') rows.push(...(await benchCalls()));
 if (!only || only === 'cloud-api') rows.push(...(await benchCloudApi()));
 if (!only || only === 'gifts') rows.push(...(await benchGifts()));
+if (!only || only === 'ivh') rows.push(...(await benchIvh()));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${process.platform}`;
 const section = [BEGIN, `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}.`, '', table(rows), END].join('\n');

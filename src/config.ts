@@ -29,6 +29,8 @@ const ConfigSchema = Type.Object(
     callbackRetryMaxMs: Type.Integer({ minimum: 1 }),
     /** How long an undelivered callback is retried before it is given up, in ms. */
     callbackMaxAgeMs: Type.Integer({ minimum: 1 }),
+    /** How long a digital-human session stays "preparing" (SessionStatus 3) before it is ready, in ms. */
+    ivhPrepareDelayMs: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: false },
 );
@@ -52,6 +54,7 @@ export const DEFAULT_CONFIG: Config = {
   callbackRetryBaseMs: 1000,
   callbackRetryMaxMs: 60_000,
   callbackMaxAgeMs: 86_400_000,
+  ivhPrepareDelayMs: 3000,
 };
 
 /** Environment variable for each key: TRTCD_ plus the key in upper snake case. */
@@ -68,6 +71,7 @@ export const ENV_KEYS: Record<keyof Config, string> = {
   callbackRetryBaseMs: 'TRTCD_CALLBACK_RETRY_BASE_MS',
   callbackRetryMaxMs: 'TRTCD_CALLBACK_RETRY_MAX_MS',
   callbackMaxAgeMs: 'TRTCD_CALLBACK_MAX_AGE_MS',
+  ivhPrepareDelayMs: 'TRTCD_IVH_PREPARE_DELAY_MS',
 };
 
 function coerce(key: keyof Config, v: string): unknown {

@@ -11,6 +11,8 @@ import { liveConfigCommands } from './gateways/rest-v4/live-config.ts';
 import { liveCommands } from './gateways/rest-v4/live.ts';
 import { RestErrors } from './gateways/rest-v4/errors.ts';
 import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gateway.ts';
+import { IvhChannels, IVH_WS_PREFIX } from './gateways/ivh/channel.ts';
+import { IvhGateway, IVH_HTTP_PREFIX } from './gateways/ivh/gateway.ts';
 import { sendJson } from './http/body.ts';
 import { MemoryRateLimiter } from './limits/rate-limiter.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -19,6 +21,7 @@ import { AccountsService } from './services/accounts/accounts-service.ts';
 import { AppsService, type App } from './services/apps/apps-service.ts';
 import { CallsService } from './services/calls/calls-service.ts';
 import { GiftsService } from './services/gifts/gifts-service.ts';
+import { DigitalHumanService, IDLE_CLOSE_MS } from './services/digital-human/digital-human-service.ts';
 import { IotService } from './services/iot/iot-service.ts';
 import { LiveService } from './services/live/live-service.ts';
 import { TrtcRoomsService } from './services/trtc-rooms/trtc-rooms-service.ts';
@@ -37,6 +40,7 @@ export interface Trtcd {
   readonly live: LiveService;
   readonly trtcRooms: TrtcRoomsService;
   readonly iot: IotService;
+  readonly digitalHuman: DigitalHumanService;
   readonly gifts: GiftsService;
   readonly callbacks: CallbackDispatcher;
   readonly bus: Bus;
@@ -75,6 +79,8 @@ export async function startServer(
   const trtcRooms = new TrtcRoomsService(store, bus);
   await trtcRooms.restore();
   const iot = new IotService(store, trtcRooms);
+  const digitalHuman = new DigitalHumanService(store, apps, trtcRooms, bus, { prepareDelayMs: config.ivhPrepareDelayMs, idleCloseMs: IDLE_CLOSE_MS });
+  await digitalHuman.load();
   await gifts.load();
   callbacks.start();
   const metrics = new Metrics();
@@ -88,6 +94,8 @@ export async function startServer(
     bodyLimit: config.bodyLimit,
   });
   const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: new MemoryRateLimiter(), log, metrics });
+  const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit });
+  const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
@@ -101,6 +109,8 @@ export async function startServer(
     }
     // Tencent Cloud API 3.0: `/` with X-TC-Action, a TC3 Authorization header, or v1 `Action=` / form parameters.
     if (isCloudApiRequest(req)) return cloud.handle(req, res);
+    // AI Digital Human (IVH): /v2/ivh/<service path>?appkey&timestamp&signature.
+    if (url.startsWith(IVH_HTTP_PREFIX)) return ivh.handle(req, res);
     // Every other path is answered by the REST v4 gateway, which rejects what is not /v4/<service>/<command>.
     rest.handle(req, res);
   };
@@ -110,6 +120,12 @@ export async function startServer(
     if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
     const body = envelope(newRequestId(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.info);
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  // WebSocket upgrades: the IVH command channel; any other path is refused with 404.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if ((req.url ?? '/').startsWith(IVH_WS_PREFIX)) return ivhChannels.upgrade(req, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -131,12 +147,15 @@ export async function startServer(
     gifts,
     trtcRooms,
     iot,
+    digitalHuman,
     callbacks,
     bus,
     log,
     devApp,
     close() {
       closing ??= (async () => {
+        // Upgraded sockets keep server.close() waiting: close the command channels with it.
+        const channelsClosed = ivhChannels.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Keep-alive sockets go idle once their in-flight response is sent; close them then, and force after a grace period.
@@ -145,8 +164,10 @@ export async function startServer(
           server.once('close', () => (clearInterval(sweep), clearTimeout(force)));
           server.closeIdleConnections();
         });
+        await channelsClosed;
         apps.stop();
         calls.stop();
+        digitalHuman.stop();
         await callbacks.stop();
         await store.close();
         log.info('trtcd stopped');

@@ -7,6 +7,9 @@ import { AppsService, type App } from '../services/apps/apps-service.ts';
 import { DomainError } from '../services/errors.ts';
 import type { OutboxStatus } from '../store/outbox-repo.ts';
 import { openStore } from '../store/store.ts';
+import { InProcessBus } from '../bus/bus.ts';
+import { DEFAULT_AVATAR_CONCURRENCY, DigitalHumanService } from '../services/digital-human/digital-human-service.ts';
+import { TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
 
 interface StoreFlags {
   dataDir?: string;
@@ -133,6 +136,36 @@ export function program(): Command {
       const all = await withApps(flags, async (apps) => apps.list());
       for (const a of all) process.stdout.write(`${a.sdkAppId}${a.settings.disabled ? ' (disabled)' : ''}\n`);
     });
+
+  const ivh = cli.command('ivh').description('digital-human projects and assets');
+  for (const kind of ['project', 'asset'] as const) {
+    ivh
+      .command(kind)
+      .description(`manage digital-human ${kind}s`)
+      .command('create')
+      .description(`create a ${kind === 'project' ? 'virtualman project (VirtualmanProjectId)' : 'virtualman asset (AssetVirtualmanKey)'} with a concurrency quota`)
+      .argument('<sdkAppId>', 'the app (whose IVH appKey will use it)', uint('sdkAppId'))
+      .option('--id <id>', kind === 'project' ? 'VirtualmanProjectId (default: random)' : 'AssetVirtualmanKey (default: random)')
+      .option('--name <name>', 'display name', '')
+      .option('--concurrency <n>', 'sessions that may run at once', uint('concurrency', 1000), DEFAULT_AVATAR_CONCURRENCY)
+      .option(...dataDir)
+      .option(...configFile)
+      .action(async (sdkAppId: number, flags: StoreFlags & { id?: string; name: string; concurrency: number }) => {
+        const store = await openStore({ dataDir: configFrom(flags).dataDir });
+        try {
+          const apps = new AppsService(store);
+          await apps.load();
+          await requireApp(apps, sdkAppId);
+          const service = new DigitalHumanService(store, apps, new TrtcRoomsService(store, new InProcessBus()), new InProcessBus());
+          await service.loadAvatars();
+          const o = { name: flags.name, concurrency: flags.concurrency };
+          const a = kind === 'project' ? await service.createProject(sdkAppId, { ...o, projectId: flags.id }) : await service.createAsset(sdkAppId, { ...o, assetKey: flags.id });
+          process.stdout.write(`${JSON.stringify(kind === 'project' ? { VirtualmanProjectId: a.id, sdkAppId, name: a.name, concurrency: a.concurrency } : { AssetVirtualmanKey: a.id, sdkAppId, name: a.name, concurrency: a.concurrency })}\n`);
+        } finally {
+          await store.close();
+        }
+      });
+  }
 
   const callbacks = cli.command('callbacks').description('third-party callbacks');
   callbacks

@@ -137,8 +137,28 @@ export interface TrtcUsersTable {
   client_ip: string;
 }
 
+/** Row of `ivh_avatars`: a digital-human project (VirtualmanProjectId) or asset (AssetVirtualmanKey). */
+export interface IvhAvatarsTable {
+  avatar_id: string;
+  sdk_app_id: number;
+  kind: string;
+  name: string;
+  concurrency: number;
+  created_at: number;
+}
+
+/** Row of `ivh_sessions`: one digital-human session, as JSON. */
+export interface IvhSessionsTable {
+  session_id: string;
+  sdk_app_id: number;
+  data: string;
+  created_at: number;
+}
+
 /** Every table the store holds, for the typed query builder. */
 export interface Database {
+  ivh_avatars: IvhAvatarsTable;
+  ivh_sessions: IvhSessionsTable;
   iot_rooms: IotRoomsTable;
   trtc_rooms: TrtcRoomsTable;
   trtc_users: TrtcUsersTable;

@@ -3,6 +3,7 @@ import { AccountsRepo } from './accounts-repo.ts';
 import { AppsRepo } from './apps-repo.ts';
 import { CallsRepo } from './calls-repo.ts';
 import { GiftsRepo } from './gifts-repo.ts';
+import { IvhRepo } from './ivh-repo.ts';
 import { LiveRepo } from './live-repo.ts';
 import { TrtcRepo } from './trtc-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
@@ -20,13 +21,14 @@ export interface Store {
   readonly live: LiveRepo;
   readonly gifts: GiftsRepo;
   readonly trtc: TrtcRepo;
+  readonly ivh: IvhRepo;
   /** Runs `fn` in one transaction with repositories bound to it. */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 /** The repositories, bound to the store or to one transaction. */
-export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox' | 'live' | 'gifts' | 'trtc'>;
+export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox' | 'live' | 'gifts' | 'trtc' | 'ivh'>;
 
 function repos(db: Kysely<Database>): Repos {
   return {
@@ -37,6 +39,7 @@ function repos(db: Kysely<Database>): Repos {
     live: new LiveRepo(db),
     gifts: new GiftsRepo(db),
     trtc: new TrtcRepo(db),
+    ivh: new IvhRepo(db),
   };
 }
 

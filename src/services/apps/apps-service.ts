@@ -124,6 +124,12 @@ export class AppsService {
     return undefined;
   }
 
+  /** The app owning an IVH (AI Digital Human) appKey, from memory. */
+  byIvhAppKey(appKey: string): App | undefined {
+    for (const l of this.apps.values()) if (l.app.ivh.appKey === appKey) return l.app;
+    return undefined;
+  }
+
   /** Every app, from memory. */
   list(): App[] {
     return [...this.apps.values()].map((l) => l.app);

@@ -152,4 +152,25 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('trtc_users_comm').on('trtc_users').columns(['comm_id', 'join_ts']).execute();
     },
   },
+
+  '0005_ivh': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('ivh_avatars')
+        .addColumn('avatar_id', 'text', (c) => c.primaryKey())
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('concurrency', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ivh_sessions')
+        .addColumn('session_id', 'text', (c) => c.primaryKey())
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
