@@ -64,6 +64,17 @@ describe('bin/trtcd app create / usersig / privatemapkey', () => {
     assert.ok(v.ok && v.buffer.privilegeMap === 42);
   });
 
+  it('ivh project create / asset create make avatars with a concurrency quota, refusing duplicates and unknown apps', () => {
+    const p = runCli(['ivh', 'project', 'create', '1400123456', '--id', 'proj-1', '--concurrency', '3', '--data-dir', dir]);
+    assert.equal(p.status, 0, p.stderr);
+    assert.deepEqual(JSON.parse(p.stdout), { VirtualmanProjectId: 'proj-1', sdkAppId: 1400123456, name: '', concurrency: 3 });
+    const a = runCli(['ivh', 'asset', 'create', '1400123456', '--data-dir', dir]);
+    assert.equal(a.status, 0, a.stderr);
+    assert.match((JSON.parse(a.stdout) as { AssetVirtualmanKey: string }).AssetVirtualmanKey, /^[0-9a-f]{32}$/);
+    assert.notEqual(runCli(['ivh', 'project', 'create', '1400123456', '--id', 'proj-1', '--data-dir', dir]).status, 0);
+    assert.equal(runCli(['ivh', 'project', 'create', '1400999999', '--data-dir', dir]).status, 3);
+  });
+
   it('app set refuses unknown keys and bad values', () => {
     const bad = runCli(['app', 'set', '1400000001', 'nope=1', '--data-dir', dir]);
     assert.equal(bad.status, 1);
