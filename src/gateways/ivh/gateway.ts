@@ -6,6 +6,7 @@ import { readBody, sendJson } from '../../http/body.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { App, AppsService } from '../../services/apps/apps-service.ts';
+import type { DigitalHumanService } from '../../services/digital-human/digital-human-service.ts';
 import type { IvhSession } from '../../services/digital-human/session.ts';
 import { DomainError } from '../../services/errors.ts';
 import { IvhAuthErrors, IvhError, IvhErrors, domainToIvh, type IvhErrorEntry } from './errors.ts';
@@ -25,29 +26,11 @@ const MAX_REQUEST_ID = 128;
 const TIMESTAMP = /^\d{1,12}$/;
 const PRINTABLE = /^[\x20-\x7e]+$/;
 
-/** What the IVH gateway needs from the digital-human service (DigitalHumanService); methods throw DomainError. */
-export interface IvhSessions {
-  createSession(
-    app: App,
-    r: {
-      projectId?: string;
-      assetKey?: string;
-      userId: string;
-      protocol: string;
-      driverType: number;
-      protocolOption?: Record<string, unknown>;
-      streamMaxInterval?: number;
-    },
-  ): Promise<IvhSession>;
-  stat(app: App, sessionId: string): IvhSession;
-  start(app: App, sessionId: string): Promise<void>;
-  close(app: App, sessionId: string): Promise<void>;
-  list(app: App, filter: { projectId?: string; assetKey?: string }): IvhSession[];
-  getTrtcSign(app: App, sessionId: string, userId: string, room: { roomId?: number; strRoomId?: string }): { userSig: string; privateMapKey: string };
-  command(app: App, sessionId: string, reqId: string, command: string, data: Record<string, unknown>): void;
-  touch(app: App, sessionId: string): void;
-  channelAllowed(app: App, sessionId: string): void;
-}
+/** What the IVH gateway needs from the digital-human service; its methods throw DomainError. */
+export type IvhSessions = Pick<
+  DigitalHumanService,
+  'createSession' | 'stat' | 'start' | 'close' | 'list' | 'getTrtcSign' | 'command' | 'touch' | 'channelAllowed'
+>;
 
 /** What the IVH HTTP gateway needs from the rest of the server. */
 export interface IvhDeps {
