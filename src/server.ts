@@ -13,6 +13,7 @@ import { RestErrors } from './gateways/rest-v4/errors.ts';
 import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gateway.ts';
 import { IvhChannels, IVH_WS_PREFIX } from './gateways/ivh/channel.ts';
 import { IvhGateway, IVH_HTTP_PREFIX } from './gateways/ivh/gateway.ts';
+import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
 import { sendJson } from './http/body.ts';
 import { MemoryRateLimiter } from './limits/rate-limiter.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -96,6 +97,7 @@ export async function startServer(
   const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: new MemoryRateLimiter(), log, metrics });
   const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit });
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
+  const rtc = new RtcServer({ apps, trtcRooms, bus, log });
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
@@ -121,10 +123,11 @@ export async function startServer(
     const body = envelope(newRequestId(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.info);
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
-  // WebSocket upgrades: the IVH command channel; any other path is refused with 404.
+  // WebSocket upgrades: the IVH command channel and the /rtc client protocol; any other path is refused with 404.
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if ((req.url ?? '/').startsWith(IVH_WS_PREFIX)) return ivhChannels.upgrade(req, socket, head);
+    if (isRtcPath(req.url ?? '/')) return rtc.upgrade(req, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
   await new Promise<void>((resolve, reject) => {
@@ -155,7 +158,7 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         // Upgraded sockets keep server.close() waiting: close the command channels with it.
-        const channelsClosed = ivhChannels.close();
+        const channelsClosed = Promise.all([ivhChannels.close(), rtc.close()]);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Keep-alive sockets go idle once their in-flight response is sent; close them then, and force after a grace period.

@@ -17,6 +17,11 @@ export class TrtcRepo {
     await this.db.insertInto('trtc_rooms').values(row).execute();
   }
 
+  /** Whether a room life with this CommId was recorded. */
+  async hasRoom(commId: string): Promise<boolean> {
+    return (await this.db.selectFrom('trtc_rooms').select('comm_id').where('comm_id', '=', commId).executeTakeFirst()) !== undefined;
+  }
+
   /** Records a room closing. */
   async closeRoom(commId: string, at: number): Promise<void> {
     await this.db.updateTable('trtc_rooms').set({ destroyed_at: at }).where('comm_id', '=', commId).execute();

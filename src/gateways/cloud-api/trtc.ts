@@ -9,6 +9,8 @@ export const TRTC_RATE_LIMIT = 20;
 export const ROOM_INFO_LOOKBACK_S = 14 * 86_400;
 export const ROOM_INFO_WINDOW_S = 86_400;
 export const USER_INFO_WINDOW_S = 4 * 3600;
+/** Largest PageNumber of the history queries (keeps the row offset within what the store can take). */
+export const MAX_PAGE_NUMBER = 1_000_000;
 /** Most UserIds per RemoveUser* call. */
 export const MAX_REMOVE_USERS = 10;
 
@@ -78,7 +80,7 @@ export const trtcActions: ActionTable = {
         StartTime: Type.Integer(),
         EndTime: Type.Integer(),
         RoomId: Type.Optional(Type.String()),
-        PageNumber: Type.Optional(Type.Integer({ minimum: 0 })),
+        PageNumber: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PAGE_NUMBER })),
         PageSize: Type.Optional(Type.Integer()),
       },
       strict,
@@ -110,7 +112,7 @@ export const trtcActions: ActionTable = {
         EndTime: Type.Integer(),
         SdkAppId: Type.Integer(),
         UserIds: Type.Optional(Type.Array(Type.String())),
-        PageNumber: Type.Optional(Type.Integer({ minimum: 0 })),
+        PageNumber: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PAGE_NUMBER })),
         PageSize: Type.Optional(Type.Integer()),
       },
       strict,

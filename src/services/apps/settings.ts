@@ -31,6 +31,8 @@ export interface AppSettings {
   accountLimit: number;
   /** How long a callee is rung before NotAnswer, unless the call sets its own (ms). */
   callRingTimeoutMs: number;
+  /** TRTC rooms on the real-time plane: `requirePrivateMapKey` is the console's "Enable permission key" (usersig.md §2.3). */
+  trtc: { requirePrivateMapKey: boolean };
 }
 
 /** Longest Live callback token (set_callback_token `Token`), in characters. */
@@ -50,6 +52,7 @@ export function defaultSettings(): AppSettings {
     appRateLimit: 0,
     accountLimit: 0,
     callRingTimeoutMs: 30_000,
+    trtc: { requirePrivateMapKey: false },
   };
 }
 
@@ -63,6 +66,7 @@ export function parseSettings(json: string): AppSettings {
     features: { ...base.features, ...raw.features },
     callback: { ...base.callback, ...raw.callback },
     liveCallback: { ...base.liveCallback, ...raw.liveCallback },
+    trtc: { ...base.trtc, ...raw.trtc },
   };
 }
 
@@ -82,6 +86,7 @@ export const SETTING_KEYS = [
   'appRateLimit',
   'accountLimit',
   'callRingTimeoutMs',
+  'trtc.requirePrivateMapKey',
 ];
 
 function bool(key: string, v: string): boolean {
@@ -183,6 +188,9 @@ export function applySetting(s: AppSettings, key: string, value: string): void {
       s.callRingTimeoutMs = ms;
       return;
     }
+    case 'trtc.requirePrivateMapKey':
+      s.trtc = { ...s.trtc, requirePrivateMapKey: bool(key, value) };
+      return;
     default:
       throw new DomainError('INVALID_ARGUMENT', `unknown setting "${key}" (known: ${SETTING_KEYS.join(', ')}, secretKey)`);
   }

@@ -200,10 +200,8 @@ export class TrtcRoomsService {
     return id;
   }
 
-  private async commIdTaken(id: string): Promise<boolean> {
-    const [sdk, ...rest] = id.split('_');
-    const { rows } = await this.store.trtc.rooms({ sdkAppId: Number(sdk), from: 0, to: Number.MAX_SAFE_INTEGER, roomId: rest.slice(0, -1).join('_'), limit: 1000, offset: 0 });
-    return rows.some((r) => r.comm_id === id);
+  private commIdTaken(id: string): Promise<boolean> {
+    return this.store.trtc.hasRoom(id);
   }
 
   private publish(e: TrtcRoomEvent): void {

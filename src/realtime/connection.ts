@@ -1,0 +1,172 @@
+import type { RawData, WebSocket } from 'ws';
+import type { RoomRef } from '../services/trtc-rooms/trtc-rooms-service.ts';
+import {
+  AUTH_TIMEOUT_MS,
+  CloseCodes,
+  FLOOD_CLOSE_AFTER,
+  FLOOD_MAX_FRAMES,
+  FLOOD_WINDOW_MS,
+  MAX_BUFFERED_BYTES,
+  MAX_REQUEST_ID_CHARS,
+  PROTOCOL_VERSION,
+  RtcError,
+  RtcErrors,
+  errorReply,
+  okReply,
+  type RtcRequest,
+} from './protocol.ts';
+
+/** Answers one request: resolves to the reply's fields, or throws an RtcError (anything else is answered INTERNAL). */
+export type RequestHandler = (c: RtcConnection, req: RtcRequest) => Promise<Record<string, unknown> | void>;
+
+/** Where the connection reports what the server must know. */
+export interface ConnectionHooks {
+  handle: RequestHandler;
+  /** Called once when the socket is closed, whatever closed it. */
+  closed(c: RtcConnection): void;
+  /** An unexpected error inside a handler. */
+  failed(c: RtcConnection, err: unknown): void;
+}
+
+/** A refusal that also closes the connection after the error reply. */
+export class RtcFatalError extends RtcError {
+  constructor(
+    entry: { code: number; message: string },
+    readonly closeCode: number,
+    message?: string,
+  ) {
+    super(entry, message);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * One client socket: frame intake (flood window, JSON parse, envelope checks), requests answered one at a time in
+ * arrival order, replies and events written in the order they are produced, and the auth deadline.
+ */
+export class RtcConnection {
+  /** Set by a successful auth. */
+  sdkAppId = 0;
+  userId = '';
+  authed = false;
+  /** Rooms this connection is in, by roomKey. */
+  readonly rooms = new Map<string, RoomRef>();
+  private windowStart = 0;
+  private frames = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private authTimer: NodeJS.Timeout | undefined;
+  private done = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly ip: string | undefined,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.authTimer = setTimeout(() => this.close(CloseCodes.AUTH, 'auth not completed in time'), AUTH_TIMEOUT_MS);
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('close', () => this.onClosed());
+    ws.on('error', () => undefined);
+  }
+
+  /** Whether the socket is gone or going. */
+  get closed(): boolean {
+    return this.done;
+  }
+
+  /** Marks the connection authenticated and stops the auth deadline. */
+  authenticated(sdkAppId: number, userId: string): void {
+    this.sdkAppId = sdkAppId;
+    this.userId = userId;
+    this.authed = true;
+    clearTimeout(this.authTimer);
+  }
+
+  /** Writes one message; a client that lets MAX_BUFFERED_BYTES pile up is closed. */
+  send(text: string): void {
+    if (this.done || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) return this.close(CloseCodes.SLOW_CONSUMER, 'client too slow to read its events');
+    this.ws.send(text);
+  }
+
+  /** Closes the socket with a protocol close code. */
+  close(code: number, reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.authTimer);
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  private onClosed(): void {
+    this.done = true;
+    clearTimeout(this.authTimer);
+    this.hooks.closed(this);
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    if (this.done) return;
+    const now = Date.now();
+    if (now - this.windowStart >= FLOOD_WINDOW_MS) {
+      this.windowStart = now;
+      this.frames = 0;
+    }
+    if (++this.frames > FLOOD_MAX_FRAMES) {
+      if (this.frames > FLOOD_MAX_FRAMES + FLOOD_CLOSE_AFTER) return this.close(CloseCodes.FLOOD, 'too many frames');
+      return this.send(errorReply(null, RtcErrors.RATE_LIMITED.code, RtcErrors.RATE_LIMITED.message));
+    }
+    const req = this.parse(data, isBinary);
+    if (!req) return;
+    this.chain = this.chain.then(() => this.run(req));
+  }
+
+  /** The request in a frame, or null after an error reply. */
+  private parse(data: RawData, isBinary: boolean): RtcRequest | null {
+    const fail = (re: string | null, e: { code: number; message: string }, message = e.message): null => {
+      this.send(errorReply(re, e.code, message));
+      return null;
+    };
+    if (isBinary) return fail(null, RtcErrors.MALFORMED, 'binary frames are not part of the protocol');
+    let m: unknown;
+    try {
+      m = JSON.parse(rawText(data));
+    } catch {
+      return fail(null, RtcErrors.MALFORMED, 'frame is not valid JSON');
+    }
+    if (!isObject(m)) return fail(null, RtcErrors.MALFORMED);
+    const id = m.id;
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_REQUEST_ID_CHARS) {
+      return fail(null, RtcErrors.INVALID_ARGUMENT, `id must be a string of 1-${MAX_REQUEST_ID_CHARS} characters`);
+    }
+    if (m.v !== PROTOCOL_VERSION) return fail(id, RtcErrors.BAD_VERSION);
+    if (typeof m.type !== 'string' || m.type === '') return fail(id, RtcErrors.UNKNOWN_TYPE, 'type is missing');
+    return m as RtcRequest;
+  }
+
+  private async run(req: RtcRequest): Promise<void> {
+    if (this.done) return;
+    try {
+      const body = await this.hooks.handle(this, req);
+      this.send(okReply(req.id, body ?? {}));
+    } catch (err) {
+      if (err instanceof RtcError) {
+        this.send(errorReply(req.id, err.code, err.message));
+        if (err instanceof RtcFatalError) this.close(err.closeCode, err.message);
+        return;
+      }
+      this.hooks.failed(this, err);
+      this.send(errorReply(req.id, RtcErrors.INTERNAL.code, RtcErrors.INTERNAL.message));
+    }
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
