@@ -8,6 +8,7 @@ import type { AppsService } from '../apps/apps-service.ts';
 import { DomainError } from '../errors.ts';
 import type { Call, CallResult, CallType, MediaType, MemberChange } from './call.ts';
 import { end, transition, type CallAction, type Transition } from './call-machine.ts';
+import { Serial } from '../serial.ts';
 
 /** Ring timeout when neither the call nor the app sets one (TUICallKit's 30 s). */
 export const DEFAULT_RING_TIMEOUT_MS = 30_000;
@@ -104,7 +105,7 @@ export class CallsService {
   private readonly byUser = new Map<string, Set<string>>();
   /** Ring timers of each active call, by callee. */
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
 
   constructor(
     private readonly store: Store,
@@ -167,7 +168,7 @@ export class CallsService {
     if (callees.includes(s.caller)) throw new DomainError('INVALID_ARGUMENT', 'the caller cannot call itself');
     const missing = await this.missingAccounts(s.sdkAppId, [s.caller, ...callees]);
     if (missing.length) throw new DomainError('INVALID_ARGUMENT', `accounts not imported: ${missing.join(', ')}`, 'UNKNOWN_ACCOUNT');
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       if (!s.robot && this.isBusy(s.sdkAppId, s.caller)) throw new DomainError('FAILED_PRECONDITION', `${s.caller} is already in a call`, 'CALLER_BUSY');
       const now = Date.now();
       const ring = s.ringTimeoutMs ?? this.apps.get(s.sdkAppId)?.settings.callRingTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS;
@@ -250,7 +251,7 @@ export class CallsService {
   }
 
   private act(sdkAppId: number, callId: string, action: CallAction, origin: Origin = REST_ORIGIN): Promise<Call> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const t = transition(this.get(sdkAppId, callId), action, Date.now());
       await this.apply(t, origin);
       return t.call;
@@ -340,10 +341,4 @@ export class CallsService {
     return userIds.filter((u) => !have.has(u));
   }
 
-  /** Runs mutations one at a time, so busy checks and transitions never interleave. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
 }

@@ -23,6 +23,7 @@ import {
   type GiftPatch,
   type GiftText,
 } from './gift.ts';
+import { Serial } from '../serial.ts';
 
 interface Catalogue {
   gifts: Map<string, Gift>;
@@ -38,7 +39,7 @@ type StoredCategory = Omit<GiftCategory, 'categoryId'>;
  */
 export class GiftCatalogue {
   private readonly apps = new Map<number, Catalogue>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
   private lastCreatedAt = 0;
 
   constructor(
@@ -69,7 +70,7 @@ export class GiftCatalogue {
       defaultDesc: input.defaultDesc ?? '',
       languages: {},
     });
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const c = this.catalogue(sdkAppId);
       if (c.gifts.has(gift.giftId)) throw new DomainError('ALREADY_EXISTS', `GiftId ${gift.giftId} already exists; change it with edit_gift`);
       if (c.gifts.size >= MAX_GIFTS_PER_APP) throw new DomainError('LIMIT_EXCEEDED', `an app can configure at most ${MAX_GIFTS_PER_APP} gifts`);
@@ -82,7 +83,7 @@ export class GiftCatalogue {
   /** Changes the fields given of a gift. */
   async editGift(sdkAppId: number, giftId: string, patch: GiftPatch): Promise<Gift> {
     requireGiftFeature(this.appsService, sdkAppId);
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const next = validGift({ ...this.gift(sdkAppId, giftId), ...defined(patch) });
       await this.putGift(this.store, sdkAppId, next);
       this.catalogue(sdkAppId).gifts.set(giftId, next);
@@ -93,7 +94,7 @@ export class GiftCatalogue {
   /** Deletes a gift with its translations and its gift–category relations. */
   async delGift(sdkAppId: number, giftId: string): Promise<void> {
     requireGiftFeature(this.appsService, sdkAppId);
-    await this.serial(async () => {
+    await this.serial.run(async () => {
       this.gift(sdkAppId, giftId);
       const c = this.catalogue(sdkAppId);
       const touched = [...c.categories.values()].filter((cat) => cat.giftIds.includes(giftId)).map((cat) => ({ ...cat, giftIds: cat.giftIds.filter((id) => id !== giftId) }));
@@ -124,7 +125,7 @@ export class GiftCatalogue {
     checkLanguage(language);
     checkMax('Name', text.name, MAX_NAME_BYTES);
     checkMax('Desc', text.desc, MAX_DESC_BYTES);
-    await this.serial(async () => {
+    await this.serial.run(async () => {
       const gift = this.gift(sdkAppId, giftId);
       const old = gift.languages[language];
       if (!old && text.name === undefined) invalid(`Name is required the first time a ${language} entry is set for gift ${giftId}`);
@@ -145,7 +146,7 @@ export class GiftCatalogue {
   async delGiftLanguage(sdkAppId: number, giftId: string, language: string): Promise<void> {
     requireGiftFeature(this.appsService, sdkAppId);
     checkLanguage(language);
-    await this.serial(async () => {
+    await this.serial.run(async () => {
       const gift = this.gift(sdkAppId, giftId);
       if (!gift.languages[language]) return;
       const languages = { ...gift.languages };
@@ -169,7 +170,7 @@ export class GiftCatalogue {
       languages: {},
       giftIds: [],
     });
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const c = this.catalogue(sdkAppId);
       if (c.categories.has(cat.categoryId)) throw new DomainError('ALREADY_EXISTS', `CategoryId ${cat.categoryId} already exists; change it with edit_gift_category`);
       if (c.categories.size >= MAX_CATEGORIES_PER_APP) throw new DomainError('LIMIT_EXCEEDED', `an app can configure at most ${MAX_CATEGORIES_PER_APP} categories`);
@@ -188,7 +189,7 @@ export class GiftCatalogue {
   /** Deletes a category with its translations and relations (the gifts stay). */
   async delCategory(sdkAppId: number, categoryId: string): Promise<void> {
     requireGiftFeature(this.appsService, sdkAppId);
-    await this.serial(async () => {
+    await this.serial.run(async () => {
       this.category(sdkAppId, categoryId);
       await this.store.gifts.delete('category', sdkAppId, categoryId);
       this.catalogue(sdkAppId).categories.delete(categoryId);
@@ -268,7 +269,7 @@ export class GiftCatalogue {
   /** Installs the default catalogue (3 categories, 15 gifts); FAILED_PRECONDITION unless the app has no gift configuration. */
   async copyDefault(sdkAppId: number): Promise<{ gifts: number; categories: number }> {
     requireGiftFeature(this.appsService, sdkAppId);
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const c = this.catalogue(sdkAppId);
       if (c.gifts.size > 0 || c.categories.size > 0) {
         throw new DomainError(
@@ -341,7 +342,7 @@ export class GiftCatalogue {
   }
 
   private async changeCategory(sdkAppId: number, categoryId: string, fn: (c: GiftCategory) => GiftCategory): Promise<GiftCategory> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const next = fn(this.category(sdkAppId, categoryId));
       await this.putCategory(this.store, sdkAppId, next);
       this.catalogue(sdkAppId).categories.set(categoryId, next);
@@ -365,10 +366,4 @@ export class GiftCatalogue {
     return this.lastCreatedAt;
   }
 
-  /** Runs one catalogue change at a time. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
 }

@@ -5,6 +5,7 @@ import type { Store } from '../../store/store.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { DomainError } from '../errors.ts';
 import { LIVE_TOPIC, type LiveEvent, type LiveRoom, type LiveRoomInfo, type LiveRoomState, type Seat } from './room.ts';
+import { Serial } from '../serial.ts';
 
 /** Longest RoomId, in bytes. */
 export const MAX_ROOM_ID_BYTES = 48;
@@ -86,7 +87,7 @@ export function roomIdProblem(roomId: string): string | null {
  */
 export class LiveService {
   private readonly rooms = new Map<string, LiveRoom>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
 
   constructor(
     private readonly store: Store,
@@ -122,7 +123,7 @@ export class LiveService {
     if (problem) throw new DomainError('INVALID_ARGUMENT', problem);
     await this.requireAccounts(sdkAppId, [owner]);
     const full = this.checkInfo({ ...defaultInfo(), ...info });
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       if (this.rooms.has(`${sdkAppId}\n${roomId}`)) throw new DomainError('ALREADY_EXISTS', `room ${roomId} already exists`);
       const room: LiveRoom = {
         sdkAppId,
@@ -142,7 +143,7 @@ export class LiveService {
 
   /** Dissolves a room; its audience is told. */
   async destroy(sdkAppId: number, roomId: string): Promise<void> {
-    await this.serial(async () => {
+    await this.serial.run(async () => {
       this.get(sdkAppId, roomId);
       await this.store.live.delete(sdkAppId, roomId);
       this.rooms.delete(`${sdkAppId}\n${roomId}`);
@@ -364,20 +365,13 @@ export class LiveService {
     type: LiveEvent['type'],
     data: Record<string, unknown> | ((room: LiveRoom) => Record<string, unknown>),
   ): Promise<LiveRoom> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const next = fn(this.get(sdkAppId, roomId));
       await this.store.live.update(toRow(next));
       this.rooms.set(`${sdkAppId}\n${roomId}`, next);
       this.publish({ sdkAppId, roomId, type, data: typeof data === 'function' ? data(next) : data });
       return next;
     });
-  }
-
-  /** Runs one room change at a time. */
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
 }

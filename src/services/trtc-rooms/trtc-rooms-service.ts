@@ -2,6 +2,7 @@ import type { Bus } from '../../bus/bus.ts';
 import type { TrtcRoomRow, TrtcUserRow } from '../../store/trtc-repo.ts';
 import type { Store } from '../../store/store.ts';
 import { DomainError } from '../errors.ts';
+import { Serial } from '../serial.ts';
 
 /** A TRTC room id: numeric (1–4294967294) or string. A numeric room and a string room with the same digits differ. */
 export type RoomRef = { roomId: number } | { strRoomId: string };
@@ -78,7 +79,7 @@ export interface UserHistory {
  */
 export class TrtcRoomsService {
   private readonly rooms = new Map<string, Room>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
 
   constructor(
     private readonly store: Store,
@@ -104,7 +105,7 @@ export class TrtcRoomsService {
   /** A user enters a room (opening it if empty). Entering again is a no-op. */
   async enter(sdkAppId: number, ref: RoomRef, userId: string, info: EnterInfo = {}): Promise<void> {
     checkRef(ref);
-    await this.serial(async () => {
+    await this.serial.run(async () => {
       const key = `${sdkAppId}\n${roomKey(ref)}`;
       let room = this.rooms.get(key);
       const now = nowS();
@@ -136,13 +137,13 @@ export class TrtcRoomsService {
 
   /** A user leaves a room (closing it when the last one leaves). */
   async leave(sdkAppId: number, ref: RoomRef, userId: string, reason = 'leave'): Promise<void> {
-    await this.serial(() => this.drop(sdkAppId, ref, [userId], 'leave', reason));
+    await this.serial.run(() => this.drop(sdkAppId, ref, [userId], 'leave', reason));
   }
 
   /** Removes users from a room at once (RemoveUser*); NOT_FOUND when nobody is in the room. */
   async removeUsers(sdkAppId: number, ref: RoomRef, userIds: string[], reason = 'removed by the server'): Promise<string[]> {
     checkRef(ref);
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       if (!this.exists(sdkAppId, ref)) throw new DomainError('NOT_FOUND', `room ${roomText(ref)} does not exist`, 'ROOM_NOT_EXIST');
       return this.drop(sdkAppId, ref, userIds, 'removed', reason);
     });
@@ -151,7 +152,7 @@ export class TrtcRoomsService {
   /** Removes everyone and closes the room (DismissRoom*); NOT_FOUND when nobody is in the room. */
   async dismiss(sdkAppId: number, ref: RoomRef, reason = 'room dismissed by the server'): Promise<string[]> {
     checkRef(ref);
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       const room = this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`);
       if (!room) throw new DomainError('NOT_FOUND', `room ${roomText(ref)} does not exist`, 'ROOM_NOT_EXIST');
       return this.drop(sdkAppId, ref, [...room.members.keys()], 'dismissed', reason);
@@ -208,11 +209,6 @@ export class TrtcRoomsService {
     this.bus.publish(TRTC_ROOM_TOPIC, e);
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
 }
 
 function checkRef(ref: RoomRef): void {
