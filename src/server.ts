@@ -97,7 +97,7 @@ export async function startServer(
   const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: new MemoryRateLimiter(), log, metrics });
   const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit });
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
-  const rtc = new RtcServer({ apps, trtcRooms, bus, log });
+  const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log });
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';

@@ -1,5 +1,5 @@
 import type { RawData, WebSocket } from 'ws';
-import type { RoomRef } from '../services/trtc-rooms/trtc-rooms-service.ts';
+import type { RtcSession } from './session.ts';
 import {
   AUTH_TIMEOUT_MS,
   CloseCodes,
@@ -22,8 +22,8 @@ export type RequestHandler = (c: RtcConnection, req: RtcRequest) => Promise<Reco
 /** Where the connection reports what the server must know. */
 export interface ConnectionHooks {
   handle: RequestHandler;
-  /** Called once when the socket is closed, whatever closed it. */
-  closed(c: RtcConnection): void;
+  /** Called once when the socket is closed, whatever closed it: `clean` unless it dropped without a close frame. */
+  closed(c: RtcConnection, clean: boolean): void;
   /** An unexpected error inside a handler. */
   failed(c: RtcConnection, err: unknown): void;
 }
@@ -48,17 +48,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * arrival order, replies and events written in the order they are produced, and the auth deadline.
  */
 export class RtcConnection {
-  /** Set by a successful auth. */
-  sdkAppId = 0;
-  userId = '';
-  authed = false;
-  /** Rooms this connection is in, by roomKey. */
-  readonly rooms = new Map<string, RoomRef>();
+  /** The session this connection carries, once authenticated. */
+  session: RtcSession | null = null;
   private windowStart = 0;
   private frames = 0;
   private chain: Promise<void> = Promise.resolve();
   private authTimer: NodeJS.Timeout | undefined;
   private done = false;
+  /** Closed by this server (not by the client or the network). */
+  private closedHere = false;
+  private afterReplyFns: Array<() => void> = [];
 
   constructor(
     readonly ws: WebSocket,
@@ -67,8 +66,9 @@ export class RtcConnection {
   ) {
     this.authTimer = setTimeout(() => this.close(CloseCodes.AUTH, 'auth not completed in time'), AUTH_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
-    ws.on('close', () => this.onClosed());
-    ws.on('error', () => undefined);
+    ws.on('close', (code) => this.onClosed(code));
+    // The ws library reports frame errors (oversized, invalid) here and then drops the socket: that is no network loss.
+    ws.on('error', () => (this.closedHere = true));
   }
 
   /** Whether the socket is gone or going. */
@@ -76,12 +76,20 @@ export class RtcConnection {
     return this.done;
   }
 
-  /** Marks the connection authenticated and stops the auth deadline. */
-  authenticated(sdkAppId: number, userId: string): void {
-    this.sdkAppId = sdkAppId;
-    this.userId = userId;
-    this.authed = true;
+  /** Whether a session is attached. */
+  get authed(): boolean {
+    return this.session !== null;
+  }
+
+  /** Attaches the session and stops the auth deadline. */
+  authenticated(session: RtcSession): void {
+    this.session = session;
     clearTimeout(this.authTimer);
+  }
+
+  /** Runs `fn` right after the reply to the request being handled is written (events that must follow the reply). */
+  afterReply(fn: () => void): void {
+    this.afterReplyFns.push(fn);
   }
 
   /** Writes one message; a client that lets MAX_BUFFERED_BYTES pile up is closed. */
@@ -95,6 +103,7 @@ export class RtcConnection {
   close(code: number, reason: string): void {
     if (this.done) return;
     this.done = true;
+    this.closedHere = true;
     clearTimeout(this.authTimer);
     try {
       this.ws.close(code, reason);
@@ -103,10 +112,11 @@ export class RtcConnection {
     }
   }
 
-  private onClosed(): void {
+  private onClosed(code: number): void {
     this.done = true;
     clearTimeout(this.authTimer);
-    this.hooks.closed(this);
+    // 1006: the socket ended without a close frame (network loss); the session may be resumed.
+    this.hooks.closed(this, this.closedHere || code !== 1006);
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
@@ -153,7 +163,11 @@ export class RtcConnection {
     try {
       const body = await this.hooks.handle(this, req);
       this.send(okReply(req.id, body ?? {}));
+      const fns = this.afterReplyFns;
+      this.afterReplyFns = [];
+      for (const fn of fns) fn();
     } catch (err) {
+      this.afterReplyFns = [];
       if (err instanceof RtcError) {
         this.send(errorReply(req.id, err.code, err.message));
         if (err instanceof RtcFatalError) this.close(err.closeCode, err.message);

@@ -27,14 +27,29 @@ export const FLOOD_CLOSE_AFTER = 20;
 /** A connection whose unsent output exceeds this many bytes is closed with CloseCodes.SLOW_CONSUMER. */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 
+/** How long a session whose connection dropped without a close frame waits to be resumed, ms. */
+export const RESUME_GRACE_MS = 30_000;
+/** Events kept per session for resumption. */
+export const RESUME_BUFFER_EVENTS = 256;
+/** Most live rooms one session may be in at once. */
+export const MAX_LIVE_ROOMS_PER_SESSION = 16;
+/** `platform` values a client may report at auth (OptPlatform of callbacks). */
+export const PLATFORMS = ['Web', 'Android', 'iOS', 'iPad', 'Windows', 'Mac', 'Linux', 'Unknown'] as const;
+
 /** WebSocket close codes the server uses (close reasons are English sentences). */
 export const CloseCodes = {
+  /** After `logout`. */
+  NORMAL: 1000,
   /** The server is shutting down. */
   SHUTDOWN: 1001,
   /** A frame over MAX_FRAME_BYTES (sent by the ws library). */
   TOO_BIG: 1009,
   /** `auth` failed, or did not succeed within AUTH_TIMEOUT_MS. */
   AUTH: 4401,
+  /** The session's UserSig expired (after a `session.expired` event). */
+  SIG_EXPIRED: 4403,
+  /** The session was resumed by another connection. */
+  RESUMED_ELSEWHERE: 4409,
   /** The client did not read its events fast enough (MAX_BUFFERED_BYTES). */
   SLOW_CONSUMER: 4408,
   /** More than FLOOD_MAX_FRAMES + FLOOD_CLOSE_AFTER frames in one FLOOD_WINDOW_MS window. */
@@ -56,8 +71,14 @@ export const RtcErrors = {
   INVALID_ARGUMENT: { code: 40004, message: 'invalid field' },
   NOT_AUTHENTICATED: { code: 40100, message: 'the first request must be auth' },
   ALREADY_AUTHENTICATED: { code: 40101, message: 'this connection is already authenticated' },
+  CALL_STATE: { code: 40300, message: 'the call action does not apply now' },
+  MUTED: { code: 40301, message: 'muted in this room' },
+  BANNED: { code: 40302, message: 'banned from this room' },
+  BUSY: { code: 40303, message: 'already in a call' },
   NOT_IN_ROOM: { code: 40400, message: 'not in this room' },
   REMOVED_WHILE_ENTERING: { code: 40401, message: 'removed from the room while entering' },
+  NOT_FOUND: { code: 40410, message: 'no such call or room' },
+  USER_NOT_FOUND: { code: 40411, message: 'not an imported account' },
   DATA_TOO_LARGE: { code: 41300, message: `data is over ${MAX_MESSAGE_DATA_BYTES} bytes` },
   RATE_LIMITED: { code: 42900, message: `over ${FLOOD_MAX_FRAMES} frames per second` },
   TOO_MANY_ROOMS: { code: 42901, message: `in ${MAX_ROOMS_PER_CONNECTION} rooms already` },

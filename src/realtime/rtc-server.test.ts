@@ -43,8 +43,11 @@ class Client {
     });
   }
 
-  event(type: string): Promise<Msg> {
-    return this.next((m) => m.type === type && m.re === undefined);
+  /** The next event of a type, without its `seq` (checked to be a positive integer). */
+  async event(type: string): Promise<Msg> {
+    const { seq, ...rest } = await this.next((m) => m.type === type && m.re === undefined);
+    assert.ok(Number.isSafeInteger(seq) && (seq as number) > 0, `event without seq: ${JSON.stringify(rest)}`);
+    return rest;
   }
 
   /** Sends a request and resolves to its reply. */
@@ -164,9 +167,8 @@ describe('/rtc protocol', () => {
     const left = await a.event('room.userLeave');
     assert.equal(left.userId, 'b1');
     assert.equal((await b.request('room.leave', { roomId: 1001 })).code, 40400);
-    // A dropped connection leaves its rooms.
-    a.ws.terminate();
-    await a.closed;
+    // A connection closed with a close frame leaves its rooms at once.
+    await a.close();
     for (let i = 0; i < 50 && t.server.trtcRooms.exists(t.app.sdkAppId, { roomId: 1001 }); i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(t.server.trtcRooms.exists(t.app.sdkAppId, { roomId: 1001 }), false);
     assert.equal(t.server.trtcRooms.exists(t.app.sdkAppId, { strRoomId: '1001' }), false);

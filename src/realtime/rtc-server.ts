@@ -1,41 +1,37 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { Privilege, verifyPrivateMapKey } from '../auth/private-map-key.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
-import type { App, AppsService } from '../services/apps/apps-service.ts';
-import { DomainError } from '../services/errors.ts';
-import {
-  MAX_NUMERIC_ROOM_ID,
-  roomKey,
-  TRTC_ROOM_TOPIC,
-  type RoomRef,
-  type TrtcRoomEvent,
-  type TrtcRoomsService,
-} from '../services/trtc-rooms/trtc-rooms-service.ts';
+import type { AccountsService } from '../services/accounts/accounts-service.ts';
+import type { AppsService } from '../services/apps/apps-service.ts';
+import type { GiftsService } from '../services/gifts/gifts-service.ts';
+import type { TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
+import { CallFeature } from './call-feature.ts';
 import { RtcConnection, RtcFatalError } from './connection.ts';
+import type { RtcFeature, RtcHandler, SessionEnd } from './feature.ts';
+import { LiveFeature } from './live-feature.ts';
 import {
   CloseCodes,
   event,
   MAX_FRAME_BYTES,
-  MAX_MESSAGE_DATA_BYTES,
-  MAX_RECIPIENTS,
-  MAX_ROOMS_PER_CONNECTION,
-  parseRoom,
-  ROLES,
+  PLATFORMS,
+  RESUME_GRACE_MS,
   RTC_PATH,
   RtcError,
   RtcErrors,
   SIG_ERRORS,
-  type Role,
   type RtcRequest,
 } from './protocol.ts';
+import { RtcSession } from './session.ts';
+import { TrtcRoomFeature, trtcSuspended } from './trtc-room-feature.ts';
 
 /** How long shutdown waits for close handshakes before it destroys the sockets, ms. */
 const SHUTDOWN_GRACE_MS = 1000;
 /** Longest UserID, bytes (TRTC/IM limit). */
 const MAX_USER_ID_BYTES = 32;
+/** Longest delay setTimeout takes; longer UserSig lifetimes are waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Whether an upgrade request is for the /rtc protocol. */
 export function isRtcPath(url: string): boolean {
@@ -45,37 +41,55 @@ export function isRtcPath(url: string): boolean {
 /** What the /rtc server needs from the rest of trtcd. */
 export interface RtcServerDeps {
   apps: Pick<AppsService, 'get' | 'verifyUserSig' | 'admit'>;
+  accounts: Pick<AccountsService, 'exists' | 'importOne'>;
   trtcRooms: Pick<TrtcRoomsService, 'enter' | 'leave' | 'members' | 'exists'>;
+  calls: ConstructorParameters<typeof CallFeature>[0]['calls'];
+  live: ConstructorParameters<typeof LiveFeature>[0]['live'];
+  gifts: Pick<GiftsService, 'sendGift'>;
   bus: Bus;
   log: Logger;
 }
 
-/** The wire form of a room in replies and events. */
-function roomOf(ref: RoomRef): RoomRef {
-  return 'roomId' in ref ? { roomId: ref.roomId } : { strRoomId: ref.strRoomId };
-}
-
 /**
- * The /rtc client protocol (docs/realtime-protocol.md): authenticates connections, puts them in TRTC rooms through
- * TrtcRoomsService, and turns the service's bus events into presence and removal events for the connections here.
+ * The /rtc client protocol (docs/realtime-protocol.md): authenticates connections into sessions (resumable for
+ * RESUME_GRACE_MS after a drop, ended when their UserSig expires), and dispatches requests to the features — TRTC
+ * rooms, calls, live rooms — which turn service events on the bus into events for the sessions on this node.
  */
 export class RtcServer {
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<RtcConnection>();
-  /** Connections in each room on this node: `${sdkAppId}\n${roomKey}` → userId → connection. */
-  private readonly index = new Map<string, Map<string, RtcConnection>>();
+  /** Live sessions by resume token. */
+  private readonly sessions = new Map<string, RtcSession>();
+  /** Live sessions of each user: `${sdkAppId}\n${userId}` → sessions. */
+  private readonly byUser = new Map<string, Set<RtcSession>>();
+  private readonly graceTimers = new Map<RtcSession, NodeJS.Timeout>();
+  private readonly expiryTimers = new Map<RtcSession, NodeJS.Timeout>();
   private readonly pending = new Set<Promise<unknown>>();
-  private readonly unsubscribe: () => void;
+  private readonly features: RtcFeature[];
+  private readonly handlers: Record<string, RtcHandler>;
+  /** The live-room feature, exposed for counting audiences. */
+  readonly live: LiveFeature;
 
   constructor(private readonly d: RtcServerDeps) {
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
-    this.unsubscribe = d.bus.subscribe(TRTC_ROOM_TOPIC, (p) => {
-      try {
-        this.onRoomEvent(p as TrtcRoomEvent);
-      } catch (err) {
-        d.log.error({ err }, 'rtc room event failed');
-      }
-    });
+    const track = (p: Promise<unknown>) => this.track(p);
+    const sessions = {
+      sessionsOf: (sdkAppId: number, userId: string) => this.byUser.get(`${sdkAppId}\n${userId}`) ?? [],
+      online: (sdkAppId: number, userId: string) => this.byUser.has(`${sdkAppId}\n${userId}`),
+    };
+    this.live = new LiveFeature({ live: d.live, gifts: d.gifts, bus: d.bus, log: d.log });
+    this.features = [
+      new TrtcRoomFeature({ apps: d.apps, trtcRooms: d.trtcRooms, bus: d.bus, log: d.log, track }),
+      new CallFeature({ calls: d.calls, bus: d.bus, log: d.log, sessions, track }),
+      this.live,
+    ];
+    this.handlers = Object.assign(
+      {
+        'auth.renew': (s: RtcSession, m: RtcRequest) => this.renew(s, m),
+        logout: (s: RtcSession) => this.logout(s),
+      },
+      ...this.features.map((f) => f.handlers),
+    );
   }
 
   /** Number of open connections. */
@@ -83,21 +97,26 @@ export class RtcServer {
     return this.conns.size;
   }
 
+  /** Number of live sessions (attached or waiting to be resumed). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   /** Handles an HTTP upgrade for RTC_PATH. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const c = new RtcConnection(ws, req.socket.remoteAddress, {
         handle: (conn, r) => this.handle(conn, r),
-        closed: (conn) => this.forget(conn),
-        failed: (conn, err) => this.d.log.error({ err, sdkAppId: conn.sdkAppId, userId: conn.userId }, 'rtc request failed'),
+        closed: (conn, clean) => this.disconnected(conn, clean),
+        failed: (conn, err) => this.d.log.error({ err, sdkAppId: conn.session?.sdkAppId, userId: conn.session?.userId }, 'rtc request failed'),
       });
       this.conns.add(c);
     });
   }
 
-  /** Closes every connection (1001) and waits for the rooms they leave to be recorded. */
+  /** Closes every connection (1001), ends every session and waits for the rooms they leave to be recorded. */
   async close(): Promise<void> {
-    this.unsubscribe();
+    for (const f of this.features) f.close?.();
     await Promise.all(
       [...this.conns].map(
         (c) =>
@@ -109,174 +128,169 @@ export class RtcServer {
           }),
       ),
     );
+    for (const s of [...this.sessions.values()]) this.end(s, 'disconnected');
     await Promise.allSettled([...this.pending]);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private handle(c: RtcConnection, req: RtcRequest): Promise<Record<string, unknown> | void> {
+  private async handle(c: RtcConnection, req: RtcRequest): Promise<Record<string, unknown> | void> {
     if (req.type === 'auth') return this.auth(c, req);
-    if (!c.authed) throw new RtcError(RtcErrors.NOT_AUTHENTICATED);
-    switch (req.type) {
-      case 'room.enter':
-        return this.enter(c, req);
-      case 'room.leave':
-        return this.leave(c, req);
-      case 'room.message':
-        return Promise.resolve(this.message(c, req));
-      default:
-        throw new RtcError(RtcErrors.UNKNOWN_TYPE, `unknown message type "${req.type}"`);
-    }
+    const s = c.session;
+    if (!s) throw new RtcError(RtcErrors.NOT_AUTHENTICATED);
+    const h = Object.hasOwn(this.handlers, req.type) ? this.handlers[req.type] : undefined;
+    if (!h) throw new RtcError(RtcErrors.UNKNOWN_TYPE, `unknown message type "${req.type}"`);
+    return h(s, req);
   }
 
   private async auth(c: RtcConnection, m: RtcRequest): Promise<Record<string, unknown>> {
     if (c.authed) throw new RtcError(RtcErrors.ALREADY_AUTHENTICATED);
     const refuse = (e: { code: number; message: string }, message?: string) => new RtcFatalError(e, CloseCodes.AUTH, message);
-    const { sdkAppId, userId, userSig } = m;
+    const { sdkAppId, userId, userSig, platform = 'Web', resumeToken, lastSeq = 0 } = m;
     if (typeof sdkAppId !== 'number' || !Number.isSafeInteger(sdkAppId) || sdkAppId <= 0) throw refuse(RtcErrors.INVALID_ARGUMENT, 'sdkAppId must be a positive integer');
     if (typeof userId !== 'string' || userId === '' || Buffer.byteLength(userId) > MAX_USER_ID_BYTES) {
       throw refuse(RtcErrors.INVALID_ARGUMENT, `userId must be a string of 1-${MAX_USER_ID_BYTES} bytes`);
     }
     if (userSig !== undefined && typeof userSig !== 'string') throw refuse(RtcErrors.INVALID_ARGUMENT, 'userSig must be a string');
+    if (typeof platform !== 'string' || !(PLATFORMS as readonly string[]).includes(platform)) throw refuse(RtcErrors.INVALID_ARGUMENT, `platform must be one of ${PLATFORMS.join(', ')}`);
+    if (resumeToken !== undefined && typeof resumeToken !== 'string') throw refuse(RtcErrors.INVALID_ARGUMENT, 'resumeToken must be a string');
+    if (typeof lastSeq !== 'number' || !Number.isSafeInteger(lastSeq) || lastSeq < 0) throw refuse(RtcErrors.INVALID_ARGUMENT, 'lastSeq must be a non-negative integer');
     const app = this.d.apps.get(sdkAppId);
     if (!app) throw refuse(RtcErrors.SDKAPPID_NOT_FOUND, `SDKAppID ${sdkAppId} not found`);
-    if (this.suspended(app)) throw refuse(RtcErrors.SERVICE_SUSPENDED, 'the app is disabled or its package expired');
+    if (trtcSuspended(this.d.apps, app)) throw refuse(RtcErrors.SERVICE_SUSPENDED, 'the app is disabled or its package expired');
     const v = this.d.apps.verifyUserSig(sdkAppId, userId, userSig ?? '');
     if (!v.ok) throw refuse(SIG_ERRORS[v.reason], v.message);
-    c.authenticated(sdkAppId, userId);
-    return { sdkAppId, userId, expiresAt: v.expiresAt };
-  }
+    await this.importAccount(sdkAppId, userId);
+    if (c.closed) return {};
 
-  private async enter(c: RtcConnection, m: RtcRequest): Promise<Record<string, unknown>> {
-    const ref = parseRoom(m, MAX_NUMERIC_ROOM_ID);
-    const role = (m.role ?? 'anchor') as Role;
-    if (!ROLES.includes(role)) throw new RtcError(RtcErrors.INVALID_ARGUMENT, `role must be one of ${ROLES.join(', ')}`);
-    const pmk = m.privateMapKey;
-    if (pmk !== undefined && typeof pmk !== 'string') throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'privateMapKey must be a string');
-    const app = this.d.apps.get(c.sdkAppId);
-    if (!app || this.suspended(app) || !app.settings.features.trtc) throw new RtcError(RtcErrors.SERVICE_SUSPENDED);
-    const rk = roomKey(ref);
-    const k = `${c.sdkAppId}\n${rk}`;
-    if (c.rooms.has(rk)) return { room: roomOf(ref), members: this.d.trtcRooms.members(c.sdkAppId, ref) };
-    if (c.rooms.size >= MAX_ROOMS_PER_CONNECTION) throw new RtcError(RtcErrors.TOO_MANY_ROOMS);
-    // TRTCParams.privateMapKey defaults to "": an empty key is no key.
-    if (app.settings.trtc.requirePrivateMapKey || (pmk !== undefined && pmk !== '')) {
-      if (!pmk) throw new RtcError(RtcErrors.INVALID_PRIVATE_MAPKEY, 'this app requires a privateMapKey to enter a room');
-      // Entering an empty room creates it: that needs the create bit as well.
-      const privilege = this.d.trtcRooms.exists(c.sdkAppId, ref) ? Privilege.EnterRoom : Privilege.EnterRoom | Privilege.CreateRoom;
-      const r = verifyPrivateMapKey(pmk, { sdkAppId: c.sdkAppId, secretKey: app.secretKey, userId: c.userId, ...ref, privilege });
-      if (!r.ok) throw new RtcError(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed: ${r.message}`);
-    }
-    try {
-      await this.d.trtcRooms.enter(c.sdkAppId, ref, c.userId, { role, clientIp: c.ip });
-    } catch (e) {
-      if (e instanceof DomainError && e.code === 'INVALID_ARGUMENT') throw new RtcError(RtcErrors.INVALID_ARGUMENT, e.message);
-      throw e;
-    }
-    if (c.closed) {
-      this.track(this.d.trtcRooms.leave(c.sdkAppId, ref, c.userId, 'disconnected'));
-      return {};
-    }
-    const members = this.d.trtcRooms.members(c.sdkAppId, ref);
-    if (!members.some((x) => x.userId === c.userId)) throw new RtcError(RtcErrors.REMOVED_WHILE_ENTERING);
-    let room = this.index.get(k);
-    if (!room) this.index.set(k, (room = new Map()));
-    const prev = room.get(c.userId);
-    if (prev && prev !== c) {
-      // The same user entering from another connection takes the seat over; the user never left the room.
-      prev.rooms.delete(rk);
-      prev.send(event('room.removed', { room: roomOf(ref), reason: 'entered from another connection' }));
-    }
-    room.set(c.userId, c);
-    c.rooms.set(rk, roomOf(ref));
-    return { room: roomOf(ref), members };
-  }
-
-  private async leave(c: RtcConnection, m: RtcRequest): Promise<Record<string, unknown>> {
-    const ref = parseRoom(m, MAX_NUMERIC_ROOM_ID);
-    if (!this.detach(c, ref)) throw new RtcError(RtcErrors.NOT_IN_ROOM);
-    await this.d.trtcRooms.leave(c.sdkAppId, ref, c.userId, 'leave');
-    return { room: roomOf(ref) };
-  }
-
-  private message(c: RtcConnection, m: RtcRequest): Record<string, unknown> {
-    const ref = parseRoom(m, MAX_NUMERIC_ROOM_ID);
-    const { data, to } = m;
-    if (typeof data !== 'string') throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'data must be a string');
-    if (Buffer.byteLength(data) > MAX_MESSAGE_DATA_BYTES) throw new RtcError(RtcErrors.DATA_TOO_LARGE);
-    if (to !== undefined && (!Array.isArray(to) || to.length === 0 || to.length > MAX_RECIPIENTS || !to.every((u) => typeof u === 'string'))) {
-      throw new RtcError(RtcErrors.INVALID_ARGUMENT, `to must be a list of 1-${MAX_RECIPIENTS} UserIDs`);
-    }
-    const rk = roomKey(ref);
-    const room = this.index.get(`${c.sdkAppId}\n${rk}`);
-    if (!c.rooms.has(rk) || room?.get(c.userId) !== c) throw new RtcError(RtcErrors.NOT_IN_ROOM);
-    const text = event('room.message', { room: roomOf(ref), from: c.userId, data });
-    let delivered = 0;
-    const targets = to ? [...new Set(to as string[])].map((u) => room.get(u)) : [...room.values()];
-    for (const t of targets) {
-      if (!t || t === c) continue;
-      t.send(text);
-      delivered++;
-    }
-    return { delivered };
-  }
-
-  /** Bus events of TRTC rooms → presence and removal events for the connections in the room. */
-  private onRoomEvent(e: TrtcRoomEvent): void {
-    const k = `${e.sdkAppId}\n${roomKey(e.room)}`;
-    const room = this.index.get(k);
-    if (!room) return;
-    const ref = roomOf(e.room);
-    if (e.type === 'enter') {
-      const roles = new Map(this.d.trtcRooms.members(e.sdkAppId, e.room).map((x) => [x.userId, x.role]));
-      for (const u of e.users) {
-        const text = event('room.userEnter', { room: ref, userId: u, role: roles.get(u) ?? 'anchor' });
-        for (const [uid, c] of room) if (uid !== u) c.send(text);
+    const old = resumeToken === undefined ? undefined : this.sessions.get(resumeToken);
+    const sameUser = old !== undefined && old.sdkAppId === sdkAppId && old.userId === userId;
+    const missed = sameUser ? old.since(lastSeq) : null;
+    let s: RtcSession;
+    if (sameUser && missed !== null) {
+      s = old;
+      clearTimeout(this.graceTimers.get(s));
+      this.graceTimers.delete(s);
+      const prev = s.conn;
+      if (prev && prev !== c) {
+        prev.session = null;
+        prev.close(CloseCodes.RESUMED_ELSEWHERE, 'the session was resumed by another connection');
       }
-      return;
+      s.conn = null;
+      s.expiresAt = v.expiresAt;
+      c.authenticated(s);
+      // The missed events go first, in order, right after the reply; new events are written only once attached.
+      c.afterReply(() => {
+        if (s.ended) return;
+        // Events may have arrived between the check above and now; the ring still holds them.
+        for (const text of s.since(lastSeq) ?? missed) c.send(text);
+        if (c.closed) return this.dropped(s);
+        s.conn = c;
+      });
+    } else {
+      if (sameUser) this.end(old, 'disconnected');
+      s = new RtcSession(sdkAppId, userId, platform, c.ip, c, v.expiresAt);
+      this.sessions.set(s.token, s);
+      const key = s.userKey;
+      let set = this.byUser.get(key);
+      if (!set) this.byUser.set(key, (set = new Set()));
+      set.add(s);
+      c.authenticated(s);
+      c.afterReply(() => {
+        for (const f of this.features) f.started?.(s);
+      });
     }
-    const gone = e.type === 'dismissed' ? new Set([...e.users, ...room.keys()]) : new Set(e.users);
-    const removed = event('room.removed', { room: ref, reason: e.reason });
-    for (const u of gone) {
-      const c = room.get(u);
-      if (!c) continue;
-      room.delete(u);
-      c.rooms.delete(roomKey(ref));
-      c.send(removed);
-    }
-    for (const u of e.users) {
-      const text = event('room.userLeave', { room: ref, userId: u, reason: e.reason });
-      for (const c of room.values()) c.send(text);
-    }
-    if (room.size === 0) this.index.delete(k);
+    this.armExpiry(s);
+    return { sdkAppId, userId, expiresAt: v.expiresAt, resumeToken: s.token, resumed: s === old, rooms: [], liveRooms: [], ...Object.assign({}, ...this.features.map((f) => f.describe?.(s) ?? {})) };
   }
 
-  /** Takes a connection out of a room's index; false if it was not in the room. */
-  private detach(c: RtcConnection, ref: RoomRef): boolean {
-    const rk = roomKey(ref);
-    if (!c.rooms.delete(rk)) return false;
-    const k = `${c.sdkAppId}\n${rk}`;
-    const room = this.index.get(k);
-    if (room?.get(c.userId) !== c) return false;
-    room.delete(c.userId);
-    if (room.size === 0) this.index.delete(k);
-    return true;
+  private renew(s: RtcSession, m: RtcRequest): Record<string, unknown> {
+    if (typeof m.userSig !== 'string') throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'userSig must be a string');
+    const v = this.d.apps.verifyUserSig(s.sdkAppId, s.userId, m.userSig);
+    if (!v.ok) throw new RtcError(SIG_ERRORS[v.reason], v.message);
+    s.expiresAt = v.expiresAt;
+    this.armExpiry(s);
+    return { expiresAt: v.expiresAt };
   }
 
-  /** A closed connection leaves every room it was in (no grace period yet). */
-  private forget(c: RtcConnection): void {
+  private async logout(s: RtcSession): Promise<Record<string, unknown>> {
+    const c = s.conn;
+    this.end(s, 'logout');
+    await Promise.allSettled([...this.pending]);
+    if (c) {
+      c.session = null;
+      c.afterReply(() => c.close(CloseCodes.NORMAL, 'logged out'));
+    }
+    return {};
+  }
+
+  /** Logging in makes the UserID a Chat account, as the Chat SDK's login does (a failure leaves the login as it is). */
+  private async importAccount(sdkAppId: number, userId: string): Promise<void> {
+    try {
+      if (!(await this.d.accounts.exists(sdkAppId, userId))) await this.d.accounts.importOne(sdkAppId, { userId });
+    } catch (err) {
+      this.d.log.warn({ err, sdkAppId, userId }, 'rtc login could not import the account');
+    }
+  }
+
+  /** Schedules the session's end at its UserSig expiry (in steps, for lifetimes beyond setTimeout's range). */
+  private armExpiry(s: RtcSession): void {
+    clearTimeout(this.expiryTimers.get(s));
+    const wait = s.expiresAt * 1000 - Date.now();
+    const timer = setTimeout(() => {
+      if (s.expiresAt * 1000 > Date.now()) return this.armExpiry(s);
+      s.deliver(event('session.expired', { expiresAt: s.expiresAt }));
+      const c = s.conn;
+      this.end(s, 'disconnected');
+      if (c) {
+        c.session = null;
+        c.close(CloseCodes.SIG_EXPIRED, 'UserSig expired');
+      }
+    }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
+    timer.unref?.();
+    this.expiryTimers.set(s, timer);
+  }
+
+  /** A socket closed: a clean close ends its session, a drop keeps it for RESUME_GRACE_MS. */
+  private disconnected(c: RtcConnection, clean: boolean): void {
     this.conns.delete(c);
-    for (const ref of [...c.rooms.values()]) {
-      if (this.detach(c, ref)) this.track(this.d.trtcRooms.leave(c.sdkAppId, ref, c.userId, 'disconnected'));
-    }
+    const s = c.session;
+    if (!s || s.conn !== c) return;
+    s.conn = null;
+    if (clean) return this.end(s, 'disconnected');
+    this.dropped(s);
   }
 
-  private suspended(app: App): boolean {
-    const r = this.d.apps.admit(app, undefined);
-    return r === 'DISABLED' || r === 'EXPIRED';
+  /** The session has no connection: it waits RESUME_GRACE_MS to be resumed, then ends. */
+  private dropped(s: RtcSession): void {
+    clearTimeout(this.graceTimers.get(s));
+    const timer = setTimeout(() => this.end(s, 'disconnected'), RESUME_GRACE_MS);
+    timer.unref?.();
+    this.graceTimers.set(s, timer);
+  }
+
+  /** Ends a session: it leaves everything it is in (features) and can no longer be resumed. */
+  private end(s: RtcSession, how: SessionEnd): void {
+    if (s.ended) return;
+    s.ended = true;
+    clearTimeout(this.graceTimers.get(s));
+    clearTimeout(this.expiryTimers.get(s));
+    this.graceTimers.delete(s);
+    this.expiryTimers.delete(s);
+    this.sessions.delete(s.token);
+    const set = this.byUser.get(s.userKey);
+    if (set?.delete(s) && set.size === 0) this.byUser.delete(s.userKey);
+    for (const f of this.features) {
+      try {
+        const r = f.ended(s, how);
+        if (r) this.track(r);
+      } catch (err) {
+        this.d.log.error({ err }, 'rtc session end failed');
+      }
+    }
   }
 
   private track(p: Promise<unknown>): void {
-    const q = p.catch((err: unknown) => this.d.log.warn({ err }, 'rtc room leave failed')).finally(() => this.pending.delete(q));
+    const q = p.catch((err: unknown) => this.d.log.warn({ err }, 'rtc background change failed')).finally(() => this.pending.delete(q));
     this.pending.add(q);
   }
 }

@@ -138,6 +138,11 @@ export class CallsService {
     return (this.byUser.get(`${sdkAppId}\n${userId}`)?.size ?? 0) > 0;
   }
 
+  /** The active calls a user is a member of (in the call or being rung). */
+  callsOf(sdkAppId: number, userId: string): Call[] {
+    return [...(this.byUser.get(`${sdkAppId}\n${userId}`) ?? [])].map((id) => this.active.get(id)).filter((c): c is Call => c !== undefined);
+  }
+
   /** The record of an ended call, or NOT_FOUND. */
   async record(sdkAppId: number, callId: string): Promise<Call> {
     const row = await this.store.calls.get(sdkAppId, callId);

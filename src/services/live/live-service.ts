@@ -151,6 +151,18 @@ export class LiveService {
     });
   }
 
+  /** A member enters as audience (a client): refused while banned; counts one view. No event is published. */
+  async enter(sdkAppId: number, roomId: string, user: string): Promise<LiveRoom> {
+    return this.serial.run(async () => {
+      const room = this.get(sdkAppId, roomId);
+      if ((room.state.banned[user]?.until ?? 0) > nowS()) throw new DomainError('PERMISSION_DENIED', `${user} is banned from this room`, 'BANNED');
+      const next = { ...room, viewCount: room.viewCount + 1 };
+      await this.store.live.update(toRow(next));
+      this.rooms.set(`${sdkAppId}\n${roomId}`, next);
+      return next;
+    });
+  }
+
   /** Publicly visible rooms by ViewCount, descending; `next` is the cursor of the previous page. */
   list(sdkAppId: number, next: string, count: number): { rooms: LiveRoom[]; next: string } {
     const cursor = /^\d+-(\d{1,9})$/.exec(next);

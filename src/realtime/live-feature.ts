@@ -1,0 +1,207 @@
+import { Type } from '@sinclair/typebox';
+import type { Bus } from '../bus/bus.ts';
+import type { Logger } from '../logger.ts';
+import { GiftErrors } from '../services/gifts/gift.ts';
+import type { GiftsService } from '../services/gifts/gifts-service.ts';
+import { MAX_MESSAGE_BYTES, type LiveService } from '../services/live/live-service.ts';
+import { LIVE_TOPIC, type LiveEvent, type LiveRoom } from '../services/live/room.ts';
+import { refusal, typed, type RtcFeature } from './feature.ts';
+import { event, MAX_LIVE_ROOMS_PER_SESSION, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
+import type { RtcSession } from './session.ts';
+
+/** What the live-room part of /rtc needs. */
+export interface LiveFeatureDeps {
+  live: Pick<LiveService, 'get' | 'enter' | 'isBanned' | 'isMuted' | 'sendText' | 'sendCustom' | 'takeSeat' | 'kickOffSeat'>;
+  gifts: Pick<GiftsService, 'sendGift'>;
+  bus: Bus;
+  log: Logger;
+}
+
+/** Live-room refusals; gift refusals carry send_gift's REST codes (shared/spec/rest-v4.md §3.4). */
+const LIVE_ERRORS: Partial<Record<string, RtcErrorEntry>> = {
+  NOT_FOUND: RtcErrors.NOT_FOUND,
+  BANNED: RtcErrors.BANNED,
+  UNKNOWN_ACCOUNT: RtcErrors.USER_NOT_FOUND,
+  FAILED_PRECONDITION: RtcErrors.CALL_STATE,
+  [GiftErrors.DISABLED]: { code: 102001, message: 'gifts are not enabled for this app' },
+  [GiftErrors.NOT_FOUND]: { code: 102002, message: 'the gift does not exist' },
+  [GiftErrors.CALLBACK_FAILED]: { code: 102004, message: 'the app server refused the gift' },
+  [GiftErrors.ROOM_DISABLED]: { code: 102008, message: 'gifts are off in this room' },
+};
+
+const RoomId = Type.String({ minLength: 1, maxLength: 48 });
+const UserId = Type.String({ minLength: 1, maxLength: 32 });
+
+/** The wire form of a live room (docs/realtime-protocol.md "LiveRoom"). */
+export function liveRoomView(r: LiveRoom): Record<string, unknown> {
+  return {
+    roomId: r.roomId,
+    owner: r.owner,
+    info: r.info,
+    seats: r.state.seats.map((s) => ({ index: s.index, member: s.member, locked: s.locked })),
+    viewCount: r.viewCount,
+    metadata: r.state.metadata,
+  };
+}
+
+/**
+ * TUILiveKit live rooms over /rtc: sessions enter as audience and receive every room event in order (messages and
+ * gifts from REST or clients, seats, mutes, bans, destroy); banned users are refused and removed, muted ones cannot
+ * send.
+ */
+export class LiveFeature implements RtcFeature {
+  /** Sessions in each live room on this node: `${sdkAppId}\n${roomId}` → sessions. */
+  private readonly index = new Map<string, Set<RtcSession>>();
+  /** Live rooms each session is in. */
+  private readonly rooms = new Map<RtcSession, Set<string>>();
+  private readonly unsubscribe: () => void;
+
+  readonly handlers = {
+    'live.enter': typed(Type.Object({ roomId: RoomId }), async (s, m) => {
+      const mine = this.rooms.get(s);
+      if (mine?.has(m.roomId)) return { room: liveRoomView(this.guard(() => this.d.live.get(s.sdkAppId, m.roomId))) };
+      if ((mine?.size ?? 0) >= MAX_LIVE_ROOMS_PER_SESSION) throw new RtcError(RtcErrors.TOO_MANY_ROOMS, `in ${MAX_LIVE_ROOMS_PER_SESSION} live rooms already`);
+      const room = await this.run(() => this.d.live.enter(s.sdkAppId, m.roomId, s.userId));
+      // A ban or destroy recorded while the entry was being written has been published already: check again.
+      if (s.ended) return { room: liveRoomView(room) };
+      if (this.guard(() => this.d.live.isBanned(s.sdkAppId, m.roomId, s.userId))) throw new RtcError(RtcErrors.BANNED);
+      const k = `${s.sdkAppId}\n${m.roomId}`;
+      let set = this.index.get(k);
+      if (!set) this.index.set(k, (set = new Set()));
+      set.add(s);
+      if (mine) mine.add(m.roomId);
+      else this.rooms.set(s, new Set([m.roomId]));
+      return { room: liveRoomView(room) };
+    }),
+    'live.leave': typed(Type.Object({ roomId: RoomId }), (s, m) => {
+      if (!this.detach(s, m.roomId)) throw new RtcError(RtcErrors.NOT_IN_ROOM);
+      return {};
+    }),
+    'live.text': typed(
+      Type.Object({ roomId: RoomId, text: Type.String({ minLength: 1, maxLength: MAX_MESSAGE_BYTES }), extensionInfo: Type.Optional(Type.String()) }),
+      async (s, m) => {
+        this.canSpeak(s, m.roomId);
+        return { ...(await this.run(() => this.d.live.sendText(s.sdkAppId, m.roomId, s.userId, m.text, m.extensionInfo))) };
+      },
+    ),
+    'live.custom': typed(
+      Type.Object({ roomId: RoomId, businessId: Type.String({ maxLength: 128 }), data: Type.String({ maxLength: MAX_MESSAGE_BYTES }) }),
+      async (s, m) => {
+        this.canSpeak(s, m.roomId);
+        return { ...(await this.run(() => this.d.live.sendCustom(s.sdkAppId, m.roomId, s.userId, m.businessId, m.data))) };
+      },
+    ),
+    'live.gift': typed(
+      Type.Object({
+        roomId: RoomId,
+        giftId: Type.String({ minLength: 1, maxLength: 64 }),
+        count: Type.Optional(Type.Integer({ minimum: 1 })),
+        receivers: Type.Optional(Type.Array(UserId, { minItems: 1, maxItems: 100 })),
+      }),
+      async (s, m) => {
+        this.inRoom(s, m.roomId);
+        const owner = this.guard(() => this.d.live.get(s.sdkAppId, m.roomId)).owner;
+        await this.run(() =>
+          this.d.gifts.sendGift(
+            { sdkAppId: s.sdkAppId, roomId: m.roomId, giftId: m.giftId, from: s.userId, receivers: m.receivers ?? [owner], count: m.count },
+            { clientIp: s.ip ?? '', platform: s.platform },
+          ),
+        );
+        return {};
+      },
+    ),
+    'live.takeSeat': typed(Type.Object({ roomId: RoomId, index: Type.Integer({ minimum: 0, maximum: 1000 }) }), async (s, m) => {
+      this.inRoom(s, m.roomId);
+      return this.run(() => this.d.live.takeSeat(s.sdkAppId, m.roomId, s.userId, m.index));
+    }),
+    'live.leaveSeat': typed(Type.Object({ roomId: RoomId }), async (s, m) => {
+      this.inRoom(s, m.roomId);
+      await this.run(() => this.d.live.kickOffSeat(s.sdkAppId, m.roomId, s.userId, ''));
+      return {};
+    }),
+  };
+
+  constructor(private readonly d: LiveFeatureDeps) {
+    this.unsubscribe = d.bus.subscribe(LIVE_TOPIC, (p) => {
+      try {
+        this.onLiveEvent(p as LiveEvent);
+      } catch (err) {
+        d.log.error({ err }, 'rtc live event failed');
+      }
+    });
+  }
+
+  /** The live rooms of a session, for the auth reply. */
+  describe(s: RtcSession): Record<string, unknown> {
+    return { liveRooms: [...(this.rooms.get(s) ?? [])] };
+  }
+
+  /** A session that ended leaves its live rooms (audience leaving is not announced). */
+  ended(s: RtcSession): void {
+    for (const roomId of [...(this.rooms.get(s) ?? [])]) this.detach(s, roomId);
+    this.rooms.delete(s);
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /** Number of sessions in a live room on this node. */
+  audience(sdkAppId: number, roomId: string): number {
+    return this.index.get(`${sdkAppId}\n${roomId}`)?.size ?? 0;
+  }
+
+  private inRoom(s: RtcSession, roomId: string): void {
+    if (!this.rooms.get(s)?.has(roomId)) throw new RtcError(RtcErrors.NOT_IN_ROOM);
+  }
+
+  /** Muted members, and everyone but the owner while messages are disabled, cannot send. */
+  private canSpeak(s: RtcSession, roomId: string): void {
+    this.inRoom(s, roomId);
+    const room = this.guard(() => this.d.live.get(s.sdkAppId, roomId));
+    if (this.d.live.isMuted(s.sdkAppId, roomId, s.userId)) throw new RtcError(RtcErrors.MUTED);
+    if (room.info.IsMessageDisabled && room.owner !== s.userId) throw new RtcError(RtcErrors.MUTED, 'messages are disabled in this room');
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      refusal(err, LIVE_ERRORS);
+    }
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      refusal(err, LIVE_ERRORS);
+    }
+  }
+
+  /** A room event → `live.event` to everyone in the room here, then `live.removed` for the banned or a destroyed room. */
+  private onLiveEvent(e: LiveEvent): void {
+    const k = `${e.sdkAppId}\n${e.roomId}`;
+    const set = this.index.get(k);
+    if (!set) return;
+    const text = event('live.event', { roomId: e.roomId, kind: e.type, data: e.data, time: e.time });
+    for (const s of set) s.deliver(text);
+    if (e.type === 'ban') {
+      const banned = new Set(e.data.users as string[]);
+      const removed = event('live.removed', { roomId: e.roomId, reason: 'banned' });
+      for (const s of [...set]) if (banned.has(s.userId) && this.detach(s, e.roomId)) s.deliver(removed);
+    } else if (e.type === 'destroyed') {
+      const removed = event('live.removed', { roomId: e.roomId, reason: 'destroyed' });
+      for (const s of [...set]) if (this.detach(s, e.roomId)) s.deliver(removed);
+    }
+  }
+
+  private detach(s: RtcSession, roomId: string): boolean {
+    if (!this.rooms.get(s)?.delete(roomId)) return false;
+    const k = `${s.sdkAppId}\n${roomId}`;
+    const set = this.index.get(k);
+    set?.delete(s);
+    if (set?.size === 0) this.index.delete(k);
+    return true;
+  }
+}
