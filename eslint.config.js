@@ -13,4 +13,21 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The client SDK is bundled for browsers: no Node built-ins or Node-only packages.
+    files: ['web/sdk/**/*.ts'],
+    ignores: ['web/sdk/**/*.test.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(node:|ws$)', message: 'web/sdk runs in browsers: no Node-only imports' }] }] },
+  },
+  {
+    // The demo page's plain browser modules.
+    files: ['web/demo/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'localStorage', 'crypto', 'fetch', 'HTMLElement', 'HTMLInputElement', 'HTMLSelectElement', 'HTMLFormElement', 'Event', 'CustomEvent']
+          .map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
+import { genUserSig } from '../../src/auth/usersig.ts';
+import { nextEvent } from '../../test/helpers/sdk-events.ts';
+import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
+import { CONNECTION_LOST, TrtcdClient, TrtcdError, type TrtcdClientOptions } from './index.ts';
+
+describe('TrtcdClient against a real server', () => {
+  let t: TestServer;
+  const clients: TrtcdClient[] = [];
+  const sig = (userId: string, key = t.app.secretKey) => genUserSig({ sdkAppId: t.app.sdkAppId, secretKey: key, userId, expire: 3600 });
+  const client = (userId: string, o: Partial<TrtcdClientOptions> = {}) => {
+    const c = new TrtcdClient({
+      url: `${t.server.url.replace(/^http/, 'ws')}/rtc`,
+      sdkAppId: t.app.sdkAppId,
+      userId,
+      userSig: sig(userId),
+      WebSocket,
+      reconnect: { minDelayMs: 5, maxDelayMs: 50 },
+      ...o,
+    });
+    clients.push(c);
+    return c;
+  };
+  const login = async (userId: string) => {
+    const c = client(userId);
+    await c.connect();
+    return c;
+  };
+  /** The client's own socket, to cut it without a close frame as a network loss would. */
+  const socketOf = (c: TrtcdClient) => c['ws'] as unknown as WebSocket;
+
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await t.close();
+  });
+
+  it('connects and authenticates', async () => {
+    const c = client('alice');
+    const connected = nextEvent(c, 'connected');
+    const reply = await c.connect();
+    assert.equal(reply.sdkAppId, t.app.sdkAppId);
+    assert.equal(reply.userId, 'alice');
+    assert.ok(reply.expiresAt > Date.now() / 1000);
+    assert.equal((await connected).userId, 'alice');
+    assert.equal(c.state, 'open');
+    const closed = nextEvent(c, 'closed');
+    await c.close();
+    assert.equal((await closed).code, 1000);
+    assert.equal(c.state, 'closed');
+  });
+
+  it('rejects a refused auth with its TrtcdError code and does not reconnect', async () => {
+    const c = client('bob', { userSig: sig('bob', 'k'.repeat(64)) });
+    const reconnecting = nextEvent(c, 'reconnecting', undefined, 200).then(() => true, () => false);
+    const err = await c.connect().then(
+      () => assert.fail('connected'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof TrtcdError);
+    assert.equal(err.code, 70009);
+    assert.equal(err.type, 'auth');
+    assert.equal(c.state, 'closed');
+    assert.equal(await reconnecting, false);
+  });
+
+  it('rejects error replies with TrtcdError code, message and request type', async () => {
+    const c = await login('carol');
+    await assert.rejects(c.leaveRoom({ roomId: 5 }), (e: TrtcdError) => e.code === 40400 && e.type === 'room.leave' && e.message.length > 0);
+    await assert.rejects(c.enterRoom({ roomId: 0 }), (e: TrtcdError) => e.code === 40004 && e.type === 'room.enter');
+    await c.enterRoom('big');
+    await assert.rejects(c.sendRoomMessage('big', 'x'.repeat(1025)), (e: TrtcdError) => e.code === 41300 && e.type === 'room.message');
+    const idle = client('dave');
+    await assert.rejects(idle.enterRoom(1), (e: TrtcdError) => e.code === CONNECTION_LOST);
+  });
+
+  it('shows two clients in a room each other’s entry, messages and leave', async () => {
+    const a = await login('a1');
+    const b = await login('b1');
+    const entered = await a.enterRoom('lobby');
+    assert.deepEqual(entered, { room: { strRoomId: 'lobby' }, members: [{ userId: 'a1', role: 'anchor' }] });
+    const userEnter = nextEvent(a, 'room.userEnter');
+    const rb = await b.enterRoom({ strRoomId: 'lobby' }, { role: 'audience' });
+    assert.deepEqual(rb.members.map((m) => m.userId), ['a1', 'b1']);
+    assert.deepEqual((await userEnter), { v: 1, type: 'room.userEnter', room: { strRoomId: 'lobby' }, userId: 'b1', role: 'audience', ...seqOf(await userEnter) });
+    const message = nextEvent(a, 'room.message');
+    assert.deepEqual(await b.sendRoomMessage('lobby', 'hello'), { delivered: 1 });
+    const m = await message;
+    assert.equal(m.from, 'b1');
+    assert.equal(m.data, 'hello');
+    assert.deepEqual(m.room, { strRoomId: 'lobby' });
+    const toOne = nextEvent(b, 'room.message');
+    assert.deepEqual(await a.sendRoomMessage('lobby', 'just you', ['b1']), { delivered: 1 });
+    assert.equal((await toOne).data, 'just you');
+    const userLeave = nextEvent(a, 'room.userLeave');
+    await b.leaveRoom('lobby');
+    const left = await userLeave;
+    assert.equal(left.userId, 'b1');
+    assert.equal(left.reason, 'leave');
+  });
+
+  it('reconnects after the socket drops, enters its room again and keeps receiving messages', async () => {
+    const a = await login('r1');
+    const b = await login('r2');
+    await a.enterRoom(4242, { role: 'audience' });
+    await b.enterRoom(4242);
+    const disconnected = nextEvent(a, 'disconnected');
+    const reconnecting = nextEvent(a, 'reconnecting');
+    const resumed = nextEvent(a, 'resumed');
+    // A request in flight when the socket drops is lost; one made while reconnecting waits for the reconnection.
+    const inFlight = a.sendRoomMessage(4242, 'in flight');
+    socketOf(a).terminate();
+    await assert.rejects(inFlight, (e: TrtcdError) => e.code === CONNECTION_LOST && e.type === 'room.message');
+    assert.equal((await disconnected).code, 1006);
+    assert.equal((await reconnecting).attempt, 1);
+    assert.equal(a.state, 'reconnecting');
+    const queuedMessage = nextEvent(b, 'room.message', (m) => m.data === 'sent while reconnecting');
+    const queued = a.sendRoomMessage(4242, 'sent while reconnecting');
+    const r = await resumed;
+    assert.deepEqual(r.lost, []);
+    assert.equal(a.state, 'open');
+    assert.deepEqual(await queued, { delivered: 1 });
+    assert.equal((await queuedMessage).from, 'r1');
+    // Back in the room with its old role, and receiving its messages.
+    assert.deepEqual(t.server.trtcRooms.members(t.app.sdkAppId, { roomId: 4242 }).find((m) => m.userId === 'r1'), { userId: 'r1', role: 'audience' });
+    const message = nextEvent(a, 'room.message');
+    assert.deepEqual(await b.sendRoomMessage(4242, 'welcome back'), { delivered: 1 });
+    assert.equal((await message).data, 'welcome back');
+    // And it reconnects again after a second drop.
+    const again = nextEvent(a, 'resumed');
+    socketOf(a).terminate();
+    await again;
+    const second = nextEvent(a, 'room.message');
+    await b.sendRoomMessage(4242, 'still here');
+    assert.equal((await second).data, 'still here');
+  });
+
+  it('does not reconnect after close() or logout()', async () => {
+    const a = await login('z1');
+    await a.enterRoom(77);
+    let reconnects = 0;
+    a.on('reconnecting', () => reconnects++);
+    await a.close();
+    assert.equal(a.state, 'closed');
+    await assert.rejects(a.enterRoom(77), (e: TrtcdError) => e.code === CONNECTION_LOST);
+    // A closed client can connect again, as a new session.
+    await a.connect();
+    assert.deepEqual((await a.enterRoom(77)).members, [{ userId: 'z1', role: 'anchor' }]);
+    await a.logout();
+    assert.equal(a.state, 'closed');
+    await a.connect();
+    await a.logout();
+    assert.equal(reconnects, 0);
+  });
+});
+
+/** The `seq` of an event, as an object to spread (absent on servers without sessions). */
+function seqOf(e: { seq?: number }): { seq?: number } {
+  return e.seq === undefined ? {} : { seq: e.seq };
+}

@@ -1,0 +1,130 @@
+// TrtcdClient: the typed requests of the /rtc protocol (docs/realtime-protocol.md) over a reconnecting Connection.
+import { Connection, roomFields } from './connection.ts';
+import type {
+  CallReply,
+  EnterRoomOptions,
+  EnterRoomReply,
+  GiftOptions,
+  LiveMessageReply,
+  LiveRoom,
+  RoomRef,
+  StartCallOptions,
+  StartCallReply,
+} from './types.ts';
+
+/** A room as the methods take it: a RoomRef, a number (roomId) or a string (strRoomId). */
+export type RoomInput = RoomRef | number | string;
+
+function toRoom(r: RoomInput): RoomRef {
+  if (typeof r === 'number') return { roomId: r };
+  if (typeof r === 'string') return { strRoomId: r };
+  return roomFields(r);
+}
+
+/**
+ * A trtcd real-time client: `await new TrtcdClient({...}).connect()`, then rooms, calls and live rooms. Every method
+ * returns a promise of the reply and rejects with a TrtcdError; server and lifecycle events come through on()/once().
+ */
+export class TrtcdClient extends Connection {
+  /** The UserID this client logs in as. */
+  get userId(): string {
+    return this.options.userId;
+  }
+
+  /** Enters a TRTC room (`room.enter`); the client enters it again by itself after a reconnection that did not resume. */
+  async enterRoom(room: RoomInput, opts: EnterRoomOptions = {}): Promise<EnterRoomReply> {
+    const body: Record<string, unknown> = { ...toRoom(room) };
+    if (opts.role !== undefined) body.role = opts.role;
+    if (opts.privateMapKey !== undefined) body.privateMapKey = opts.privateMapKey;
+    return (await this.request('room.enter', body)) as unknown as EnterRoomReply;
+  }
+
+  /** Leaves a TRTC room (`room.leave`). */
+  async leaveRoom(room: RoomInput): Promise<{ room: RoomRef }> {
+    return (await this.request('room.leave', { ...toRoom(room) })) as { room: RoomRef };
+  }
+
+  /** Sends a custom message (≤ 1024 bytes) to the room, or to the listed members (`room.message`). */
+  async sendRoomMessage(room: RoomInput, data: string, to?: string[]): Promise<{ delivered: number }> {
+    return (await this.request('room.message', { ...toRoom(room), data, ...(to ? { to } : {}) })) as { delivered: number };
+  }
+
+  /** Starts a call as this user (`call.start`). */
+  async startCall(o: StartCallOptions): Promise<StartCallReply> {
+    return (await this.request('call.start', { ...o })) as unknown as StartCallReply;
+  }
+
+  /** Accepts a call that rings this user (`call.accept`). */
+  acceptCall(callId: string): Promise<CallReply> {
+    return this.callRequest('call.accept', { callId });
+  }
+
+  /** Declines a call that rings this user (`call.reject`). */
+  rejectCall(callId: string): Promise<CallReply> {
+    return this.callRequest('call.reject', { callId });
+  }
+
+  /** Leaves a call (`call.hangup`): before anyone answered the caller cancels it, a ringing callee rejects it. */
+  hangup(callId: string): Promise<CallReply> {
+    return this.callRequest('call.hangup', { callId });
+  }
+
+  /** Cancels an unanswered call, or with `target` withdraws one pending invitation (`call.cancel`). */
+  cancelCall(callId: string, target?: string): Promise<CallReply> {
+    return this.callRequest('call.cancel', target === undefined ? { callId } : { callId, target });
+  }
+
+  /** Joins a group call (`call.join`). */
+  joinCall(callId: string): Promise<CallReply> {
+    return this.callRequest('call.join', { callId });
+  }
+
+  /** Rings more users in a group call (`call.invite`). */
+  async inviteToCall(callId: string, targets: string[]): Promise<StartCallReply> {
+    return (await this.request('call.invite', { callId, targets })) as unknown as StartCallReply;
+  }
+
+  /** Reads an active call (`call.get`). */
+  getCall(callId: string): Promise<CallReply> {
+    return this.callRequest('call.get', { callId });
+  }
+
+  /** Enters a TUILiveKit live room (`live.enter`); entered again after a reconnection that did not resume. */
+  async enterLiveRoom(roomId: string): Promise<{ room: LiveRoom }> {
+    return (await this.request('live.enter', { roomId })) as { room: LiveRoom };
+  }
+
+  /** Leaves a live room (`live.leave`). */
+  async leaveLiveRoom(roomId: string): Promise<void> {
+    await this.request('live.leave', { roomId });
+  }
+
+  /** Sends a text message to a live room (`live.text`); everyone in it, the sender included, gets the live.event. */
+  async sendLiveText(roomId: string, text: string, extensionInfo?: string): Promise<LiveMessageReply> {
+    return (await this.request('live.text', { roomId, text, ...(extensionInfo === undefined ? {} : { extensionInfo }) })) as unknown as LiveMessageReply;
+  }
+
+  /** Sends a custom message to a live room (`live.custom`). */
+  async sendLiveCustom(roomId: string, businessId: string, data: string): Promise<LiveMessageReply> {
+    return (await this.request('live.custom', { roomId, businessId, data })) as unknown as LiveMessageReply;
+  }
+
+  /** Sends a gift in a live room (`live.gift`); refusals carry send_gift's REST error code. */
+  async sendGift(roomId: string, giftId: string, opts: GiftOptions = {}): Promise<void> {
+    await this.request('live.gift', { roomId, giftId, ...opts });
+  }
+
+  /** Takes a seat (`live.takeSeat`); `seated` is false when the owner was asked (ApplyToTake). */
+  async takeSeat(roomId: string, index: number): Promise<{ seated: boolean }> {
+    return (await this.request('live.takeSeat', { roomId, index })) as { seated: boolean };
+  }
+
+  /** Leaves the seat this user holds (`live.leaveSeat`). */
+  async leaveSeat(roomId: string): Promise<void> {
+    await this.request('live.leaveSeat', { roomId });
+  }
+
+  private async callRequest(type: string, body: Record<string, unknown>): Promise<CallReply> {
+    return (await this.request(type, body)) as unknown as CallReply;
+  }
+}
