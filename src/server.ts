@@ -14,6 +14,7 @@ import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gatewa
 import { IvhChannels, IVH_WS_PREFIX } from './gateways/ivh/channel.ts';
 import { IvhGateway, IVH_HTTP_PREFIX } from './gateways/ivh/gateway.ts';
 import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
+import { serveWeb } from './gateways/web/static.ts';
 import { sendJson } from './http/body.ts';
 import { MemoryRateLimiter } from './limits/rate-limiter.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -44,6 +45,8 @@ export interface Trtcd {
   readonly digitalHuman: DigitalHumanService;
   readonly gifts: GiftsService;
   readonly callbacks: CallbackDispatcher;
+  /** The /rtc client protocol server. */
+  readonly rtc: RtcServer;
   readonly bus: Bus;
   readonly log: Logger;
   /** The development app created at start on an empty store, if any. */
@@ -113,6 +116,8 @@ export async function startServer(
     if (isCloudApiRequest(req)) return cloud.handle(req, res);
     // AI Digital Human (IVH): /v2/ivh/<service path>?appkey&timestamp&signature.
     if (url.startsWith(IVH_HTTP_PREFIX)) return ivh.handle(req, res);
+    // The browser SDK bundle (/sdk/trtcd.js) and the demo page (/demo/).
+    if (serveWeb(req, res)) return;
     // Every other path is answered by the REST v4 gateway, which rejects what is not /v4/<service>/<command>.
     rest.handle(req, res);
   };
@@ -152,6 +157,7 @@ export async function startServer(
     iot,
     digitalHuman,
     callbacks,
+    rtc,
     bus,
     log,
     devApp,

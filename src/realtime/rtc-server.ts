@@ -187,7 +187,7 @@ export class RtcServer {
         s.conn = c;
       });
     } else {
-      if (sameUser) this.end(old, 'disconnected');
+      if (sameUser) this.end(old, 'disconnected', 'the session was replaced by a new login');
       s = new RtcSession(sdkAppId, userId, platform, c.ip, c, v.expiresAt);
       this.sessions.set(s.token, s);
       const key = s.userKey;
@@ -235,9 +235,9 @@ export class RtcServer {
   /** Schedules the session's end at its UserSig expiry (in steps, for lifetimes beyond setTimeout's range). */
   private armExpiry(s: RtcSession): void {
     clearTimeout(this.expiryTimers.get(s));
-    const wait = s.expiresAt * 1000 - Date.now();
+    const wait = Math.max(0, s.expiresAt * 1000 - Date.now());
     const timer = setTimeout(() => {
-      if (s.expiresAt * 1000 > Date.now()) return this.armExpiry(s);
+      if (wait > MAX_TIMER_MS) return this.armExpiry(s);
       s.deliver(event('session.expired', { expiresAt: s.expiresAt }));
       const c = s.conn;
       this.end(s, 'disconnected');
@@ -245,7 +245,7 @@ export class RtcServer {
         c.session = null;
         c.close(CloseCodes.SIG_EXPIRED, 'UserSig expired');
       }
-    }, Math.min(Math.max(0, wait), MAX_TIMER_MS));
+    }, Math.min(wait, MAX_TIMER_MS));
     timer.unref?.();
     this.expiryTimers.set(s, timer);
   }
@@ -268,10 +268,18 @@ export class RtcServer {
     this.graceTimers.set(s, timer);
   }
 
-  /** Ends a session: it leaves everything it is in (features) and can no longer be resumed. */
-  private end(s: RtcSession, how: SessionEnd): void {
+  /**
+   * Ends a session: it leaves everything it is in (features) and can no longer be resumed. A connection still on it
+   * is closed with 4409 and `replaced` as the reason.
+   */
+  private end(s: RtcSession, how: SessionEnd, replaced?: string): void {
     if (s.ended) return;
     s.ended = true;
+    const c = s.conn;
+    if (c && replaced !== undefined) {
+      c.session = null;
+      c.close(CloseCodes.RESUMED_ELSEWHERE, replaced);
+    }
     clearTimeout(this.graceTimers.get(s));
     clearTimeout(this.expiryTimers.get(s));
     this.graceTimers.delete(s);
