@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startReceiver, type Receiver } from '../../test/helpers/receiver.ts';
-import { rtcLogin, RtcTestClient, type Msg } from '../../test/helpers/rtc-client.ts';
+import type { RtcTestClient} from '../../test/helpers/rtc-client.ts';
+import { rtcLogin, type Msg } from '../../test/helpers/rtc-client.ts';
 import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
 import { RtcErrors } from './protocol.ts';
 
