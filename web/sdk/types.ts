@@ -56,11 +56,14 @@ export interface Call {
   callId: string;
   caller: string;
   mediaType: MediaType;
-  callType: string;
-  roomId: number | string | null;
+  callType: 'SingleCall' | 'MultiCall';
+  /** The TRTC room of the call's media, as a string ('' when none). */
+  roomId: string;
+  /** 1 numeric room, 2 string room, 0 none. */
   roomIdType: number;
-  chatGroupId: string | null;
-  userData: string | null;
+  /** '' when not a group call. */
+  chatGroupId: string;
+  userData: string;
   members: CallMember[];
   result: CallResult | null;
   startTime: number;
@@ -99,7 +102,8 @@ export interface CallChange {
 /** A seat of a live room. */
 export interface LiveSeat {
   index: number;
-  member: string | null;
+  /** The UserID on the seat, '' when free. */
+  member: string;
   locked: boolean;
 }
 

@@ -1,0 +1,147 @@
+// The browser side of trtcd over HTTP: the client SDK bundled as one ES module (GET /sdk/trtcd.js) and the demo page
+// (GET /demo/). Only the files listed here are served, so no request path can reach anything else on disk.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where the bundled SDK is served. */
+export const SDK_PATH = '/sdk/trtcd.js';
+/** Where the demo page is served. */
+export const DEMO_PATH = '/demo/';
+
+const JS = 'text/javascript; charset=utf-8';
+/** The demo's files (under web/demo/) and their types; `''` is the page itself. */
+const DEMO_FILES: Readonly<Record<string, { file: string; type: string }>> = {
+  '': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  'index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  'demo.js': { file: 'demo.js', type: JS },
+  'demo.css': { file: 'demo.css', type: 'text/css; charset=utf-8' },
+};
+
+/** The trtcd package root: the nearest directory at or above one of `starts` whose package.json is named trtcd. */
+export function findPackageRoot(starts: Array<string | undefined>): string | undefined {
+  for (const start of starts) {
+    if (!start) continue;
+    for (let dir = start; ; dir = dirname(dir)) {
+      const pkg = join(dir, 'package.json');
+      try {
+        if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'trtcd') return dir;
+      } catch {
+        // An unreadable package.json is not ours; keep walking up.
+      }
+      if (dirname(dir) === dir) break;
+    }
+  }
+  return undefined;
+}
+
+/** The package root of the running trtcd: from this module (tsx) or the entry script (bin/trtcd's bundle lives in node_modules/.cache). */
+function defaultRoot(): string | undefined {
+  const here = import.meta.url.startsWith('file:') ? dirname(fileURLToPath(import.meta.url)) : undefined;
+  return findPackageRoot([here, process.argv[1] ? dirname(process.argv[1]) : undefined, process.cwd()]);
+}
+
+/** Bundles web/sdk/index.ts into one browser ES module with esbuild. */
+export async function bundleSdk(root: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const out = await build({
+    entryPoints: ['web/sdk/index.ts'],
+    // Relative to the package root, so the bundle's path comments name web/sdk/… and nothing of this machine.
+    absWorkingDir: root,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  return out.outputFiles[0]!.text;
+}
+
+/** Options of createWebHandler. */
+export interface WebHandlerOptions {
+  /** The package root holding web/; default: found from this module or the entry script. */
+  root?: string;
+}
+
+/** Answers GET/HEAD for the SDK bundle and the demo; returns false (nothing sent) for any other path. */
+export type WebHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** A handler for /sdk/trtcd.js (bundled on first request, then kept in memory) and /demo/. */
+export function createWebHandler(o: WebHandlerOptions = {}): WebHandler {
+  let root: string | undefined | null = o.root ?? null;
+  const webRoot = () => (root === null ? (root = defaultRoot()) : root);
+  let sdk: Promise<{ body: Buffer; etag: string }> | undefined;
+
+  const loadSdk = (dir: string) => {
+    sdk ??= bundleSdk(dir).then((text) => withTag(Buffer.from(text)));
+    // A failed build is not kept: the next request tries again.
+    sdk.catch(() => (sdk = undefined));
+    return sdk;
+  };
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path !== SDK_PATH && path !== '/demo' && !path.startsWith(DEMO_PATH)) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(req, res, 405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: 'GET, HEAD' }, Buffer.from('Method Not Allowed\n'));
+      return true;
+    }
+    if (path === '/demo') {
+      send(req, res, 301, { Location: DEMO_PATH + (q < 0 ? '' : url.slice(q)) }, Buffer.alloc(0));
+      return true;
+    }
+    const dir = webRoot();
+    const entry = path === SDK_PATH ? undefined : DEMO_FILES[path.slice(DEMO_PATH.length)];
+    if (!dir || (path !== SDK_PATH && !entry)) {
+      notFound(req, res);
+      return true;
+    }
+    if (path === SDK_PATH) {
+      loadSdk(dir).then(
+        ({ body, etag }) => reply(req, res, JS, body, etag),
+        () => send(req, res, 500, { 'Content-Type': 'text/plain; charset=utf-8' }, Buffer.from('SDK bundle failed to build\n')),
+      );
+      return true;
+    }
+    let body: Buffer;
+    try {
+      body = readFileSync(join(dir, 'web/demo', entry!.file));
+    } catch {
+      notFound(req, res);
+      return true;
+    }
+    const { etag } = withTag(body);
+    reply(req, res, entry!.type, body, etag);
+    return true;
+  };
+}
+
+function withTag(body: Buffer): { body: Buffer; etag: string } {
+  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
+}
+
+/** 200 with the body, or 304 when the client has this version; clients revalidate every time (the SDK follows the sources). */
+function reply(req: IncomingMessage, res: ServerResponse, type: string, body: Buffer, etag: string): void {
+  const headers = { 'Content-Type': type, ETag: etag, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' };
+  const match = req.headers['if-none-match'];
+  if (match !== undefined && match.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return send(req, res, 304, headers, Buffer.alloc(0));
+  send(req, res, 200, headers, body);
+}
+
+function notFound(req: IncomingMessage, res: ServerResponse): void {
+  send(req, res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, Buffer.from('Not Found\n'));
+}
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer): void {
+  res.writeHead(status, status === 304 ? headers : { ...headers, 'Content-Length': String(body.length) });
+  res.end(req.method === 'HEAD' || status === 304 ? undefined : body);
+}
+
+/** The handler trtcd's HTTP server uses. */
+export const serveWeb: WebHandler = createWebHandler();
