@@ -1,4 +1,251 @@
-// The trtcd demo page: the client SDK served by trtcd itself.
-import { PROTOCOL_VERSION } from '/sdk/trtcd.js';
+// The trtcd demo page: log in, meet in a TRTC room, call another user, watch a live room. It uses the client SDK
+// served by trtcd itself (/sdk/trtcd.js); with a SecretKey it makes a test UserSig in the page (development only).
+import { TrtcdClient, genTestUserSig } from '/sdk/trtcd.js';
 
-document.getElementById('status').textContent = `SDK loaded (protocol v${PROTOCOL_VERSION})`;
+const $ = (id) => document.getElementById(id);
+
+/** @type {TrtcdClient | null} */
+let client = null;
+/** The call this page shows (the last one it started or was rung for), or null. */
+let call = null;
+let roomMembers = new Set();
+let liveRoomId = null;
+
+// The server defaults to the page's own host.
+$('server').value = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/rtc`;
+for (const id of ['server', 'sdkappid', 'userid']) {
+  const saved = localStorage.getItem(`trtcd-demo-${id}`);
+  if (saved && id !== 'server') $(id).value = saved;
+}
+
+function log(text, err = false) {
+  addItem('log', `${new Date().toLocaleTimeString()} ${text}`, err);
+}
+
+function addItem(listId, text, err = false, attrs = {}) {
+  const li = document.createElement('li');
+  li.textContent = text;
+  if (err) li.className = 'err';
+  for (const [k, v] of Object.entries(attrs)) li.dataset[k] = v;
+  $(listId).append(li);
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+function setStatus(text, kind = '') {
+  $('conn-status').textContent = text;
+  $('conn-status').className = `status ${kind}`;
+}
+
+/** Runs a button's action, logging a refusal instead of throwing. */
+function action(id, fn) {
+  $(id).addEventListener('click', async (ev) => {
+    ev.preventDefault();
+    try {
+      await fn();
+    } catch (e) {
+      log(`${id}: ${e.code !== undefined ? `${e.code} ` : ''}${e.message}`, true);
+    }
+  });
+}
+
+function enable(loggedIn) {
+  for (const id of ['room-enter', 'room-leave', 'room-send', 'call', 'live-enter', 'live-leave', 'live-send', 'gift-send', 'logout']) $(id).disabled = !loggedIn;
+  $('login').disabled = loggedIn;
+  if (!loggedIn) $('hangup').disabled = true;
+}
+
+// ---- Log in / out ----
+
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const sdkAppId = Number($('sdkappid').value);
+  const userId = $('userid').value.trim();
+  const secretKey = $('secretkey').value.trim();
+  let userSig = $('usersig').value.trim();
+  for (const id of ['server', 'sdkappid', 'userid']) localStorage.setItem(`trtcd-demo-${id}`, $(id).value);
+  $('login').disabled = true;
+  try {
+    if (!userSig) {
+      if (!secretKey) throw new Error('give a SecretKey or a UserSig');
+      userSig = await genTestUserSig({ sdkAppId, userId, secretKey });
+    }
+    client = new TrtcdClient({ url: $('server').value.trim(), sdkAppId, userId, userSig, platform: 'Web', reconnect: { maxAttempts: 20 } });
+    wire(client);
+    setStatus('connecting…', 'warn');
+    const reply = await client.connect();
+    setStatus(`connected as ${reply.userId}`, 'ok');
+    log(`logged in as ${reply.userId} (UserSig valid until ${new Date(reply.expiresAt * 1000).toLocaleString()})`);
+    enable(true);
+  } catch (e) {
+    setStatus(`login failed: ${e.code !== undefined ? `${e.code} ` : ''}${e.message}`, 'err');
+    log(`login failed: ${e.message}`, true);
+    client = null;
+    enable(false);
+  }
+});
+
+action('logout', async () => {
+  const c = client;
+  if (!c) return;
+  await c.logout();
+});
+
+function wire(c) {
+  c.on('reconnecting', ({ attempt, delayMs }) => setStatus(`reconnecting (attempt ${attempt}, in ${delayMs} ms)…`, 'warn'));
+  c.on('resumed', ({ resumed, lost }) => {
+    setStatus(`connected as ${c.userId}`, 'ok');
+    log(resumed ? 'session resumed' : `reconnected, rooms entered again${lost.length ? ` (${lost.length} lost)` : ''}`);
+  });
+  c.on('disconnected', ({ code }) => log(`connection lost (${code})`, true));
+  c.on('closed', ({ code, reason }) => {
+    if (client !== c) return;
+    setStatus(code === 1000 ? 'logged out' : `closed: ${code}${reason ? ` ${reason}` : ''}`, code === 1000 ? '' : 'err');
+    client = null;
+    roomMembers = new Set();
+    renderMembers();
+    liveRoomId = null;
+    $('live-info').textContent = '';
+    enable(false);
+  });
+  c.on('session.expired', () => log('UserSig expired', true));
+  c.on('protocolError', ({ code, message }) => log(`server error ${code}: ${message}`, true));
+
+  c.on('room.userEnter', (e) => {
+    roomMembers.add(e.userId);
+    renderMembers();
+    addItem('room-feed', `${e.userId} entered (${e.role})`);
+  });
+  c.on('room.userLeave', (e) => {
+    roomMembers.delete(e.userId);
+    renderMembers();
+    addItem('room-feed', `${e.userId} left (${e.reason})`);
+  });
+  c.on('room.message', (e) => addItem('room-feed', `${e.from}: ${e.data}`, false, { from: e.from }));
+  c.on('room.removed', (e) => {
+    roomMembers = new Set();
+    renderMembers();
+    addItem('room-feed', `removed from the room: ${e.reason}`, true);
+  });
+
+  c.on('call.invited', (e) => showCall(e.call, 'invited'));
+  c.on('call.updated', (e) => showCall(e.call, e.changes.map((x) => `${x.userId} ${x.action}`).join(', ')));
+
+  c.on('live.event', (e) => addItem('live-feed', describeLive(e), false, { kind: e.kind }));
+  c.on('live.removed', (e) => {
+    addItem('live-feed', `out of the live room: ${e.reason}`, true, { kind: 'removed' });
+    liveRoomId = null;
+    $('live-info').textContent = '';
+  });
+}
+
+// ---- TRTC room ----
+
+function roomInput() {
+  const v = $('room-id').value.trim();
+  return /^[1-9]\d{0,9}$/.test(v) ? { roomId: Number(v) } : { strRoomId: v };
+}
+
+function renderMembers() {
+  $('room-members').textContent = [...roomMembers].sort().join(', ');
+}
+
+action('room-enter', async () => {
+  const r = await client.enterRoom(roomInput());
+  roomMembers = new Set(r.members.map((m) => m.userId));
+  renderMembers();
+  addItem('room-feed', `entered ${JSON.stringify(r.room)}`);
+});
+action('room-leave', async () => {
+  await client.leaveRoom(roomInput());
+  roomMembers = new Set();
+  renderMembers();
+  addItem('room-feed', 'left the room');
+});
+action('room-send', async () => {
+  const text = $('room-text').value;
+  const r = await client.sendRoomMessage(roomInput(), text);
+  addItem('room-feed', `me: ${text} (to ${r.delivered})`, false, { from: client.userId });
+  $('room-text').value = '';
+});
+
+// ---- Calls ----
+
+/** ringing / in call / ended: <result>, as this user sees the call. */
+function callState(c) {
+  if (c.result) return `ended: ${c.result}`;
+  const me = c.members.find((m) => m.userId === client?.userId);
+  if (!me) return 'ended: left';
+  const others = c.members.filter((m) => m.userId !== me.userId);
+  return me.status === 'Calling' && others.some((m) => m.status === 'Calling') ? 'in call' : 'ringing';
+}
+
+function showCall(c, what) {
+  // A page shows one call at a time: a second ring while in a call is only logged.
+  if (call && call.callId !== c.callId && !call.result) {
+    log(`call ${c.callId} from ${c.caller}: ${what}`);
+    return;
+  }
+  call = c;
+  const state = callState(c);
+  $('call-status').textContent = state;
+  const me = c.members.find((m) => m.userId === client?.userId);
+  const ringingMe = state === 'ringing' && c.caller !== client?.userId && me?.status === 'Waiting';
+  $('incoming').hidden = !ringingMe;
+  $('incoming-text').textContent = ringingMe ? `${c.caller} is calling (${c.mediaType})` : '';
+  $('hangup').disabled = state.startsWith('ended');
+  const peers = c.members.map((m) => `${m.userId} ${m.status}`).join(', ');
+  $('call-info').textContent = `${c.mediaType} call ${c.callId} from ${c.caller}${peers ? ` · ${peers}` : ''}${what ? ` · ${what}` : ''}`;
+}
+
+action('call', async () => {
+  const callee = $('callee').value.trim();
+  const r = await client.startCall({ callees: [callee], mediaType: $('media').value });
+  call = null;
+  showCall(r.call, r.busy.length ? `busy: ${r.busy.join(', ')}` : 'started');
+});
+action('accept', async () => showCall((await client.acceptCall(call.callId)).call, 'accepted'));
+action('reject', async () => showCall((await client.rejectCall(call.callId)).call, 'rejected'));
+action('hangup', async () => showCall((await client.hangup(call.callId)).call, 'hung up'));
+
+// ---- Live rooms ----
+
+function describeLive(e) {
+  const d = e.data ?? {};
+  switch (e.kind) {
+    case 'gift':
+      return `gift: ${d.from} sent ${d.count ?? 1} × ${d.name || d.giftId} to ${(d.receivers ?? []).join(', ')}`;
+    case 'text':
+      return `${d.sender}: ${d.text}`;
+    case 'custom':
+      return `custom [${d.businessId}] from ${d.sender}: ${d.data}`;
+    case 'destroyed':
+      return 'the room was destroyed';
+    default:
+      return `${e.kind}: ${JSON.stringify(d)}`;
+  }
+}
+
+action('live-enter', async () => {
+  const roomId = $('live-id').value.trim();
+  const { room } = await client.enterLiveRoom(roomId);
+  liveRoomId = room.roomId;
+  const name = room.info?.RoomName ? `“${room.info.RoomName}” ` : '';
+  $('live-info').textContent = `${name}${room.roomId} · owner ${room.owner} · ${room.viewCount} views · ${room.seats.filter((s) => s.member).length}/${room.seats.length} seats taken`;
+  addItem('live-feed', `entered ${room.roomId}`, false, { kind: 'entered' });
+});
+action('live-leave', async () => {
+  await client.leaveLiveRoom($('live-id').value.trim());
+  liveRoomId = null;
+  $('live-info').textContent = '';
+  addItem('live-feed', 'left the live room', false, { kind: 'left' });
+});
+action('live-send', async () => {
+  await client.sendLiveText(liveRoomId ?? $('live-id').value.trim(), $('live-text').value);
+  $('live-text').value = '';
+});
+action('gift-send', async () => {
+  await client.sendGift(liveRoomId ?? $('live-id').value.trim(), $('gift-id').value.trim());
+});
+
+// For poking at the client from the browser console.
+window.trtcdDemo = { get client() { return client; }, get call() { return call; } };
