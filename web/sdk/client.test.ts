@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { genUserSig } from '../../src/auth/usersig.ts';
+import { DEFAULT_CONFIG } from '../../src/config.ts';
+import { startServer, type Trtcd } from '../../src/server.ts';
 import { nextEvent } from '../../test/helpers/sdk-events.ts';
 import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
 import { CONNECTION_LOST, TrtcdClient, TrtcdError, type TrtcdClientOptions } from './index.ts';
@@ -103,7 +106,7 @@ describe('TrtcdClient against a real server', () => {
     assert.equal(left.reason, 'leave');
   });
 
-  it('reconnects after the socket drops, enters its room again and keeps receiving messages', async () => {
+  it('reconnects after the socket drops and keeps its room, role and messages', async () => {
     const a = await login('r1');
     const b = await login('r2');
     await a.enterRoom(4242, { role: 'audience' });
@@ -139,6 +142,76 @@ describe('TrtcdClient against a real server', () => {
     assert.equal((await second).data, 'still here');
   });
 
+  it('resumes the session after a drop: same rooms, no leave seen by others, missed events replayed', async () => {
+    const a = await login('s1');
+    const b = await login('s2');
+    await a.enterRoom('resume-room');
+    await b.enterRoom('resume-room');
+    const bLeaves: string[] = [];
+    b.on('room.userLeave', (e) => bLeaves.push(e.userId));
+    const got: string[] = [];
+    a.on('room.message', (e) => got.push(e.data));
+    const resumed = nextEvent(a, 'resumed');
+    const disconnected = nextEvent(a, 'disconnected');
+    socketOf(a).terminate();
+    await disconnected;
+    // Sent while a is away: the server keeps it for the session and replays it on resume.
+    await b.sendRoomMessage('resume-room', 'while you were away');
+    assert.deepEqual(await resumed, { resumed: true, lost: [] });
+    const after = nextEvent(a, 'room.message', (m) => m.data === 'after');
+    await b.sendRoomMessage('resume-room', 'after');
+    await after;
+    assert.deepEqual(got, ['while you were away', 'after']);
+    assert.deepEqual(bLeaves, []);
+  });
+
+  it('starts, accepts and hangs up a call between two clients', async () => {
+    const a = await login('c1');
+    const b = await login('c2');
+    const invited = nextEvent(b, 'call.invited');
+    const { call, busy } = await a.startCall({ callees: ['c2'], mediaType: 'Audio', roomId: 5150 });
+    assert.deepEqual(busy, []);
+    assert.deepEqual([call.caller, call.mediaType, call.callType, call.roomId, call.roomIdType, call.result], ['c1', 'Audio', 'SingleCall', '5150', 1, null]);
+    assert.equal((await invited).call.callId, call.callId);
+    const accepted = nextEvent(a, 'call.updated', (e) => e.changes.some((x) => x.action === 'Accept'));
+    const r = await b.acceptCall(call.callId);
+    assert.deepEqual(r.call.members.map((m) => [m.userId, m.status]), [['c1', 'Calling'], ['c2', 'Calling']]);
+    assert.deepEqual((await accepted).changes, [{ userId: 'c2', action: 'Accept' }]);
+    assert.equal((await a.getCall(call.callId)).call.acceptTime > 0, true);
+    const ended = nextEvent(b, 'call.updated', (e) => e.ended);
+    assert.equal((await a.hangup(call.callId)).call.result, 'NormalEnd');
+    assert.equal((await ended).call.result, 'NormalEnd');
+    await assert.rejects(b.acceptCall(call.callId), (e: TrtcdError) => e.code === 40410 && e.type === 'call.accept');
+  });
+
+  it('enters a live room, sends text and a gift, and sees them as live.events', async () => {
+    await t.server.accounts.importMany(t.app.sdkAppId, [{ userId: 'host9' }]);
+    await t.server.live.create(t.app.sdkAppId, 'sdk-live', 'host9', {});
+    await t.server.gifts.addGift(t.app.sdkAppId, { giftId: 'star', coins: 1, defaultName: 'Star' });
+    const v = await login('viewer9');
+    const { room } = await v.enterLiveRoom('sdk-live');
+    assert.deepEqual([room.roomId, room.owner, room.viewCount], ['sdk-live', 'host9', 1]);
+    const text = nextEvent(v, 'live.event', (e) => e.kind === 'text');
+    const sent = await v.sendLiveText('sdk-live', 'hi all');
+    assert.equal(typeof sent.seq, 'number');
+    assert.deepEqual([(await text).roomId, (await text).data.text, (await text).data.sender], ['sdk-live', 'hi all', 'viewer9']);
+    const gift = nextEvent(v, 'live.event', (e) => e.kind === 'gift');
+    await v.sendGift('sdk-live', 'star', { count: 2 });
+    assert.deepEqual([(await gift).data.giftId, (await gift).data.count, (await gift).data.receivers], ['star', 2, ['host9']]);
+    await assert.rejects(v.sendGift('sdk-live', 'nope'), (e: TrtcdError) => e.code === 102002 && e.type === 'live.gift');
+    await v.leaveLiveRoom('sdk-live');
+    await assert.rejects(v.sendLiveText('sdk-live', 'gone'), (e: TrtcdError) => e.code === 40400);
+    await assert.rejects(v.enterLiveRoom('no-such-room'), (e: TrtcdError) => e.code === 40410);
+  });
+
+  it('renews its UserSig', async () => {
+    const a = await login('n1');
+    const later = genUserSig({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId: 'n1', expire: 7200 });
+    const { expiresAt } = await a.renewUserSig(later);
+    assert.ok(expiresAt > Date.now() / 1000 + 3600);
+    await assert.rejects(a.renewUserSig(sig('n2')), (e: TrtcdError) => e.code === 70013 && e.type === 'auth.renew');
+  });
+
   it('does not reconnect after close() or logout()', async () => {
     const a = await login('z1');
     await a.enterRoom(77);
@@ -155,6 +228,50 @@ describe('TrtcdClient against a real server', () => {
     await a.connect();
     await a.logout();
     assert.equal(reconnects, 0);
+  });
+});
+
+describe('TrtcdClient across a server restart', () => {
+  it('reconnects and enters its rooms again when the session is gone', async () => {
+    const t = await startTestServer();
+    let restarted: Trtcd | undefined;
+    const clients: TrtcdClient[] = [];
+    try {
+      const client = (userId: string) => {
+        const c = new TrtcdClient({
+          url: `${t.server.url.replace(/^http/, 'ws')}/rtc`,
+          sdkAppId: t.app.sdkAppId,
+          userId,
+          userSig: genUserSig({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId, expire: 3600 }),
+          WebSocket,
+          reconnect: { minDelayMs: 5, maxDelayMs: 100 },
+        });
+        clients.push(c);
+        return c;
+      };
+      const a = client('p1');
+      await a.connect();
+      await a.enterRoom(606, { role: 'audience' });
+      await a.enterRoom('second');
+      const disconnected = nextEvent(a, 'disconnected');
+      const resumed = nextEvent(a, 'resumed', undefined, 10_000);
+      await t.server.close();
+      assert.equal((await disconnected).code, 1001);
+      restarted = await startServer({ ...DEFAULT_CONFIG, dataDir: t.dir, port: t.server.port, logLevel: 'silent', appsPollMs: 100 });
+      assert.deepEqual(await resumed, { resumed: false, lost: [] });
+      assert.deepEqual(restarted.trtcRooms.members(t.app.sdkAppId, { roomId: 606 }), [{ userId: 'p1', role: 'audience' }]);
+      assert.deepEqual(restarted.trtcRooms.members(t.app.sdkAppId, { strRoomId: 'second' }), [{ userId: 'p1', role: 'anchor' }]);
+      const b = client('p2');
+      await b.connect();
+      await b.enterRoom(606);
+      const message = nextEvent(a, 'room.message');
+      assert.deepEqual(await b.sendRoomMessage(606, 'after the restart'), { delivered: 1 });
+      assert.equal((await message).data, 'after the restart');
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await restarted?.close();
+      rmSync(t.dir, { recursive: true, force: true });
+    }
   });
 });
 
