@@ -25,7 +25,9 @@ describe('real-time plane acceptance (client SDK)', () => {
   const next = <K extends keyof TrtcdEvents>(c: TrtcdClient, name: K, pred: (e: TrtcdEvents[K]) => boolean = () => true) =>
     new Promise<TrtcdEvents[K]>((resolve) => {
       const off = c.on(name, (e) => {
-        if (pred(e)) (off(), resolve(e));
+        if (!pred(e)) return;
+        off();
+        resolve(e);
       });
     });
   const code = async (p: Promise<unknown>) => {
