@@ -23,7 +23,8 @@ export interface AuthReply {
   expiresAt: number;
   resumeToken?: string;
   resumed?: boolean;
-  rooms?: RoomRef[];
+  /** The TRTC rooms the session is in, with the role each was entered with. */
+  rooms?: Array<{ room: RoomRef; role: Role }>;
   liveRooms?: string[];
 }
 
