@@ -14,6 +14,11 @@ export class LiveRepo {
     return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
+  /** One room, or undefined. */
+  async get(sdkAppId: number, roomId: string): Promise<LiveRoomRow | undefined> {
+    return this.db.selectFrom('live_rooms').selectAll().where('sdk_app_id', '=', sdkAppId).where('room_id', '=', roomId).executeTakeFirst();
+  }
+
   /** Replaces a room's settings and live state. */
   async update(row: Pick<LiveRoomRow, 'sdk_app_id' | 'room_id' | 'info' | 'state' | 'view_count'>): Promise<void> {
     await this.db
@@ -30,8 +35,9 @@ export class LiveRepo {
     return Number(r.numDeletedRows) > 0;
   }
 
-  /** Every room of every app, for loading at start-up. */
+  /** Every room of every app, oldest first, for loading at start-up. */
   async all(): Promise<LiveRoomRow[]> {
-    return this.db.selectFrom('live_rooms').selectAll().orderBy('created_at').execute();
+    // The key breaks ties: PostgreSQL, unlike SQLite's rowid scan, returns equal rows in no particular order.
+    return this.db.selectFrom('live_rooms').selectAll().orderBy('created_at').orderBy('sdk_app_id').orderBy('room_id').execute();
   }
 }

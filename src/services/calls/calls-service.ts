@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../../bus/bus.ts';
+import { SINGLE_NODE, type Coordination } from '../../bus/coordination.ts';
 import type { CallRow } from '../../store/calls-repo.ts';
 import type { Repos, Store } from '../../store/store.ts';
 import { afterEndCall, afterMemberChanged, afterStartCall, type CallbackEvent } from '../../webhooks/call-callbacks.ts';
@@ -106,6 +107,7 @@ export class CallsService {
   /** Ring timers of each active call, by callee. */
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly serial = new Serial();
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly store: Store,
@@ -113,15 +115,22 @@ export class CallsService {
     private readonly accounts: AccountsService,
     private readonly bus: Bus,
     private readonly onQueued: () => void = () => undefined,
-  ) {}
+    private readonly coordination: Coordination = SINGLE_NODE,
+  ) {
+    // Calls changed by other nodes: keep this node's view (busy detection, get_call_info, invitations) current.
+    this.unsubscribe = bus.subscribe(CALL_TOPIC, (p, remote) => {
+      if (remote) this.remember((p as CallChanged).call);
+    });
+  }
 
   /** Reloads active calls from the store and re-arms their ring timers (expired ones fire at once). */
   async restore(): Promise<void> {
     for (const row of await this.store.calls.active()) this.remember(fromRow(row));
   }
 
-  /** Stops every ring timer. */
+  /** Stops every ring timer and stops following other nodes. */
   stop(): void {
+    this.unsubscribe();
     for (const list of this.timers.values()) list.forEach(clearTimeout);
     this.timers.clear();
   }
@@ -256,11 +265,24 @@ export class CallsService {
   }
 
   private act(sdkAppId: number, callId: string, action: CallAction, origin: Origin = REST_ORIGIN): Promise<Call> {
-    return this.serial.run(async () => {
-      const t = transition(this.get(sdkAppId, callId), action, Date.now());
-      await this.apply(t, origin);
-      return t.call;
-    });
+    return this.serial.run(() =>
+      this.coordination.withLock(`call:${callId}`, async () => {
+        const t = transition(await this.current(sdkAppId, callId), action, Date.now());
+        await this.apply(t, origin);
+        return t.call;
+      }),
+    );
+  }
+
+  /** The active call as it is now: from memory on one node, from the store when other nodes may have changed it. */
+  private async current(sdkAppId: number, callId: string): Promise<Call> {
+    if (!this.coordination.shared) return this.get(sdkAppId, callId);
+    const row = await this.store.calls.get(sdkAppId, callId);
+    if (!row || row.result) {
+      if (row) this.remember(fromRow(row));
+      throw new DomainError('NOT_FOUND', `call ${callId} does not exist or has ended`);
+    }
+    return fromRow(row);
   }
 
   private async apply(t: Transition, origin: Origin): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Bus } from '../../bus/bus.ts';
+import { SINGLE_NODE, type Coordination } from '../../bus/coordination.ts';
 import type { LiveRoomRow } from '../../store/live-repo.ts';
 import type { GiftTotals } from '../../store/gifts-repo.ts';
 import type { Store } from '../../store/store.ts';
@@ -88,12 +89,27 @@ export function roomIdProblem(roomId: string): string | null {
 export class LiveService {
   private readonly rooms = new Map<string, LiveRoom>();
   private readonly serial = new Serial();
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly store: Store,
     private readonly accounts: AccountsService,
     private readonly bus: Bus,
-  ) {}
+    private readonly coordination: Coordination = SINGLE_NODE,
+  ) {
+    // Rooms changed by other nodes: their events carry the room as it is now.
+    this.unsubscribe = bus.subscribe(LIVE_TOPIC, (p, remote) => {
+      if (!remote) return;
+      const e = p as LiveEvent;
+      if (e.type === 'destroyed') this.rooms.delete(`${e.sdkAppId}\n${e.roomId}`);
+      else if (e.room) this.rooms.set(`${e.sdkAppId}\n${e.roomId}`, e.room);
+    });
+  }
+
+  /** Stops following other nodes. */
+  stop(): void {
+    this.unsubscribe();
+  }
 
   /** Loads every room from the store. */
   async load(): Promise<void> {
@@ -136,15 +152,14 @@ export class LiveService {
       };
       if (!(await this.store.live.insert(toRow(room)))) throw new DomainError('ALREADY_EXISTS', `room ${roomId} already exists`);
       this.rooms.set(`${sdkAppId}\n${roomId}`, room);
-      this.publish({ sdkAppId, roomId, type: 'created', data: { owner } });
+      this.publish({ sdkAppId, roomId, type: 'created', data: { owner }, room });
       return room;
     });
   }
 
   /** Dissolves a room; its audience is told. */
   async destroy(sdkAppId: number, roomId: string): Promise<void> {
-    await this.serial.run(async () => {
-      this.get(sdkAppId, roomId);
+    await this.locked(sdkAppId, roomId, async () => {
       await this.store.live.delete(sdkAppId, roomId);
       this.rooms.delete(`${sdkAppId}\n${roomId}`);
       this.publish({ sdkAppId, roomId, type: 'destroyed', data: {} });
@@ -153,8 +168,7 @@ export class LiveService {
 
   /** A member enters as audience (a client): refused while banned; counts one view. No event is published. */
   async enter(sdkAppId: number, roomId: string, user: string): Promise<LiveRoom> {
-    return this.serial.run(async () => {
-      const room = this.get(sdkAppId, roomId);
+    return this.locked(sdkAppId, roomId, async (room) => {
       if ((room.state.banned[user]?.until ?? 0) > nowS()) throw new DomainError('PERMISSION_DENIED', `${user} is banned from this room`, 'BANNED');
       const next = { ...room, viewCount: room.viewCount + 1 };
       await this.store.live.update(toRow(next));
@@ -369,7 +383,7 @@ export class LiveService {
     if (missing.length) throw new DomainError('INVALID_ARGUMENT', `accounts not imported: ${missing.join(', ')}`, 'UNKNOWN_ACCOUNT');
   }
 
-  /** Applies a change to a room, persists it, then updates memory and publishes the event. */
+  /** Applies a change to a room, persists it, then updates memory and publishes the event (with the new room). */
   private change(
     sdkAppId: number,
     roomId: string,
@@ -377,13 +391,31 @@ export class LiveService {
     type: LiveEvent['type'],
     data: Record<string, unknown> | ((room: LiveRoom) => Record<string, unknown>),
   ): Promise<LiveRoom> {
-    return this.serial.run(async () => {
-      const next = fn(this.get(sdkAppId, roomId));
+    return this.locked(sdkAppId, roomId, async (room) => {
+      const next = fn(room);
       await this.store.live.update(toRow(next));
       this.rooms.set(`${sdkAppId}\n${roomId}`, next);
-      this.publish({ sdkAppId, roomId, type, data: typeof data === 'function' ? data(next) : data });
+      this.publish({ sdkAppId, roomId, type, data: typeof data === 'function' ? data(next) : data, room: next });
       return next;
     });
   }
 
+  /**
+   * Runs one change of a room at a time: in this process's queue, and under the room's cluster lock with the room
+   * read again from the store when other nodes share it.
+   */
+  private locked<T>(sdkAppId: number, roomId: string, fn: (room: LiveRoom) => Promise<T>): Promise<T> {
+    return this.serial.run(() =>
+      this.coordination.withLock(`live:${sdkAppId}:${roomId}`, async () => {
+        if (!this.coordination.shared) return fn(this.get(sdkAppId, roomId));
+        this.get(sdkAppId, roomId);
+        const row = await this.store.live.get(sdkAppId, roomId);
+        if (!row) {
+          this.rooms.delete(`${sdkAppId}\n${roomId}`);
+          throw new DomainError('NOT_FOUND', `room ${roomId} does not exist`);
+        }
+        return fn(fromRow(row));
+      }),
+    );
+  }
 }

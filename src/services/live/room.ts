@@ -65,4 +65,6 @@ export interface LiveEvent {
   data: Record<string, unknown>;
   /** Unix ms. */
   time: number;
+  /** The room after the change (for other nodes' copies; not sent to clients). */
+  room?: LiveRoom;
 }

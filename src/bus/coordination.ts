@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** How a service makes one change at a time when other nodes may change the same thing. */
+export interface Coordination {
+  /** Whether other nodes share the store: state must be read again from the store under the lock before a change. */
+  readonly shared: boolean;
+  /** Runs `fn` while holding the cluster-wide lock `key`. */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** One node: the services' own in-process queues are enough. */
+export const SINGLE_NODE: Coordination = { shared: false, withLock: (_key, fn) => fn() };
+
+/** How long a lock is held at most if its holder dies, ms. */
+export const LOCK_TTL_MS = 5000;
+/** How long a change waits for a lock before it fails, ms. */
+export const LOCK_WAIT_MS = 10_000;
+
+// Deletes the lock only if this holder still owns it.
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/** Locks in Redis (SET NX PX, released by a compare-and-delete script): several nodes on one store. */
+export class RedisCoordination implements Coordination {
+  readonly shared = true;
+
+  constructor(private readonly redis: Redis) {}
+
+  /** Runs `fn` while holding `trtcd:lock:<key>`, waiting up to LOCK_WAIT_MS for it. */
+  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const k = `trtcd:lock:${key}`;
+    const token = randomBytes(12).toString('base64url');
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+      if ((await this.redis.set(k, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') break;
+      if (Date.now() > deadline) throw new Error(`lock ${key} not acquired in ${LOCK_WAIT_MS} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.redis.eval(RELEASE, 1, k, token).catch(() => undefined);
+    }
+  }
+}
