@@ -1,3 +1,4 @@
+import type { Bus } from '../../bus/bus.ts';
 import type { AccountInput } from '../../store/accounts-repo.ts';
 import type { Store } from '../../store/store.ts';
 import type { AppsService } from '../apps/apps-service.ts';
@@ -38,10 +39,19 @@ function checkBatch(n: number): void {
 /** How many account existence answers are kept in memory. */
 export const KNOWN_ACCOUNTS_CACHE = 200_000;
 
+/** Bus topic of account imports and deletes, for other nodes' existence caches. */
+export const ACCOUNTS_TOPIC = 'accounts.changed';
+
+interface AccountsChanged {
+  sdkAppId: number;
+  userIds: string[];
+  imported: boolean;
+}
+
 /**
- * Imported accounts (UserIDs) of each app: import, delete, check. Existence is cached in memory, written through
- * on every import and delete made by this process; only trtcd writes accounts, so the cache cannot go stale on a
- * single node.
+ * Imported accounts (UserIDs) of each app: import, delete, check. Existence is cached in memory, written through on
+ * every import and delete made by this process, and updated from the bus for those of other nodes (briefly stale
+ * there, by the bus's delay).
  */
 export class AccountsService {
   private readonly known = new Map<string, boolean>();
@@ -51,7 +61,22 @@ export class AccountsService {
   constructor(
     private readonly store: Store,
     private readonly apps: AppsService,
-  ) {}
+    private readonly bus?: Bus,
+  ) {
+    // Imports and deletes made on other nodes.
+    bus?.subscribe(ACCOUNTS_TOPIC, (p, remote) => {
+      if (!remote) return;
+      const e = p as AccountsChanged;
+      this.writes++;
+      this.remember(e.sdkAppId, e.userIds, e.imported);
+    });
+  }
+
+  /** Records what this node wrote and tells the other nodes. */
+  private wrote(sdkAppId: number, userIds: string[], imported: boolean): void {
+    this.remember(sdkAppId, userIds, imported);
+    this.bus?.publish(ACCOUNTS_TOPIC, { sdkAppId, userIds, imported } satisfies AccountsChanged);
+  }
 
   /** Imports one account; importing it again updates the profile fields given. */
   async importOne(sdkAppId: number, account: AccountInput): Promise<void> {
@@ -63,7 +88,7 @@ export class AccountsService {
       await this.checkLimit(tx, sdkAppId, [account.userId]);
       await tx.accounts.upsert(sdkAppId, [account]);
     });
-    this.remember(sdkAppId, [account.userId], true);
+    this.wrote(sdkAppId, [account.userId], true);
   }
 
   /** Imports up to 100 accounts; returns the UserIDs that could not be imported. */
@@ -78,7 +103,7 @@ export class AccountsService {
       const accepted = valid.filter((a) => (room.has(a.userId) ? true : (failed.push(a.userId), false)));
       await tx.accounts.upsert(sdkAppId, accepted);
       return accepted;
-    }).then((accepted) => this.remember(sdkAppId, accepted.map((a) => a.userId), true));
+    }).then((accepted) => this.wrote(sdkAppId, accepted.map((a) => a.userId), true));
     return { failed };
   }
 
@@ -87,7 +112,7 @@ export class AccountsService {
     checkBatch(userIds.length);
     this.writes++;
     const gone = await this.store.accounts.delete(sdkAppId, userIds);
-    this.remember(sdkAppId, userIds, false);
+    this.wrote(sdkAppId, userIds, false);
     return userIds.map((userId) => ({ userId, deleted: gone.has(userId) }));
   }
 

@@ -1,3 +1,4 @@
+import type { Bus } from '../../bus/bus.ts';
 import type { Repos, Store } from '../../store/store.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import { DomainError } from '../errors.ts';
@@ -33,6 +34,9 @@ interface Catalogue {
 type StoredGift = Omit<Gift, 'giftId'>;
 type StoredCategory = Omit<GiftCategory, 'categoryId'>;
 
+/** Bus topic of gift catalogue changes. */
+export const GIFT_CATALOGUE_TOPIC = 'gift.catalogue';
+
 /**
  * Each app's gift catalogue (gifts, categories, translations, gift–category relations), kept in memory and written
  * to the store before a change is acknowledged.
@@ -42,16 +46,37 @@ export class GiftCatalogue {
   private readonly serial = new Serial();
   private lastCreatedAt = 0;
 
+  private unsubscribe: () => void = () => undefined;
+
   constructor(
     private readonly store: Store,
     private readonly appsService: AppsService,
-  ) {}
+    private readonly bus?: Bus,
+  ) {
+    // Another node changed a catalogue: read them all again (catalogues are small and change rarely).
+    if (bus) this.unsubscribe = bus.subscribe(GIFT_CATALOGUE_TOPIC, (_p, remote) => void (remote && this.serial.run(() => this.load())));
+  }
+
+  /** Stops following other nodes. */
+  stopFollowing(): void {
+    this.unsubscribe();
+  }
 
   /** Loads every app's catalogue from the store. */
   async load(): Promise<void> {
     const { gifts, categories } = await this.store.gifts.all();
+    this.apps.clear();
     for (const r of gifts) this.catalogue(r.sdkAppId).gifts.set(r.id, { giftId: r.id, ...(JSON.parse(r.info) as StoredGift) });
     for (const r of categories) this.catalogue(r.sdkAppId).categories.set(r.id, { categoryId: r.id, ...(JSON.parse(r.info) as StoredCategory) });
+  }
+
+  /** Runs one catalogue change at a time, then tells the other nodes. */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial.run(async () => {
+      const r = await fn();
+      this.bus?.publish(GIFT_CATALOGUE_TOPIC, {});
+      return r;
+    });
   }
 
   // ---- gifts ----
@@ -70,7 +95,7 @@ export class GiftCatalogue {
       defaultDesc: input.defaultDesc ?? '',
       languages: {},
     });
-    return this.serial.run(async () => {
+    return this.write(async () => {
       const c = this.catalogue(sdkAppId);
       if (c.gifts.has(gift.giftId)) throw new DomainError('ALREADY_EXISTS', `GiftId ${gift.giftId} already exists; change it with edit_gift`);
       if (c.gifts.size >= MAX_GIFTS_PER_APP) throw new DomainError('LIMIT_EXCEEDED', `an app can configure at most ${MAX_GIFTS_PER_APP} gifts`);
@@ -83,7 +108,7 @@ export class GiftCatalogue {
   /** Changes the fields given of a gift. */
   async editGift(sdkAppId: number, giftId: string, patch: GiftPatch): Promise<Gift> {
     requireGiftFeature(this.appsService, sdkAppId);
-    return this.serial.run(async () => {
+    return this.write(async () => {
       const next = validGift({ ...this.gift(sdkAppId, giftId), ...defined(patch) });
       await this.putGift(this.store, sdkAppId, next);
       this.catalogue(sdkAppId).gifts.set(giftId, next);
@@ -94,7 +119,7 @@ export class GiftCatalogue {
   /** Deletes a gift with its translations and its gift–category relations. */
   async delGift(sdkAppId: number, giftId: string): Promise<void> {
     requireGiftFeature(this.appsService, sdkAppId);
-    await this.serial.run(async () => {
+    await this.write(async () => {
       this.gift(sdkAppId, giftId);
       const c = this.catalogue(sdkAppId);
       const touched = [...c.categories.values()].filter((cat) => cat.giftIds.includes(giftId)).map((cat) => ({ ...cat, giftIds: cat.giftIds.filter((id) => id !== giftId) }));
@@ -125,7 +150,7 @@ export class GiftCatalogue {
     checkLanguage(language);
     checkMax('Name', text.name, MAX_NAME_BYTES);
     checkMax('Desc', text.desc, MAX_DESC_BYTES);
-    await this.serial.run(async () => {
+    await this.write(async () => {
       const gift = this.gift(sdkAppId, giftId);
       const old = gift.languages[language];
       if (!old && text.name === undefined) invalid(`Name is required the first time a ${language} entry is set for gift ${giftId}`);
@@ -146,7 +171,7 @@ export class GiftCatalogue {
   async delGiftLanguage(sdkAppId: number, giftId: string, language: string): Promise<void> {
     requireGiftFeature(this.appsService, sdkAppId);
     checkLanguage(language);
-    await this.serial.run(async () => {
+    await this.write(async () => {
       const gift = this.gift(sdkAppId, giftId);
       if (!gift.languages[language]) return;
       const languages = { ...gift.languages };
@@ -170,7 +195,7 @@ export class GiftCatalogue {
       languages: {},
       giftIds: [],
     });
-    return this.serial.run(async () => {
+    return this.write(async () => {
       const c = this.catalogue(sdkAppId);
       if (c.categories.has(cat.categoryId)) throw new DomainError('ALREADY_EXISTS', `CategoryId ${cat.categoryId} already exists; change it with edit_gift_category`);
       if (c.categories.size >= MAX_CATEGORIES_PER_APP) throw new DomainError('LIMIT_EXCEEDED', `an app can configure at most ${MAX_CATEGORIES_PER_APP} categories`);
@@ -189,7 +214,7 @@ export class GiftCatalogue {
   /** Deletes a category with its translations and relations (the gifts stay). */
   async delCategory(sdkAppId: number, categoryId: string): Promise<void> {
     requireGiftFeature(this.appsService, sdkAppId);
-    await this.serial.run(async () => {
+    await this.write(async () => {
       this.category(sdkAppId, categoryId);
       await this.store.gifts.delete('category', sdkAppId, categoryId);
       this.catalogue(sdkAppId).categories.delete(categoryId);
@@ -269,7 +294,7 @@ export class GiftCatalogue {
   /** Installs the default catalogue (3 categories, 15 gifts); FAILED_PRECONDITION unless the app has no gift configuration. */
   async copyDefault(sdkAppId: number): Promise<{ gifts: number; categories: number }> {
     requireGiftFeature(this.appsService, sdkAppId);
-    return this.serial.run(async () => {
+    return this.write(async () => {
       const c = this.catalogue(sdkAppId);
       if (c.gifts.size > 0 || c.categories.size > 0) {
         throw new DomainError(
@@ -342,7 +367,7 @@ export class GiftCatalogue {
   }
 
   private async changeCategory(sdkAppId: number, categoryId: string, fn: (c: GiftCategory) => GiftCategory): Promise<GiftCategory> {
-    return this.serial.run(async () => {
+    return this.write(async () => {
       const next = fn(this.category(sdkAppId, categoryId));
       await this.putCategory(this.store, sdkAppId, next);
       this.catalogue(sdkAppId).categories.set(categoryId, next);

@@ -1,3 +1,4 @@
+import type { Bus } from '../../bus/bus.ts';
 import type { Store } from '../../store/store.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { AppsService } from '../apps/apps-service.ts';
@@ -30,8 +31,8 @@ export type { Language, GiftText, Gift, GiftCategory, GiftInput, GiftPatch, Cate
 export class GiftsService extends GiftCatalogue {
   private readonly sender: GiftSender;
 
-  constructor(store: Store, appsService: AppsService, accounts: AccountsService, live: LiveService, opts: { callbackTimeoutMs?: number } = {}) {
-    super(store, appsService);
+  constructor(store: Store, appsService: AppsService, accounts: AccountsService, live: LiveService, opts: { callbackTimeoutMs?: number; bus?: Bus } = {}) {
+    super(store, appsService, opts.bus);
     this.sender = new GiftSender(store, appsService, accounts, live, (sdkAppId, giftId) => this.gift(sdkAppId, giftId), opts);
   }
 
