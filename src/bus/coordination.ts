@@ -7,10 +7,16 @@ export interface Coordination {
   readonly shared: boolean;
   /** Runs `fn` while holding the cluster-wide lock `key`. */
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` holding the lease `key` for up to `ttlMs` if no other node holds it; false when one does. */
+  tryLease(key: string, ttlMs: number, fn: () => Promise<void>): Promise<boolean>;
 }
 
 /** One node: the services' own in-process queues are enough. */
-export const SINGLE_NODE: Coordination = { shared: false, withLock: (_key, fn) => fn() };
+export const SINGLE_NODE: Coordination = {
+  shared: false,
+  withLock: (_key, fn) => fn(),
+  tryLease: async (_key, _ttl, fn) => (await fn(), true),
+};
 
 /** How long a lock is held at most if its holder dies, ms. */
 export const LOCK_TTL_MS = 5000;
@@ -38,6 +44,19 @@ export class RedisCoordination implements Coordination {
     }
     try {
       return await fn();
+    } finally {
+      await this.redis.eval(RELEASE, 1, k, token).catch(() => undefined);
+    }
+  }
+
+  /** Runs `fn` holding `trtcd:lease:<key>` (SET NX PX ttlMs) unless another node holds it. */
+  async tryLease(key: string, ttlMs: number, fn: () => Promise<void>): Promise<boolean> {
+    const k = `trtcd:lease:${key}`;
+    const token = randomBytes(12).toString('base64url');
+    if ((await this.redis.set(k, token, 'PX', ttlMs, 'NX')) !== 'OK') return false;
+    try {
+      await fn();
+      return true;
     } finally {
       await this.redis.eval(RELEASE, 1, k, token).catch(() => undefined);
     }

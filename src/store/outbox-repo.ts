@@ -33,6 +33,11 @@ export class OutboxRepo {
       .execute();
   }
 
+  /** One callback, or undefined. */
+  async get(id: number): Promise<OutboxRow | undefined> {
+    return this.db.selectFrom('callback_outbox').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
   /** When the next pending callback falls due (ms), or null when none is pending. */
   async nextDue(): Promise<number | null> {
     const r = await this.db

@@ -1,3 +1,4 @@
+import { SINGLE_NODE, type Coordination } from '../bus/coordination.ts';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { callbackSign } from '../auth/callback-sign.ts';
@@ -82,6 +83,9 @@ export function callbackUrl(base: string, row: Pick<OutboxRow, 'sdk_app_id' | 'c
   return `${base}${base.includes('?') ? '&' : '?'}${q.toString()}`;
 }
 
+/** How much longer than a delivery's timeout a node's lease on a callback lasts, ms. */
+const LEASE_MARGIN_MS = 5000;
+
 /**
  * Delivers queued "after" callbacks: at least once, in order per order key, retried with exponential backoff,
  * from the outbox table so nothing queued is lost across a restart.
@@ -97,6 +101,7 @@ export class CallbackDispatcher {
     private readonly apps: AppsService,
     private readonly log: Logger,
     private readonly opts: DispatcherOptions = DEFAULT_DISPATCHER_OPTIONS,
+    private readonly coordination: Coordination = SINGLE_NODE,
   ) {}
 
   /** Starts delivering what is pending (including what an earlier run left). */
@@ -140,7 +145,9 @@ export class CallbackDispatcher {
     for (;;) {
       const due = await this.store.outbox.due(Date.now(), this.opts.concurrency);
       if (due.length === 0 || this.stopped) break;
-      await Promise.all(due.map((row) => this.deliver(row)));
+      const taken = await Promise.all(due.map((row) => this.leased(row)));
+      // Everything due is being delivered by other nodes: they will record it; look again when it falls due.
+      if (!taken.some(Boolean)) break;
     }
     if (this.stopped) return;
     const next = await this.store.outbox.nextDue();
@@ -148,6 +155,18 @@ export class CallbackDispatcher {
       this.timer = setTimeout(() => this.kick(), Math.max(0, next - Date.now()));
       this.timer.unref?.();
     }
+  }
+
+  /**
+   * Delivers a row under a lease on its order key, so that with several nodes each callback is attempted by one node
+   * at a time; the row is read again under the lease (another node may have delivered it meanwhile).
+   */
+  private leased(row: OutboxRow): Promise<boolean> {
+    if (!this.coordination.shared) return this.deliver(row).then(() => true);
+    return this.coordination.tryLease(`callback:${row.order_key}`, this.opts.timeoutMs + LEASE_MARGIN_MS, async () => {
+      const now = await this.store.outbox.get(row.id);
+      if (now?.status === 'pending' && Number(now.next_attempt_at) <= Date.now()) await this.deliver(now);
+    });
   }
 
   private async deliver(row: OutboxRow): Promise<void> {
