@@ -85,6 +85,8 @@ export function callbackUrl(base: string, row: Pick<OutboxRow, 'sdk_app_id' | 'c
 
 /** How much longer than a delivery's timeout a node's lease on a callback lasts, ms. */
 const LEASE_MARGIN_MS = 5000;
+/** With several nodes, how often a node looks for callbacks queued elsewhere, ms. */
+const SHARED_POLL_MS = 1000;
 
 /**
  * Delivers queued "after" callbacks: at least once, in order per order key, retried with exponential backoff,
@@ -151,8 +153,10 @@ export class CallbackDispatcher {
     }
     if (this.stopped) return;
     const next = await this.store.outbox.nextDue();
-    if (next !== null) {
-      this.timer = setTimeout(() => this.kick(), Math.max(0, next - Date.now()));
+    // Other nodes queue callbacks without kicking this one (and may die before delivering them): look regularly.
+    const wait = next === null ? (this.coordination.shared ? SHARED_POLL_MS : null) : Math.max(0, next - Date.now());
+    if (wait !== null) {
+      this.timer = setTimeout(() => this.kick(), this.coordination.shared ? Math.min(wait, SHARED_POLL_MS) : wait);
       this.timer.unref?.();
     }
   }
