@@ -11,6 +11,15 @@ describe('loadConfig', () => {
     assert.equal(c.host, '127.0.0.1');
     assert.equal(c.port, 9000);
     assert.equal(c.dataDir, resolve('./.trtcd'));
+    assert.deepEqual([c.store, c.pgPoolSize], ['sqlite', 10]);
+  });
+
+  it('takes the store from TRTCD_STORE or --store: sqlite or a PostgreSQL URL', () => {
+    assert.equal(loadConfig({ env: { TRTCD_STORE: 'postgres://u:p@db:5432/trtcd' } }).store, 'postgres://u:p@db:5432/trtcd');
+    assert.equal(loadConfig({ env: { TRTCD_STORE: 'postgres://db/a' }, flags: { store: 'postgresql://db/b' } }).store, 'postgresql://db/b');
+    assert.equal(loadConfig({ env: { TRTCD_PG_POOL_SIZE: '25' } }).pgPoolSize, 25);
+    assert.throws(() => loadConfig({ env: { TRTCD_STORE: 'mysql://db/a' } }), /invalid configuration at \/store/);
+    assert.throws(() => loadConfig({ env: { TRTCD_PG_POOL_SIZE: '0' } }), /invalid configuration at \/pgPoolSize/);
   });
 
   it('layers file < environment < flags', () => {

@@ -11,6 +11,10 @@ const ConfigSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     /** Directory of the embedded SQLite store. */
     dataDir: Type.String({ minLength: 1 }),
+    /** Where state is kept: `sqlite` (a file in dataDir) or a PostgreSQL URL, postgres://user:password@host:port/database. */
+    store: Type.String({ pattern: '^(sqlite|postgres(ql)?://.+)$' }),
+    /** Most connections to PostgreSQL at once. */
+    pgPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
     /** pino level: fatal, error, warn, info, debug, trace or silent. */
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
     /** Largest request body accepted, in bytes. */
@@ -45,6 +49,8 @@ export const DEFAULT_CONFIG: Config = {
   host: '127.0.0.1',
   port: 9000,
   dataDir: './.trtcd',
+  store: 'sqlite',
+  pgPoolSize: 10,
   logLevel: 'info',
   bodyLimit: 1024 * 1024,
   sqliteSync: 'NORMAL',
@@ -62,6 +68,8 @@ export const ENV_KEYS: Record<keyof Config, string> = {
   host: 'TRTCD_HOST',
   port: 'TRTCD_PORT',
   dataDir: 'TRTCD_DATA_DIR',
+  store: 'TRTCD_STORE',
+  pgPoolSize: 'TRTCD_PG_POOL_SIZE',
   logLevel: 'TRTCD_LOG_LEVEL',
   bodyLimit: 'TRTCD_BODY_LIMIT',
   sqliteSync: 'TRTCD_SQLITE_SYNC',

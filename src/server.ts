@@ -61,7 +61,7 @@ export async function startServer(
   log: Logger = createLogger(config.logLevel),
   hooks: { onDevApp?: (app: App) => void } = {},
 ): Promise<Trtcd> {
-  const store = await openStore({ dataDir: config.dataDir, sqliteSync: config.sqliteSync });
+  const store = await openStore(config);
   const apps = new AppsService(store);
   await apps.load();
   const devApp = config.devApp && apps.list().length === 0 ? await apps.create() : null;
@@ -141,7 +141,7 @@ export async function startServer(
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info({ host: config.host, port, dataDir: config.dataDir }, 'trtcd listening');
+  log.info({ host: config.host, port, store: store.dialect, dataDir: config.dataDir }, 'trtcd listening');
 
   let closing: Promise<void> | undefined;
   return {

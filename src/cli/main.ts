@@ -13,6 +13,7 @@ import { TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
 
 interface StoreFlags {
   dataDir?: string;
+  store?: string;
   config?: string;
 }
 
@@ -24,12 +25,12 @@ function uint(name: string, max = 0xffffffff) {
 }
 
 function configFrom(flags: StoreFlags & Partial<Record<keyof Config, string>>): Config {
-  return loadConfig({ file: flags.config, flags: { dataDir: flags.dataDir, host: flags.host, port: flags.port, logLevel: flags.logLevel } });
+  return loadConfig({ file: flags.config, flags: { dataDir: flags.dataDir, store: flags.store, host: flags.host, port: flags.port, logLevel: flags.logLevel } });
 }
 
-/** Opens the data directory's store and apps for one CLI command, then closes them. */
+/** Opens the configured store and its apps for one CLI command, then closes them. */
 async function withApps<T>(flags: StoreFlags, fn: (apps: AppsService) => Promise<T>): Promise<T> {
-  const store = await openStore({ dataDir: configFrom(flags).dataDir });
+  const store = await openStore(configFrom(flags));
   try {
     const apps = new AppsService(store);
     await apps.load();
@@ -67,6 +68,7 @@ export function program(): Command {
   const cli = new Command('trtcd').description('Self-hosted server wire-compatible with Tencent RTC server APIs').exitOverride();
   const dataDir = ['--data-dir <dir>', 'data directory (default ./.trtcd, or TRTCD_DATA_DIR)'] as const;
   const configFile = ['--config <file>', 'JSON configuration file'] as const;
+  const storeUrl = ['--store <store>', 'sqlite (default, in the data directory) or a PostgreSQL URL postgres://… (or TRTCD_STORE)'] as const;
 
   cli
     .command('start')
@@ -74,6 +76,7 @@ export function program(): Command {
     .option('--host <host>', 'address to listen on (default 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default 9000)')
     .option(...dataDir)
+    .option(...storeUrl)
     .option(...configFile)
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent')
     .action(async (flags: StoreFlags & { host?: string; port?: string; logLevel?: string }) => {
@@ -94,6 +97,7 @@ export function program(): Command {
     .option('--sdkappid <n>', 'SDKAppID to use (default: next free from 1400000001)', uint('sdkappid'))
     .option('--json', 'print the credentials as one JSON object')
     .option(...dataDir)
+    .option(...storeUrl)
     .option(...configFile)
     .action(async (flags: StoreFlags & { sdkappid?: number; json?: boolean }) => {
       const created = await withApps(flags, (apps) => apps.create({ sdkAppId: flags.sdkappid }));
@@ -107,6 +111,7 @@ export function program(): Command {
     .argument('<sdkAppId>', 'the app', uint('sdkAppId'))
     .argument('<settings...>', 'key=value pairs')
     .option(...dataDir)
+    .option(...storeUrl)
     .option(...configFile)
     .action(async (sdkAppId: number, pairs: string[], flags: StoreFlags) => {
       const changes = pairs.map((p): [string, string] => {
@@ -122,6 +127,7 @@ export function program(): Command {
     .description('print an app, credentials and settings, as JSON')
     .argument('<sdkAppId>', 'the app', uint('sdkAppId'))
     .option(...dataDir)
+    .option(...storeUrl)
     .option(...configFile)
     .action(async (sdkAppId: number, flags: StoreFlags) => {
       const found = await withApps(flags, (apps) => requireApp(apps, sdkAppId));
@@ -131,6 +137,7 @@ export function program(): Command {
     .command('list')
     .description('list the SDKAppIDs')
     .option(...dataDir)
+    .option(...storeUrl)
     .option(...configFile)
     .action(async (flags: StoreFlags) => {
       const all = await withApps(flags, async (apps) => apps.list());
@@ -149,9 +156,10 @@ export function program(): Command {
       .option('--name <name>', 'display name', '')
       .option('--concurrency <n>', 'sessions that may run at once', uint('concurrency', 1000), DEFAULT_AVATAR_CONCURRENCY)
       .option(...dataDir)
+      .option(...storeUrl)
       .option(...configFile)
       .action(async (sdkAppId: number, flags: StoreFlags & { id?: string; name: string; concurrency: number }) => {
-        const store = await openStore({ dataDir: configFrom(flags).dataDir });
+        const store = await openStore(configFrom(flags));
         try {
           const apps = new AppsService(store);
           await apps.load();
@@ -175,10 +183,11 @@ export function program(): Command {
     .option('--status <status>', 'only pending, delivered, failed or dropped callbacks')
     .option('--limit <n>', 'at most this many', uint('limit'), 100)
     .option(...dataDir)
+    .option(...storeUrl)
     .option(...configFile)
     .action(async (flags: StoreFlags & { sdkappid?: number; status?: string; limit: number }) => {
       if (flags.status && !['pending', 'delivered', 'failed', 'dropped'].includes(flags.status)) throw new InvalidArgumentError('status must be pending, delivered, failed or dropped');
-      const store = await openStore({ dataDir: configFrom(flags).dataDir });
+      const store = await openStore(configFrom(flags));
       try {
         const rows = await store.outbox.list({ sdkAppId: flags.sdkappid, status: flags.status as OutboxStatus | undefined, limit: flags.limit });
         for (const r of rows) {
@@ -211,6 +220,7 @@ export function program(): Command {
     .argument('<userId>', 'the user')
     .option('--expire <seconds>', 'validity in seconds', uint('expire'), 604800)
     .option(...dataDir)
+    .option(...storeUrl)
     .option(...configFile)
     .action(async (sdkAppId: number, userId: string, flags: StoreFlags & { expire: number }) => {
       const found = await withApps(flags, (apps) => requireApp(apps, sdkAppId));
@@ -227,6 +237,7 @@ export function program(): Command {
     .option('--privilege <bits>', 'privilege bitmap (255 = all)', uint('privilege', 255), Privilege.All)
     .option('--expire <seconds>', 'validity in seconds', uint('expire'), 86400)
     .option(...dataDir)
+    .option(...storeUrl)
     .option(...configFile)
     .action(async (sdkAppId: number, userId: string, flags: StoreFlags & { roomId?: number; strRoomId?: string; privilege: number; expire: number }) => {
       if ((flags.roomId === undefined) === (flags.strRoomId === undefined)) throw new InvalidArgumentError('give exactly one of --room-id and --str-room-id');

@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Kysely } from 'kysely';
+import type { SqlDialect } from './dialect.ts';
 import type { Database, GiftRecordsTable } from './schema.ts';
 
 /** A catalogue entry (gift or category) as stored: id plus JSON info. */
@@ -32,7 +33,10 @@ export type CatalogueKind = 'gift' | 'category';
 
 /** Queries on the gift catalogue (gifts, categories) and the accepted-gift records. */
 export class GiftsRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialect,
+  ) {}
 
   /** Inserts or replaces a gift or category. */
   async put(kind: CatalogueKind, sdkAppId: number, id: string, info: string, now = Date.now()): Promise<void> {
@@ -68,8 +72,8 @@ export class GiftsRepo {
 
   /** Every gift and category of every app, for loading at start-up. */
   async all(): Promise<{ gifts: Array<CatalogueRow & { sdkAppId: number }>; categories: Array<CatalogueRow & { sdkAppId: number }> }> {
-    const gifts = await this.db.selectFrom('gifts').select(['sdk_app_id', 'gift_id', 'info']).orderBy('created_at').execute();
-    const categories = await this.db.selectFrom('gift_categories').select(['sdk_app_id', 'category_id', 'info']).orderBy('created_at').execute();
+    const gifts = await this.db.selectFrom('gifts').select(['sdk_app_id', 'gift_id', 'info']).orderBy('created_at').orderBy('gift_id').execute();
+    const categories = await this.db.selectFrom('gift_categories').select(['sdk_app_id', 'category_id', 'info']).orderBy('created_at').orderBy('category_id').execute();
     return {
       gifts: gifts.map((r) => ({ sdkAppId: Number(r.sdk_app_id), id: r.gift_id, info: r.info })),
       categories: categories.map((r) => ({ sdkAppId: Number(r.sdk_app_id), id: r.category_id, info: r.info })),
@@ -107,10 +111,10 @@ export class GiftsRepo {
              COALESCE(SUM(CASE WHEN hit THEN count * coins ELSE 0 END), 0) AS coins,
              COUNT(DISTINCT CASE WHEN hit THEN from_account END) AS senders
       FROM (
-        SELECT count, coins, from_account, EXISTS (SELECT 1 FROM json_each(receivers) WHERE json_each.value = ${receiver}) AS hit
+        SELECT count, coins, from_account, ${this.dialect.jsonArrayHas('receivers', receiver)} AS hit
         FROM gift_records
         WHERE sdk_app_id = ${sdkAppId} AND room_id = ${roomId} AND created_at >= ${sinceMs}
-      )`.execute(this.db);
+      ) AS r`.execute(this.db);
     const row = r.rows[0];
     return { count: Number(row?.count ?? 0), coins: Number(row?.coins ?? 0), senders: Number(row?.senders ?? 0), roomRecords: Number(row?.records ?? 0) };
   }

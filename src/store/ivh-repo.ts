@@ -16,7 +16,7 @@ export class IvhRepo {
 
   /** Every project and asset. */
   async avatars(): Promise<IvhAvatarRow[]> {
-    return this.db.selectFrom('ivh_avatars').selectAll().orderBy('created_at').execute();
+    return this.db.selectFrom('ivh_avatars').selectAll().orderBy('created_at').orderBy('avatar_id').execute();
   }
 
   /** Inserts or replaces a session. */
@@ -30,6 +30,6 @@ export class IvhRepo {
 
   /** Every session (JSON). */
   async sessions(): Promise<string[]> {
-    return (await this.db.selectFrom('ivh_sessions').select('data').orderBy('created_at').execute()).map((r) => r.data);
+    return (await this.db.selectFrom('ivh_sessions').select('data').orderBy('created_at').orderBy('session_id').execute()).map((r) => r.data);
   }
 }

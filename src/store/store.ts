@@ -8,12 +8,13 @@ import { LiveRepo } from './live-repo.ts';
 import { TrtcRepo } from './trtc-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
 import { migrations } from './migrations/index.ts';
+import { dialectOf, type DialectName, type SqlDialect } from './dialect.ts';
 import type { Database } from './schema.ts';
 import { openSqlite, type SqliteSync } from './sqlite.ts';
 
 /** The data layer: typed repositories over one database, the same for every dialect. */
 export interface Store {
-  readonly dialect: 'sqlite';
+  readonly dialect: DialectName;
   readonly apps: AppsRepo;
   readonly accounts: AccountsRepo;
   readonly calls: CallsRepo;
@@ -30,41 +31,59 @@ export interface Store {
 /** The repositories, bound to the store or to one transaction. */
 export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox' | 'live' | 'gifts' | 'trtc' | 'ivh'>;
 
-function repos(db: Kysely<Database>): Repos {
+function repos(db: Kysely<Database>, dialect: SqlDialect): Repos {
   return {
     apps: new AppsRepo(db),
     accounts: new AccountsRepo(db),
     calls: new CallsRepo(db),
     outbox: new OutboxRepo(db),
     live: new LiveRepo(db),
-    gifts: new GiftsRepo(db),
+    gifts: new GiftsRepo(db, dialect),
     trtc: new TrtcRepo(db),
     ivh: new IvhRepo(db),
   };
 }
 
-/** Where and how to open the store. */
+/** Where and how to open the store (the same names as the configuration keys). */
 export interface StoreOptions {
+  /** `sqlite` (the default: a file in `dataDir`) or a PostgreSQL URL, postgres://… */
+  store?: string;
   dataDir: string;
   sqliteSync?: SqliteSync;
+  /** Most connections to PostgreSQL at once. */
+  pgPoolSize?: number;
+}
+
+/** Whether a `store` setting names PostgreSQL rather than SQLite. */
+export function isPostgresUrl(store: string | undefined): store is string {
+  return store !== undefined && /^postgres(ql)?:\/\//.test(store);
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Brings a database to the newest schema. */
 export async function migrate(db: Kysely<Database>): Promise<void> {
-  const { error } = await new Migrator({ db, provider }).migrateToLatest();
+  const migrationTableSchema = await dialectOf(db).migrationSchema(db);
+  const { error } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
 }
 
-/** Opens the store of a data directory and migrates it. */
+/** Opens the store (SQLite in the data directory, or PostgreSQL) and migrates it. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  const db = openSqlite(opts.dataDir, opts.sqliteSync);
-  await migrate(db);
+  if (opts.store !== undefined && opts.store !== 'sqlite' && !isPostgresUrl(opts.store)) throw new Error('store must be sqlite or a postgres:// URL');
+  // pg is loaded only when used: the CLI on SQLite starts without it.
+  const db = isPostgresUrl(opts.store) ? (await import('./postgres.ts')).openPostgres(opts.store, opts.pgPoolSize) : openSqlite(opts.dataDir, opts.sqliteSync);
+  const dialect = dialectOf(db);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
   return {
-    dialect: 'sqlite',
-    ...repos(db),
-    transaction: (fn) => db.transaction().execute((trx) => fn(repos(trx))),
+    dialect: dialect.name,
+    ...repos(db, dialect),
+    transaction: (fn) => db.transaction().execute((trx) => fn(repos(trx, dialect))),
     close: () => db.destroy(),
   };
 }

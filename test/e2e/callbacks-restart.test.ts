@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { runCli, startChild, type ServerChild } from '../helpers/child.ts';
 import { startReceiver } from '../helpers/receiver.ts';
-import { restUrl, tempDir } from '../helpers/server.ts';
+import { freshStore, PG_SKIP, PG_URL, STORES } from '../helpers/pg.ts';
+import { restUrl } from '../helpers/server.ts';
 
 const children: ServerChild[] = [];
 after(async () => {
@@ -10,12 +11,14 @@ after(async () => {
 });
 
 describe('callback delivery across a crash', () => {
-  it('delivers every queued callback, in order, after kill -9 mid-delivery and a receiver failing first', async () => {
+  if (!PG_URL) it('delivers every queued callback, in order, after kill -9 mid-delivery and a receiver failing first on PostgreSQL', (t) => t.skip(PG_SKIP));
+  for (const kind of STORES) it(`delivers every queued callback, in order, after kill -9 mid-delivery and a receiver failing first on ${kind}`, async (t) => {
     const rx = await startReceiver();
-    const dir = tempDir();
-    const { sdkAppId } = JSON.parse(runCli(['app', 'create', '--json', '--data-dir', dir]).stdout) as { sdkAppId: number };
-    assert.equal(runCli(['app', 'set', String(sdkAppId), `callback.url=${rx.url}`, 'rateLimits=off', '--data-dir', dir]).status, 0);
-    const usersig = runCli(['usersig', String(sdkAppId), 'administrator', '--data-dir', dir]).stdout.trim();
+    const store = await freshStore(kind);
+    t.after(() => store.drop());
+    const { sdkAppId } = JSON.parse(runCli(['app', 'create', '--json', ...store.args]).stdout) as { sdkAppId: number };
+    assert.equal(runCli(['app', 'set', String(sdkAppId), `callback.url=${rx.url}`, 'rateLimits=off', ...store.args]).status, 0);
+    const usersig = runCli(['usersig', String(sdkAppId), 'administrator', ...store.args]).stdout.trim();
     const env = { TRTCD_CALLBACK_RETRY_BASE_MS: '200', TRTCD_CALLBACK_RETRY_MAX_MS: '400' };
     const post = async (url: string, cmd: string, body: unknown) =>
       (await (
@@ -26,7 +29,7 @@ describe('callback delivery across a crash', () => {
       ).json()) as Record<string, unknown> & { Response?: { CallId: string } };
 
     rx.failNext(1000); // down until further notice
-    const first = await startChild(['--data-dir', dir], env);
+    const first = await startChild(store.args, env);
     children.push(first);
     await post(first.url, 'im_open_login_svc/multiaccount_import', { Accounts: ['robot', 'u1', 'u2'] });
     const ids: string[] = [];
@@ -39,11 +42,11 @@ describe('callback delivery across a crash', () => {
     await rx.waitAll(3); // the receiver is failing: deliveries are being retried
     await first.stop('SIGKILL');
 
-    const pending = runCli(['callbacks', 'list', '--status', 'pending', '--data-dir', dir]).stdout.trim().split('\n').filter(Boolean);
+    const pending = runCli(['callbacks', 'list', '--status', 'pending', ...store.args]).stdout.trim().split('\n').filter(Boolean);
     assert.equal(pending.length, 4, 'all four callbacks still queued after the crash');
 
     rx.failNext(1); // back up after one more failure
-    const second = await startChild(['--data-dir', dir], env);
+    const second = await startChild(store.args, env);
     children.push(second);
     const got = await rx.waitDelivered(4);
     for (const callId of ids) {
@@ -51,7 +54,7 @@ describe('callback delivery across a crash', () => {
       assert.deepEqual(mine, ['Call.CallbackAfterStartCall', 'Call.CallbackAfterEndCall'], `order for ${callId}`);
     }
     await second.stop('SIGTERM');
-    const log = runCli(['callbacks', 'list', '--sdkappid', String(sdkAppId), '--data-dir', dir]).stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string; attempts: number; command: string; body: unknown });
+    const log = runCli(['callbacks', 'list', '--sdkappid', String(sdkAppId), ...store.args]).stdout.trim().split('\n').map((l) => JSON.parse(l) as { status: string; attempts: number; command: string; body: unknown });
     assert.deepEqual(log.map((r) => r.status), ['delivered', 'delivered', 'delivered', 'delivered']);
     assert.ok(log.some((r) => r.attempts > 1), 'some callbacks needed retries');
     assert.ok(log.every((r) => typeof r.body === 'object'));

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { runCli, startChild, type ServerChild } from '../helpers/child.ts';
-import { restUrl, tempDir } from '../helpers/server.ts';
+import { freshStore, PG_SKIP, PG_URL, STORES } from '../helpers/pg.ts';
+import { restUrl } from '../helpers/server.ts';
 
 const children: ServerChild[] = [];
 after(async () => {
@@ -16,17 +17,19 @@ const COINS = 7;
 type Outcome = 'acked' | 'refused' | 'in-doubt';
 
 describe('gift durability', () => {
-  it('after kill -9 with gifts in flight, get_gift_count holds every acknowledged gift exactly once', async (t) => {
-    const dir = tempDir();
-    const { sdkAppId } = JSON.parse(runCli(['app', 'create', '--json', '--data-dir', dir]).stdout) as { sdkAppId: number };
-    assert.equal(runCli(['app', 'set', String(sdkAppId), 'rateLimits=off', '--data-dir', dir]).status, 0);
-    const usersig = runCli(['usersig', String(sdkAppId), 'administrator', '--data-dir', dir]).stdout.trim();
+  if (!PG_URL) it('after kill -9 with gifts in flight, get_gift_count holds every acknowledged gift exactly once on PostgreSQL', (t) => t.skip(PG_SKIP));
+  for (const kind of STORES) it(`after kill -9 with gifts in flight, get_gift_count holds every acknowledged gift exactly once on ${kind}`, async (t) => {
+    const store = await freshStore(kind);
+    t.after(() => store.drop());
+    const { sdkAppId } = JSON.parse(runCli(['app', 'create', '--json', ...store.args]).stdout) as { sdkAppId: number };
+    assert.equal(runCli(['app', 'set', String(sdkAppId), 'rateLimits=off', ...store.args]).status, 0);
+    const usersig = runCli(['usersig', String(sdkAppId), 'administrator', ...store.args]).stdout.trim();
     const q = { sdkappid: String(sdkAppId), identifier: 'administrator', usersig, random: '1', contenttype: 'json' };
     const post = async (base: string, cmd: string, body: unknown) =>
       (await (await fetch(restUrl(base, cmd, q), { method: 'POST', body: JSON.stringify(body) })).json()) as Record<string, unknown>;
     const ok = (env: Record<string, unknown>, what: string) => assert.equal(env.ErrorCode, 0, `${what}: ${JSON.stringify(env)}`);
 
-    const first = await startChild(['--data-dir', dir]);
+    const first = await startChild(store.args);
     children.push(first);
     const senders = Array.from({ length: SENDERS }, (_, s) => `sender${s}`);
     // Every gift also goes to a receiver of its own, so each gift's fate can be read back individually.
@@ -68,7 +71,7 @@ describe('gift durability', () => {
     assert.ok(ackedCount.length >= 300, `acknowledged before the kill: ${ackedCount.length}`);
     assert.ok(inDoubt.length > 0, 'some gifts were in flight when the server was killed');
 
-    const second = await startChild(['--data-dir', dir]);
+    const second = await startChild(store.args);
     children.push(second);
     const stats = async (user: string) => {
       const env = await post(second.url, 'live_engine_http_srv/get_gift_count', { RoomId: 'room_id', From_Account: user });

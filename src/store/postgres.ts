@@ -1,0 +1,71 @@
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+
+/** Connections the pool opens at most when the configuration does not say. */
+export const DEFAULT_PG_POOL_SIZE = 10;
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/**
+ * bigint columns, COUNT(*) and SUM() come back from PostgreSQL as strings; the store's values (ms timestamps,
+ * SDKAppIDs, counters) fit in a double, so read them as numbers like SQLite does. Per pool, not pg's global table.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 || oid === NUMERIC ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+// PostgreSQL text cannot hold U+0000, which SQLite stores and the APIs accept in free text (nicknames, room names):
+// write it as ESC '0' (and ESC itself as ESC ESC, a private-use character), read it back, so both stores agree.
+const NUL = '\u0000';
+const ESC = '\uE000';
+
+function encode(v: unknown): unknown {
+  // eslint-disable-next-line no-control-regex -- matching U+0000 is the point
+  return typeof v === 'string' && (v.includes(NUL) || v.includes(ESC)) ? v.replace(/[\u0000\uE000]/g, (c) => (c === NUL ? `${ESC}0` : ESC + ESC)) : v;
+}
+
+function decodeRows<R>(rows: R[]): R[] {
+  for (const row of rows as Array<Record<string, unknown>>) {
+    for (const k in row) {
+      const v = row[k];
+      if (typeof v === 'string' && v.includes(ESC)) row[k] = v.replace(/\uE000([0\uE000])/g, (_, c: string) => (c === '0' ? NUL : ESC));
+    }
+  }
+  return rows;
+}
+
+/** The pool as Kysely sees it, with U+0000 escaped on the way in and out. */
+function escapingPool(pool: pg.Pool): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let w = wrapped.get(client);
+      if (!w) {
+        w = {
+          // Only the (sql, parameters) form: the store does not stream results through cursors.
+          query: (async (sql: string, params: readonly unknown[]) => {
+            const r = await client.query(sql, params.map(encode));
+            return { ...r, rows: decodeRows(r.rows) };
+          }) as unknown as PostgresPoolClient['query'],
+          release: () => client.release(),
+        };
+        wrapped.set(client, w);
+      }
+      return w;
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** Opens a connection pool on a PostgreSQL URL (postgres://user:password@host:port/database?options=…). */
+export function openPostgres(url: string, poolSize = DEFAULT_PG_POOL_SIZE): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+  // A pooled connection that breaks while idle is discarded by the pool and replaced on the next query; without a
+  // listener the 'error' event would end the process.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: escapingPool(pool) }) });
+}
