@@ -15,6 +15,8 @@ const ConfigSchema = Type.Object(
     store: Type.String({ pattern: '^(sqlite|postgres(ql)?://.+)$' }),
     /** Most connections to PostgreSQL at once. */
     pgPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
+    /** Several nodes: the Redis URL (redis://host:port) for the bus, locks and global rate limits; '' for one node. */
+    redis: Type.String({ pattern: '^(|rediss?://.+)$' }),
     /** pino level: fatal, error, warn, info, debug, trace or silent. */
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
     /** Largest request body accepted, in bytes. */
@@ -51,6 +53,7 @@ export const DEFAULT_CONFIG: Config = {
   dataDir: './.trtcd',
   store: 'sqlite',
   pgPoolSize: 10,
+  redis: '',
   logLevel: 'info',
   bodyLimit: 1024 * 1024,
   sqliteSync: 'NORMAL',
@@ -70,6 +73,7 @@ export const ENV_KEYS: Record<keyof Config, string> = {
   dataDir: 'TRTCD_DATA_DIR',
   store: 'TRTCD_STORE',
   pgPoolSize: 'TRTCD_PG_POOL_SIZE',
+  redis: 'TRTCD_REDIS',
   logLevel: 'TRTCD_LOG_LEVEL',
   bodyLimit: 'TRTCD_BODY_LIMIT',
   sqliteSync: 'TRTCD_SQLITE_SYNC',

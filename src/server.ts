@@ -16,7 +16,9 @@ import { IvhGateway, IVH_HTTP_PREFIX } from './gateways/ivh/gateway.ts';
 import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
 import { serveWeb } from './gateways/web/static.ts';
 import { sendJson } from './http/body.ts';
-import { MemoryRateLimiter } from './limits/rate-limiter.ts';
+import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './limits/rate-limiter.ts';
+import type { RedisBus } from './bus/redis-bus.ts';
+import { RedisCoordination, SINGLE_NODE } from './bus/coordination.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { AccountsService } from './services/accounts/accounts-service.ts';
@@ -67,19 +69,24 @@ export async function startServer(
   const devApp = config.devApp && apps.list().length === 0 ? await apps.create() : null;
   if (devApp) hooks.onDevApp?.(devApp);
   apps.watch(config.appsPollMs);
-  const accounts = new AccountsService(store, apps);
-  const bus = new InProcessBus();
-  const callbacks = new CallbackDispatcher(store, apps, log, {
-    ...DEFAULT_DISPATCHER_OPTIONS,
-    retryBaseMs: config.callbackRetryBaseMs,
-    retryMaxMs: config.callbackRetryMaxMs,
-    maxAgeMs: config.callbackMaxAgeMs,
-  });
-  const calls = new CallsService(store, apps, accounts, bus, () => callbacks.kick());
+  // Several nodes: Redis carries the bus, the locks of read-modify-write changes and the rate limits.
+  const redisBus: RedisBus | null = config.redis ? await (await import('./bus/redis-bus.ts')).RedisBus.connect(config.redis, log) : null;
+  const bus: Bus = redisBus ?? new InProcessBus();
+  const coordination = redisBus ? new RedisCoordination(redisBus.redis) : SINGLE_NODE;
+  const limiter = (): RateLimiter => (redisBus ? new RedisRateLimiter(redisBus.redis) : new MemoryRateLimiter());
+  const accounts = new AccountsService(store, apps, bus);
+  const callbacks = new CallbackDispatcher(
+    store,
+    apps,
+    log,
+    { ...DEFAULT_DISPATCHER_OPTIONS, retryBaseMs: config.callbackRetryBaseMs, retryMaxMs: config.callbackRetryMaxMs, maxAgeMs: config.callbackMaxAgeMs },
+    coordination,
+  );
+  const calls = new CallsService(store, apps, accounts, bus, () => callbacks.kick(), coordination);
   await calls.restore();
-  const live = new LiveService(store, accounts, bus);
+  const live = new LiveService(store, accounts, bus, coordination);
   await live.load();
-  const gifts = new GiftsService(store, apps, accounts, live);
+  const gifts = new GiftsService(store, apps, accounts, live, { bus });
   const trtcRooms = new TrtcRoomsService(store, bus);
   await trtcRooms.restore();
   const iot = new IotService(store, trtcRooms);
@@ -92,12 +99,12 @@ export async function startServer(
     apps,
     services: { accounts, calls, live, gifts, apps },
     commands: { ...accountCommands, ...callCommands, ...liveCommands, ...giftCommands, ...liveConfigCommands },
-    limiter: new MemoryRateLimiter(),
+    limiter: limiter(),
     log,
     metrics,
     bodyLimit: config.bodyLimit,
   });
-  const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: new MemoryRateLimiter(), log, metrics });
+  const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: limiter(), log, metrics });
   const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit });
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
   const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log });
@@ -176,8 +183,11 @@ export async function startServer(
         await channelsClosed;
         apps.stop();
         calls.stop();
+        live.stop();
+        gifts.stopFollowing();
         digitalHuman.stop();
         await callbacks.stop();
+        await redisBus?.close();
         await store.close();
         log.info('trtcd stopped');
       })();

@@ -14,6 +14,7 @@ import { TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
 interface StoreFlags {
   dataDir?: string;
   store?: string;
+  redis?: string;
   config?: string;
 }
 
@@ -25,7 +26,7 @@ function uint(name: string, max = 0xffffffff) {
 }
 
 function configFrom(flags: StoreFlags & Partial<Record<keyof Config, string>>): Config {
-  return loadConfig({ file: flags.config, flags: { dataDir: flags.dataDir, store: flags.store, host: flags.host, port: flags.port, logLevel: flags.logLevel } });
+  return loadConfig({ file: flags.config, flags: { dataDir: flags.dataDir, store: flags.store, redis: flags.redis, host: flags.host, port: flags.port, logLevel: flags.logLevel } });
 }
 
 /** Opens the configured store and its apps for one CLI command, then closes them. */
@@ -77,6 +78,7 @@ export function program(): Command {
     .option('--port <port>', 'port to listen on (default 9000)')
     .option(...dataDir)
     .option(...storeUrl)
+    .option('--redis <url>', 'several nodes: Redis URL redis://host:port for the bus, locks and rate limits (or TRTCD_REDIS)')
     .option(...configFile)
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent')
     .action(async (flags: StoreFlags & { host?: string; port?: string; logLevel?: string }) => {
