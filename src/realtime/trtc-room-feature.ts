@@ -36,6 +36,18 @@ export interface TrtcRoomFeatureDeps {
   track(p: Promise<unknown>): void;
 }
 
+/** Bus topic of custom room messages, for members connected to other nodes. */
+export const ROOM_MESSAGE_TOPIC = 'rtc.room.message';
+
+/** A custom message as it travels between nodes. */
+interface RoomMessage {
+  sdkAppId: number;
+  room: RoomRef;
+  from: string;
+  data: string;
+  to?: string[];
+}
+
 /** A room a session is in, with how it entered (kept to describe the session on resumption). */
 interface Entered {
   room: RoomRef;
@@ -63,6 +75,7 @@ export class TrtcRoomFeature implements RtcFeature {
   /** Rooms each session is in, by roomKey. */
   private readonly rooms = new Map<RtcSession, Map<string, Entered>>();
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeMessages: () => void;
 
   readonly handlers = {
     'room.enter': (s: RtcSession, m: RtcRequest) => this.enter(s, m),
@@ -77,6 +90,12 @@ export class TrtcRoomFeature implements RtcFeature {
       } catch (err) {
         d.log.error({ err }, 'rtc room event failed');
       }
+    });
+    // Custom messages sent on other nodes, for the members connected here.
+    this.unsubscribeMessages = d.bus.subscribe(ROOM_MESSAGE_TOPIC, (p, remote) => {
+      if (!remote) return;
+      const m = p as RoomMessage;
+      this.fanOut(m, undefined);
     });
   }
 
@@ -95,6 +114,7 @@ export class TrtcRoomFeature implements RtcFeature {
 
   close(): void {
     this.unsubscribe();
+    this.unsubscribeMessages();
   }
 
   private async enter(s: RtcSession, m: RtcRequest): Promise<Record<string, unknown>> {
@@ -162,15 +182,25 @@ export class TrtcRoomFeature implements RtcFeature {
     const rk = roomKey(ref);
     const room = this.index.get(`${s.sdkAppId}\n${rk}`);
     if (!this.rooms.get(s)?.has(rk) || room?.get(s.userId) !== s) throw new RtcError(RtcErrors.NOT_IN_ROOM);
-    const text = event('room.message', { room: roomOf(ref), from: s.userId, data });
+    const msg: RoomMessage = { sdkAppId: s.sdkAppId, room: roomOf(ref), from: s.userId, data, to: to ? [...new Set(to as string[])] : undefined };
+    const delivered = this.fanOut(msg, s);
+    this.d.bus.publish(ROOM_MESSAGE_TOPIC, msg);
+    return { delivered };
+  }
+
+  /** Writes a custom message to its recipients connected to this node (not the sender); returns how many. */
+  private fanOut(m: RoomMessage, sender: RtcSession | undefined): number {
+    const room = this.index.get(`${m.sdkAppId}\n${roomKey(m.room)}`);
+    if (!room) return 0;
+    const text = event('room.message', { room: m.room, from: m.from, data: m.data });
     let delivered = 0;
-    const targets = to ? [...new Set(to as string[])].map((u) => room.get(u)) : [...room.values()];
+    const targets = m.to ? m.to.map((u) => room.get(u)) : [...room.values()];
     for (const t of targets) {
-      if (!t || t === s) continue;
+      if (!t || t === sender || (sender === undefined && t.userId === m.from)) continue;
       t.deliver(text);
       delivered++;
     }
-    return { delivered };
+    return delivered;
   }
 
   /** Bus events of TRTC rooms → presence and removal events for the sessions in the room. */

@@ -86,6 +86,19 @@ describe('several nodes on PostgreSQL + Redis', { skip: SKIP }, () => {
     );
   });
 
+  it('TRTC room members on different nodes see each other enter and exchange custom messages', async () => {
+    const bob = await login(b, 'mn-room-b');
+    const alice = await login(a, 'mn-room-a');
+    assert.equal((await bob.request('room.enter', { roomId: 6060 })).ok, true);
+    assert.equal((await alice.request('room.enter', { roomId: 6060 })).ok, true);
+    assert.equal((await bob.event('room.userEnter')).userId, 'mn-room-a');
+    assert.equal((await alice.request('room.message', { roomId: 6060, data: 'across nodes' })).ok, true);
+    const got = await bob.event('room.message');
+    assert.deepEqual([got.from, got.data], ['mn-room-a', 'across nodes']);
+    assert.equal((await bob.request('room.message', { roomId: 6060, data: 'back', to: ['mn-room-a'] })).ok, true);
+    assert.equal((await alice.event('room.message')).data, 'back');
+  });
+
   it('a gift sent through node B reaches the audience on node A', async () => {
     await ok(a, 'im_open_login_svc/account_import', { UserID: 'mn-host' });
     await ok(a, 'live_engine_http_srv/create_room', { RoomInfo: { RoomId: 'mn-live', Owner_Account: 'mn-host' } });
