@@ -13,6 +13,7 @@ import { RestErrors } from './gateways/rest-v4/errors.ts';
 import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gateway.ts';
 import { IvhChannels, IVH_WS_PREFIX } from './gateways/ivh/channel.ts';
 import { IvhGateway, IVH_HTTP_PREFIX } from './gateways/ivh/gateway.ts';
+import { RedisPresence } from './realtime/presence.ts';
 import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
 import { serveWeb } from './gateways/web/static.ts';
 import { sendJson } from './http/body.ts';
@@ -107,7 +108,8 @@ export async function startServer(
   const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: limiter(), log, metrics });
   const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit });
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
-  const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log });
+  const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;
+  const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, presence });
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';

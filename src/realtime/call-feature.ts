@@ -116,8 +116,8 @@ export class CallFeature implements RtcFeature {
   }
 
   /** The user's last session is gone: the calls they are in see them go offline. */
-  ended(s: RtcSession): void {
-    if (this.d.sessions.online(s.sdkAppId, s.userId)) return;
+  async ended(s: RtcSession): Promise<void> {
+    if (await this.d.sessions.online(s.sdkAppId, s.userId)) return;
     for (const call of this.d.calls.callsOf(s.sdkAppId, s.userId)) {
       if (call.members.some((m) => m.userId === s.userId && m.status === 'Calling')) this.d.track(this.d.calls.offline(s.sdkAppId, call.callId, s.userId, origin(s)));
     }

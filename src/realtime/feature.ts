@@ -27,8 +27,8 @@ export interface RtcFeature {
 /** The sessions of one user on this node. */
 export interface SessionDirectory {
   sessionsOf(sdkAppId: number, userId: string): Iterable<RtcSession>;
-  /** Whether the user has a live session on this node. */
-  online(sdkAppId: number, userId: string): boolean;
+  /** Whether the user has a live session on this node or, with several nodes, on any. */
+  online(sdkAppId: number, userId: string): Promise<boolean>;
 }
 
 /** A request handler whose fields are checked against a TypeBox schema first (INVALID_ARGUMENT naming the field). */

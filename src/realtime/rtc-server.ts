@@ -23,6 +23,7 @@ import {
   SIG_ERRORS,
   type RtcRequest,
 } from './protocol.ts';
+import type { Presence } from './presence.ts';
 import { RtcSession } from './session.ts';
 import { TrtcRoomFeature, trtcSuspended } from './trtc-room-feature.ts';
 
@@ -48,6 +49,8 @@ export interface RtcServerDeps {
   gifts: Pick<GiftsService, 'sendGift'>;
   bus: Bus;
   log: Logger;
+  /** Several nodes: who is logged in on the others. */
+  presence?: Presence;
 }
 
 /**
@@ -75,7 +78,7 @@ export class RtcServer {
     const track = (p: Promise<unknown>) => this.track(p);
     const sessions = {
       sessionsOf: (sdkAppId: number, userId: string) => this.byUser.get(`${sdkAppId}\n${userId}`) ?? [],
-      online: (sdkAppId: number, userId: string) => this.byUser.has(`${sdkAppId}\n${userId}`),
+      online: async (sdkAppId: number, userId: string) => this.byUser.has(`${sdkAppId}\n${userId}`) || ((await d.presence?.online(sdkAppId, userId)) ?? false),
     };
     this.live = new LiveFeature({ live: d.live, gifts: d.gifts, bus: d.bus, log: d.log });
     this.features = [
@@ -129,6 +132,7 @@ export class RtcServer {
       ),
     );
     for (const s of [...this.sessions.values()]) this.end(s, 'disconnected');
+    this.d.presence?.close();
     await Promise.allSettled([...this.pending]);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
@@ -194,6 +198,7 @@ export class RtcServer {
       let set = this.byUser.get(key);
       if (!set) this.byUser.set(key, (set = new Set()));
       set.add(s);
+      this.d.presence?.add(s);
       c.authenticated(s);
       c.afterReply(() => {
         for (const f of this.features) f.started?.(s);
@@ -287,6 +292,7 @@ export class RtcServer {
     this.sessions.delete(s.token);
     const set = this.byUser.get(s.userKey);
     if (set?.delete(s) && set.size === 0) this.byUser.delete(s.userKey);
+    this.d.presence?.remove(s);
     for (const f of this.features) {
       try {
         const r = f.ended(s, how);

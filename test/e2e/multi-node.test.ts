@@ -86,6 +86,24 @@ describe('several nodes on PostgreSQL + Redis', { skip: SKIP }, () => {
     );
   });
 
+  it('presence spans nodes: a member logged in on two nodes stays in the call until the last session ends', async () => {
+    const alice = await login(a, 'mn-pres-a');
+    const bobOnA = await login(a, 'mn-pres-b');
+    const bobOnB = await login(b, 'mn-pres-b');
+    const started = await alice.request('call.start', { callees: ['mn-pres-b'], mediaType: 'Audio' });
+    const callId = (started.call as Msg).callId as string;
+    await bobOnB.event('call.invited');
+    assert.equal((await bobOnB.request('call.accept', { callId })).ok, true);
+    await bobOnA.close();
+    // Bob is still logged in on node B: the call goes on (node A checks presence in Redis before it would mark him Offline).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await alice.request('call.get', { callId })).ok, true);
+    assert.equal(alice.inbox.some((m) => m.type === 'call.updated' && m.ended === true), false);
+    await bobOnB.close();
+    const ended = await alice.next((m) => m.type === 'call.updated' && m.ended === true);
+    assert.deepEqual(ended.changes, [{ userId: 'mn-pres-b', action: 'Offline' }]);
+  });
+
   it('TRTC room members on different nodes see each other enter and exchange custom messages', async () => {
     const bob = await login(b, 'mn-room-b');
     const alice = await login(a, 'mn-room-a');
