@@ -8,6 +8,8 @@ import { RESUME_BUFFER_EVENTS } from './protocol.ts';
  * missed. Features keep their own per-session state (rooms, live rooms) keyed by the session.
  */
 export class RtcSession {
+  /** Public id of the session (presence entries), unlike the token. */
+  readonly id = randomBytes(9).toString('base64url');
   /** Secret a new connection presents to resume this session. */
   readonly token = randomBytes(18).toString('base64url');
   conn: RtcConnection | null;
@@ -15,7 +17,10 @@ export class RtcSession {
   expiresAt: number;
   ended = false;
   private seq = 0;
-  /** Ring of the last events sent, as framed; `ring[(seq - 1) % size]` is event `seq`. */
+  /**
+   * Ring of the last events sent, unnumbered as `event()` built them; `ring[(seq - 1) % size]` is event `seq`. Keeping
+   * the shared text (not each session's numbered copy) makes a fan-out to N sessions keep one string, not N.
+   */
   private readonly ring: string[] = [];
 
   constructor(
@@ -39,10 +44,8 @@ export class RtcSession {
   deliver(text: string): void {
     if (this.ended) return;
     const seq = ++this.seq;
-    // `event()` output starts with `{"v":`; prefixing the number keeps the shared JSON serialised once per fan-out.
-    const framed = `{"seq":${seq},${text.slice(1)}`;
-    this.ring[(seq - 1) % RESUME_BUFFER_EVENTS] = framed;
-    this.conn?.send(framed);
+    this.ring[(seq - 1) % RESUME_BUFFER_EVENTS] = text;
+    this.conn?.send(numbered(seq, text));
   }
 
   /** The events after `lastSeq`, or null when some of them are no longer kept (or `lastSeq` is in the future). */
@@ -50,7 +53,12 @@ export class RtcSession {
     if (!Number.isSafeInteger(lastSeq) || lastSeq < 0 || lastSeq > this.seq) return null;
     if (this.seq - lastSeq > Math.min(this.seq, RESUME_BUFFER_EVENTS)) return null;
     const out: string[] = [];
-    for (let s = lastSeq + 1; s <= this.seq; s++) out.push(this.ring[(s - 1) % RESUME_BUFFER_EVENTS]!);
+    for (let s = lastSeq + 1; s <= this.seq; s++) out.push(numbered(s, this.ring[(s - 1) % RESUME_BUFFER_EVENTS]!));
     return out;
   }
+}
+
+/** An event numbered for one session: `event()` output starts with `{"v":`, so the shared JSON is serialised once per fan-out. */
+function numbered(seq: number, text: string): string {
+  return `{"seq":${seq},${text.slice(1)}`;
 }
