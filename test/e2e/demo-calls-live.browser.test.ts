@@ -1,19 +1,18 @@
 // The demo page's call and live panels in headless Chromium against a CLI-started trtcd: A calls B, B accepts, A hangs
 // up; B watches a live room created through the REST API and sees a gift sent with REST send_gift.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { genUserSig } from '../../src/auth/usersig.ts';
-import { runCli, startChild, type ServerChild } from '../helpers/child.ts';
-import { chromiumMissing, demoLogin, launchChromium } from '../helpers/browser.ts';
-import { restUrl, tempDir } from '../helpers/server.ts';
+import type { ServerChild } from '../helpers/child.ts';
+import { chromiumMissing, demoLogin, startDemoRig, type DemoRig } from '../helpers/browser.ts';
+import { restUrl } from '../helpers/server.ts';
 
 const skip = chromiumMissing();
 if (skip) console.log(`# skipping the demo browser tests: ${skip}`);
 
 describe('demo page calls and live rooms in Chromium', { skip }, () => {
-  let dir = '';
+  let rig: DemoRig;
   let child: ServerChild;
   let browser: Browser;
   let app: { sdkAppId: number; secretKey: string };
@@ -29,18 +28,10 @@ describe('demo page calls and live rooms in Chromium', { skip }, () => {
   };
 
   before(async () => {
-    dir = tempDir();
-    const created = runCli(['app', 'create', '--json', '--data-dir', dir]);
-    assert.equal(created.status, 0, created.stderr);
-    app = JSON.parse(created.stdout) as { sdkAppId: number; secretKey: string };
-    child = await startChild(['--data-dir', dir]);
-    browser = await launchChromium();
+    rig = await startDemoRig();
+    ({ child, browser, app } = rig);
   });
-  after(async () => {
-    await browser?.close();
-    await child?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig?.close());
 
   it('A calls B, B accepts, both are in the call, A hangs up: both see NormalEnd', { timeout: 20_000 }, async () => {
     const a = await demoLogin(browser, child.url, app, 'caller1');

@@ -1,35 +1,25 @@
 // The demo page in headless Chromium against a CLI-started trtcd: the in-page UserSig, the bundled SDK over a real
 // WebSocket, and two users meeting in a TRTC room.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { runCli, startChild, type ServerChild } from '../helpers/child.ts';
-import { chromiumMissing, demoLogin, launchChromium } from '../helpers/browser.ts';
-import { tempDir } from '../helpers/server.ts';
+import type { ServerChild } from '../helpers/child.ts';
+import { chromiumMissing, demoLogin, startDemoRig, type DemoRig } from '../helpers/browser.ts';
 
 const skip = chromiumMissing();
 if (skip) console.log(`# skipping the demo browser tests: ${skip}`);
 
 describe('demo page in Chromium', { skip }, () => {
-  let dir = '';
+  let rig: DemoRig;
   let child: ServerChild;
   let browser: Browser;
   let app: { sdkAppId: number; secretKey: string };
 
   before(async () => {
-    dir = tempDir();
-    const created = runCli(['app', 'create', '--json', '--data-dir', dir]);
-    assert.equal(created.status, 0, created.stderr);
-    app = JSON.parse(created.stdout) as { sdkAppId: number; secretKey: string };
-    child = await startChild(['--data-dir', dir]);
-    browser = await launchChromium();
+    rig = await startDemoRig();
+    ({ child, browser, app } = rig);
   });
-  after(async () => {
-    await browser?.close();
-    await child?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig?.close());
 
   it('two users log in with in-page UserSigs, meet in a room and exchange a message', { timeout: 20_000 }, async () => {
     const a = await demoLogin(browser, child.url, app, 'alice');

@@ -1,6 +1,9 @@
 // Headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, and the demo page's login steps.
-import { existsSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
+import { runCli, startChild, type ServerChild } from './child.ts';
+import { tempDir } from './server.ts';
 
 /** Where Debian's chromium package puts the browser. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -32,4 +35,32 @@ export async function demoLogin(browser: Browser, baseUrl: string, app: { sdkApp
   await page.click('#login');
   await page.locator('#conn-status').filter({ hasText: `connected as ${userId}` }).waitFor();
   return { page, errors };
+}
+
+/** A CLI-started trtcd on a fresh data directory with one app, and headless Chromium, for the demo page's tests. */
+export interface DemoRig {
+  child: ServerChild;
+  browser: Browser;
+  app: { sdkAppId: number; secretKey: string };
+  close(): Promise<void>;
+}
+
+/** Starts a DemoRig. */
+export async function startDemoRig(): Promise<DemoRig> {
+  const dir = tempDir();
+  const created = runCli(['app', 'create', '--json', '--data-dir', dir]);
+  assert.equal(created.status, 0, created.stderr);
+  const app = JSON.parse(created.stdout) as { sdkAppId: number; secretKey: string };
+  const child = await startChild(['--data-dir', dir]);
+  const browser = await launchChromium();
+  return {
+    child,
+    browser,
+    app,
+    close: async () => {
+      await browser.close();
+      await child.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
