@@ -7,18 +7,20 @@ export interface RateLimiter {
   consume(bucket: string, key: string, points: number, seconds: number): Promise<boolean>;
 }
 
-/** Rate limits kept in this process's memory (one node). */
-export class MemoryRateLimiter implements RateLimiter {
-  private readonly limiters = new Map<string, RateLimiterMemory>();
+/** Fixed windows from rate-limiter-flexible, one limiter per (bucket, limit), made by `make`. */
+class WindowLimiter implements RateLimiter {
+  private readonly limiters = new Map<string, RateLimiterAbstract>();
+
+  constructor(
+    private readonly prefix: string,
+    private readonly make: (o: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract,
+  ) {}
 
   /** Takes one call from the window; false when the window is already full. */
   async consume(bucket: string, key: string, points: number, seconds: number): Promise<boolean> {
-    const id = `${bucket}:${points}/${seconds}`;
+    const id = `${this.prefix}${bucket}:${points}/${seconds}`;
     let limiter = this.limiters.get(id);
-    if (!limiter) {
-      limiter = new RateLimiterMemory({ keyPrefix: id, points, duration: seconds });
-      this.limiters.set(id, limiter);
-    }
+    if (!limiter) this.limiters.set(id, (limiter = this.make({ keyPrefix: id, points, duration: seconds })));
     try {
       await limiter.consume(key);
       return true;
@@ -29,26 +31,16 @@ export class MemoryRateLimiter implements RateLimiter {
   }
 }
 
+/** Rate limits kept in this process's memory (one node). */
+export class MemoryRateLimiter extends WindowLimiter {
+  constructor() {
+    super('', (o) => new RateLimiterMemory(o));
+  }
+}
+
 /** Rate limits kept in Redis: the published limits hold across every node of a cluster. */
-export class RedisRateLimiter implements RateLimiter {
-  private readonly limiters = new Map<string, RateLimiterAbstract>();
-
-  constructor(private readonly redis: Redis) {}
-
-  /** Takes one call from the window shared by all nodes; false when the window is already full. */
-  async consume(bucket: string, key: string, points: number, seconds: number): Promise<boolean> {
-    const id = `trtcd:rl:${bucket}:${points}/${seconds}`;
-    let limiter = this.limiters.get(id);
-    if (!limiter) {
-      limiter = new RateLimiterRedis({ storeClient: this.redis, keyPrefix: id, points, duration: seconds });
-      this.limiters.set(id, limiter);
-    }
-    try {
-      await limiter.consume(key);
-      return true;
-    } catch (e) {
-      if (e instanceof RateLimiterRes) return false;
-      throw e;
-    }
+export class RedisRateLimiter extends WindowLimiter {
+  constructor(redis: Redis) {
+    super('trtcd:rl:', (o) => new RateLimiterRedis({ storeClient: redis, ...o }));
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { Call } from '../services/calls/call.ts';
 import { CALL_TOPIC, type CallChanged, type CallsService, type Origin } from '../services/calls/calls-service.ts';
 import { MAX_NUMERIC_ROOM_ID } from '../services/trtc-rooms/trtc-rooms-service.ts';
-import { refusal, typed, type RtcFeature, type SessionDirectory } from './feature.ts';
+import { typed, withRefusals, type RtcFeature, type SessionDirectory } from './feature.ts';
 import { event, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
 import type { RtcSession } from './session.ts';
 
@@ -127,12 +127,8 @@ export class CallFeature implements RtcFeature {
     this.unsubscribe();
   }
 
-  private async run<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      refusal(err, CALL_ERRORS);
-    }
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    return withRefusals(CALL_ERRORS, fn);
   }
 
   /** A call change → `call.invited` for the users newly rung, then `call.updated` for every session of everyone invited. */

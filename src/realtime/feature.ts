@@ -52,3 +52,12 @@ export function refusal(err: unknown, table: Partial<Record<string, RtcErrorEntr
   }
   throw err;
 }
+
+/** Runs a service call, turning its refusals into RtcErrors through `table` (see `refusal`). */
+export async function withRefusals<T>(table: Partial<Record<string, RtcErrorEntry>>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    refusal(err, table);
+  }
+}

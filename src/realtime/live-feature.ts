@@ -5,7 +5,7 @@ import { GiftErrors } from '../services/gifts/gift.ts';
 import type { GiftsService } from '../services/gifts/gifts-service.ts';
 import { MAX_MESSAGE_BYTES, type LiveService } from '../services/live/live-service.ts';
 import { LIVE_TOPIC, type LiveEvent, type LiveRoom } from '../services/live/room.ts';
-import { refusal, typed, type RtcFeature } from './feature.ts';
+import { refusal, typed, withRefusals, type RtcFeature } from './feature.ts';
 import { event, MAX_LIVE_ROOMS_PER_SESSION, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
 import type { RtcSession } from './session.ts';
 
@@ -163,12 +163,8 @@ export class LiveFeature implements RtcFeature {
     if (room.info.IsMessageDisabled && room.owner !== s.userId) throw new RtcError(RtcErrors.MUTED, 'messages are disabled in this room');
   }
 
-  private async run<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      refusal(err, LIVE_ERRORS);
-    }
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    return withRefusals(LIVE_ERRORS, fn);
   }
 
   private guard<T>(fn: () => T): T {
