@@ -14,6 +14,7 @@ import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gatewa
 import { IvhChannels, IVH_WS_PREFIX } from './gateways/ivh/channel.ts';
 import { IvhGateway, IVH_HTTP_PREFIX } from './gateways/ivh/gateway.ts';
 import { RedisPresence } from './realtime/presence.ts';
+import { parsePortRange } from './realtime/media/peer-config.ts';
 import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
 import { serveWeb } from './gateways/web/static.ts';
 import { sendJson } from './http/body.ts';
@@ -109,7 +110,8 @@ export async function startServer(
   const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit });
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
   const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;
-  const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, presence });
+  parsePortRange(config.mediaPortRange); // a bad range fails the start, not the first publish
+  const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, presence, media: { portRange: config.mediaPortRange } });
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';

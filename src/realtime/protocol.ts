@@ -33,6 +33,8 @@ export const RESUME_GRACE_MS = 30_000;
 export const RESUME_BUFFER_EVENTS = 256;
 /** Most live rooms one session may be in at once. */
 export const MAX_LIVE_ROOMS_PER_SESSION = 16;
+/** Most media subscriptions one session may hold at once. */
+export const MAX_SUBSCRIPTIONS_PER_SESSION = 32;
 /** `platform` values a client may report at auth (OptPlatform of callbacks). */
 export const PLATFORMS = ['Web', 'Android', 'iOS', 'iPad', 'Windows', 'Mac', 'Linux', 'Unknown'] as const;
 
@@ -69,19 +71,24 @@ export const RtcErrors = {
   BAD_VERSION: { code: 40002, message: `unsupported protocol version (this server speaks v${PROTOCOL_VERSION})` },
   UNKNOWN_TYPE: { code: 40003, message: 'unknown message type' },
   INVALID_ARGUMENT: { code: 40004, message: 'invalid field' },
+  SDP_REJECTED: { code: 40005, message: 'the SDP offer could not be negotiated' },
   NOT_AUTHENTICATED: { code: 40100, message: 'the first request must be auth' },
   ALREADY_AUTHENTICATED: { code: 40101, message: 'this connection is already authenticated' },
   CALL_STATE: { code: 40300, message: 'the call action does not apply now' },
   MUTED: { code: 40301, message: 'muted in this room' },
   BANNED: { code: 40302, message: 'banned from this room' },
   BUSY: { code: 40303, message: 'already in a call' },
+  AUDIENCE_CANNOT_PUBLISH: { code: 40304, message: 'the audience role cannot publish; enter the room as anchor' },
   NOT_IN_ROOM: { code: 40400, message: 'not in this room' },
   REMOVED_WHILE_ENTERING: { code: 40401, message: 'removed from the room while entering' },
   NOT_FOUND: { code: 40410, message: 'no such call or room' },
   USER_NOT_FOUND: { code: 40411, message: 'not an imported account' },
+  NO_SUCH_STREAM: { code: 40412, message: 'the user does not publish this stream in this room on this node' },
+  NO_SUCH_SUBSCRIPTION: { code: 40413, message: 'no such subscription' },
   DATA_TOO_LARGE: { code: 41300, message: `data is over ${MAX_MESSAGE_DATA_BYTES} bytes` },
   RATE_LIMITED: { code: 42900, message: `over ${FLOOD_MAX_FRAMES} frames per second` },
   TOO_MANY_ROOMS: { code: 42901, message: `in ${MAX_ROOMS_PER_CONNECTION} rooms already` },
+  TOO_MANY_SUBSCRIPTIONS: { code: 42902, message: `holds ${MAX_SUBSCRIPTIONS_PER_SESSION} subscriptions already` },
   INTERNAL: { code: 50000, message: 'internal error' },
   // UserSig (usersig.md §5.1, the IM/TRTC Web 70xxx account table).
   SIG_EXPIRED: { code: 70001, message: 'UserSig expired' },

@@ -11,6 +11,8 @@ import { CallFeature } from './call-feature.ts';
 import { RtcConnection, RtcFatalError } from './connection.ts';
 import type { RtcFeature, RtcHandler, SessionEnd } from './feature.ts';
 import { LiveFeature } from './live-feature.ts';
+import { MediaFeature } from './media-feature.ts';
+import type { MediaNetwork } from './media/peer-config.ts';
 import {
   CloseCodes,
   event,
@@ -51,6 +53,8 @@ export interface RtcServerDeps {
   log: Logger;
   /** Several nodes: who is logged in on the others. */
   presence?: Presence;
+  /** Where the SFU's peer connections listen. */
+  media: MediaNetwork;
 }
 
 /**
@@ -72,6 +76,8 @@ export class RtcServer {
   private readonly handlers: Record<string, RtcHandler>;
   /** The live-room feature, exposed for counting audiences. */
   readonly live: LiveFeature;
+  /** The WebRTC media feature (its SFU holds the node's publications). */
+  readonly media: MediaFeature;
 
   constructor(private readonly d: RtcServerDeps) {
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
@@ -81,11 +87,10 @@ export class RtcServer {
       online: async (sdkAppId: number, userId: string) => this.byUser.has(`${sdkAppId}\n${userId}`) || ((await d.presence?.online(sdkAppId, userId)) ?? false),
     };
     this.live = new LiveFeature({ live: d.live, gifts: d.gifts, bus: d.bus, log: d.log });
-    this.features = [
-      new TrtcRoomFeature({ apps: d.apps, trtcRooms: d.trtcRooms, bus: d.bus, log: d.log, track }),
-      new CallFeature({ calls: d.calls, bus: d.bus, log: d.log, sessions, track }),
-      this.live,
-    ];
+    const rooms = new TrtcRoomFeature({ apps: d.apps, trtcRooms: d.trtcRooms, bus: d.bus, log: d.log, track, streams: (a, r) => this.media.streams(a, r) });
+    // After the room feature: on a room's leave events the room index is updated before media is dropped.
+    this.media = new MediaFeature({ rooms, bus: d.bus, log: d.log, net: d.media });
+    this.features = [rooms, new CallFeature({ calls: d.calls, bus: d.bus, log: d.log, sessions, track }), this.live, this.media];
     this.handlers = Object.assign(
       {
         'auth.renew': (s: RtcSession, m: RtcRequest) => this.renew(s, m),

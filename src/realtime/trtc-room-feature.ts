@@ -34,6 +34,8 @@ export interface TrtcRoomFeatureDeps {
   log: Logger;
   /** Keeps a background promise for shutdown to wait on. */
   track(p: Promise<unknown>): void;
+  /** The streams published in a room, for the room.enter reply. */
+  streams?(sdkAppId: number, room: RoomRef): unknown[];
 }
 
 /** Bus topic of custom room messages, for members connected to other nodes. */
@@ -49,9 +51,11 @@ interface RoomMessage {
 }
 
 /** A room a session is in, with how it entered (kept to describe the session on resumption). */
-interface Entered {
+export interface Entered {
   room: RoomRef;
   role: Role;
+  /** PrivateMapKey privilege bits (Privilege.All when the room was entered without a key). */
+  privileges: number;
 }
 
 /** The wire form of a room in replies and events. */
@@ -128,15 +132,17 @@ export class TrtcRoomFeature implements RtcFeature {
     const rk = roomKey(ref);
     const k = `${s.sdkAppId}\n${rk}`;
     let mine = this.rooms.get(s);
-    if (mine?.has(rk)) return { room: roomOf(ref), members: this.d.trtcRooms.members(s.sdkAppId, ref) };
+    if (mine?.has(rk)) return this.entered(s.sdkAppId, ref);
     if ((mine?.size ?? 0) >= MAX_ROOMS_PER_CONNECTION) throw new RtcError(RtcErrors.TOO_MANY_ROOMS);
-    // TRTCParams.privateMapKey defaults to "": an empty key is no key.
+    // TRTCParams.privateMapKey defaults to "": an empty key is no key, and then every privilege is granted.
+    let privileges: number = Privilege.All;
     if (app.settings.trtc.requirePrivateMapKey || (pmk !== undefined && pmk !== '')) {
       if (!pmk) throw new RtcError(RtcErrors.INVALID_PRIVATE_MAPKEY, 'this app requires a privateMapKey to enter a room');
       // Entering an empty room creates it: that needs the create bit as well.
       const privilege = this.d.trtcRooms.exists(s.sdkAppId, ref) ? Privilege.EnterRoom : Privilege.EnterRoom | Privilege.CreateRoom;
       const r = verifyPrivateMapKey(pmk, { sdkAppId: s.sdkAppId, secretKey: app.secretKey, userId: s.userId, ...ref, privilege });
       if (!r.ok) throw new RtcError(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed: ${r.message}`);
+      privileges = r.buffer.privilegeMap;
     }
     try {
       await this.d.trtcRooms.enter(s.sdkAppId, ref, s.userId, { role, clientIp: s.ip });
@@ -160,8 +166,25 @@ export class TrtcRoomFeature implements RtcFeature {
     }
     room.set(s.userId, s);
     if (!mine) this.rooms.set(s, (mine = new Map()));
-    mine.set(rk, { room: roomOf(ref), role });
-    return { room: roomOf(ref), members };
+    mine.set(rk, { room: roomOf(ref), role, privileges });
+    return this.entered(s.sdkAppId, ref, members);
+  }
+
+  /** How a session is in a room (role, privileges), or undefined when it is not (or no longer) in it. */
+  entry(s: RtcSession, ref: RoomRef): Entered | undefined {
+    const rk = roomKey(ref);
+    const e = this.rooms.get(s)?.get(rk);
+    return e && this.index.get(`${s.sdkAppId}\n${rk}`)?.get(s.userId) === s ? e : undefined;
+  }
+
+  /** The sessions on this node in a room. */
+  sessionsIn(sdkAppId: number, ref: RoomRef): Iterable<RtcSession> {
+    return this.index.get(`${sdkAppId}\n${roomKey(ref)}`)?.values() ?? [];
+  }
+
+  /** The room.enter reply: the room, its members and, with media, its published streams. */
+  private entered(sdkAppId: number, ref: RoomRef, members = this.d.trtcRooms.members(sdkAppId, ref)): Record<string, unknown> {
+    return { room: roomOf(ref), members, ...(this.d.streams ? { streams: this.d.streams(sdkAppId, ref) } : {}) };
   }
 
   private async leave(s: RtcSession, m: RtcRequest): Promise<Record<string, unknown>> {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../../../test/helpers/server.ts';
-import { createWebHandler, findPackageRoot } from './static.ts';
+import { findPackageRoot } from '../../package-root.ts';
+import { createWebHandler } from './static.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
 

@@ -1,10 +1,10 @@
 // The browser side of trtcd over HTTP: the client SDK bundled as one ES module (GET /sdk/trtcd.js) and the demo page
 // (GET /demo/). Only the files listed here are served, so no request path can reach anything else on disk.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../package-root.ts';
 
 /** Where the bundled SDK is served. */
 export const SDK_PATH = '/sdk/trtcd.js';
@@ -19,29 +19,6 @@ const DEMO_FILES: Readonly<Record<string, { file: string; type: string }>> = {
   'demo.js': { file: 'demo.js', type: JS },
   'demo.css': { file: 'demo.css', type: 'text/css; charset=utf-8' },
 };
-
-/** The trtcd package root: the nearest directory at or above one of `starts` whose package.json is named trtcd. */
-export function findPackageRoot(starts: Array<string | undefined>): string | undefined {
-  for (const start of starts) {
-    if (!start) continue;
-    for (let dir = start; ; dir = dirname(dir)) {
-      const pkg = join(dir, 'package.json');
-      try {
-        if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'trtcd') return dir;
-      } catch {
-        // An unreadable package.json is not ours; keep walking up.
-      }
-      if (dirname(dir) === dir) break;
-    }
-  }
-  return undefined;
-}
-
-/** The package root of the running trtcd: from this module (tsx) or the entry script (bin/trtcd's bundle lives in node_modules/.cache). */
-function defaultRoot(): string | undefined {
-  const here = import.meta.url.startsWith('file:') ? dirname(fileURLToPath(import.meta.url)) : undefined;
-  return findPackageRoot([here, process.argv[1] ? dirname(process.argv[1]) : undefined, process.cwd()]);
-}
 
 /** Bundles web/sdk/index.ts into one browser ES module with esbuild. */
 export async function bundleSdk(root: string): Promise<string> {
@@ -73,7 +50,7 @@ export type WebHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 /** A handler for /sdk/trtcd.js (bundled on first request, then kept in memory) and /demo/. */
 export function createWebHandler(o: WebHandlerOptions = {}): WebHandler {
   let root: string | undefined | null = o.root ?? null;
-  const webRoot = () => (root === null ? (root = defaultRoot()) : root);
+  const webRoot = () => (root === null ? (root = packageRoot()) : root);
   let sdk: Promise<{ body: Buffer; etag: string }> | undefined;
 
   const loadSdk = (dir: string) => {

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { genPrivateMapKey, Privilege } from '../auth/private-map-key.ts';
+import { eventually, MediaPeer } from '../../test/helpers/media-peer.ts';
+import { rtcLogin, type RtcTestClient } from '../../test/helpers/rtc-client.ts';
+import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
+import { RtcErrors } from './protocol.ts';
+
+describe('/rtc media (werift peers through the SFU)', () => {
+  let t: TestServer;
+  const clients: RtcTestClient[] = [];
+  const peers: MediaPeer[] = [];
+
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(async () => {
+    await Promise.all(peers.map((p) => p.close()));
+    for (const c of clients) c.ws.terminate();
+    await t.close();
+  });
+
+  async function login(userId: string): Promise<RtcTestClient> {
+    const { client } = await rtcLogin(t.server.url, t.app, userId);
+    clients.push(client);
+    return client;
+  }
+
+  function peer(role: 'publish' | 'subscribe', kinds: Array<'audio' | 'video'> = ['audio', 'video']): MediaPeer {
+    const p = new MediaPeer(role, kinds);
+    peers.push(p);
+    return p;
+  }
+
+  function pmk(userId: string, roomId: number, privilegeMap: number): string {
+    return genPrivateMapKey({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId, expire: 3600, roomId, privilegeMap });
+  }
+
+  /** Publishes audio+video from a new werift peer and starts writing packets. */
+  async function publish(c: RtcTestClient, roomId: number, kinds: Array<'audio' | 'video'> = ['audio', 'video']): Promise<MediaPeer> {
+    const p = peer('publish', kinds);
+    const r = await c.request('media.publish', { roomId, sdp: await p.offer() });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    await p.answer(r.sdp as string);
+    await p.connected();
+    p.start(300);
+    return p;
+  }
+
+  async function subscribe(c: RtcTestClient, roomId: number, userId: string, kinds: Array<'audio' | 'video'> = ['audio', 'video']): Promise<{ peer: MediaPeer; reply: Record<string, unknown> }> {
+    const p = peer('subscribe', kinds);
+    const r = await c.request('media.subscribe', { roomId, userId, sdp: await p.offer() });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    await p.answer(r.sdp as string);
+    await p.connected();
+    return { peer: p, reply: r };
+  }
+
+  it('an anchor publishes audio and video; another member is told and receives both, keyframe requests reach the publisher', async () => {
+    const a = await login('m-anchor');
+    const b = await login('m-viewer');
+    assert.equal((await a.request('room.enter', { roomId: 7001 })).ok, true);
+    const entered = await b.request('room.enter', { roomId: 7001, role: 'audience' });
+    assert.deepEqual(entered.streams, []);
+    const pub = await publish(a, 7001);
+    const published = await b.event('media.published');
+    assert.deepEqual(published, { v: 1, type: 'media.published', room: { roomId: 7001 }, userId: 'm-anchor', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false });
+    const again = await b.request('room.enter', { roomId: 7001, role: 'audience' });
+    assert.deepEqual(again.streams, [{ userId: 'm-anchor', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false }]);
+
+    let plis = 0;
+    pub.pc.getTransceivers().find((x) => x.kind === 'video')!.sender.onPictureLossIndication.subscribe(() => plis++);
+    const { peer: sub, reply } = await subscribe(b, 7001, 'm-anchor');
+    assert.equal(reply.audio, true);
+    assert.equal(reply.video, true);
+    assert.match(reply.subscriptionId as string, /^s\d+$/);
+    await eventually(() => sub.received.audio > 5 && sub.received.video > 5);
+    // A new subscriber gets a keyframe request sent upstream; so does the subscriber's own PLI.
+    await eventually(() => plis >= 1);
+    // Past the keyframe-request throttle (KEYFRAME_INTERVAL_MS).
+    await sleep(250);
+    const before = plis;
+    const rx = sub.pc.getTransceivers().find((x) => x.kind === 'video')!.receiver;
+    await rx.sendRtcpPLI(rx.tracks[0]!.ssrc!);
+    await eventually(() => plis > before);
+
+    // Muting video stops it; the room is told.
+    const muted = await a.request('media.mute', { roomId: 7001, video: true });
+    assert.deepEqual([muted.audioMuted, muted.videoMuted], [false, true]);
+    assert.equal((await b.event('media.updated')).videoMuted, true);
+    await sleep(100);
+    const frozen = sub.received.video;
+    const audioThen = sub.received.audio;
+    await sleep(300);
+    assert.equal(sub.received.video, frozen, 'muted video is not forwarded');
+    assert.ok(sub.received.audio > audioThen, 'audio still flows');
+    await a.request('media.mute', { roomId: 7001, video: false });
+    await eventually(() => sub.received.video > frozen);
+
+    // Unsubscribing stops the flow to that subscriber only.
+    assert.equal((await b.request('media.unsubscribe', { subscriptionId: reply.subscriptionId })).ok, true);
+    assert.equal((await b.request('media.unsubscribe', { subscriptionId: reply.subscriptionId })).code, RtcErrors.NO_SUCH_SUBSCRIPTION.code);
+    // Leaving the room unpublishes.
+    await a.request('room.leave', { roomId: 7001 });
+    const gone = await b.event('media.unpublished');
+    assert.deepEqual(gone, { v: 1, type: 'media.unpublished', room: { roomId: 7001 }, userId: 'm-anchor', stream: 'main', reason: 'leave' });
+    assert.equal(t.server.rtc.media.sfu.inRoom(t.app.sdkAppId, { roomId: 7001 }).length, 0);
+  });
+
+  it('the audience cannot publish; a PrivateMapKey without the send bit is refused; receive bits are enforced', async () => {
+    const a = await login('m-aud');
+    assert.equal((await a.request('room.enter', { roomId: 7002, role: 'audience' })).ok, true);
+    const p = peer('publish');
+    const offer = await p.offer();
+    assert.equal((await a.request('media.publish', { roomId: 7002, sdp: offer })).code, RtcErrors.AUDIENCE_CANNOT_PUBLISH.code);
+
+    // An anchor whose key grants enter + send audio (2|4): audio passes, video is refused.
+    const k = await login('m-audio-only');
+    const key = pmk('m-audio-only', 7002, Privilege.EnterRoom | Privilege.SendAudio | Privilege.ReceiveAudio);
+    assert.equal((await k.request('room.enter', { roomId: 7002, privateMapKey: key })).ok, true);
+    const refused = await k.request('media.publish', { roomId: 7002, sdp: offer });
+    assert.equal(refused.code, RtcErrors.INVALID_PRIVATE_MAPKEY.code);
+    assert.match(refused.message as string, /send video \(16\)/);
+    assert.equal(t.server.rtc.media.sfu.inRoom(t.app.sdkAppId, { roomId: 7002 }).length, 0);
+    const screen = peer('publish', ['video']);
+    const sub = await k.request('media.publish', { roomId: 7002, stream: 'sub', sdp: await screen.offer() });
+    assert.match(sub.message as string, /send sub-stream video \(64\)/);
+    await publish(k, 7002, ['audio']);
+
+    // The audio-only anchor may receive audio but not video.
+    const v = await login('m-video-pub');
+    await v.request('room.enter', { roomId: 7002 });
+    await publish(v, 7002);
+    const noVideo = peer('subscribe', ['video']);
+    const r = await k.request('media.subscribe', { roomId: 7002, userId: 'm-video-pub', sdp: await noVideo.offer() });
+    assert.equal(r.code, RtcErrors.INVALID_PRIVATE_MAPKEY.code);
+    assert.match(r.message as string, /receive video \(32\)/);
+    const { reply } = await subscribe(k, 7002, 'm-video-pub', ['audio']);
+    assert.deepEqual([reply.audio, reply.video], [true, false]);
+  });
+
+  it("a removed user's media stops reaching the others within 1 s", async () => {
+    const a = await login('m-removed');
+    const b = await login('m-stays');
+    await a.request('room.enter', { roomId: 7003 });
+    await b.request('room.enter', { roomId: 7003 });
+    await publish(a, 7003);
+    const { peer: sub } = await subscribe(b, 7003, 'm-removed');
+    await eventually(() => sub.received.video > 5);
+    const { subscriptions } = t.server.rtc.media.sfu.stats();
+    const t0 = Date.now();
+    await t.server.trtcRooms.removeUsers(t.app.sdkAppId, { roomId: 7003 }, ['m-removed']);
+    const gone = await b.event('media.unpublished');
+    assert.equal(gone.reason, 'removed by the server');
+    const atEvent = sub.received.video + sub.received.audio;
+    assert.ok(Date.now() - t0 < 1000, 'told within 1 s');
+    // Packets already on the wire may land; nothing is forwarded after that.
+    await sleep(200);
+    const settled = sub.received.video + sub.received.audio;
+    assert.ok(settled - atEvent <= 5, `at most a few in-flight packets, got ${settled - atEvent}`);
+    await sleep(500);
+    assert.equal(sub.received.video + sub.received.audio, settled, 'no media after removal');
+    assert.equal(Date.now() - t0 < 2000, true);
+    assert.equal(t.server.rtc.media.sfu.stats().subscriptions, subscriptions - 1, 'the subscription to the removed user ended');
+  });
+
+  it('refuses bad media requests with the protocol codes', async () => {
+    const a = await login('m-bad');
+    const notIn = await a.request('media.publish', { roomId: 7004, sdp: 'v=0\r\n' });
+    assert.equal(notIn.code, RtcErrors.NOT_IN_ROOM.code);
+    await a.request('room.enter', { roomId: 7004 });
+    const cases: Array<[Record<string, unknown>, number]> = [
+      [{ roomId: 7004 }, RtcErrors.INVALID_ARGUMENT.code],
+      [{ roomId: 7004, sdp: 42 }, RtcErrors.INVALID_ARGUMENT.code],
+      [{ roomId: 7004, sdp: '' }, RtcErrors.INVALID_ARGUMENT.code],
+      [{ roomId: 7004, sdp: 'x'.repeat(40_000) }, RtcErrors.INVALID_ARGUMENT.code],
+      [{ roomId: 7004, sdp: 'hello' }, RtcErrors.SDP_REJECTED.code],
+      [{ roomId: 7004, sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n' }, RtcErrors.SDP_REJECTED.code],
+      [{ roomId: 7004, sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n' }, RtcErrors.SDP_REJECTED.code],
+      [{ roomId: 7004, sdp: 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n' }, RtcErrors.SDP_REJECTED.code],
+      [{ roomId: 7004, stream: 'third', sdp: 'v=0\r\n' }, RtcErrors.INVALID_ARGUMENT.code],
+      [{ sdp: 'v=0\r\n' }, RtcErrors.INVALID_ARGUMENT.code],
+    ];
+    for (const [body, code] of cases) {
+      const r = await a.request('media.publish', body);
+      assert.equal(r.code, code, `${JSON.stringify(body).slice(0, 120)} → ${JSON.stringify(r)}`);
+    }
+    const audioOnSub = peer('publish', ['audio']);
+    assert.equal((await a.request('media.publish', { roomId: 7004, stream: 'sub', sdp: await audioOnSub.offer() })).code, RtcErrors.INVALID_ARGUMENT.code);
+    const s = peer('subscribe');
+    assert.equal((await a.request('media.subscribe', { roomId: 7004, userId: 'nobody', sdp: await s.offer() })).code, RtcErrors.NO_SUCH_STREAM.code);
+    assert.equal((await a.request('media.subscribe', { roomId: 7004, sdp: await s.offer() })).code, RtcErrors.INVALID_ARGUMENT.code);
+    assert.equal((await a.request('media.unpublish', { roomId: 7004 })).code, RtcErrors.NO_SUCH_STREAM.code);
+    assert.equal((await a.request('media.mute', { roomId: 7004, audio: 'yes' })).code, RtcErrors.INVALID_ARGUMENT.code);
+    assert.equal((await a.request('media.unsubscribe', {})).code, RtcErrors.INVALID_ARGUMENT.code);
+    // The connection is still usable after all that.
+    assert.equal((await a.request('room.leave', { roomId: 7004 })).ok, true);
+  });
+});

@@ -1,0 +1,195 @@
+// The SFU's state on this node: who publishes what in which room, who subscribes to it, and the forwarding between.
+import type { RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+import { roomKey } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+import type { MediaKind, MediaSource } from './source.ts';
+import type { Subscriber } from './subscriber.ts';
+
+/** A user's two streams in a room: `main` (camera and microphone) and `sub` (screen share, video only). */
+export type StreamType = 'main' | 'sub';
+/** The stream types, as the protocol names them. */
+export const STREAM_TYPES = ['main', 'sub'] as const;
+
+/** A keyframe is asked of a publisher at most this often, however many subscribers ask, ms. */
+export const KEYFRAME_INTERVAL_MS = 200;
+
+/** Who owns a publication or subscription: a /rtc session (the avatar's publications have none). */
+export interface Owner {
+  /** `${sdkAppId}\n${userId}`. */
+  readonly userKey: string;
+}
+
+/** One published stream. */
+export interface Publication {
+  readonly sdkAppId: number;
+  readonly room: RoomRef;
+  readonly userId: string;
+  readonly stream: StreamType;
+  readonly source: MediaSource;
+  readonly owner: Owner | undefined;
+  readonly muted: Record<MediaKind, boolean>;
+  readonly subscriptions: Set<Subscription>;
+  /** Packets received from the source. */
+  packetsIn: number;
+  lastKeyframeAsk: number;
+}
+
+/** One subscriber's view of a publication. */
+export interface Subscription {
+  readonly id: string;
+  readonly publication: Publication;
+  readonly subscriber: Subscriber;
+  readonly owner: Owner;
+}
+
+/** What happened to a publication, for the events the protocol sends. */
+export interface SfuListener {
+  unpublished(p: Publication, reason: string): void;
+}
+
+/**
+ * Publications by room and stream, subscriptions by id and owner. A publication's packets go to each of its
+ * subscriptions as they arrive (nothing is queued here); removing a publication or subscription stops that at once.
+ */
+export class Sfu {
+  private readonly rooms = new Map<string, Map<string, Publication>>();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly byOwner = new Map<Owner, { pubs: Set<Publication>; subs: Set<Subscription> }>();
+  private nextId = 1;
+
+  constructor(private readonly listener: SfuListener) {}
+
+  /** Publishes a stream, replacing the user's earlier publication of the same stream in the room. */
+  publish(p: { sdkAppId: number; room: RoomRef; userId: string; stream: StreamType; source: MediaSource; owner: Owner | undefined }): Publication {
+    const old = this.find(p.sdkAppId, p.room, p.userId, p.stream);
+    if (old) this.unpublish(old, 'replaced');
+    const pub: Publication = { ...p, muted: { audio: false, video: false }, subscriptions: new Set(), packetsIn: 0, lastKeyframeAsk: 0 };
+    p.source.onRtp((kind, rtp) => {
+      pub.packetsIn++;
+      if (pub.muted[kind]) return;
+      for (const s of pub.subscriptions) s.subscriber.send(kind, rtp);
+    });
+    const k = key(p.sdkAppId, p.room);
+    let room = this.rooms.get(k);
+    if (!room) this.rooms.set(k, (room = new Map()));
+    room.set(`${p.userId}\n${p.stream}`, pub);
+    if (p.owner) this.owned(p.owner).pubs.add(pub);
+    return pub;
+  }
+
+  /** Ends a publication and every subscription to it; tells the listener. */
+  unpublish(pub: Publication, reason: string): void {
+    const k = key(pub.sdkAppId, pub.room);
+    const room = this.rooms.get(k);
+    const id = `${pub.userId}\n${pub.stream}`;
+    if (room?.get(id) !== pub) return;
+    room.delete(id);
+    if (room.size === 0) this.rooms.delete(k);
+    if (pub.owner) this.byOwner.get(pub.owner)?.pubs.delete(pub);
+    pub.source.close();
+    for (const s of [...pub.subscriptions]) this.unsubscribe(s);
+    this.listener.unpublished(pub, reason);
+  }
+
+  /** The user's publication of `stream` in the room, if any. */
+  find(sdkAppId: number, room: RoomRef, userId: string, stream: StreamType): Publication | undefined {
+    return this.rooms.get(key(sdkAppId, room))?.get(`${userId}\n${stream}`);
+  }
+
+  /** Every publication in the room. */
+  inRoom(sdkAppId: number, room: RoomRef): Publication[] {
+    return [...(this.rooms.get(key(sdkAppId, room))?.values() ?? [])];
+  }
+
+  /** Whether the publication is still published. */
+  live(pub: Publication): boolean {
+    return this.find(pub.sdkAppId, pub.room, pub.userId, pub.stream) === pub;
+  }
+
+  /** Starts forwarding a publication to a subscriber. */
+  subscribe(pub: Publication, subscriber: Subscriber, owner: Owner): Subscription {
+    const sub: Subscription = { id: `s${this.nextId++}`, publication: pub, subscriber, owner };
+    pub.subscriptions.add(sub);
+    this.subscriptions.set(sub.id, sub);
+    this.owned(owner).subs.add(sub);
+    return sub;
+  }
+
+  /** Stops a subscription and closes its connection. */
+  unsubscribe(sub: Subscription): void {
+    if (!this.subscriptions.delete(sub.id)) return;
+    sub.publication.subscriptions.delete(sub);
+    this.byOwner.get(sub.owner)?.subs.delete(sub);
+    sub.subscriber.close();
+  }
+
+  /** A subscription by id. */
+  subscription(id: string): Subscription | undefined {
+    return this.subscriptions.get(id);
+  }
+
+  /** Number of subscriptions an owner holds. */
+  subscriptionCount(owner: Owner): number {
+    return this.byOwner.get(owner)?.subs.size ?? 0;
+  }
+
+  /** Mutes or unmutes one kind of a publication (muted kinds are not forwarded); unmuting video asks for a keyframe. */
+  setMuted(pub: Publication, kind: MediaKind, muted: boolean): void {
+    if (pub.muted[kind] === muted) return;
+    pub.muted[kind] = muted;
+    if (!muted && kind === 'video') this.askKeyframe(pub, true);
+  }
+
+  /** Asks the publisher for a keyframe, at most once per KEYFRAME_INTERVAL_MS unless `now`. */
+  askKeyframe(pub: Publication, force = false): void {
+    const t = Date.now();
+    if (!force && t - pub.lastKeyframeAsk < KEYFRAME_INTERVAL_MS) return;
+    pub.lastKeyframeAsk = t;
+    pub.source.requestKeyframe();
+  }
+
+  /** Ends everything a user has in a room: its publications and its subscriptions there. */
+  dropUser(sdkAppId: number, room: RoomRef, userId: string, reason: string): void {
+    const k = key(sdkAppId, room);
+    for (const pub of this.inRoom(sdkAppId, room)) if (pub.userId === userId) this.unpublish(pub, reason);
+    for (const s of [...this.subscriptions.values()]) {
+      if (s.owner.userKey === `${sdkAppId}\n${userId}` && key(s.publication.sdkAppId, s.publication.room) === k) this.unsubscribe(s);
+    }
+  }
+
+  /** Ends everything in a room. */
+  dropRoom(sdkAppId: number, room: RoomRef, reason: string): void {
+    for (const pub of this.inRoom(sdkAppId, room)) this.unpublish(pub, reason);
+  }
+
+  /** Ends everything an owner has, in every room; or only in `room`. */
+  dropOwner(owner: Owner, reason: string, room?: { sdkAppId: number; room: RoomRef }): void {
+    const o = this.byOwner.get(owner);
+    if (!o) return;
+    const inScope = (p: Publication) => !room || (p.sdkAppId === room.sdkAppId && roomKey(p.room) === roomKey(room.room));
+    for (const s of [...o.subs]) if (inScope(s.publication)) this.unsubscribe(s);
+    for (const p of [...o.pubs]) if (inScope(p)) this.unpublish(p, reason);
+    if (o.subs.size === 0 && o.pubs.size === 0) this.byOwner.delete(owner);
+  }
+
+  /** Totals for metrics and the benchmark. */
+  stats(): { publications: number; subscriptions: number } {
+    let publications = 0;
+    for (const r of this.rooms.values()) publications += r.size;
+    return { publications, subscriptions: this.subscriptions.size };
+  }
+
+  /** Ends everything. */
+  close(): void {
+    for (const r of [...this.rooms.values()]) for (const p of [...r.values()]) this.unpublish(p, 'server shutting down');
+  }
+
+  private owned(owner: Owner): { pubs: Set<Publication>; subs: Set<Subscription> } {
+    let o = this.byOwner.get(owner);
+    if (!o) this.byOwner.set(owner, (o = { pubs: new Set(), subs: new Set() }));
+    return o;
+  }
+}
+
+function key(sdkAppId: number, room: RoomRef): string {
+  return `${sdkAppId}\n${roomKey(room)}`;
+}

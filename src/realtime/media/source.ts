@@ -1,0 +1,29 @@
+// What a publication forwards: RTP packets of an audio and/or video track, from a WebRTC publisher or a clip player.
+import type { RtpPacket } from 'werift';
+
+/** A media kind. */
+export type MediaKind = 'audio' | 'video';
+
+/** Receives every RTP packet of a source; the packet must not be changed (it is shared by every subscriber). */
+export type RtpSink = (kind: MediaKind, rtp: RtpPacket) => void;
+
+/**
+ * A source of RTP for one published stream (main or sub): the SFU forwards what it emits to the stream's subscribers
+ * without transcoding. Audio is Opus (48 kHz clock), video VP8 (90 kHz clock); payload types and SSRCs are rewritten
+ * per subscriber, sequence numbers and timestamps are kept.
+ */
+export interface MediaSource {
+  /** Which tracks the source carries. */
+  readonly kinds: Readonly<Record<MediaKind, boolean>>;
+  /** Sets the one sink that gets every packet (replaces any earlier one). */
+  onRtp(sink: RtpSink): void;
+  /** Asks for a video keyframe soon (a new subscriber, or a subscriber's PLI/FIR). */
+  requestKeyframe(): void;
+  /** Stops producing packets and frees what the source holds. */
+  close(): void;
+}
+
+/** The media kind of a werift transceiver or track kind, or undefined for anything else. */
+export function mediaKind(kind: string): MediaKind | undefined {
+  return kind === 'audio' || kind === 'video' ? kind : undefined;
+}
