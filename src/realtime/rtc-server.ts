@@ -7,6 +7,7 @@ import type { AccountsService } from '../services/accounts/accounts-service.ts';
 import type { AppsService } from '../services/apps/apps-service.ts';
 import type { GiftsService } from '../services/gifts/gifts-service.ts';
 import type { TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
+import { AvatarMedia } from './avatar-media.ts';
 import { CallFeature } from './call-feature.ts';
 import { RtcConnection, RtcFatalError } from './connection.ts';
 import type { RtcFeature, RtcHandler, SessionEnd } from './feature.ts';
@@ -78,6 +79,8 @@ export class RtcServer {
   readonly live: LiveFeature;
   /** The WebRTC media feature (its SFU holds the node's publications). */
   readonly media: MediaFeature;
+  /** Digital humans' media in their rooms. */
+  readonly avatars: AvatarMedia;
 
   constructor(private readonly d: RtcServerDeps) {
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
@@ -90,6 +93,7 @@ export class RtcServer {
     const rooms = new TrtcRoomFeature({ apps: d.apps, trtcRooms: d.trtcRooms, bus: d.bus, log: d.log, track, streams: (a, r) => this.media.streams(a, r) });
     // After the room feature: on a room's leave events the room index is updated before media is dropped.
     this.media = new MediaFeature({ rooms, bus: d.bus, log: d.log, net: d.media });
+    this.avatars = new AvatarMedia({ bus: d.bus, log: d.log, media: this.media, trtcRooms: d.trtcRooms });
     this.features = [rooms, new CallFeature({ calls: d.calls, bus: d.bus, log: d.log, sessions, track }), this.live, this.media];
     this.handlers = Object.assign(
       {
@@ -124,6 +128,7 @@ export class RtcServer {
 
   /** Closes every connection (1001), ends every session and waits for the rooms they leave to be recorded. */
   async close(): Promise<void> {
+    this.avatars.close();
     for (const f of this.features) f.close?.();
     await Promise.all(
       [...this.conns].map(

@@ -261,7 +261,7 @@ export class DigitalHumanService {
         emit: (event: IvhEvent) => {
           if (event.SpeakStatus) s.speakStatus = event.SpeakStatus;
           else if (event.Type === 9) s.speakStatus = 'Error';
-          this.bus.publish(IVH_EVENT_TOPIC, { sdkAppId: s.sdkAppId, sessionId, event });
+          this.bus.publish(IVH_EVENT_TOPIC, { sdkAppId: s.sdkAppId, sessionId, event, avatar: s.trtc ? { sdkAppId: s.trtc.sdkAppId, userId: s.trtc.userId } : undefined });
         },
       }),
     );

@@ -64,7 +64,7 @@ export interface IvhEvent {
   ErrorMessage?: string;
 }
 
-/** Bus topic of command-channel events; payload `{ sdkAppId, sessionId, event }`. */
+/** Bus topic of command-channel events; payload `{ sdkAppId, sessionId, event, avatar?: { sdkAppId, userId } }` (avatar: where it is in TRTC). */
 export const IVH_EVENT_TOPIC = 'ivh.event';
 /** Bus topic of session closes; payload `{ sdkAppId, sessionId, errorCode }` (the channel drops its socket). */
 export const IVH_CLOSED_TOPIC = 'ivh.closed';
