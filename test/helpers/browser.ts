@@ -10,15 +10,18 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Flags for a quiet, sandbox-less headless run on a CI machine. */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/** Fake camera and microphone, allowed without a prompt, for WebRTC tests. */
+export const CHROMIUM_MEDIA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
 /** A reason to skip browser tests, or false when Chromium is installed. */
 export function chromiumMissing(): string | false {
   return existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
 }
 
 /** Launches headless Chromium. */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 15_000 });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true, timeout: 15_000 });
 }
 
 /** A demo page in a fresh browser context, logged in as `userId` with a UserSig it makes from the SecretKey; collects page errors. */
@@ -46,13 +49,13 @@ export interface DemoRig {
 }
 
 /** Starts a DemoRig. */
-export async function startDemoRig(): Promise<DemoRig> {
+export async function startDemoRig(o: { media?: boolean } = {}): Promise<DemoRig> {
   const dir = tempDir();
   const created = runCli(['app', 'create', '--json', '--data-dir', dir]);
   assert.equal(created.status, 0, created.stderr);
   const app = JSON.parse(created.stdout) as { sdkAppId: number; secretKey: string };
   const child = await startChild(['--data-dir', dir]);
-  const browser = await launchChromium();
+  const browser = await launchChromium(o.media ? CHROMIUM_MEDIA_ARGS : []);
   return {
     child,
     browser,

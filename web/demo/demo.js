@@ -10,6 +10,8 @@ let client = null;
 let call = null;
 let roomMembers = new Set();
 let liveRoomId = null;
+/** The room whose audio and video this page shows, your publication in it, and what you receive: `${userId}/${stream}` → { sub, fig }. */
+const media = { room: null, publication: null, subs: new Map() };
 
 // The server defaults to the page's own host.
 $('server').value = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/rtc`;
@@ -49,7 +51,7 @@ function action(id, fn) {
 }
 
 function enable(loggedIn) {
-  for (const id of ['room-enter', 'room-leave', 'room-send', 'call', 'live-enter', 'live-leave', 'live-send', 'gift-send', 'logout']) $(id).disabled = !loggedIn;
+  for (const id of ['room-enter', 'room-leave', 'room-send', 'media-publish', 'media-unpublish', 'call', 'live-enter', 'live-leave', 'live-send', 'gift-send', 'logout']) $(id).disabled = !loggedIn;
   $('login').disabled = loggedIn;
   if (!loggedIn) $('hangup').disabled = true;
 }
@@ -105,6 +107,7 @@ function wire(c) {
     renderMembers();
     liveRoomId = null;
     $('live-info').textContent = '';
+    void stopMedia();
     enable(false);
   });
   c.on('session.expired', () => log('UserSig expired', true));
@@ -125,6 +128,19 @@ function wire(c) {
     roomMembers = new Set();
     renderMembers();
     addItem('room-feed', `removed from the room: ${e.reason}`, true);
+    if (sameRoom(e.room, media.room)) void stopMedia();
+  });
+  c.on('media.published', (e) => {
+    if (sameRoom(e.room, media.room)) void receive(e);
+  });
+  c.on('media.unpublished', (e) => {
+    if (!sameRoom(e.room, media.room)) return;
+    dropRemote(`${e.userId}/${e.stream}`);
+    addItem('room-feed', `${e.userId} stopped publishing (${e.reason})`);
+  });
+  c.on('media.updated', (e) => {
+    const r = media.subs.get(`${e.userId}/${e.stream}`);
+    if (r) r.fig.querySelector('figcaption').textContent = caption(e);
   });
 
   c.on('call.invited', (e) => showCall(e.call, 'invited'));
@@ -149,24 +165,128 @@ function renderMembers() {
   $('room-members').textContent = [...roomMembers].sort().join(', ');
 }
 
-action('room-enter', async () => {
-  const r = await client.enterRoom(roomInput());
+/** Enters a TRTC room and shows its audio and video (the streams already published, then each new one). */
+async function enterMediaRoom(room, role) {
+  await stopMedia();
+  const r = await client.enterRoom(room, { role });
   roomMembers = new Set(r.members.map((m) => m.userId));
   renderMembers();
-  addItem('room-feed', `entered ${JSON.stringify(r.room)}`);
-});
-action('room-leave', async () => {
-  await client.leaveRoom(roomInput());
+  addItem('room-feed', `entered ${JSON.stringify(r.room)} as ${role}`);
+  media.room = r.room;
+  for (const st of r.streams ?? []) void receive(st);
+  return r;
+}
+
+async function leaveMediaRoom(room) {
+  await stopMedia();
+  await client.leaveRoom(room);
   roomMembers = new Set();
   renderMembers();
   addItem('room-feed', 'left the room');
-});
+}
+
+action('room-enter', () => enterMediaRoom(roomInput(), $('room-role').value));
+action('room-leave', () => leaveMediaRoom(roomInput()));
 action('room-send', async () => {
   const text = $('room-text').value;
   const r = await client.sendRoomMessage(roomInput(), text);
   addItem('room-feed', `me: ${text} (to ${r.delivered})`, false, { from: client.userId });
   $('room-text').value = '';
 });
+
+// ---- Audio and video ----
+
+function sameRoom(a, b) {
+  return !!a && !!b && a.roomId === b.roomId && a.strRoomId === b.strRoomId;
+}
+
+function caption(st) {
+  const off = [st.audioMuted && 'mic off', st.videoMuted && 'camera off'].filter(Boolean).join(', ');
+  return `${st.userId}${st.stream === 'sub' ? ' (screen)' : ''}${off ? ` · ${off}` : ''}`;
+}
+
+/** Subscribes to a published stream and shows it. */
+async function receive(st) {
+  const key = `${st.userId}/${st.stream}`;
+  if (!client || st.userId === client.userId || media.subs.has(key)) return;
+  const fig = document.createElement('figure');
+  fig.dataset.user = st.userId;
+  fig.dataset.stream = st.stream;
+  const video = document.createElement('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  const cap = document.createElement('figcaption');
+  cap.textContent = caption(st);
+  fig.append(video, cap);
+  media.subs.set(key, { sub: null, fig });
+  $('remote-videos').append(fig);
+  try {
+    const sub = await client.subscribe(media.room, st.userId, { stream: st.stream });
+    const entry = media.subs.get(key);
+    if (entry?.fig !== fig) return void sub.close();
+    entry.sub = sub;
+    video.srcObject = sub.media;
+    log(`receiving ${key}`);
+  } catch (e) {
+    dropRemote(key);
+    log(`subscribe ${key}: ${e.code ?? ''} ${e.message}`, true);
+  }
+}
+
+function dropRemote(key) {
+  const r = media.subs.get(key);
+  if (!r) return;
+  media.subs.delete(key);
+  r.sub?.pc.close();
+  r.fig.remove();
+}
+
+/** Publishes camera and microphone (microphone only with `video` false) in the media room. */
+async function publishCamera(video = true) {
+  if (!media.room) throw new Error('enter a room first');
+  if (media.publication) return;
+  const local = await navigator.mediaDevices.getUserMedia({ audio: true, video });
+  try {
+    media.publication = await client.publish(media.room, local);
+  } catch (e) {
+    for (const t of local.getTracks()) t.stop();
+    throw e;
+  }
+  $('local-video').srcObject = local;
+  $('mute-audio').checked = false;
+  $('mute-video').checked = false;
+  log(`publishing ${video ? 'camera and microphone' : 'microphone'}`);
+}
+
+async function unpublish() {
+  const p = media.publication;
+  if (!p) return;
+  media.publication = null;
+  await p.stop();
+  for (const t of p.tracks) t.stop();
+  $('local-video').srcObject = null;
+}
+
+async function stopMedia() {
+  await unpublish();
+  for (const key of [...media.subs.keys()]) {
+    media.subs.get(key).sub?.close();
+    dropRemote(key);
+  }
+  media.room = null;
+}
+
+action('media-publish', () => publishCamera());
+action('media-unpublish', () => unpublish());
+for (const kind of ['audio', 'video']) {
+  $(`mute-${kind}`).addEventListener('change', async (ev) => {
+    try {
+      await media.publication?.mute(kind, ev.target.checked);
+    } catch (e) {
+      log(`mute: ${e.message}`, true);
+    }
+  });
+}
 
 // ---- Calls ----
 
@@ -193,13 +313,41 @@ function showCall(c, what) {
   $('incoming').hidden = !ringingMe;
   $('incoming-text').textContent = ringingMe ? `${c.caller} is calling (${c.mediaType})` : '';
   $('hangup').disabled = state.startsWith('ended');
+  void callMedia(c, state);
   const peers = c.members.map((m) => `${m.userId} ${m.status}`).join(', ');
   $('call-info').textContent = `${c.mediaType} call ${c.callId} from ${c.caller}${peers ? ` · ${peers}` : ''}${what ? ` · ${what}` : ''}`;
 }
 
+/** The TRTC room of a call, or null when it has none. */
+function callRoom(c) {
+  if (!c.roomId) return null;
+  return c.roomIdType === 1 ? { roomId: Number(c.roomId) } : { strRoomId: c.roomId };
+}
+
+let callInRoom = null;
+/** A call in progress has media: both sides enter its room and publish (microphone only for an audio call). */
+async function callMedia(c, state) {
+  const room = callRoom(c);
+  try {
+    if (state === 'in call' && room && callInRoom !== c.callId) {
+      callInRoom = c.callId;
+      $('room-id').value = room.roomId ?? room.strRoomId;
+      await enterMediaRoom(room, 'anchor');
+      await publishCamera(c.mediaType === 'Video');
+    } else if (state.startsWith('ended') && callInRoom === c.callId) {
+      callInRoom = null;
+      if (room) await leaveMediaRoom(room);
+    }
+  } catch (e) {
+    log(`call media: ${e.code ?? ''} ${e.message}`, true);
+  }
+}
+
 action('call', async () => {
   const callee = $('callee').value.trim();
-  const r = await client.startCall({ callees: [callee], mediaType: $('media').value });
+  // As TUICallKit does, the caller picks the call's TRTC room: a random numeric room id.
+  const roomId = 1 + Math.floor(Math.random() * 2_000_000_000);
+  const r = await client.startCall({ callees: [callee], mediaType: $('media').value, roomId });
   call = null;
   showCall(r.call, r.busy.length ? `busy: ${r.busy.join(', ')}` : 'started');
 });
@@ -229,12 +377,19 @@ action('live-enter', async () => {
   const roomId = $('live-id').value.trim();
   const { room } = await client.enterLiveRoom(roomId);
   liveRoomId = room.roomId;
+  // The live room's audio and video: its TRTC room of the same id, where the owner publishes and the audience watches.
+  const owner = room.owner === client.userId;
+  $('room-id').value = room.roomId;
+  await enterMediaRoom({ strRoomId: room.roomId }, owner ? 'anchor' : 'audience');
+  if (owner) await publishCamera();
   const name = room.info?.RoomName ? `“${room.info.RoomName}” ` : '';
   $('live-info').textContent = `${name}${room.roomId} · owner ${room.owner} · ${room.viewCount} views · ${room.seats.filter((s) => s.member).length}/${room.seats.length} seats taken`;
   addItem('live-feed', `entered ${room.roomId}`, false, { kind: 'entered' });
 });
 action('live-leave', async () => {
-  await client.leaveLiveRoom($('live-id').value.trim());
+  const id = $('live-id').value.trim();
+  await client.leaveLiveRoom(id);
+  if (sameRoom(media.room, { strRoomId: id })) await leaveMediaRoom({ strRoomId: id });
   liveRoomId = null;
   $('live-info').textContent = '';
   addItem('live-feed', 'left the live room', false, { kind: 'left' });
@@ -248,4 +403,21 @@ action('gift-send', async () => {
 });
 
 // For poking at the client from the browser console.
-window.trtcdDemo = { get client() { return client; }, get call() { return call; } };
+window.trtcdDemo = {
+  get client() { return client; },
+  get call() { return call; },
+  get media() { return media; },
+  /** Inbound RTP totals of every stream received: [{ userId, stream, kind, bytesReceived, framesDecoded }]. */
+  async inbound() {
+    const out = [];
+    for (const [key, { sub }] of media.subs) {
+      if (!sub) continue;
+      const [userId, stream] = key.split('/');
+      const report = await sub.pc.getStats();
+      report.forEach((r) => {
+        if (r.type === 'inbound-rtp') out.push({ userId, stream, kind: r.kind, bytesReceived: r.bytesReceived ?? 0, framesDecoded: r.framesDecoded ?? 0 });
+      });
+    }
+    return out;
+  },
+};

@@ -1,5 +1,6 @@
 // TrtcdClient: the typed requests of the /rtc protocol (docs/realtime-protocol.md) over a reconnecting Connection.
 import { Connection, roomFields } from './connection.ts';
+import { publish, subscribe, type LocalPublication, type RemoteSubscription, type StreamLike, type TrackLike } from './media.ts';
 import type {
   CallReply,
   EnterRoomOptions,
@@ -10,6 +11,7 @@ import type {
   RoomRef,
   StartCallOptions,
   StartCallReply,
+  StreamType,
 } from './types.ts';
 
 /** A room as the methods take it: a RoomRef, a number (roomId) or a string (strRoomId). */
@@ -122,6 +124,19 @@ export class TrtcdClient extends Connection {
   /** Leaves the seat this user holds (`live.leaveSeat`). */
   async leaveSeat(roomId: string): Promise<void> {
     await this.request('live.leaveSeat', { roomId });
+  }
+
+  /**
+   * Publishes local tracks in a room you entered as anchor (`media.publish`): camera and microphone as `main`, a screen
+   * as `sub`. Each kind needs its PrivateMapKey send bit.
+   */
+  publish(room: RoomInput, tracks: TrackLike[] | StreamLike, stream: StreamType = 'main'): Promise<LocalPublication> {
+    return publish((t, b) => this.request(t, b), toRoom(room), Array.isArray(tracks) ? tracks : tracks.getTracks(), stream, this.options.RTCPeerConnection);
+  }
+
+  /** Receives a member's stream (`media.subscribe`); attach `subscription.media` to a <video>. */
+  subscribe(room: RoomInput, userId: string, opts: { stream?: StreamType; audio?: boolean; video?: boolean } = {}): Promise<RemoteSubscription> {
+    return subscribe((t, b) => this.request(t, b), toRoom(room), userId, opts, this.options.RTCPeerConnection);
   }
 
   private async callRequest(type: string, body: Record<string, unknown>): Promise<CallReply> {

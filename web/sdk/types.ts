@@ -1,4 +1,5 @@
 // Wire types of the trtcd /rtc protocol, version 1 (docs/realtime-protocol.md), as the client sees them.
+import type { PeerConstructor } from './media.ts';
 
 /** A TRTC room: numeric (1–4294967294) or string (1–64 UTF-8 bytes); a request carries exactly one of the two. */
 export type RoomRef = { roomId: number } | { strRoomId: string };
@@ -28,10 +29,25 @@ export interface AuthReply {
   liveRooms?: string[];
 }
 
-/** Reply to `room.enter`: everyone in the room now, the caller included. */
+/** A user's stream in a room: `main` (camera and microphone) or `sub` (screen share, video only). */
+export type StreamType = 'main' | 'sub';
+
+/** A published stream as `room.enter` and the media events describe it. */
+export interface StreamInfo {
+  userId: string;
+  stream: StreamType;
+  audio: boolean;
+  video: boolean;
+  audioMuted: boolean;
+  videoMuted: boolean;
+}
+
+/** Reply to `room.enter`: everyone in the room now, the caller included, and the streams published in it. */
 export interface EnterRoomReply {
   room: RoomRef;
   members: RoomMember[];
+  /** Absent on servers without media. */
+  streams?: StreamInfo[];
 }
 
 /** Options of `enterRoom`. */
@@ -169,6 +185,24 @@ export interface RoomRemovedEvent extends EventBase<'room.removed'> {
   reason: string;
 }
 
+/** Someone in a room you are in published a stream (subscribe to receive it). */
+export interface MediaPublishedEvent extends EventBase<'media.published'>, StreamInfo {
+  room: RoomRef;
+}
+
+/** A stream you could subscribe to was muted or unmuted. */
+export interface MediaUpdatedEvent extends EventBase<'media.updated'>, StreamInfo {
+  room: RoomRef;
+}
+
+/** A stream ended (`unpublished`, `replaced`, `leave`, `left`, a removal reason, `connection failed`); its subscriptions are closed. */
+export interface MediaUnpublishedEvent extends EventBase<'media.unpublished'> {
+  room: RoomRef;
+  userId: string;
+  stream: StreamType;
+  reason: string;
+}
+
 /** The UserSig expired; the server closes with 4403 next. */
 export interface SessionExpiredEvent extends EventBase<'session.expired'> {
   expiresAt: number;
@@ -212,6 +246,9 @@ export interface ServerEvents {
   'call.updated': CallUpdatedEvent;
   'live.event': LiveEvent;
   'live.removed': LiveRemovedEvent;
+  'media.published': MediaPublishedEvent;
+  'media.updated': MediaUpdatedEvent;
+  'media.unpublished': MediaUnpublishedEvent;
 }
 
 /** A room or live room the client could not enter again after a reconnection that did not resume the session. */
@@ -276,6 +313,8 @@ export interface TrtcdClientOptions {
   platform?: Platform | string;
   /** Default `globalThis.WebSocket`; Node 20 has none, pass `ws`'s WebSocket. */
   WebSocket?: WebSocketConstructor;
+  /** For media; default `globalThis.RTCPeerConnection`. */
+  RTCPeerConnection?: PeerConstructor;
   /** Backoff settings, or false to never reconnect. */
   reconnect?: ReconnectOptions | false;
   /** How long a request may wait for its reply, reconnection included; default 10 000 ms. */
