@@ -11,13 +11,17 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 const TYPES = [
   'room.enter', 'room.leave', 'room.message', 'auth', 'auth.renew',
   'call.start', 'call.accept', 'call.reject', 'call.hangup', 'call.cancel', 'call.join', 'call.invite', 'call.get',
-  'live.enter', 'live.leave', 'live.text', 'live.custom', 'live.gift', 'live.takeSeat', 'live.leaveSeat', 'nope',
+  'live.enter', 'live.leave', 'live.text', 'live.custom', 'live.gift', 'live.takeSeat', 'live.leaveSeat',
+  'media.publish', 'media.unpublish', 'media.subscribe', 'media.unsubscribe', 'media.mute', 'nope',
 ];
-const FIELDS = ['roomId', 'strRoomId', 'role', 'privateMapKey', 'data', 'to', 'userSig', 'callees', 'mediaType', 'callId', 'target', 'targets', 'ringTimeoutMs', 'userData', 'chatGroupId', 'text', 'extensionInfo', 'businessId', 'giftId', 'count', 'receivers', 'index'];
+const FIELDS = ['roomId', 'strRoomId', 'role', 'privateMapKey', 'data', 'to', 'userSig', 'callees', 'mediaType', 'callId', 'target', 'targets', 'ringTimeoutMs', 'userData', 'chatGroupId', 'text', 'extensionInfo', 'businessId', 'giftId', 'count', 'receivers', 'index', 'sdp', 'stream', 'userId', 'subscriptionId', 'audio', 'video'];
+/** SDP-shaped strings: the media requests' parser and werift must refuse them without a crash. */
+const SDPS = ['v=0\r\n', 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n', 'v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n', 'v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n'];
 const value = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
   { weight: 2, arbitrary: fc.constantFrom(null, true, 0, -1, 1.5, 1e300, 2 ** 53, 4294967295, '', '__proto__', 'live-fz', 'fz-bystander', 'Audio', 'Video', 'rose', ['fz-bystander'], [], 777) },
   { weight: 1, arbitrary: fc.string({ maxLength: 3 }).map((s) => s.repeat(500)) },
+  { weight: 1, arbitrary: fc.constantFrom(...SDPS, 'main', 'sub', 's1') },
 );
 const request = fc.record({ type: fc.constantFrom(...TYPES), fields: fc.dictionary(fc.constantFrom(...FIELDS), value, { maxKeys: 5 }) });
 // The protocol's catalogue, and send_gift's codes that live.gift passes on.

@@ -85,7 +85,7 @@ describe('TrtcdClient against a real server', () => {
     const a = await login('a1');
     const b = await login('b1');
     const entered = await a.enterRoom('lobby');
-    assert.deepEqual(entered, { room: { strRoomId: 'lobby' }, members: [{ userId: 'a1', role: 'anchor' }] });
+    assert.deepEqual(entered, { room: { strRoomId: 'lobby' }, members: [{ userId: 'a1', role: 'anchor' }], streams: [] });
     const userEnter = nextEvent(a, 'room.userEnter');
     const rb = await b.enterRoom({ strRoomId: 'lobby' }, { role: 'audience' });
     assert.deepEqual(rb.members.map((m) => m.userId), ['a1', 'b1']);
