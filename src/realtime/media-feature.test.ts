@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { genPrivateMapKey, Privilege } from '../auth/private-map-key.ts';
+import { trtcCloudClient } from '../../test/helpers/cloud-api.ts';
 import { eventually, MediaPeer } from '../../test/helpers/media-peer.ts';
 import { rtcLogin, type RtcTestClient } from '../../test/helpers/rtc-client.ts';
 import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
@@ -140,7 +141,8 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.deepEqual([reply.audio, reply.video], [true, false]);
   });
 
-  it("a removed user's media stops reaching the others within 1 s", async () => {
+  it("a removed user's media (RemoveUser through the official Cloud API SDK) stops reaching the others within 1 s", async () => {
+    const cloud = trtcCloudClient(t.server.url, t.app.cloudApi);
     const a = await login('m-removed');
     const b = await login('m-stays');
     await a.request('room.enter', { roomId: 7003 });
@@ -150,7 +152,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
     await eventually(() => sub.received.video > 5);
     const { subscriptions } = t.server.rtc.media.sfu.stats();
     const t0 = Date.now();
-    await t.server.trtcRooms.removeUsers(t.app.sdkAppId, { roomId: 7003 }, ['m-removed']);
+    await cloud.RemoveUser({ SdkAppId: t.app.sdkAppId, RoomId: 7003, UserIds: ['m-removed'] });
     const gone = await b.event('media.unpublished');
     assert.equal(gone.reason, 'removed by the server');
     const atEvent = sub.received.video + sub.received.audio;
@@ -163,6 +165,28 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.equal(sub.received.video + sub.received.audio, settled, 'no media after removal');
     assert.equal(Date.now() - t0 < 2000, true);
     assert.equal(t.server.rtc.media.sfu.stats().subscriptions, subscriptions - 1, 'the subscription to the removed user ended');
+  });
+
+  it('a screen share is the sub stream: video only, its own bits, received apart from main', async () => {
+    const a = await login('m-screen');
+    const b = await login('m-screen-viewer');
+    await a.request('room.enter', { roomId: 7005 });
+    await b.request('room.enter', { roomId: 7005 });
+    const screen = peer('publish', ['video']);
+    const r = await a.request('media.publish', { roomId: 7005, stream: 'sub', sdp: await screen.offer() });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    await screen.answer(r.sdp as string);
+    await screen.connected();
+    screen.start(300);
+    assert.deepEqual(await b.event('media.published'), { v: 1, type: 'media.published', room: { roomId: 7005 }, userId: 'm-screen', stream: 'sub', audio: false, video: true, audioMuted: false, videoMuted: false });
+    assert.equal((await b.request('media.subscribe', { roomId: 7005, userId: 'm-screen', sdp: await peer('subscribe').offer() })).code, RtcErrors.NO_SUCH_STREAM.code);
+    const s = peer('subscribe', ['video']);
+    const sub = await b.request('media.subscribe', { roomId: 7005, userId: 'm-screen', stream: 'sub', sdp: await s.offer() });
+    assert.deepEqual([sub.ok, sub.audio, sub.video], [true, false, true]);
+    await s.answer(sub.sdp as string);
+    await eventually(() => s.received.video > 5);
+    assert.equal((await a.request('media.unpublish', { roomId: 7005, stream: 'sub' })).ok, true);
+    assert.deepEqual(await b.event('media.unpublished'), { v: 1, type: 'media.unpublished', room: { roomId: 7005 }, userId: 'm-screen', stream: 'sub', reason: 'unpublished' });
   });
 
   it('refuses bad media requests with the protocol codes', async () => {

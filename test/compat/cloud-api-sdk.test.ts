@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
 import { after, before, describe, it, mock } from 'node:test';
 import { iotexplorer } from 'tencentcloud-sdk-nodejs/tencentcloud/services/iotexplorer/index.js';
 import { trtc } from 'tencentcloud-sdk-nodejs/tencentcloud/services/trtc/index.js';
 import { verifyPrivateMapKey } from '../../src/auth/private-map-key.ts';
 import { verifyUserSig } from '../../src/auth/usersig.ts';
+import { loopbackAgent } from '../helpers/cloud-api.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let t: TestServer;
@@ -16,11 +16,7 @@ before(async () => {
 });
 after(() => t.close());
 
-// Resolves every name to loopback, so a product-shaped endpoint (iotexplorer.tencentcloudapi.com:PORT) reaches trtcd.
-const loopback = new Agent({
-  lookup: ((_h: string, o: { all?: boolean }, cb: (...a: unknown[]) => void) =>
-    o.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as never,
-});
+const loopback = loopbackAgent();
 
 type Endpoint = 'ip' | 'product';
 function iot(opts: { endpoint?: Endpoint; secretKey?: string; secretId?: string; region?: string; signMethod?: string } = {}) {

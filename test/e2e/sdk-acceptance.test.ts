@@ -2,13 +2,12 @@
 // a 1-to-1 call with its record and callbacks, PrivateMapKey and UserSig refusals, and RemoveUser through the
 // official Cloud API SDK.
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { trtc } from 'tencentcloud-sdk-nodejs/tencentcloud/services/trtc/index.js';
 import { WebSocket } from 'ws';
 import { genPrivateMapKey, Privilege } from '../../src/auth/private-map-key.ts';
 import { genUserSig } from '../../src/auth/usersig.ts';
 import { TrtcdClient, TrtcdError, type TrtcdEvents } from '../../web/sdk/index.ts';
+import { trtcCloudClient } from '../helpers/cloud-api.ts';
 import { startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -93,14 +92,7 @@ describe('real-time plane acceptance (client SDK)', () => {
   });
 
   it('RemoveUser (official Cloud API SDK) takes the user out of the room within 1 s', async () => {
-    const loopback = new Agent({
-      lookup: ((_h: string, o: { all?: boolean }, cb: (...a: unknown[]) => void) => (o.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4))) as never,
-    });
-    const cloud = new trtc.v20190722.Client({
-      credential: t.app.cloudApi,
-      region: 'ap-guangzhou',
-      profile: { httpProfile: { endpoint: `trtc.tencentcloudapi.com:${new URL(t.server.url).port}`, protocol: 'http://', reqTimeout: 10, agent: loopback } },
-    });
+    const cloud = trtcCloudClient(t.server.url, t.app.cloudApi);
     const host = client('sdk-host');
     const guest = client('sdk-guest');
     await host.connect();

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import { iotexplorer } from 'tencentcloud-sdk-nodejs/tencentcloud/services/iotexplorer/index.js';
+import { loopbackAgent } from '../../../test/helpers/cloud-api.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { canonicalHeaders, canonicalRequest, sha256Hex, stringToSign, tc3Signature, utcDate, v1Signature, v1StringToSign } from '../../auth/tc3.ts';
 import { MemoryRateLimiter } from '../../limits/rate-limiter.ts';
@@ -432,10 +433,8 @@ type IotClient = InstanceType<typeof iotexplorer.v20190423.Client>;
 
 function sdk(o: { key?: string; id?: string; signMethod?: 'TC3-HMAC-SHA256' | 'HmacSHA1' | 'HmacSHA256'; reqMethod?: 'POST' | 'GET'; endpoint?: string } = {}): IotClient {
   // Every name resolves to 127.0.0.1, so the realistic endpoint (service `iotexplorer`) reaches the local server.
-  const agent = new Agent({
-    lookup: ((_h: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) =>
-      opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)) as never,
-  });
+  const agent = loopbackAgent();
+
   return new iotexplorer.v20190423.Client({
     credential: { secretId: o.id ?? secretId, secretKey: o.key ?? secretKey },
     region: 'ap-guangzhou',
