@@ -3,10 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { genUserSig } from '../../src/auth/usersig.ts';
 import type { ServerChild } from '../helpers/child.ts';
 import { chromiumMissing, demoLogin, startDemoRig, type DemoRig } from '../helpers/browser.ts';
-import { restUrl } from '../helpers/server.ts';
 
 const skip = chromiumMissing();
 if (skip) console.log(`# skipping the demo browser tests: ${skip}`);
@@ -17,15 +15,7 @@ describe('demo page calls and live rooms in Chromium', { skip }, () => {
   let browser: Browser;
   let app: { sdkAppId: number; secretKey: string };
 
-  /** A REST v4 command as the administrator; fails the test unless ErrorCode is 0. */
-  const rest = async (command: string, body: unknown): Promise<Record<string, unknown>> => {
-    const usersig = genUserSig({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, userId: 'administrator', expire: 3600 });
-    const q = { sdkappid: String(app.sdkAppId), identifier: 'administrator', usersig, random: String(Math.floor(Math.random() * 2 ** 32)), contenttype: 'json' };
-    const res = await fetch(restUrl(child.url, command, q), { method: 'POST', body: JSON.stringify(body) });
-    const env = (await res.json()) as Record<string, unknown>;
-    assert.equal(env.ErrorCode, 0, `${command}: ${JSON.stringify(env)}`);
-    return env;
-  };
+  const rest = (command: string, body: unknown) => rig.rest(command, body);
 
   before(async () => {
     rig = await startDemoRig();

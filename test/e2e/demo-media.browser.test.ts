@@ -98,6 +98,24 @@ describe('audio and video in Chromium through the SFU', { skip }, () => {
     await b.page.context().close();
   });
 
+  it('a live room: the owner publishes on entering, the audience receives it', { timeout: 40_000 }, async () => {
+    await rig.rest('im_open_login_svc/multiaccount_import', { Accounts: ['live-owner'] });
+    await rig.rest('live_engine_http_srv/create_room', { RoomInfo: { RoomId: 'live-av', RoomType: 'Live', RoomName: 'AV live', Owner_Account: 'live-owner' } });
+    const owner = await demoLogin(rig.browser, rig.child.url, rig.app, 'live-owner');
+    const fan = await demoLogin(rig.browser, rig.child.url, rig.app, 'live-fan');
+    for (const { page } of [owner, fan]) {
+      await page.fill('#live-id', 'live-av');
+      await page.click('#live-enter');
+    }
+    await owner.page.locator('#log li').filter({ hasText: 'publishing camera and microphone' }).waitFor();
+    await fan.page.locator('#room-feed li').filter({ hasText: 'as audience' }).waitFor();
+    await receivesFrom(fan.page, 'live-owner');
+    assert.deepEqual(await inbound(owner.page), []);
+    assert.deepEqual([...owner.errors, ...fan.errors], []);
+    await owner.page.context().close();
+    await fan.page.context().close();
+  });
+
   it('the audience receives the host but cannot publish', { timeout: 40_000 }, async () => {
     const host = await demoLogin(rig.browser, rig.child.url, rig.app, 'host');
     const viewer = await demoLogin(rig.browser, rig.child.url, rig.app, 'viewer');

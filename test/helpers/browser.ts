@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { runCli, startChild, type ServerChild } from './child.ts';
-import { tempDir } from './server.ts';
+import { genUserSig } from '../../src/auth/usersig.ts';
+import { restUrl, tempDir } from './server.ts';
 
 /** Where Debian's chromium package puts the browser. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -45,6 +46,8 @@ export interface DemoRig {
   child: ServerChild;
   browser: Browser;
   app: { sdkAppId: number; secretKey: string };
+  /** A REST v4 command as the administrator; fails the test unless ErrorCode is 0. */
+  rest(command: string, body: unknown): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,14 @@ export async function startDemoRig(o: { media?: boolean } = {}): Promise<DemoRig
     child,
     browser,
     app,
+    rest: async (command, body) => {
+      const usersig = genUserSig({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, userId: 'administrator', expire: 3600 });
+      const q = { sdkappid: String(app.sdkAppId), identifier: 'administrator', usersig, random: String(Math.floor(Math.random() * 2 ** 32)), contenttype: 'json' };
+      const res = await fetch(restUrl(child.url, command, q), { method: 'POST', body: JSON.stringify(body) });
+      const env = (await res.json()) as Record<string, unknown>;
+      assert.equal(env.ErrorCode, 0, `${command}: ${JSON.stringify(env)}`);
+      return env;
+    },
     close: async () => {
       await browser.close();
       await child.stop();
