@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of one server: requests by API family/command/code and their latency. */
 export class Metrics {
@@ -19,6 +19,18 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'trtcd_' });
+  }
+
+  /** A gauge read when /metrics is scraped (e.g. open connections, media publications). */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 
   /** Records one finished request; `startNs` is from process.hrtime.bigint(). */

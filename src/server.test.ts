@@ -15,6 +15,9 @@ describe('operations endpoints', () => {
       const text = await res.text();
       assert.match(text, /trtcd_requests_total\{family="rest-v4",command="im_open_login_svc\/account_check",code="0"\} 1/);
       assert.match(text, /trtcd_requests_total\{family="rest-v4",command="im_open_login_svc\/account_check",code="70003"\} 1/);
+      assert.match(text, /trtcd_rtc_connections 0/);
+      assert.match(text, /trtcd_media_publications 0/);
+      assert.match(text, /trtcd_media_subscriptions 0/);
       assert.match(text, /trtcd_request_duration_seconds_bucket\{le="0.005",family="rest-v4",command="im_open_login_svc\/account_check"\} \d+/);
     } finally {
       await t.close();

@@ -112,6 +112,9 @@ export async function startServer(
   const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;
   parsePortRange(config.mediaPortRange); // a bad range fails the start, not the first publish
   const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, presence, media: { portRange: config.mediaPortRange } });
+  metrics.gauge('trtcd_rtc_connections', 'open /rtc WebSocket connections', () => rtc.size);
+  metrics.gauge('trtcd_media_publications', 'streams published to this node\'s SFU', () => rtc.media.sfu.stats().publications);
+  metrics.gauge('trtcd_media_subscriptions', 'subscriptions forwarded by this node\'s SFU', () => rtc.media.sfu.stats().subscriptions);
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';

@@ -77,6 +77,9 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.equal(reply.video, true);
     assert.match(reply.subscriptionId as string, /^s\d+$/);
     await eventually(() => sub.received.audio > 5 && sub.received.video > 5);
+    const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+    assert.match(metrics, /trtcd_media_publications [1-9]/);
+    assert.match(metrics, /trtcd_media_subscriptions [1-9]/);
     // A new subscriber gets a keyframe request sent upstream; so does the subscriber's own PLI.
     await eventually(() => plis >= 1);
     // Past the keyframe-request throttle (KEYFRAME_INTERVAL_MS).
