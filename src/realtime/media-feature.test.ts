@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GenericNack, RtcpTransportLayerFeedback } from 'werift';
 import { genPrivateMapKey, Privilege } from '../auth/private-map-key.ts';
 import { trtcCloudClient } from '../../test/helpers/cloud-api.ts';
 import { eventually, MediaPeer } from '../../test/helpers/media-peer.ts';
@@ -58,7 +59,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
     return { peer: p, reply: r };
   }
 
-  it('an anchor publishes audio and video; another member is told and receives both, keyframe requests reach the publisher', async () => {
+  it('an anchor publishes audio and video; another member is told and receives both; keyframe requests reach the publisher, NACKs are answered', async () => {
     const a = await login('m-anchor');
     const b = await login('m-viewer');
     assert.equal((await a.request('room.enter', { roomId: 7001 })).ok, true);
@@ -88,6 +89,19 @@ describe('/rtc media (werift peers through the SFU)', () => {
     const rx = sub.pc.getTransceivers().find((x) => x.kind === 'video')!.receiver;
     await rx.sendRtcpPLI(rx.tracks[0]!.ssrc!);
     await eventually(() => plis > before);
+
+    // A NACK from the subscriber is answered from the server's history: the lost packet comes again.
+    const seen: number[] = [];
+    sub.onPacket = (kind, rtp) => {
+      if (kind === 'video') seen.push(rtp.header.sequenceNumber);
+    };
+    await eventually(() => seen.length > 3);
+    const lost = seen[1]!;
+    const copies = () => seen.filter((n) => n === lost).length;
+    const rxTrack = sub.pc.getTransceivers().find((x) => x.kind === 'video')!.receiver;
+    await rxTrack.dtlsTransport.sendRtcp([new RtcpTransportLayerFeedback({ feedback: new GenericNack({ senderSsrc: 1, mediaSourceSsrc: rxTrack.tracks[0]!.ssrc!, lost: [lost] }) })]);
+    await eventually(() => copies() === 2, 5000, 'the retransmission');
+    sub.onPacket = undefined;
 
     // Muting video stops it; the room is told.
     const muted = await a.request('media.mute', { roomId: 7001, video: true });
