@@ -1,7 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { runCli, startChild, type ServerChild } from '../test/helpers/child.ts';
+import { runCli, startChild, TRTCD_BIN, type ServerChild } from '../test/helpers/child.ts';
 import { restUrl, tempDir } from '../test/helpers/server.ts';
 
 /** One row of the benchmark table. */
@@ -120,4 +123,151 @@ export function rows(name: string, m: { trtcd: Load; bare: Load }, minRatio: num
       pass: m.trtcd.p99 < maxP99Ms,
     },
   ];
+}
+
+/** Runs `body`, rejecting once it has taken `ms` (a hard stop behind a group's own deadline; the caller cleans up). */
+export async function withHardStop<T>(what: string, ms: number, body: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stop = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} exceeded ${ms / 1000} s`)), ms)));
+  try {
+    return await Promise.race([stop, body()]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Nearest-rank percentile of an ascending array (NaN when empty). */
+export function pct(sorted: ArrayLike<number>, p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+/** The resident set of a process, KiB (Linux /proc), or NaN. */
+export function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The CPUs a process may run on (Linux /proc Cpus_allowed_list), or '?'. */
+export function cpusAllowed(pid: number | 'self'): string {
+  try {
+    return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+/** A snapshot of CPU time, in clock ticks: busy time of the whole machine and of some processes, at `at` ms. */
+export interface CpuTicks {
+  busy: number;
+  ours: number;
+  at: number;
+}
+
+/** CPU time, in clock ticks: busy time of the whole machine (user + nice + system) and of the given processes. */
+export function cpuTicks(pids: Array<number | 'self'>): CpuTicks {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    let ours = 0;
+    for (const pid of pids) {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      ours += Number(fields[11]) + Number(fields[12]); // utime, stime (all threads)
+    }
+    return { busy: f[0]! + f[1]! + f[2]!, ours, at: performance.now() };
+  } catch {
+    return { busy: NaN, ours: NaN, at: performance.now() };
+  }
+}
+
+/** Share of one core that processes other than ours used between two snapshots (100 ticks/s assumed), %. */
+export function othersLoad(a: CpuTicks, b: CpuTicks): number {
+  return (b.busy - a.busy - (b.ours - a.ours)) / ((b.at - a.at) / 1000);
+}
+
+/** Pins every thread of a process to `list` with taskset; false when that is impossible. */
+export function pin(pid: number, list: string): boolean {
+  return spawnSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' }).status === 0;
+}
+
+/** A `trtcd start` child, under `taskset -c <core>` when a core is given. */
+export interface PinnedChild {
+  pid: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `[taskset -c core] node [nodeArgs] bin/trtcd start --port 0 --data-dir dir` and waits until it listens. */
+export function startPinned(dir: string, core: string | null, nodeArgs: string[]): Promise<PinnedChild> {
+  const argv = [...nodeArgs, TRTCD_BIN, 'start', '--port', '0', '--data-dir', dir];
+  // taskset execs node, so the child's pid is the server's.
+  const proc = core === null ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('taskset', ['-c', core, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let out = '';
+  let err = '';
+  return new Promise((resolve, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (out.length > 100_000) return;
+      out += d.toString();
+      const m = /"port":(\d+)[^\n]*"msg":"trtcd listening"/.exec(out);
+      if (m)
+        resolve({
+          pid: proc.pid!,
+          url: `http://127.0.0.1:${m[1]}`,
+          stop: async () => {
+            if (proc.exitCode !== null || proc.signalCode !== null) return;
+            const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+            proc.kill('SIGTERM');
+            await exited;
+            clearTimeout(kill);
+          },
+        });
+    });
+    void exited.then(() => reject(new Error(`trtcd exited before listening:\n${out}\n${err}`)));
+  });
+}
+
+/** A trtcd child pinned to its own core while this process (the load generator) runs on the others. */
+export interface PinnedServer {
+  child: PinnedChild;
+  /** Where each side runs, for row names. */
+  where: string;
+  /** What could not be arranged (no taskset). */
+  notes: string[];
+  /** Gives this process its CPUs back and stops the child. */
+  release(): Promise<void>;
+}
+
+/** Starts trtcd on CPU 1 (every thread, with taskset) and pins this process to the other CPUs. */
+export async function startPinnedServer(dir: string, nodeArgs: string[]): Promise<PinnedServer> {
+  const ncpu = cpus().length;
+  const hasTaskset = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+  const serverCore = ncpu >= 2 ? '1' : '0';
+  const selfCpus = cpusAllowed('self');
+  const child = await startPinned(dir, hasTaskset ? serverCore : null, nodeArgs);
+  const notes = hasTaskset ? [] : ['taskset not found: server NOT pinned to one core'];
+  const selfPinned = hasTaskset && ncpu >= 2 && pin(process.pid, `0${ncpu > 2 ? `,2-${ncpu - 1}` : ''}`);
+  return {
+    child,
+    where: `server on CPU ${cpusAllowed(child.pid)}, clients on CPU ${cpusAllowed('self')}`,
+    notes,
+    release: async () => {
+      if (selfPinned) pin(process.pid, selfCpus);
+      await child.stop();
+    },
+  };
+}
+
+/** Creates an app (rate limits off) in a data directory with the CLI; its id and secret key. */
+export function createBenchApp(dir: string): { sdkAppId: number; secretKey: string } {
+  const created = JSON.parse(runCli(['app', 'create', '--json', '--data-dir', dir]).stdout) as { sdkAppId: number; secretKey: string };
+  if (runCli(['app', 'set', String(created.sdkAppId), 'rateLimits=off', '--data-dir', dir]).status !== 0) throw new Error('app set rateLimits=off failed');
+  return created;
 }

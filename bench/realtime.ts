@@ -1,12 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { genUserSig } from '../src/auth/usersig.ts';
-import { runCli, TRTCD_BIN } from '../test/helpers/child.ts';
 import { restUrl, tempDir } from '../test/helpers/server.ts';
-import type { BenchRow } from './harness.ts';
+import { cpuTicks, createBenchApp, othersLoad, pct, rssKiB, sleep, startPinnedServer, withHardStop, type BenchRow, type PinnedServer } from './harness.ts';
 
 /** Audience clients held in one live room (the target), and the small audience of the baseline. */
 const N = Number(process.env.BENCH_RT_CLIENTS ?? 10_000);
@@ -33,95 +31,6 @@ interface Cohort {
   failures: string[];
   connectMs: number;
 }
-
-/** Nearest-rank percentile. */
-function pct(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-/** The resident set of a process, KiB (Linux /proc), or NaN. */
-function rssKiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-function cpusAllowed(pid: number | 'self'): string {
-  try {
-    return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
-  } catch {
-    return '?';
-  }
-}
-
-/** CPU time, in clock ticks: busy time of the whole machine (user + nice + system) and of the given processes. */
-function cpuTicks(pids: Array<number | 'self'>): { busy: number; ours: number; at: number } {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    let ours = 0;
-    for (const pid of pids) {
-      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      ours += Number(fields[11]) + Number(fields[12]); // utime, stime (all threads)
-    }
-    return { busy: f[0]! + f[1]! + f[2]!, ours, at: performance.now() };
-  } catch {
-    return { busy: NaN, ours: NaN, at: performance.now() };
-  }
-}
-
-/** Share of one core that processes other than ours used between two snapshots (100 ticks/s assumed), %. */
-function othersLoad(a: ReturnType<typeof cpuTicks>, b: ReturnType<typeof cpuTicks>): number {
-  return (b.busy - a.busy - (b.ours - a.ours)) / ((b.at - a.at) / 1000);
-}
-
-/** Pins every thread of a process to `list` with taskset; false when that is impossible. */
-function pin(pid: number, list: string): boolean {
-  return spawnSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' }).status === 0;
-}
-
-/** A `trtcd start` child, under `taskset -c <core>` when a core is given. */
-interface Child {
-  pid: number;
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** Starts `[taskset -c core] node [nodeArgs] bin/trtcd start --port 0 --data-dir dir` and waits until it listens. */
-function startPinned(dir: string, core: string | null, nodeArgs: string[]): Promise<Child> {
-  const argv = [...nodeArgs, TRTCD_BIN, 'start', '--port', '0', '--data-dir', dir];
-  // taskset execs node, so the child's pid is the server's.
-  const proc = core === null ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('taskset', ['-c', core, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let out = '';
-  let err = '';
-  return new Promise((resolve, reject) => {
-    proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    proc.stdout!.on('data', (d: Buffer) => {
-      if (out.length > 100_000) return;
-      out += d.toString();
-      const m = /"port":(\d+)[^\n]*"msg":"trtcd listening"/.exec(out);
-      if (m)
-        resolve({
-          pid: proc.pid!,
-          url: `http://127.0.0.1:${m[1]}`,
-          stop: async () => {
-            if (proc.exitCode !== null || proc.signalCode !== null) return;
-            const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-            proc.kill('SIGTERM');
-            await exited;
-            clearTimeout(kill);
-          },
-        });
-    });
-    void exited.then(() => reject(new Error(`trtcd exited before listening:\n${out}\n${err}`)));
-  });
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Opens one client: upgrade to /rtc, `auth`, `live.enter`; resolves once live.enter replied ok. Later frames go to
@@ -179,9 +88,7 @@ export async function benchRealtime(): Promise<BenchRow[]> {
   }
 
   const dir = tempDir('trtcd-bench-rt-');
-  const created = JSON.parse(runCli(['app', 'create', '--json', '--data-dir', dir]).stdout) as { sdkAppId: number; secretKey: string };
-  const { sdkAppId, secretKey } = created;
-  if (runCli(['app', 'set', String(sdkAppId), 'rateLimits=off', '--data-dir', dir]).status !== 0) throw new Error('app set rateLimits=off failed');
+  const { sdkAppId, secretKey } = createBenchApp(dir);
   const adminSig = genUserSig({ sdkAppId, secretKey, userId: 'administrator', expire: 86400 });
 
   // Every UserSig up front, so signing is not part of the connect time.
@@ -194,36 +101,27 @@ export async function benchRealtime(): Promise<BenchRow[]> {
   const main = users('a', n);
 
   // The server: its own core (taskset, every thread), this process on the other ones.
-  const ncpu = cpus().length;
-  const hasTaskset = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
-  const serverCore = ncpu >= 2 ? '1' : '0';
-  const selfCpus = cpusAllowed('self');
-  let child: Child | undefined;
+  let server: PinnedServer | undefined;
   const all: WebSocket[] = [];
-  let selfPinned = false;
   // A hard stop a little after the soft deadline, in case something hangs: the finally below cleans up either way.
-  let hardTimer: NodeJS.Timeout | undefined;
-  const hardStop = new Promise<never>((_, reject) => (hardTimer = setTimeout(() => reject(new Error(`realtime bench exceeded ${OVERALL_MS / 1000 + 30} s`)), OVERALL_MS + 30_000)));
   try {
-    return await Promise.race([hardStop, run()]);
+    return await withHardStop('realtime bench', OVERALL_MS + 30_000, run);
   } finally {
-    clearTimeout(hardTimer);
     for (const ws of all) ws.terminate();
-    if (selfPinned) pin(process.pid, selfCpus);
-    await child?.stop();
+    await server?.release();
     rmSync(dir, { recursive: true, force: true });
   }
 
   async function run(): Promise<BenchRow[]> {
     // BENCH_RT_SERVER_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, adds node options to the server (profiling).
     const nodeArgs = (process.env.BENCH_RT_SERVER_ARGS ?? '').split(' ').filter(Boolean);
-    child = await startPinned(dir, hasTaskset ? serverCore : null, nodeArgs);
+    server = await startPinnedServer(dir, nodeArgs);
+    const child = server.child;
     const pid = child.pid;
-    if (!hasTaskset) notes.push('taskset not found: server NOT pinned to one core');
-    if (hasTaskset && ncpu >= 2) selfPinned = pin(process.pid, `0${ncpu > 2 ? `,2-${ncpu - 1}` : ''}`);
-    const where = `server on CPU ${cpusAllowed(pid)}, clients on CPU ${cpusAllowed('self')}`;
+    notes.push(...server.notes);
+    const where = server.where;
 
-    const url = (command: string) => restUrl(child!.url, command, { sdkappid: String(sdkAppId), identifier: 'administrator', usersig: adminSig, random: '1', contenttype: 'json' });
+    const url = (command: string) => restUrl(child.url, command, { sdkappid: String(sdkAppId), identifier: 'administrator', usersig: adminSig, random: '1', contenttype: 'json' });
     const post = async (command: string, body: unknown) => {
       const res = await fetch(url(command), { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(GIFT_TIMEOUT_MS) });
       const env = (await res.json()) as Record<string, unknown>;
@@ -252,7 +150,7 @@ export async function benchRealtime(): Promise<BenchRow[]> {
     };
 
     const connect = async (list: Array<{ userId: string; userSig: string }>, offset: number): Promise<Cohort> => {
-      const wsUrl = `${child!.url.replace(/^http/, 'ws')}/rtc`;
+      const wsUrl = `${child.url.replace(/^http/, 'ws')}/rtc`;
       const sockets: WebSocket[] = [];
       const failures: string[] = [];
       let next = 0;

@@ -7,6 +7,7 @@ import { benchCloudApi } from './cloud-api.ts';
 import { benchGifts } from './gifts.ts';
 import type { BenchRow } from './harness.ts';
 import { benchIvh } from './ivh.ts';
+import { benchMedia } from './media.ts';
 import { benchNodes } from './nodes.ts';
 import { benchRealtime } from './realtime.ts';
 import { benchRest } from './rest.ts';
@@ -40,6 +41,7 @@ if (!only || only === 'gifts') rows.push(...(await benchGifts()));
 if (!only || only === 'ivh') rows.push(...(await benchIvh()));
 if (!only || only === 'realtime') rows.push(...(await benchRealtime()));
 if (!only || only === 'nodes') rows.push(...(await benchNodes()));
+if (!only || only === 'media') rows.push(...(await benchMedia()));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${process.platform}`;
 const section = [BEGIN, `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}.`, '', table(rows), END].join('\n');
