@@ -156,6 +156,9 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.match(r.message as string, /receive video \(32\)/);
     const { reply } = await subscribe(k, 7002, 'm-video-pub', ['audio']);
     assert.deepEqual([reply.audio, reply.video], [true, false]);
+    // The publisher's connection closes: its session ends, and with it its stream.
+    await v.close();
+    assert.deepEqual(await k.event('media.unpublished'), { v: 1, type: 'media.unpublished', room: { roomId: 7002 }, userId: 'm-video-pub', stream: 'main', reason: 'disconnected' });
   });
 
   it("a removed user's media (RemoveUser through the official Cloud API SDK) stops reaching the others within 1 s", async () => {

@@ -3,7 +3,7 @@ import { Privilege } from '../auth/private-map-key.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import { MAX_NUMERIC_ROOM_ID, TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent } from '../services/trtc-rooms/trtc-rooms-service.ts';
-import { typed, type RtcFeature } from './feature.ts';
+import { typed, type RtcFeature, type SessionEnd } from './feature.ts';
 import type { MediaNetwork } from './media/peer-config.ts';
 import { WebRtcPublisher } from './media/publisher.ts';
 import { MAX_SDP_CHARS, offeredMedia, receives, sends, type OfferedMedia } from './media/sdp.ts';
@@ -121,8 +121,9 @@ export class MediaFeature implements RtcFeature {
     this.tellRoom(pub, event('media.published', { room: roomOf(pub.room), ...streamView(pub) }), pub.owner);
   }
 
-  ended(s: RtcSession): void {
-    this.sfu.dropOwner(s, 'left');
+  ended(s: RtcSession, how: SessionEnd): void {
+    // The same reasons as the room.userLeave the others get for this session.
+    this.sfu.dropOwner(s, how === 'logout' ? 'leave' : 'disconnected');
   }
 
   close(): void {

@@ -195,7 +195,7 @@ export interface MediaUpdatedEvent extends EventBase<'media.updated'>, StreamInf
   room: RoomRef;
 }
 
-/** A stream ended (`unpublished`, `replaced`, `leave`, `left`, a removal reason, `connection failed`); its subscriptions are closed. */
+/** A stream ended (`unpublished`, `replaced`, `leave`, `disconnected`, a removal reason, `connection failed`); its subscriptions are closed. */
 export interface MediaUnpublishedEvent extends EventBase<'media.unpublished'> {
   room: RoomRef;
   userId: string;

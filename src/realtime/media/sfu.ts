@@ -28,8 +28,6 @@ export interface Publication {
   readonly owner: Owner | undefined;
   readonly muted: Record<MediaKind, boolean>;
   readonly subscriptions: Set<Subscription>;
-  /** Packets received from the source. */
-  packetsIn: number;
   lastKeyframeAsk: number;
 }
 
@@ -62,9 +60,8 @@ export class Sfu {
   publish(p: { sdkAppId: number; room: RoomRef; userId: string; stream: StreamType; source: MediaSource; owner: Owner | undefined }): Publication {
     const old = this.find(p.sdkAppId, p.room, p.userId, p.stream);
     if (old) this.unpublish(old, 'replaced');
-    const pub: Publication = { ...p, muted: { audio: false, video: false }, subscriptions: new Set(), packetsIn: 0, lastKeyframeAsk: 0 };
+    const pub: Publication = { ...p, muted: { audio: false, video: false }, subscriptions: new Set(), lastKeyframeAsk: 0 };
     p.source.onRtp((kind, rtp) => {
-      pub.packetsIn++;
       if (pub.muted[kind]) return;
       for (const s of pub.subscriptions) s.subscriber.send(kind, rtp);
     });

@@ -16,8 +16,6 @@ export class Subscriber {
   private readonly senders: Partial<Record<MediaKind, RTCRtpSender>> = {};
   private closed = false;
   private unwatch: () => void = () => undefined;
-  /** Packets written, for tests and stats. */
-  packetsSent = 0;
 
   private constructor(private readonly pc: RTCPeerConnection) {}
 
@@ -83,7 +81,6 @@ export class Subscriber {
     if (!sender || this.closed) return;
     const h = rtp.header;
     const copy = new RtpPacket(new RtpHeader({ marker: h.marker, payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc }), rtp.payload);
-    this.packetsSent++;
     sender.sendRtp(copy).catch(() => undefined);
   }
 
