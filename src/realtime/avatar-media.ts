@@ -2,6 +2,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import { IVH_EVENT_TOPIC, type IvhEvent, type SpeakStatus } from '../services/digital-human/session.ts';
 import { TRTC_ROOM_TOPIC, type TrtcRoomEvent, type TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
+import { listen } from './feature.ts';
 import { ClipPlayer, loadAvatarClips, type AvatarClips } from './media/clip-player.ts';
 import type { Publication } from './media/sfu.ts';
 import type { MediaFeature } from './media-feature.ts';
@@ -40,13 +41,13 @@ export class AvatarMedia {
 
   constructor(private readonly d: AvatarMediaDeps) {
     this.unsubscribe = [
-      d.bus.subscribe(TRTC_ROOM_TOPIC, (p, remote) => {
+      listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'avatar media room event', (p, remote) => {
         const e = p as TrtcRoomEvent;
         if (remote || e.type !== 'enter') return;
         const roles = new Map(d.trtcRooms.members(e.sdkAppId, e.room).map((m) => [m.userId, m.role]));
         for (const u of e.users) if (roles.get(u) === AVATAR_ROLE) void this.start(e);
       }),
-      d.bus.subscribe(IVH_EVENT_TOPIC, (p, remote) => {
+      listen(d.bus, IVH_EVENT_TOPIC, d.log, 'avatar speak event', (p, remote) => {
         const m = p as { event: IvhEvent; avatar?: { sdkAppId: number; userId: string } };
         if (remote || !m.avatar || !m.event.SpeakStatus) return;
         const pub = this.playing.get(`${m.avatar.sdkAppId}\n${m.avatar.userId}`);

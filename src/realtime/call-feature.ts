@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { Call } from '../services/calls/call.ts';
 import { CALL_TOPIC, type CallChanged, type CallsService, type Origin } from '../services/calls/calls-service.ts';
 import { MAX_NUMERIC_ROOM_ID } from '../services/trtc-rooms/trtc-rooms-service.ts';
-import { typed, withRefusals, type RtcFeature, type SessionDirectory } from './feature.ts';
+import { listen, typed, withRefusals, type RtcFeature, type SessionDirectory } from './feature.ts';
 import { event, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
 import type { RtcSession } from './session.ts';
 
@@ -99,13 +99,7 @@ export class CallFeature implements RtcFeature {
   };
 
   constructor(private readonly d: CallFeatureDeps) {
-    this.unsubscribe = d.bus.subscribe(CALL_TOPIC, (p) => {
-      try {
-        this.onCallChanged(p as CallChanged);
-      } catch (err) {
-        d.log.error({ err }, 'rtc call event failed');
-      }
-    });
+    this.unsubscribe = listen(d.bus, CALL_TOPIC, d.log, 'rtc call event', (p) => this.onCallChanged(p as CallChanged));
   }
 
   /** A user who logs in while calls still ring them is told about each. */

@@ -1,5 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { Bus, BusHandler } from '../bus/bus.ts';
+import type { Logger } from '../logger.ts';
 import { DomainError } from '../services/errors.ts';
 import { RtcError, RtcErrors, type RtcErrorEntry, type RtcRequest } from './protocol.ts';
 import type { RtcSession } from './session.ts';
@@ -60,4 +62,15 @@ export async function withRefusals<T>(table: Partial<Record<string, RtcErrorEntr
   } catch (err) {
     refusal(err, table);
   }
+}
+
+/** Subscribes to a bus topic; a handler that throws is logged as `${what} failed` instead of reaching the publisher. */
+export function listen(bus: Bus, topic: string, log: Logger, what: string, handler: BusHandler): () => void {
+  return bus.subscribe(topic, (payload, remote) => {
+    try {
+      handler(payload, remote);
+    } catch (err) {
+      log.error({ err }, `${what} failed`);
+    }
+  });
 }

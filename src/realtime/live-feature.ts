@@ -5,7 +5,7 @@ import { GiftErrors } from '../services/gifts/gift.ts';
 import type { GiftsService } from '../services/gifts/gifts-service.ts';
 import { MAX_MESSAGE_BYTES, type LiveService } from '../services/live/live-service.ts';
 import { LIVE_TOPIC, type LiveEvent, type LiveRoom } from '../services/live/room.ts';
-import { refusal, typed, withRefusals, type RtcFeature } from './feature.ts';
+import { listen, refusal, typed, withRefusals, type RtcFeature } from './feature.ts';
 import { event, MAX_LIVE_ROOMS_PER_SESSION, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
 import type { RtcSession } from './session.ts';
 
@@ -122,13 +122,7 @@ export class LiveFeature implements RtcFeature {
   };
 
   constructor(private readonly d: LiveFeatureDeps) {
-    this.unsubscribe = d.bus.subscribe(LIVE_TOPIC, (p) => {
-      try {
-        this.onLiveEvent(p as LiveEvent);
-      } catch (err) {
-        d.log.error({ err }, 'rtc live event failed');
-      }
-    });
+    this.unsubscribe = listen(d.bus, LIVE_TOPIC, d.log, 'rtc live event', (p) => this.onLiveEvent(p as LiveEvent));
   }
 
   /** The live rooms of a session, for the auth reply. */

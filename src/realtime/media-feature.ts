@@ -3,7 +3,7 @@ import { Privilege } from '../auth/private-map-key.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import { MAX_NUMERIC_ROOM_ID, TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent } from '../services/trtc-rooms/trtc-rooms-service.ts';
-import { typed, type RtcFeature, type SessionEnd } from './feature.ts';
+import { listen, typed, type RtcFeature, type SessionEnd } from './feature.ts';
 import type { MediaNetwork } from './media/peer-config.ts';
 import { WebRtcPublisher } from './media/publisher.ts';
 import { MAX_SDP_CHARS, offeredMedia, receives, sends, type OfferedMedia } from './media/sdp.ts';
@@ -12,7 +12,7 @@ import type { MediaKind } from './media/source.ts';
 import { Subscriber } from './media/subscriber.ts';
 import { event, MAX_SUBSCRIPTIONS_PER_SESSION, parseRoom, RtcError, RtcErrors } from './protocol.ts';
 import type { RtcSession } from './session.ts';
-import type { TrtcRoomFeature } from './trtc-room-feature.ts';
+import { roomOf, type TrtcRoomFeature } from './trtc-room-feature.ts';
 
 /** What the media part of /rtc needs. */
 export interface MediaFeatureDeps {
@@ -47,11 +47,6 @@ const Sdp = Type.String({ minLength: 1, maxLength: MAX_SDP_CHARS });
 /** The wire form of a published stream (docs/realtime-protocol.md "Stream"). */
 export function streamView(p: Publication): Record<string, unknown> {
   return { userId: p.userId, stream: p.stream, audio: p.source.kinds.audio, video: p.source.kinds.video, audioMuted: p.muted.audio, videoMuted: p.muted.video };
-}
-
-/** The wire form of a room in events. */
-function roomOf(ref: RoomRef): RoomRef {
-  return 'roomId' in ref ? { roomId: ref.roomId } : { strRoomId: ref.strRoomId };
 }
 
 /**
@@ -100,14 +95,10 @@ export class MediaFeature implements RtcFeature {
       unpublished: (p, reason) => this.tellRoom(p, event('media.unpublished', { room: roomOf(p.room), userId: p.userId, stream: p.stream, reason }), p.owner),
     });
     // Leaving a room, being removed from it or its dismissal ends the user's media there at once.
-    this.unsubscribe = d.bus.subscribe(TRTC_ROOM_TOPIC, (p) => {
+    this.unsubscribe = listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'rtc media room event', (p) => {
       const e = p as TrtcRoomEvent;
-      try {
-        if (e.type === 'dismissed') this.sfu.dropRoom(e.sdkAppId, e.room, e.reason);
-        else if (e.type !== 'enter') for (const u of e.users) this.sfu.dropUser(e.sdkAppId, e.room, u, e.reason);
-      } catch (err) {
-        d.log.error({ err }, 'rtc media room event failed');
-      }
+      if (e.type === 'dismissed') this.sfu.dropRoom(e.sdkAppId, e.room, e.reason);
+      else if (e.type !== 'enter') for (const u of e.users) this.sfu.dropUser(e.sdkAppId, e.room, u, e.reason);
     });
   }
 

@@ -11,7 +11,7 @@ import {
   type TrtcRoomEvent,
   type TrtcRoomsService,
 } from '../services/trtc-rooms/trtc-rooms-service.ts';
-import type { RtcFeature, SessionEnd } from './feature.ts';
+import { listen, type RtcFeature, type SessionEnd } from './feature.ts';
 import {
   event,
   MAX_MESSAGE_DATA_BYTES,
@@ -59,7 +59,7 @@ export interface Entered {
 }
 
 /** The wire form of a room in replies and events. */
-function roomOf(ref: RoomRef): RoomRef {
+export function roomOf(ref: RoomRef): RoomRef {
   return 'roomId' in ref ? { roomId: ref.roomId } : { strRoomId: ref.strRoomId };
 }
 
@@ -88,13 +88,7 @@ export class TrtcRoomFeature implements RtcFeature {
   };
 
   constructor(private readonly d: TrtcRoomFeatureDeps) {
-    this.unsubscribe = d.bus.subscribe(TRTC_ROOM_TOPIC, (p) => {
-      try {
-        this.onRoomEvent(p as TrtcRoomEvent);
-      } catch (err) {
-        d.log.error({ err }, 'rtc room event failed');
-      }
-    });
+    this.unsubscribe = listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'rtc room event', (p) => this.onRoomEvent(p as TrtcRoomEvent));
     // Custom messages sent on other nodes, for the members connected here.
     this.unsubscribeMessages = d.bus.subscribe(ROOM_MESSAGE_TOPIC, (p, remote) => {
       if (!remote) return;

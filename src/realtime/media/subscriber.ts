@@ -70,11 +70,6 @@ export class Subscriber {
     }
   }
 
-  /** The kinds this subscriber receives. */
-  get kinds(): Record<MediaKind, boolean> {
-    return { audio: this.senders.audio !== undefined, video: this.senders.video !== undefined };
-  }
-
   /** Sends one packet of `kind` (dropped until the connection is up, or if the kind is not subscribed). */
   send(kind: MediaKind, rtp: RtpPacket): void {
     const sender = this.senders[kind];
