@@ -4,6 +4,8 @@ import type { Database } from './schema.ts';
 
 /** Connections the pool opens at most when the configuration does not say. */
 export const DEFAULT_PG_POOL_SIZE = 10;
+/** How long a query waits for a connection (a free one from the pool, or a new one) before it fails, ms. */
+export const PG_CONNECT_TIMEOUT_MS = 5000;
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -45,6 +47,10 @@ function escapingPool(pool: pg.Pool): PostgresPool {
       const client = await pool.connect();
       let w = wrapped.get(client);
       if (!w) {
+        // pg-pool listens for errors only while a connection is idle: a connection cut while checked out (a query or a
+        // transaction under way when PostgreSQL restarts) would emit an unhandled 'error' and end the process. Its
+        // queries fail on their own, and the pool discards it on release because it is no longer queryable.
+        client.on('error', () => undefined);
         w = {
           // Only the (sql, parameters) form: the store does not stream results through cursors.
           query: (async (sql: string, params: readonly unknown[]) => {
@@ -63,7 +69,9 @@ function escapingPool(pool: pg.Pool): PostgresPool {
 
 /** Opens a connection pool on a PostgreSQL URL (postgres://user:password@host:port/database?options=…). */
 export function openPostgres(url: string, poolSize = DEFAULT_PG_POOL_SIZE): Kysely<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+  // An unreachable server fails requests after PG_CONNECT_TIMEOUT_MS instead of holding them; TCP keep-alive finds
+  // connections whose server vanished without closing them.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS, keepAlive: true });
   // A pooled connection that breaks while idle is discarded by the pool and replaced on the next query; without a
   // listener the 'error' event would end the process.
   pool.on('error', () => undefined);

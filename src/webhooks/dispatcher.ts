@@ -97,6 +97,8 @@ export class CallbackDispatcher {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  /** Delivery passes that failed in a row (a store error): the next pass waits as a failed attempt would. */
+  private failedPasses = 0;
 
   constructor(
     private readonly store: Store,
@@ -121,7 +123,15 @@ export class CallbackDispatcher {
     }
     clearTimeout(this.timer);
     this.running = this.drain()
-      .catch((err: unknown) => this.log.error({ err }, 'callback dispatcher failed'))
+      .then(() => {
+        this.failedPasses = 0;
+      })
+      .catch((err: unknown) => {
+        // Nothing else may come to kick the dispatcher (no new callbacks, no restart): schedule the next pass here.
+        const delay = this.backoff(++this.failedPasses);
+        this.log.error({ err, retryInMs: delay }, 'callback delivery pass failed');
+        this.schedule(delay);
+      })
       .finally(() => {
         this.running = null;
         if (this.again) {
@@ -155,10 +165,19 @@ export class CallbackDispatcher {
     const next = await this.store.outbox.nextDue();
     // Other nodes queue callbacks without kicking this one (and may die before delivering them): look regularly.
     const wait = next === null ? (this.coordination.shared ? SHARED_POLL_MS : null) : Math.max(0, next - Date.now());
-    if (wait !== null) {
-      this.timer = setTimeout(() => this.kick(), this.coordination.shared ? Math.min(wait, SHARED_POLL_MS) : wait);
-      this.timer.unref?.();
-    }
+    if (wait !== null) this.schedule(this.coordination.shared ? Math.min(wait, SHARED_POLL_MS) : wait);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), ms);
+    this.timer.unref?.();
+  }
+
+  /** The wait before the n-th retry: from retryBaseMs, doubling, up to retryMaxMs. */
+  private backoff(n: number): number {
+    return Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(n - 1, 30));
   }
 
   /**
@@ -187,7 +206,7 @@ export class CallbackDispatcher {
       await this.store.outbox.update(row.id, { status: 'delivered', attempts, delivered_at: Date.now(), last_status: result.status, last_error: '' });
       return;
     }
-    const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
+    const delay = this.backoff(attempts);
     const giveUp = now + delay - Number(row.created_at) > this.opts.maxAgeMs;
     this.log.info({ id: row.id, command: row.command, attempts, error: result.error, giveUp }, 'callback attempt failed');
     await this.store.outbox.update(row.id, {
