@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { VerifyResult } from '../../auth/usersig.ts';
-import { readBody, sendJson } from '../../http/body.ts';
+import { BodyReader, declaredLength, parseQuery, sendJson, utf8 } from '../../http/body.ts';
 import type { RateLimiter } from '../../limits/rate-limiter.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
@@ -22,6 +22,8 @@ export interface RestV4Deps {
   log: Logger;
   metrics: Metrics;
   bodyLimit: number;
+  /** The server's body reader (limits and timeout); the body is read only once the request is authenticated. */
+  bodies?: BodyReader;
 }
 
 const SIG_ERRORS: Record<Exclude<VerifyResult, { ok: true }>['reason'], RestErrorEntry> = {
@@ -65,9 +67,18 @@ function schemaError(cmd: RestCommand, body: unknown): RestError | null {
   return new RestError(cmd.invalid, `${cmd.invalid.info} ${first.path || '/'}: ${first.message}`);
 }
 
-/** The REST API v4 gateway: `POST /v4/<service>/<command>?sdkappid&identifier&usersig&random&contenttype`. */
+type Outcome = { code: number; info: string; payload?: Record<string, unknown>; close?: boolean } | { aborted: true };
+
+/**
+ * The REST API v4 gateway: `POST /v4/<service>/<command>?sdkappid&identifier&usersig&random&contenttype`. The URL
+ * carries the credentials, so a request is authenticated before its body is read: a refused one costs no buffering.
+ */
 export class RestV4Gateway {
-  constructor(private readonly d: RestV4Deps) {}
+  private readonly bodies: BodyReader;
+
+  constructor(private readonly d: RestV4Deps) {
+    this.bodies = d.bodies ?? new BodyReader();
+  }
 
   /** Serves one request; always answers HTTP 200 with the v4 envelope. */
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -75,7 +86,9 @@ export class RestV4Gateway {
     const requestId = newRequestId();
     let command = 'unknown';
     this.run(req, requestId, (c) => (command = c)).then(
-      ({ code, info, payload, close }) => {
+      (out) => {
+        if ('aborted' in out) return void this.d.log.debug({ requestId, command }, 'rest-v4 request aborted by the client during its body');
+        const { code, info, payload, close } = out;
         sendJson(res, 200, envelope(requestId, code, info, payload), close);
         this.d.metrics.observe('rest-v4', command, code, start);
         if (code !== 0) this.d.log.info({ requestId, command, code, info }, 'rest-v4 request failed');
@@ -89,17 +102,18 @@ export class RestV4Gateway {
     );
   }
 
-  private async run(
-    req: IncomingMessage,
-    requestId: string,
-    named: (command: string) => void,
-  ): Promise<{ code: number; info: string; payload?: Record<string, unknown>; close?: boolean }> {
+  private async run(req: IncomingMessage, requestId: string, named: (command: string) => void): Promise<Outcome> {
+    const tooLarge = { code: RestErrors.REQUEST_FORMAT.code, info: `request body larger than ${this.d.bodyLimit} bytes`, close: true };
     try {
-      const raw = await readBody(req, this.d.bodyLimit);
-      if (raw === 'TOO_LARGE') {
-        return { code: RestErrors.REQUEST_FORMAT.code, info: `request body larger than ${this.d.bodyLimit} bytes`, close: true };
-      }
+      const declared = declaredLength(req);
+      if (declared !== undefined && declared > this.d.bodyLimit) return tooLarge;
       const { cmd, app, identifier } = await this.admit(req, named);
+      const raw = await this.bodies.read(req, this.d.bodyLimit);
+      if (raw === 'ABORTED') return { aborted: true };
+      if (raw === 'TOO_LARGE') return tooLarge;
+      if (raw === 'TIMEOUT') {
+        return { code: RestErrors.REQUEST_FORMAT.code, info: `request body not received within ${this.bodies.limits.timeoutMs} ms`, close: true };
+      }
       const body = parseBody(raw);
       const invalid = schemaError(cmd, body);
       if (invalid) throw invalid;
@@ -131,7 +145,8 @@ export class RestV4Gateway {
     if (!cmd) throw new RestError(RestErrors.RESOURCE, `${RestErrors.RESOURCE.info} Unknown command v4/${key}.`);
     named(key);
 
-    const params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const params = parseQuery(q < 0 ? '' : url.slice(q + 1));
+    if (!params) throw new RestError(RestErrors.HTTP_PARSE, 'the query string is not valid UTF-8 once percent-decoded');
     const random = params.get('random');
     if (random === null || !UINT.test(random) || Number(random) > 0xffffffff) {
       throw new RestError(RestErrors.HTTP_PARSE, 'random must be an unsigned 32-bit integer');
@@ -165,9 +180,11 @@ export class RestV4Gateway {
 
 function parseBody(raw: Buffer): unknown {
   if (raw.length === 0) throw new RestError(RestErrors.JSON_PARSE, 'the request body is empty; send {} when no fields are needed');
+  const text = utf8(raw);
+  if (text === null) throw new RestError(RestErrors.JSON_PARSE, 'the request body is not valid UTF-8');
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw new RestError(RestErrors.JSON_PARSE);
   }
