@@ -2,6 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Bus } from '../../bus/bus.ts';
+import { parseQuery } from '../../http/body.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { App, AppsService } from '../../services/apps/apps-service.ts';
@@ -123,7 +124,8 @@ export class IvhChannels {
     let app: App;
     let sessionId: string;
     try {
-      const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+      const query = parseQuery(q < 0 ? '' : url.slice(q + 1));
+      if (!query) throw new IvhError(IvhErrors.INVALID_PARAMETER, 'The query string is not valid UTF-8 once percent-decoded.');
       app = authenticateIvh(query, { apps: this.d.apps, nowMs: this.now(), clientIp: req.socket.remoteAddress, needRequestId: true });
       sessionId = query.get('requestid')!;
       this.d.service.channelAllowed(app, sessionId);

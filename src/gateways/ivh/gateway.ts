@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ivhSignature, ivhSigningString } from '../../auth/ivh-signature.ts';
 import { safeEqual } from '../../auth/tc3.ts';
-import { readBody, sendJson } from '../../http/body.ts';
+import { BodyReader, declaredLength, parseQuery, sendJson, utf8 } from '../../http/body.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { App, AppsService } from '../../services/apps/apps-service.ts';
@@ -21,6 +21,8 @@ export const IVH_SIGNATURE_WINDOW_SECONDS = 300;
 export const IVH_BODY_LIMIT = 1024 * 1024;
 /** Longest `ReqId` accepted (documented as a 32-character UUID without dashes; longer ids are tolerated up to this). */
 export const IVH_MAX_REQ_ID = 128;
+/** Largest body of a request refused by its signature that is still read, to echo its RequestID and ReqId. */
+export const IVH_ECHO_READ_LIMIT = 64 * 1024;
 /** Longest `Header.RequestID` echoed; a longer or non-printable one is replaced by a generated id. */
 const MAX_REQUEST_ID = 128;
 const TIMESTAMP = /^\d{1,12}$/;
@@ -40,6 +42,8 @@ export interface IvhDeps {
   metrics: Metrics;
   /** Largest request body, bytes (IVH_BODY_LIMIT by default). */
   bodyLimit?: number;
+  /** The server's body reader (limits, timeout, the budget of unauthenticated bytes). */
+  bodies?: BodyReader;
   /** Clock in milliseconds (tests); Date.now by default. */
   now?: () => number;
 }
@@ -315,20 +319,55 @@ export const IVH_ROUTES: Readonly<Record<string, { name: string; handle: IvhHand
   },
 };
 
-type Outcome = { code: number; message: string; payload: Payload; close?: boolean };
+type Outcome = { code: number; message: string; payload: Payload; close?: boolean } | { aborted: true };
+
+/** What a body says for the envelope, parsed or not: the Header.RequestID and Payload.ReqId to echo. */
+interface Parsed {
+  body: unknown;
+  malformed: boolean;
+  header: unknown;
+  payload: unknown;
+  requestId?: string;
+  reqId?: string;
+}
+
+function parse(raw: Buffer): Parsed {
+  let body: unknown;
+  // A body that is not UTF-8 is malformed like bad JSON: never repaired into another string.
+  const text = utf8(raw);
+  let malformed = text === null;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      malformed = true;
+    }
+  }
+  const header = isObject(body) ? body.Header : undefined;
+  const echo = isObject(header) ? header.RequestID : undefined;
+  const payload = isObject(body) ? body.Payload : undefined;
+  const out: Parsed = { body, malformed, header, payload };
+  if (typeof echo === 'string' && echo.length <= MAX_REQUEST_ID && PRINTABLE.test(echo)) out.requestId = echo;
+  if (isObject(payload) && typeof payload.ReqId === 'string') out.reqId = payload.ReqId;
+  return out;
+}
 
 /**
  * The AI Digital Human (IVH) HTTP gateway: `POST /v2/ivh/<service path>?appkey&timestamp&signature` with
  * `{"Header":{…},"Payload":{ReqId,…}}`. Always answers HTTP 200 with `{"Header":{Code,Message,RequestID},"Payload":{…}}`.
- * Order of checks: path → method → body size → signature (100005) → JSON, Header, Payload, ReqId (100001) → fields → service.
+ * Order of checks: path → method → declared body size → query UTF-8 → signature (100005) → body size → JSON, Header,
+ * Payload, ReqId (100001) → fields → service. The signature is in the query, so the body of a signed request is read
+ * as authenticated; a refused one is read against the unauthenticated budget only to echo its RequestID and ReqId.
  */
 export class IvhGateway {
   private readonly now: () => number;
   private readonly bodyLimit: number;
+  private readonly bodies: BodyReader;
 
   constructor(private readonly d: IvhDeps) {
     this.now = d.now ?? Date.now;
     this.bodyLimit = d.bodyLimit ?? IVH_BODY_LIMIT;
+    this.bodies = d.bodies ?? new BodyReader();
   }
 
   /** Serves one request. */
@@ -343,6 +382,7 @@ export class IvhGateway {
     this.run(req, route, q < 0 ? '' : url.slice(q + 1), path, (id) => (requestId = id)).then(
       (out) => {
         const id = requestId ?? newIvhRequestId();
+        if ('aborted' in out) return void this.d.log.debug({ requestId: id, api: label }, 'ivh request aborted by the client during its body');
         sendJson(res, 200, ivhEnvelope(id, out.code, out.message, out.payload), out.close);
         this.d.metrics.observeCode('ivh', label, String(out.code), start);
         if (out.code !== 0) this.d.log.info({ requestId: id, api: label, code: out.code, message: out.message }, 'ivh request failed');
@@ -364,33 +404,39 @@ export class IvhGateway {
     setRequestId: (id: string) => void,
   ): Promise<Outcome> {
     const fail = (entry: IvhErrorEntry, message = entry.message, payload: Payload = {}, close = false): Outcome => ({ code: entry.code, message, payload, close });
+    const tooLarge = (): Outcome => fail(IvhErrors.INVALID_PARAMETER, `The request body exceeds the size limit of ${this.bodyLimit} bytes.`, {}, true);
     if (!route) return fail(IvhErrors.INVALID_PARAMETER, `Unknown API path ${path}.`, {}, req.method !== 'POST');
     if (req.method !== 'POST') return fail(IvhErrors.INVALID_PARAMETER, `The HTTP method ${req.method ?? ''} is not supported; use POST.`, {}, true);
-    const raw = await readBody(req, this.bodyLimit);
-    if (raw === 'TOO_LARGE') return fail(IvhErrors.INVALID_PARAMETER, `The request body exceeds the size limit of ${this.bodyLimit} bytes.`, {}, true);
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > this.bodyLimit) return tooLarge();
+    const query = parseQuery(rawQuery);
+    if (!query) return fail(IvhErrors.INVALID_PARAMETER, 'The query string is not valid UTF-8 once percent-decoded.');
 
-    // The body is parsed before the signature check so that even an authentication failure echoes Header.RequestID.
-    let body: unknown;
-    let malformed = false;
+    let app: App;
     try {
-      body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
-    } catch {
-      malformed = true;
+      app = authenticateIvh(query, { apps: this.d.apps, nowMs: this.now(), clientIp: req.socket.remoteAddress, needRequestId: false });
+    } catch (err) {
+      if (!(err instanceof IvhError)) throw err;
+      // Even an authentication failure echoes Header.RequestID and Payload.ReqId (documented), when the body is small and
+      // the budget of unauthenticated bytes allows reading it.
+      const held = await this.bodies.readUnauthenticated(req, Math.min(this.bodyLimit, IVH_ECHO_READ_LIMIT));
+      if (held === 'ABORTED') return { aborted: true };
+      if (typeof held === 'string') return fail(err.entry, err.message, {}, true);
+      const p = parse(held.body);
+      held.release();
+      if (p.requestId !== undefined) setRequestId(p.requestId);
+      return fail(err.entry, err.message, p.reqId !== undefined ? { ReqId: p.reqId } : {});
     }
-    const header = isObject(body) ? body.Header : undefined;
-    const echo = isObject(header) ? header.RequestID : undefined;
-    if (typeof echo === 'string' && echo.length <= MAX_REQUEST_ID && PRINTABLE.test(echo)) setRequestId(echo);
-    const payload = isObject(body) ? body.Payload : undefined;
-    const reqId = isObject(payload) && typeof payload.ReqId === 'string' ? payload.ReqId : undefined;
+
+    const raw = await this.bodies.read(req, this.bodyLimit);
+    if (raw === 'ABORTED') return { aborted: true };
+    if (raw === 'TOO_LARGE') return tooLarge();
+    if (raw === 'TIMEOUT') return fail(IvhErrors.INVALID_PARAMETER, `The request body did not arrive within ${this.bodies.limits.timeoutMs} ms.`, {}, true);
+    const { body, malformed, header, payload, requestId, reqId } = parse(raw);
+    if (requestId !== undefined) setRequestId(requestId);
     const echoed: Payload = reqId !== undefined ? { ReqId: reqId } : {};
 
     try {
-      const app = authenticateIvh(new URLSearchParams(rawQuery), {
-        apps: this.d.apps,
-        nowMs: this.now(),
-        clientIp: req.socket.remoteAddress,
-        needRequestId: false,
-      });
       if (malformed) throw invalid('The request body is malformed JSON.');
       if (!isObject(body)) throw invalid('The request body must be a JSON object with Header and Payload.');
       if (header !== undefined && header !== null && !isObject(header)) throw invalid('Header must be an object.');
