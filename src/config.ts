@@ -23,6 +23,10 @@ const ConfigSchema = Type.Object(
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
     /** Largest request body accepted, in bytes. */
     bodyLimit: Type.Integer({ minimum: 1024 }),
+    /** Most bytes of request bodies held at once, across the server, for requests not yet authenticated (Cloud API bodies before their signature is checked). */
+    unauthenticatedBodyBytes: Type.Integer({ minimum: 1024 }),
+    /** Longest time a request body may take to arrive, in ms. */
+    bodyTimeoutMs: Type.Integer({ minimum: 1 }),
     /** SQLite synchronous mode: NORMAL survives a killed process, FULL also a power cut. */
     sqliteSync: Type.Union([Type.Literal('NORMAL'), Type.Literal('FULL')]),
     /** Create a development app when the store has no app yet. */
@@ -59,6 +63,8 @@ export const DEFAULT_CONFIG: Config = {
   mediaPortRange: '',
   logLevel: 'info',
   bodyLimit: 1024 * 1024,
+  unauthenticatedBodyBytes: 32 * 1024 * 1024,
+  bodyTimeoutMs: 10_000,
   sqliteSync: 'NORMAL',
   devApp: true,
   appsPollMs: 500,
@@ -80,6 +86,8 @@ export const ENV_KEYS: Record<keyof Config, string> = {
   mediaPortRange: 'TRTCD_MEDIA_PORT_RANGE',
   logLevel: 'TRTCD_LOG_LEVEL',
   bodyLimit: 'TRTCD_BODY_LIMIT',
+  unauthenticatedBodyBytes: 'TRTCD_UNAUTHENTICATED_BODY_BYTES',
+  bodyTimeoutMs: 'TRTCD_BODY_TIMEOUT_MS',
   sqliteSync: 'TRTCD_SQLITE_SYNC',
   devApp: 'TRTCD_DEV_APP',
   appsPollMs: 'TRTCD_APPS_POLL_MS',

@@ -17,7 +17,7 @@ import { RedisPresence } from './realtime/presence.ts';
 import { parsePortRange } from './realtime/media/peer-config.ts';
 import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
 import { serveWeb } from './gateways/web/static.ts';
-import { sendJson } from './http/body.ts';
+import { BodyReader, DEFAULT_BODY_LIMITS, sendJson } from './http/body.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './limits/rate-limiter.ts';
 import type { RedisBus } from './bus/redis-bus.ts';
 import { RedisCoordination, SINGLE_NODE } from './bus/coordination.ts';
@@ -97,6 +97,8 @@ export async function startServer(
   await gifts.load();
   callbacks.start();
   const metrics = new Metrics();
+  const bodies = new BodyReader({ ...DEFAULT_BODY_LIMITS, unauthenticatedBytes: config.unauthenticatedBodyBytes, timeoutMs: config.bodyTimeoutMs });
+  metrics.gauge('trtcd_unauthenticated_body_bytes', 'bytes of request bodies held before their request is authenticated', () => bodies.held);
   const rest = new RestV4Gateway({
     apps,
     services: { accounts, calls, live, gifts, apps },
@@ -105,9 +107,10 @@ export async function startServer(
     log,
     metrics,
     bodyLimit: config.bodyLimit,
+    bodies,
   });
-  const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: limiter(), log, metrics });
-  const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit });
+  const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: limiter(), log, metrics, bodies });
+  const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit, bodies });
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
   const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;
   parsePortRange(config.mediaPortRange); // a bad range fails the start, not the first publish

@@ -212,25 +212,3 @@ export function sendJson(res: ServerResponse, status: number, body: string, clos
   res.writeHead(status, headers);
   res.end(body);
 }
-
-/** Reads a request body up to `limit` bytes; resolves 'TOO_LARGE' past that (the rest is not read). */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'TOO_LARGE'> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.resolve('TOO_LARGE');
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.pause();
-        resolve('TOO_LARGE');
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
-}

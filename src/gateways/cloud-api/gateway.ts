@@ -14,7 +14,7 @@ import {
   type Tc3Authorization,
   type V1SignatureMethod,
 } from '../../auth/tc3.ts';
-import { readBody } from '../../http/body.ts';
+import { BodyReader, declaredLength, parseQuery, utf8, type HeldBody, type UnauthenticatedRefusal } from '../../http/body.ts';
 import type { RateLimiter } from '../../limits/rate-limiter.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
@@ -51,6 +51,8 @@ export interface CloudApiDeps {
   limiter: RateLimiter;
   log: Logger;
   metrics: Metrics;
+  /** The server's body reader: bodies are read before the signature is checked, against its unauthenticated budget. */
+  bodies?: BodyReader;
   /** Clock in milliseconds (tests); Date.now by default. */
   now?: () => number;
 }
@@ -77,10 +79,12 @@ export function isCloudApiRequest(req: IncomingMessage): boolean {
   return req.method === 'POST' && mediaType(header(req, 'content-type')) === FORM;
 }
 
-/** Parses `a=1&b=2`; a parameter given twice is refused (InvalidParameter). */
+/** Parses `a=1&b=2`; a parameter given twice, or one that is not UTF-8 once percent-decoded, is refused (InvalidParameter). */
 function parseForm(text: string): Map<string, string> {
+  const params = parseQuery(text);
+  if (!params) throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The parameters are not valid UTF-8 once percent-decoded.');
   const out = new Map<string, string>();
-  for (const [k, v] of new URLSearchParams(text)) {
+  for (const [k, v] of params) {
     if (out.has(k)) throw new CloudError(CloudErrors.INVALID_PARAMETER, `The parameter \`${k}\` is given more than once.`);
     out.set(k, v);
   }
@@ -244,19 +248,33 @@ interface Envelope {
   secretId: string;
 }
 
-type Outcome = { result: Record<string, unknown> } | { error: CloudError; close?: boolean };
+type Outcome = { result: Record<string, unknown> } | { error: CloudError; close?: boolean } | { aborted: true };
+
+/** What the headers and the URL tell before the body is read: the TC3 Authorization, GET's parameters, and the caller when known. */
+interface Before {
+  auth: Tc3Authorization | null;
+  query: Map<string, string> | null;
+  /** Null for a signature v1 form POST, whose common parameters are in the body. */
+  caller: { env: Envelope; app: App } | null;
+}
+
+const UNSIGNED = 'The request is not signed: send an Authorization header (TC3-HMAC-SHA256) or the Signature parameter (HmacSHA1/HmacSHA256).';
 
 /**
  * The Tencent Cloud API 3.0 gateway: `POST /` with JSON and TC3-HMAC-SHA256 (the SDK default), `GET /?…` with TC3, and
  * signature v1 (HmacSHA1/HmacSHA256) as a form POST or a GET query. Always answers HTTP 200 with `{"Response":{…}}`.
+ * Everything the headers and the URL can refuse is refused before the body is read; the body, which the signature
+ * covers, is then read against the server's budget of unauthenticated bytes.
  */
 export class CloudApiGateway {
   private readonly versions: ReadonlySet<string>;
   private readonly now: () => number;
+  private readonly bodies: BodyReader;
 
   constructor(private readonly d: CloudApiDeps) {
     this.versions = new Set(Object.keys(d.actions).map((k) => k.slice(0, k.indexOf('/'))));
     this.now = d.now ?? Date.now;
+    this.bodies = d.bodies ?? new BodyReader();
   }
 
   /** Serves one request. */
@@ -268,7 +286,9 @@ export class CloudApiGateway {
     let label = 'unknown';
     this.run(req, requestId, (key) => (label = key)).then(
       (out) => {
-        if ('result' in out) {
+        if ('aborted' in out) {
+          this.d.log.debug({ requestId, action: label }, 'cloud-api request aborted by the client during its body');
+        } else if ('result' in out) {
           send(res, JSON.stringify({ Response: { ...out.result, RequestId: requestId } }), traceId);
           this.d.metrics.observeCode('cloud-api', label, '0', start);
           this.d.log.debug({ requestId, action: label }, 'cloud-api request');
@@ -293,63 +313,91 @@ export class CloudApiGateway {
     if (method !== 'POST' && method !== 'GET') {
       return { error: new CloudError(CloudErrors.UNSUPPORTED_PROTOCOL, `The HTTP method ${method} is not supported; use POST or GET.`), close: true };
     }
-    // 2. Size.
+    // 2. Size, as declared (a chunked body is measured as it arrives).
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawQuery = q < 0 ? '' : url.slice(q + 1);
     const authorization = header(req, 'authorization');
     const limit = method === 'GET' ? CLOUD_API_GET_LIMIT : authorization !== undefined ? CLOUD_API_V3_BODY_LIMIT : CLOUD_API_V1_BODY_LIMIT;
-    const body = Buffer.byteLength(url) > limit ? 'TOO_LARGE' : await readBody(req, method === 'GET' ? limit - Buffer.byteLength(url) : limit);
-    if (body === 'TOO_LARGE') {
-      return { error: new CloudError(CloudErrors.REQUEST_SIZE, `The request exceeds the size limit of ${limit} bytes.`), close: true };
-    }
+    const bodyLimit = method === 'GET' ? limit - Buffer.byteLength(url) : limit;
+    const declared = declaredLength(req);
+    if (bodyLimit < 0 || (declared !== undefined && declared > bodyLimit)) return { error: tooLarge(limit), close: true };
 
+    let held: HeldBody | UnauthenticatedRefusal | undefined;
     try {
-      return { result: await this.serve(req, requestId, named, { method, rawQuery, authorization, body }) };
+      // 3.-7. for TC3 and GET: the signature form, the common fields, the timestamp, the SecretId and its app.
+      const before = this.beforeBody(req, method, rawQuery, authorization);
+      held = await this.bodies.readUnauthenticated(req, bodyLimit);
+      if (held === 'ABORTED') return { aborted: true };
+      if (typeof held === 'string') return { error: bodyRefused(held, limit, this.bodies.limits.timeoutMs), close: true };
+      return { result: await this.serve(req, requestId, named, { method, rawQuery, before, held }) };
     } catch (err) {
       if (err instanceof CloudError) return { error: err };
       throw err;
+    } finally {
+      if (typeof held === 'object') held.release();
     }
+  }
+
+  /** The checks that need no body; throws CloudError. */
+  private beforeBody(req: IncomingMessage, method: 'GET' | 'POST', rawQuery: string, authorization: string | undefined): Before {
+    // 3. Signature form: TC3 when there is an Authorization header, v1 when the parameters carry Signature.
+    const query = method === 'GET' ? parseForm(rawQuery) : null;
+    if (authorization !== undefined) {
+      const auth = parseTc3Authorization(authorization);
+      if (!auth) throw new CloudError(CloudErrors.INVALID_AUTHORIZATION);
+      return { auth, query, caller: this.identify(req, auth, null) };
+    }
+    if (query) {
+      if (!query.has('Signature')) throw new CloudError(CloudErrors.INVALID_AUTHORIZATION, UNSIGNED);
+      return { auth: null, query, caller: this.identify(req, null, query) };
+    }
+    // A v1 POST carries its signature in a form body; any other unsigned POST is refused unread.
+    if (mediaType(header(req, 'content-type')) !== FORM) throw new CloudError(CloudErrors.INVALID_AUTHORIZATION, UNSIGNED);
+    return { auth: null, query: null, caller: null };
+  }
+
+  /** 4.-7.: the common fields present, the timestamp current, the SecretId well formed, its app allowed to serve the client. */
+  private identify(req: IncomingMessage, auth: Tc3Authorization | null, v1: Map<string, string> | null): { env: Envelope; app: App } {
+    const env = this.envelope(req, auth, v1);
+    if (!SECRET_ID_FORMAT.test(env.secretId)) throw new CloudError(CloudErrors.INVALID_SECRET_ID);
+    const app = this.d.apps.bySecretId(env.secretId);
+    if (!app) throw new CloudError(CloudErrors.SECRET_ID_NOT_FOUND);
+    const clientIp = req.socket.remoteAddress ?? '';
+    const refusal = this.d.apps.admit(app, clientIp, this.now() / 1000);
+    if (refusal === 'DISABLED') throw new CloudError(CloudErrors.UNAUTHORIZED, 'The app owning this SecretId is disabled.');
+    if (refusal === 'EXPIRED') throw new CloudError(CloudErrors.UNAUTHORIZED, 'The app owning this SecretId has expired.');
+    if (refusal === 'IP_NOT_ALLOWED') throw new CloudError(CloudErrors.IP_NOT_IN_WHITELIST, `The IP address ${clientIp} is not in the app's allowlist.`);
+    return { env, app };
   }
 
   private async serve(
     req: IncomingMessage,
     requestId: string,
     named: (key: string) => void,
-    r: { method: 'GET' | 'POST'; rawQuery: string; authorization: string | undefined; body: Buffer },
+    r: { method: 'GET' | 'POST'; rawQuery: string; before: Before; held: HeldBody },
   ): Promise<Record<string, unknown>> {
-    // 3. Signature form: TC3 when there is an Authorization header, v1 when the parameters carry Signature.
-    const form = r.method === 'GET' ? parseForm(r.rawQuery) : mediaType(header(req, 'content-type')) === FORM ? parseForm(r.body.toString('utf8')) : null;
-    let auth: Tc3Authorization | null = null;
-    if (r.authorization !== undefined) {
-      auth = parseTc3Authorization(r.authorization);
-      if (!auth) throw new CloudError(CloudErrors.INVALID_AUTHORIZATION);
-    } else if (!form?.has('Signature')) {
-      throw new CloudError(
-        CloudErrors.INVALID_AUTHORIZATION,
-        'The request is not signed: send an Authorization header (TC3-HMAC-SHA256) or the Signature parameter (HmacSHA1/HmacSHA256).',
-      );
+    const { auth } = r.before;
+    const body = r.held.body;
+    let form = r.before.query;
+    if (!form && mediaType(header(req, 'content-type')) === FORM) {
+      const text = utf8(body);
+      if (text === null) throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The request body is not valid UTF-8.');
+      form = parseForm(text);
     }
+    let caller = r.before.caller;
+    if (!caller) {
+      // 3.-7. for a v1 form POST, from its body.
+      if (!form?.has('Signature')) throw new CloudError(CloudErrors.INVALID_AUTHORIZATION, UNSIGNED);
+      caller = this.identify(req, null, form);
+    }
+    const { env, app } = caller;
     const v1 = auth ? null : form!;
 
-    // 4. Action and version (and the other v1 common parameters) present; 5. timestamp window.
-    const env = this.envelope(req, auth, v1);
-
-    // 6. SecretId: form, then owner.
-    if (!SECRET_ID_FORMAT.test(env.secretId)) throw new CloudError(CloudErrors.INVALID_SECRET_ID);
-    const app = this.d.apps.bySecretId(env.secretId);
-    if (!app) throw new CloudError(CloudErrors.SECRET_ID_NOT_FOUND);
-
-    // 7. The app may serve requests.
-    const clientIp = req.socket.remoteAddress ?? '';
-    const refusal = this.d.apps.admit(app, clientIp, this.now() / 1000);
-    if (refusal === 'DISABLED') throw new CloudError(CloudErrors.UNAUTHORIZED, 'The app owning this SecretId is disabled.');
-    if (refusal === 'EXPIRED') throw new CloudError(CloudErrors.UNAUTHORIZED, 'The app owning this SecretId has expired.');
-    if (refusal === 'IP_NOT_ALLOWED') throw new CloudError(CloudErrors.IP_NOT_IN_WHITELIST, `The IP address ${clientIp} is not in the app's allowlist.`);
-
-    // 8. Signature.
-    if (auth) this.verifyV3(req, r, auth, env, app);
+    // 8. Signature; the request is authenticated from here on, and its body no longer counts as unauthenticated.
+    if (auth) this.verifyV3(req, { method: r.method, rawQuery: r.rawQuery, body }, auth, env, app);
     else this.verifyV1(req, r.method, v1!, app);
+    r.held.release();
 
     // 9. X-TC-Token / Token: there is no STS here, so any token is accepted and ignored.
 
@@ -373,11 +421,12 @@ export class CloudApiGateway {
     let params: unknown;
     if (v1) params = unflatten([...v1].filter(([k]) => !V1_COMMON.has(k)), schema);
     else if (form) params = unflatten(form, schema);
-    else params = parseJson(r.body);
+    else params = parseJson(body);
     const invalid = schemaError(action, params);
     if (invalid) throw invalid;
 
     // 15. The action.
+    const clientIp = req.socket.remoteAddress ?? '';
     try {
       return await action.handle({ app, region: env.region, requestId, clientIp, services: this.d.services }, params);
     } catch (err) {
@@ -458,9 +507,11 @@ export class CloudApiGateway {
 /** The JSON body of a TC3 POST: an object; an empty body counts as `{}`. */
 function parseJson(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) return {};
+  const text = utf8(raw);
+  if (text === null) throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The request body is not valid UTF-8.');
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The request body is malformed JSON.');
   }
@@ -468,6 +519,24 @@ function parseJson(raw: Buffer): Record<string, unknown> {
     throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The request body must be a JSON object.');
   }
   return body as Record<string, unknown>;
+}
+
+function tooLarge(limit: number): CloudError {
+  return new CloudError(CloudErrors.REQUEST_SIZE, `The request exceeds the size limit of ${limit} bytes.`);
+}
+
+/** The error for a body that was not read (ABORTED is never answered). */
+function bodyRefused(why: Exclude<UnauthenticatedRefusal, 'ABORTED'>, limit: number, timeoutMs: number): CloudError {
+  switch (why) {
+    case 'TOO_LARGE':
+      return tooLarge(limit);
+    case 'CONNECTION_FULL':
+      return new CloudError(CloudErrors.REQUEST_SIZE, 'The connection already carries as many unauthenticated request bytes as the server accepts.');
+    case 'BUSY':
+      return new CloudError(CloudErrors.REQUEST_LIMIT, 'The server is receiving too many unauthenticated request bodies at once; retry later.');
+    case 'TIMEOUT':
+      return new CloudError(CloudErrors.INVALID_PARAMETER, `The request body did not arrive within ${timeoutMs} ms.`);
+  }
 }
 
 function errorBody(requestId: string, entry: CloudErrorEntry, message: string): string {
