@@ -16,6 +16,12 @@ export const CloudErrors = {
   INVALID_SECRET_ID: e('AuthFailure.InvalidSecretId', 'Invalid key (not a TencentCloud API key type).'),
   SECRET_ID_NOT_FOUND: e('AuthFailure.SecretIdNotFound', 'The SecretId does not exist.'),
   SIGNATURE_EXPIRE: e('AuthFailure.SignatureExpire', 'Signature expired: the timestamp and the server time differ by more than five minutes.'),
+  /**
+   * A signature v1 Nonce + Timestamp pair presented again within the window. API 3.0 documents no code for a replay;
+   * API 2.0 had one (4500, https://intl.cloud.tencent.com/document/product/239/1757) covering the Nonce and the
+   * Timestamp, and 3.0 reports the Timestamp half with AuthFailure.SignatureExpire, so the Nonce half goes there too.
+   */
+  NONCE_USED: e('AuthFailure.SignatureExpire', 'The Nonce was already used with this Timestamp: a signed request is accepted once.'),
   SIGNATURE_FAILURE: e('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please ensure your signature is correct.'),
   TOKEN_FAILURE: e('AuthFailure.TokenFailure', 'Token error.'),
   UNAUTHORIZED: e('AuthFailure.UnauthorizedOperation', 'The request is not authorized.'),

@@ -174,7 +174,9 @@ function v3(
   return send({ method, path: sent ? `/?${sent}` : '/', headers, body: method === 'GET' && body === '' ? undefined : body, port: o.port });
 }
 
-/** A signature v1 request (form POST or GET query). */
+let nonce = 4242;
+
+/** A signature v1 request (form POST or GET query), with a fresh Nonce unless `params` gives one. */
 function v1(o: { method?: 'GET' | 'POST'; params: Record<string, string>; sigMethod?: 'HmacSHA1' | 'HmacSHA256'; key?: string; ts?: number; signHost?: string }): Promise<Reply> {
   const method = o.method ?? 'POST';
   const params: Record<string, string> = {
@@ -182,7 +184,7 @@ function v1(o: { method?: 'GET' | 'POST'; params: Record<string, string>; sigMet
     Version: VERSION,
     Region: 'ap-guangzhou',
     Timestamp: String(o.ts ?? nowS()),
-    Nonce: '4242',
+    Nonce: String(nonce++),
     SecretId: secretId,
     SignatureMethod: o.sigMethod ?? 'HmacSHA256',
     ...o.params,

@@ -22,6 +22,7 @@ import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import { DomainError } from '../../services/errors.ts';
 import { domainToCloud, type ActionTable, type CloudAction, type CloudServices } from './action.ts';
 import { CloudError, CloudErrors, type CloudErrorEntry } from './errors.ts';
+import { NonceLog } from './nonces.ts';
 
 /** Largest POST body signed with TC3-HMAC-SHA256 (documented: 10 MB). */
 export const CLOUD_API_V3_BODY_LIMIT = 10 * 1024 * 1024;
@@ -270,6 +271,7 @@ export class CloudApiGateway {
   private readonly versions: ReadonlySet<string>;
   private readonly now: () => number;
   private readonly bodies: BodyReader;
+  private readonly nonces = new NonceLog(SIGNATURE_WINDOW_SECONDS);
 
   constructor(private readonly d: CloudApiDeps) {
     this.versions = new Set(Object.keys(d.actions).map((k) => k.slice(0, k.indexOf('/'))));
@@ -398,6 +400,9 @@ export class CloudApiGateway {
     if (auth) this.verifyV3(req, { method: r.method, rawQuery: r.rawQuery, body }, auth, env, app);
     else this.verifyV1(req, r.method, v1!, app);
     r.held.release();
+    if (v1 && !this.nonces.add(env.secretId, v1.get('Nonce')!, env.timestamp, Math.floor(this.now() / 1000))) {
+      throw new CloudError(CloudErrors.NONCE_USED);
+    }
 
     // 9. X-TC-Token / Token: there is no STS here, so any token is accepted and ignored.
 

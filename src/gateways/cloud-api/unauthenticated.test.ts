@@ -221,6 +221,34 @@ describe('Cloud API before authentication', () => {
   });
 });
 
+describe('Cloud API signature v1 replay', () => {
+  let gw: Awaited<ReturnType<typeof gateway>>;
+  before(async () => (gw = await gateway()));
+  after(() => gw.close());
+
+  it('refuses a Nonce and Timestamp already accepted for the SecretId with AuthFailure.SignatureExpire', async () => {
+    const port = gw.port;
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const ts = nowS();
+    const post = (o: Parameters<typeof v1>[1]): Promise<UploadReply> => request(port, { headers: form, body: v1(port, o) });
+    // A request whose signature fails does not use its Nonce up.
+    assert.equal(code(await post({ nonce: '7001', ts, key: 'wrong' })), 'AuthFailure.SignatureFailure');
+    assert.equal(code(await post({ nonce: '7001', ts })), 'OK');
+    const replay = await post({ nonce: '7001', ts });
+    assert.equal(code(replay), 'AuthFailure.SignatureExpire');
+    assert.match(message(replay), /Nonce/);
+    // Another Nonce, another Timestamp or another SecretId is another request.
+    assert.equal(code(await post({ nonce: '7002', ts })), 'OK');
+    assert.equal(code(await post({ nonce: '7001', ts: ts - 1 })), 'OK');
+    const other = (await t.server.apps.create()).cloudApi;
+    assert.equal(code(await post({ nonce: '7001', ts, id: other.secretId, key: other.secretKey })), 'OK');
+    // The same on a GET.
+    const get = (): Promise<UploadReply> => request(port, { method: 'GET', path: `/?${v1(port, { nonce: '7003', ts, method: 'GET' })}` });
+    assert.equal(code(await get()), 'OK');
+    assert.equal(code(await get()), 'AuthFailure.SignatureExpire');
+  });
+});
+
 describe('Cloud API request text that is not UTF-8', () => {
   let gw: Awaited<ReturnType<typeof gateway>>;
   before(async () => (gw = await gateway()));
