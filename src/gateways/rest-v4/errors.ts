@@ -23,7 +23,7 @@ export const RestErrors = {
   SDKAPPID_INVALID: e(60006, 'SDKAppID is invalid. Check the validity of the SDKAppID.'),
   /** 60007: the per-API published limit is reached. */
   API_RATE_LIMIT: e(60007, 'The REST API call frequency exceeds the limit. Reduce the request frequency.'),
-  /** 60008: not a POST, or the body is larger than the server accepts. */
+  /** 60008: not a POST, or the body is larger than the server accepts or does not arrive within bodyTimeoutMs. */
   REQUEST_FORMAT: e(60008, 'Service request timeout or HTTP request format error. Please check and retry.'),
   /** 60009: no such service/command. */
   RESOURCE: e(60009, 'Request resource error. Please check the request URL.'),
