@@ -17,6 +17,8 @@ const ConfigSchema = Type.Object(
     pgPoolSize: Type.Integer({ minimum: 1, maximum: 1000 }),
     /** Several nodes: the Redis URL (redis://host:port) for the bus, locks and global rate limits; '' for one node. */
     redis: Type.String({ pattern: '^(|rediss?://.+)$' }),
+    /** Longest wait for Redis (connecting, a command, a lock) before a request fails with its family's error, in ms. */
+    redisTimeoutMs: Type.Integer({ minimum: 1 }),
     /** UDP ports of WebRTC media, 'min-max' (e.g. 40000-49999; one port per peer connection); '' for any free port. */
     mediaPortRange: Type.String({ pattern: '^(|\\d{1,5}-\\d{1,5})$' }),
     /** pino level: fatal, error, warn, info, debug, trace or silent. */
@@ -60,6 +62,7 @@ export const DEFAULT_CONFIG: Config = {
   store: 'sqlite',
   pgPoolSize: 10,
   redis: '',
+  redisTimeoutMs: 2000,
   mediaPortRange: '',
   logLevel: 'info',
   bodyLimit: 1024 * 1024,
@@ -83,6 +86,7 @@ export const ENV_KEYS: Record<keyof Config, string> = {
   store: 'TRTCD_STORE',
   pgPoolSize: 'TRTCD_PG_POOL_SIZE',
   redis: 'TRTCD_REDIS',
+  redisTimeoutMs: 'TRTCD_REDIS_TIMEOUT_MS',
   mediaPortRange: 'TRTCD_MEDIA_PORT_RANGE',
   logLevel: 'TRTCD_LOG_LEVEL',
   bodyLimit: 'TRTCD_BODY_LIMIT',

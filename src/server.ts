@@ -23,6 +23,7 @@ import type { RedisBus } from './bus/redis-bus.ts';
 import { RedisCoordination, SINGLE_NODE } from './bus/coordination.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
+import { checkHealth } from './health.ts';
 import { AccountsService } from './services/accounts/accounts-service.ts';
 import { AppsService, type App } from './services/apps/apps-service.ts';
 import { CallsService } from './services/calls/calls-service.ts';
@@ -65,16 +66,23 @@ export async function startServer(
   log: Logger = createLogger(config.logLevel),
   hooks: { onDevApp?: (app: App) => void } = {},
 ): Promise<Trtcd> {
-  const store = await openStore(config);
+  // Several nodes: Redis carries the bus, the locks of read-modify-write changes and the rate limits. An unreachable
+  // Redis fails the start (naming it) before anything is written.
+  const redisBus: RedisBus | null = config.redis ? await (await import('./bus/redis-bus.ts')).RedisBus.connect(config.redis, log, config.redisTimeoutMs) : null;
+  let store: Store;
+  try {
+    store = await openStore(config);
+  } catch (err) {
+    await redisBus?.close();
+    throw err;
+  }
   const apps = new AppsService(store);
   await apps.load();
   const devApp = config.devApp && apps.list().length === 0 ? await apps.create() : null;
   if (devApp) hooks.onDevApp?.(devApp);
   apps.watch(config.appsPollMs);
-  // Several nodes: Redis carries the bus, the locks of read-modify-write changes and the rate limits.
-  const redisBus: RedisBus | null = config.redis ? await (await import('./bus/redis-bus.ts')).RedisBus.connect(config.redis, log) : null;
   const bus: Bus = redisBus ?? new InProcessBus();
-  const coordination = redisBus ? new RedisCoordination(redisBus.redis) : SINGLE_NODE;
+  const coordination = redisBus ? new RedisCoordination(redisBus.redis, config.redisTimeoutMs) : SINGLE_NODE;
   const limiter = (): RateLimiter => (redisBus ? new RedisRateLimiter(redisBus.redis) : new MemoryRateLimiter());
   const accounts = new AccountsService(store, apps, bus);
   const callbacks = new CallbackDispatcher(
@@ -121,7 +129,12 @@ export async function startServer(
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
-    if (url === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
+    if (url === '/healthz') {
+      void checkHealth({ storeKind: store.dialect, store: () => store.ping(), redis: redisBus ? () => redisBus.ping() : undefined, timeoutMs: config.redisTimeoutMs }).then((h) =>
+        sendJson(res, h.httpStatus, JSON.stringify(h.body)),
+      );
+      return;
+    }
     if (url === '/metrics' && req.method === 'GET') {
       void metrics.registry.metrics().then((text) => {
         res.writeHead(200, { 'Content-Type': metrics.registry.contentType });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { TIMED_OUT, within } from '../deadline.ts';
 
 /** How a service makes one change at a time when other nodes may change the same thing. */
 export interface Coordination {
@@ -20,26 +21,45 @@ export const SINGLE_NODE: Coordination = {
 
 /** How long a lock is held at most if its holder dies, ms. */
 export const LOCK_TTL_MS = 5000;
-/** How long a change waits for a lock before it fails, ms. */
-export const LOCK_WAIT_MS = 10_000;
+/** How long a change waits for its lock (Redis unreachable, or another node holding it) before it fails, ms. */
+export const DEFAULT_REDIS_TIMEOUT_MS = 2000;
 
 // Deletes the lock only if this holder still owns it.
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+/** A change could not be coordinated with the other nodes in time (Redis unreachable or slow, or the lock held). */
+export class CoordinationTimeout extends Error {
+  override name = 'CoordinationTimeout';
+}
 
 /** Locks in Redis (SET NX PX, released by a compare-and-delete script): several nodes on one store. */
 export class RedisCoordination implements Coordination {
   readonly shared = true;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly timeoutMs = DEFAULT_REDIS_TIMEOUT_MS,
+  ) {}
 
-  /** Runs `fn` while holding `trtcd:lock:<key>`, waiting up to LOCK_WAIT_MS for it. */
+  /**
+   * Runs `fn` while holding `trtcd:lock:<key>`, waiting up to the timeout for it. A change whose lock was not had in
+   * time fails and is never applied later: a lock granted after the wait gave up is released, not used.
+   */
   async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const k = `trtcd:lock:${key}`;
     const token = randomBytes(12).toString('base64url');
-    const deadline = Date.now() + LOCK_WAIT_MS;
+    const deadline = Date.now() + this.timeoutMs;
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
-      if ((await this.redis.set(k, token, 'PX', LOCK_TTL_MS, 'NX')) === 'OK') break;
-      if (Date.now() > deadline) throw new Error(`lock ${key} not acquired in ${LOCK_WAIT_MS} ms`);
+      let got: string | null | typeof TIMED_OUT;
+      try {
+        got = await within(this.redis.set(k, token, 'PX', LOCK_TTL_MS, 'NX'), deadline - Date.now());
+      } catch (err) {
+        this.abandon(k, token);
+        throw err;
+      }
+      if (got === 'OK') break;
+      if (got === TIMED_OUT) this.abandon(k, token);
+      if (got === TIMED_OUT || Date.now() + delay > deadline) throw new CoordinationTimeout(`lock ${key} not acquired within ${this.timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, delay));
     }
     try {
@@ -47,6 +67,14 @@ export class RedisCoordination implements Coordination {
     } finally {
       await this.redis.eval(RELEASE, 1, k, token).catch(() => undefined);
     }
+  }
+
+  /**
+   * Gives up a lock request that got no answer: Redis may still grant it (a stalled server works through what waits
+   * on the connection), and this release, sent after it on the same connection, frees it then instead of after the TTL.
+   */
+  private abandon(k: string, token: string): void {
+    this.redis.eval(RELEASE, 1, k, token).catch(() => undefined);
   }
 
   /** Runs `fn` holding `trtcd:lease:<key>` (SET NX PX ttlMs) unless another node holds it. */

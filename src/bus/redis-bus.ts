@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import { InProcessBus, type Bus, type BusHandler } from './bus.ts';
+import { DEFAULT_REDIS_TIMEOUT_MS } from './coordination.ts';
 
 /** Prefix of the Redis pub/sub channels of the bus: one channel per topic. */
 export const BUS_CHANNEL_PREFIX = 'trtcd:bus:';
@@ -29,15 +30,43 @@ export class RedisBus implements Bus {
     sub.on('pmessage', (_pattern: string, channel: string, message: string) => this.receive(channel, message));
   }
 
-  /** Connects to Redis and starts listening to the other nodes. */
-  static async connect(url: string, log: Logger): Promise<RedisBus> {
-    const opts = { lazyConnect: true, maxRetriesPerRequest: null, enableOfflineQueue: true };
+  /**
+   * Connects to Redis and starts listening to the other nodes; fails (naming Redis) when Redis cannot be reached
+   * within `timeoutMs`. Afterwards a command fails at once while Redis is unreachable, and after `timeoutMs` when it
+   * does not answer: nothing waits in a queue to be applied after its request has been answered with an error.
+   */
+  static async connect(url: string, log: Logger, timeoutMs = DEFAULT_REDIS_TIMEOUT_MS): Promise<RedisBus> {
+    const opts = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: timeoutMs, connectTimeout: timeoutMs };
     const pub = new Redis(url, opts);
     const sub = new Redis(url, opts);
-    for (const r of [pub, sub]) r.on('error', (err: unknown) => log.warn({ err }, 'redis bus connection error'));
-    await Promise.all([pub.connect(), sub.connect()]);
-    await sub.psubscribe(`${BUS_CHANNEL_PREFIX}*`);
+    let down = false;
+    let lastError: unknown;
+    for (const r of [pub, sub]) {
+      r.on('error', (err: unknown) => {
+        lastError = err;
+        if (!down) log.error({ err }, 'redis unreachable');
+        down = true;
+      });
+      r.on('ready', () => {
+        if (down) log.info('redis reachable again');
+        down = false;
+      });
+    }
+    try {
+      await Promise.all([pub.connect(), sub.connect()]);
+      await sub.psubscribe(`${BUS_CHANNEL_PREFIX}*`);
+    } catch (err) {
+      pub.disconnect();
+      sub.disconnect();
+      const why = lastError ?? err;
+      throw new Error(`cannot connect to Redis at ${redacted(url)}: ${why instanceof Error ? why.message : String(why)}`, { cause: err });
+    }
     return new RedisBus(pub, sub, log);
+  }
+
+  /** Whether Redis answers a PING within the command timeout. */
+  async ping(): Promise<void> {
+    await this.pub.ping();
   }
 
   /** Delivers `payload` here at once and to every other node. */
@@ -75,5 +104,16 @@ export class RedisBus implements Bus {
     } catch (err) {
       this.log.error({ err, channel }, 'redis bus subscriber failed');
     }
+  }
+}
+
+/** A Redis URL without its password, for messages. */
+function redacted(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured URL';
   }
 }

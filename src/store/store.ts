@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type MigrationProvider } from 'kysely';
 import { AccountsRepo } from './accounts-repo.ts';
 import { AppsRepo } from './apps-repo.ts';
 import { CallsRepo } from './calls-repo.ts';
@@ -25,6 +25,8 @@ export interface Store {
   readonly ivh: IvhRepo;
   /** Runs `fn` in one transaction with repositories bound to it. */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,9 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     dialect: dialect.name,
     ...repos(db, dialect),
     transaction: (fn) => db.transaction().execute((trx) => fn(repos(trx, dialect))),
+    ping: async () => {
+      await sql`SELECT 1`.execute(db);
+    },
     close: () => db.destroy(),
   };
 }
