@@ -71,7 +71,7 @@ export async function startServer(
   const redisBus: RedisBus | null = config.redis ? await (await import('./bus/redis-bus.ts')).RedisBus.connect(config.redis, log, config.redisTimeoutMs) : null;
   let store: Store;
   try {
-    store = await openStore(config);
+    store = await openStore(config, log);
   } catch (err) {
     await redisBus?.close();
     throw err;

@@ -6,6 +6,7 @@ import { startServer } from '../server.ts';
 import { AppsService, type App } from '../services/apps/apps-service.ts';
 import { DomainError } from '../services/errors.ts';
 import type { OutboxStatus } from '../store/outbox-repo.ts';
+import type { StoreLog } from '../store/data-dir.ts';
 import { openStore } from '../store/store.ts';
 import { InProcessBus } from '../bus/bus.ts';
 import { DEFAULT_AVATAR_CONCURRENCY, DigitalHumanService } from '../services/digital-human/digital-human-service.ts';
@@ -29,9 +30,12 @@ function configFrom(flags: StoreFlags & Partial<Record<keyof Config, string>>): 
   return loadConfig({ file: flags.config, flags: { dataDir: flags.dataDir, store: flags.store, redis: flags.redis, host: flags.host, port: flags.port, logLevel: flags.logLevel } });
 }
 
+/** Store warnings (a data directory open to others) on stderr, where they do not mix with a command's output. */
+const stderrLog: StoreLog = { warn: (_fields, msg) => void process.stderr.write(`trtcd: warning: ${msg}\n`) };
+
 /** Opens the configured store and its apps for one CLI command, then closes them. */
 async function withApps<T>(flags: StoreFlags, fn: (apps: AppsService) => Promise<T>): Promise<T> {
-  const store = await openStore(configFrom(flags));
+  const store = await openStore(configFrom(flags), stderrLog);
   try {
     const apps = new AppsService(store);
     await apps.load();
@@ -161,7 +165,7 @@ export function program(): Command {
       .option(...storeUrl)
       .option(...configFile)
       .action(async (sdkAppId: number, flags: StoreFlags & { id?: string; name: string; concurrency: number }) => {
-        const store = await openStore(configFrom(flags));
+        const store = await openStore(configFrom(flags), stderrLog);
         try {
           const apps = new AppsService(store);
           await apps.load();
@@ -189,7 +193,7 @@ export function program(): Command {
     .option(...configFile)
     .action(async (flags: StoreFlags & { sdkappid?: number; status?: string; limit: number }) => {
       if (flags.status && !['pending', 'delivered', 'failed', 'dropped'].includes(flags.status)) throw new InvalidArgumentError('status must be pending, delivered, failed or dropped');
-      const store = await openStore(configFrom(flags));
+      const store = await openStore(configFrom(flags), stderrLog);
       try {
         const rows = await store.outbox.list({ sdkAppId: flags.sdkappid, status: flags.status as OutboxStatus | undefined, limit: flags.limit });
         for (const r of rows) {

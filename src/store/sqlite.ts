@@ -1,16 +1,17 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDialectConfig } from 'kysely';
+import { prepareDataDir, privateDbFiles, type StoreLog } from './data-dir.ts';
 import type { Database } from './schema.ts';
 
 /** How hard SQLite syncs a commit: NORMAL survives a killed process, FULL also survives power loss. */
 export type SqliteSync = 'NORMAL' | 'FULL';
 
-/** Opens (creating if needed) the SQLite database file of a data directory, in WAL mode. */
-export function openSqlite(dataDir: string, sync: SqliteSync = 'NORMAL'): Kysely<Database> {
-  mkdirSync(dataDir, { recursive: true });
+/** Opens (creating if needed) the SQLite database file of a data directory, in WAL mode, readable by its owner only. */
+export function openSqlite(dataDir: string, sync: SqliteSync = 'NORMAL', log?: StoreLog): Kysely<Database> {
+  prepareDataDir(dataDir, log);
   const file = join(dataDir, 'trtcd.db');
+  privateDbFiles(file, log);
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${sync}`);

@@ -10,6 +10,7 @@ import { OutboxRepo } from './outbox-repo.ts';
 import { migrations } from './migrations/index.ts';
 import { dialectOf, type DialectName, type SqlDialect } from './dialect.ts';
 import type { Database } from './schema.ts';
+import type { StoreLog } from './data-dir.ts';
 import { openSqlite, type SqliteSync } from './sqlite.ts';
 
 /** The data layer: typed repositories over one database, the same for every dialect. */
@@ -70,11 +71,11 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
   if (error) throw error instanceof Error ? error : new Error(String(error));
 }
 
-/** Opens the store (SQLite in the data directory, or PostgreSQL) and migrates it. */
-export async function openStore(opts: StoreOptions): Promise<Store> {
+/** Opens the store (SQLite in the data directory, or PostgreSQL) and migrates it; `log` hears of loose file modes. */
+export async function openStore(opts: StoreOptions, log?: StoreLog): Promise<Store> {
   if (opts.store !== undefined && opts.store !== 'sqlite' && !isPostgresUrl(opts.store)) throw new Error('store must be sqlite or a postgres:// URL');
   // pg is loaded only when used: the CLI on SQLite starts without it.
-  const db = isPostgresUrl(opts.store) ? (await import('./postgres.ts')).openPostgres(opts.store, opts.pgPoolSize) : openSqlite(opts.dataDir, opts.sqliteSync);
+  const db = isPostgresUrl(opts.store) ? (await import('./postgres.ts')).openPostgres(opts.store, opts.pgPoolSize) : openSqlite(opts.dataDir, opts.sqliteSync, log);
   const dialect = dialectOf(db);
   try {
     await migrate(db);

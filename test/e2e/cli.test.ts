@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { chmodSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { verifyUserSig } from '../../src/auth/usersig.ts';
 import { verifyPrivateMapKey } from '../../src/auth/private-map-key.ts';
@@ -129,6 +131,45 @@ describe('bin/trtcd start', () => {
     const server = await startChild(['--data-dir', tempDir()]);
     assert.equal(await server.stop('SIGTERM'), 0);
     assert.match(server.output(), /trtcd stopped/);
+  });
+});
+
+describe('data directory privacy', () => {
+  const mode = (path: string): number => statSync(path).mode & 0o777;
+  const dbFiles = (dir: string): string[] => ['trtcd.db', 'trtcd.db-wal', 'trtcd.db-shm'].map((f) => join(dir, f));
+
+  it('under umask 000, start and the CLI make the data directory 0700 and the database, -wal and -shm 0600', async () => {
+    const dir = join(tempDir(), 'data');
+    const server = await startChild(['--data-dir', dir], {}, { umask: '000' });
+    children.push(server);
+    assert.equal(mode(dir), 0o700);
+    for (const f of dbFiles(dir)) assert.equal(mode(f), 0o600, f);
+    const created = runCli(['app', 'create', '--json', '--data-dir', dir], {}, { umask: '000' });
+    assert.equal(created.status, 0, created.stderr);
+    assert.equal(created.stderr, '');
+    for (const f of dbFiles(dir)) assert.equal(mode(f), 0o600, f);
+    assert.doesNotMatch(server.output(), /chmod/);
+    await server.stop();
+  });
+
+  it('an existing data directory open to others is named with the fix at start and by the CLI, not changed; the files are tightened', async () => {
+    const dir = tempDir();
+    // Left by a trtcd that did not set modes: a world-open directory and world-readable files.
+    assert.equal(runCli(['app', 'create', '--json', '--data-dir', dir], {}, { umask: '000' }).status, 0);
+    chmodSync(dir, 0o777);
+    chmodSync(join(dir, 'trtcd.db'), 0o666);
+    const server = await startChild(['--data-dir', dir], {}, { umask: '000' });
+    children.push(server);
+    const warning = server.output().split('\n').find((l) => l.includes('chmod 700'));
+    assert.ok(warning, server.output());
+    assert.equal((JSON.parse(warning) as { level: number }).level, 40);
+    assert.ok(warning.includes(`data directory ${dir} `) && warning.includes(`chmod 700 ${dir}`), warning);
+    assert.equal(mode(dir), 0o777);
+    for (const f of dbFiles(dir)) assert.equal(mode(f), 0o600, f);
+    const cli = runCli(['app', 'list', '--data-dir', dir]);
+    assert.equal(cli.stdout, '1400000001\n');
+    assert.match(cli.stderr, new RegExp(`^trtcd: warning: data directory ${dir} .*chmod 700 ${dir}\n$`));
+    await server.stop();
   });
 });
 

@@ -4,9 +4,15 @@ import { fileURLToPath } from 'node:url';
 /** Path of the `trtcd` executable. */
 export const TRTCD_BIN = fileURLToPath(new URL('../../bin/trtcd', import.meta.url));
 
+/** The command line running `trtcd` with `args`, under `umask` (octal, e.g. `000`) when given. */
+function command(args: string[], umask?: string): [string, string[]] {
+  if (umask === undefined) return [process.execPath, [TRTCD_BIN, ...args]];
+  return ['/bin/sh', ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, TRTCD_BIN, ...args]];
+}
+
 /** Runs a short `trtcd` command to completion. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [TRTCD_BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { umask?: string } = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(...command(args, opts.umask), { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -22,8 +28,8 @@ export interface ServerChild {
 }
 
 /** Starts `trtcd start --port 0` with extra arguments and waits until it reports its port. */
-export function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerChild> {
-  const proc = spawn(process.execPath, [TRTCD_BIN, 'start', '--port', '0', ...args], {
+export function startChild(args: string[], env: NodeJS.ProcessEnv = {}, opts: { umask?: string } = {}): Promise<ServerChild> {
+  const proc = spawn(...command(['start', '--port', '0', ...args], opts.umask), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
