@@ -3,7 +3,7 @@ import { after, afterEach, before, beforeEach, describe, it, mock } from 'node:t
 import { callbackSign } from '../../auth/callback-sign.ts';
 import { startReceiver, type Receiver } from '../../../test/helpers/receiver.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
-import { CALL_TOPIC, type CallChanged } from './calls-service.ts';
+import { CALL_TOPIC, RING_RETRY_MS, type CallChanged } from './calls-service.ts';
 
 let t: TestServer;
 let rx: Receiver;
@@ -70,6 +70,24 @@ describe('call lifecycle and Call.* callbacks', () => {
     const got = await rx.waitDelivered(3);
     assert.deepEqual(changed(got[1]!), [{ User_Account: 'bob', ActionType: 'NotAnswer' }]);
     assert.equal((got[2]!.body.CallRecord as Record<string, unknown>).CallResult, 'NotAnswer');
+    assert.equal((await t.server.calls.record(id, call.callId)).result, 'NotAnswer');
+  });
+
+  it('a ring timeout that the store fails to record is tried again until it is recorded', async () => {
+    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
+    await rx.waitDelivered(1);
+    const store = t.server.store;
+    const transaction = store.transaction;
+    let failures = 0;
+    (store as { transaction: typeof transaction }).transaction = () => (failures++, Promise.reject(new Error('Connection terminated unexpectedly')));
+    mock.timers.tick(30_000);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(failures, 1);
+    assert.equal(t.server.calls.get(id, call.callId).result, null, 'the failed timeout changed nothing');
+    (store as { transaction: typeof transaction }).transaction = transaction;
+    mock.timers.tick(RING_RETRY_MS);
+    const got = await rx.waitDelivered(3);
+    assert.deepEqual(changed(got[1]!), [{ User_Account: 'bob', ActionType: 'NotAnswer' }]);
     assert.equal((await t.server.calls.record(id, call.callId)).result, 'NotAnswer');
   });
 

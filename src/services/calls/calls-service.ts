@@ -95,6 +95,9 @@ export function fromRow(r: CallRow): Call {
   };
 }
 
+/** How long a ring timeout that could not be recorded (the store or Redis away) waits before it is tried again, ms. */
+export const RING_RETRY_MS = 1000;
+
 /**
  * TUICallKit calls: the lifecycle state machine driven by typed actions, with every transition persisted
  * (call row and callback outbox in one transaction) before it is acknowledged, then published on the bus.
@@ -108,6 +111,7 @@ export class CallsService {
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly serial = new Serial();
   private readonly unsubscribe: () => void;
+  private stopped = false;
 
   constructor(
     private readonly store: Store,
@@ -130,6 +134,7 @@ export class CallsService {
 
   /** Stops every ring timer and stops following other nodes. */
   stop(): void {
+    this.stopped = true;
     this.unsubscribe();
     for (const list of this.timers.values()) list.forEach(clearTimeout);
     this.timers.clear();
@@ -356,7 +361,18 @@ export class CallsService {
   }
 
   private async ringTimeout(sdkAppId: number, callId: string, user: string): Promise<void> {
-    await this.act(sdkAppId, callId, { type: 'timeout', user }).catch(() => undefined);
+    try {
+      await this.act(sdkAppId, callId, { type: 'timeout', user });
+    } catch (err) {
+      // A refusal means the call moved on (answered, ended) meanwhile. Any other failure (the store or Redis away) must
+      // not leave the callee ringing for ever: try again, until the timeout is recorded or the call has moved on.
+      if (err instanceof DomainError || this.stopped || !this.active.has(callId)) return;
+      const timer = setTimeout(() => void this.ringTimeout(sdkAppId, callId, user), RING_RETRY_MS);
+      timer.unref?.();
+      const list = this.timers.get(callId);
+      if (list) list.push(timer);
+      else this.timers.set(callId, [timer]);
+    }
   }
 
   private publish(e: CallChanged): void {
