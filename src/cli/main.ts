@@ -4,6 +4,7 @@ import { genUserSig } from '../auth/usersig.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { startServer } from '../server.ts';
 import { AppsService, type App } from '../services/apps/apps-service.ts';
+import { maskedSettings } from '../services/apps/settings.ts';
 import { DomainError } from '../services/errors.ts';
 import type { OutboxStatus } from '../store/outbox-repo.ts';
 import type { StoreLog } from '../store/data-dir.ts';
@@ -126,18 +127,18 @@ export function program(): Command {
         return [p.slice(0, i), p.slice(i + 1)];
       });
       const updated = await withApps(flags, (apps) => apps.update(sdkAppId, changes));
-      process.stdout.write(`${JSON.stringify({ sdkAppId: updated.sdkAppId, settings: updated.settings })}\n`);
+      process.stdout.write(`${JSON.stringify({ sdkAppId: updated.sdkAppId, settings: maskedSettings(updated.settings) })}\n`);
     });
   app
     .command('show')
-    .description('print an app, credentials and settings, as JSON')
+    .description('print an app, credentials and settings (callback tokens masked), as JSON')
     .argument('<sdkAppId>', 'the app', uint('sdkAppId'))
     .option(...dataDir)
     .option(...storeUrl)
     .option(...configFile)
     .action(async (sdkAppId: number, flags: StoreFlags) => {
       const found = await withApps(flags, (apps) => requireApp(apps, sdkAppId));
-      process.stdout.write(`${JSON.stringify({ ...AppsService.credentials(found), settings: found.settings })}\n`);
+      process.stdout.write(`${JSON.stringify({ ...AppsService.credentials(found), settings: maskedSettings(found.settings) })}\n`);
     });
   app
     .command('list')

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { verifyUserSig } from '../../src/auth/usersig.ts';
 import { verifyPrivateMapKey } from '../../src/auth/private-map-key.ts';
+import { parseSettings } from '../../src/services/apps/settings.ts';
+import { openStore } from '../../src/store/store.ts';
 import { runCli, startChild, type ServerChild } from '../helpers/child.ts';
 import { restUrl, tempDir } from '../helpers/server.ts';
 
@@ -87,6 +89,29 @@ describe('bin/trtcd app create / usersig / privatemapkey', () => {
     const shown = JSON.parse(runCli(['app', 'show', '1400000001', '--data-dir', dir]).stdout) as { settings: { rateLimits: string; features: { gift: boolean } } };
     assert.equal(shown.settings.rateLimits, 'off');
     assert.equal(shown.settings.features.gift, false);
+  });
+
+  it('app set and app show print callback tokens masked, and app set never echoes the secret key', async () => {
+    const secretKey = 'k'.repeat(40);
+    const set = runCli(['app', 'set', '1400000001', 'callback.token=cb-s3cr3t', 'liveCallback.token=live-s3cr3t', `secretKey=${secretKey}`, '--data-dir', dir]);
+    assert.equal(set.status, 0, set.stderr);
+    for (const out of [set.stdout, set.stderr]) assert.doesNotMatch(out, /s3cr3t|kkkk/);
+    const printed = JSON.parse(set.stdout) as { settings: { callback: { token: string }; liveCallback: { token: string; configured: boolean } } };
+    assert.equal(printed.settings.callback.token, '***');
+    assert.deepEqual([printed.settings.liveCallback.token, printed.settings.liveCallback.configured], ['***', true]);
+    const shown = runCli(['app', 'show', '1400000001', '--data-dir', dir]);
+    assert.doesNotMatch(shown.stdout, /s3cr3t/);
+    const app = JSON.parse(shown.stdout) as { secretKey: string; settings: { callback: { token: string }; liveCallback: { token: string } } };
+    assert.equal(app.secretKey, secretKey, 'credentials are what app show is for');
+    assert.deepEqual([app.settings.callback.token, app.settings.liveCallback.token], ['***', '***']);
+    // Masked on display only: the store holds the tokens.
+    const store = await openStore({ dataDir: dir });
+    try {
+      const stored = parseSettings((await store.apps.get(1400000001))!.settings);
+      assert.deepEqual([stored.callback.token, stored.liveCallback.token], ['cb-s3cr3t', 'live-s3cr3t']);
+    } finally {
+      await store.close();
+    }
   });
 });
 

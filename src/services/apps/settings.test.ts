@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DomainError } from '../errors.ts';
-import { applySetting, defaultSettings, parseSettings } from './settings.ts';
+import { applySetting, defaultSettings, maskedSettings, parseSettings } from './settings.ts';
 
 describe('app settings', () => {
   it('applies each key of the CLI contract', () => {
@@ -55,5 +55,19 @@ describe('app settings', () => {
     assert.equal(s.features.gift, false);
     assert.equal(s.features.call, true);
     assert.equal(s.rateLimits, 'tencent');
+  });
+
+  it('masks the callback tokens for display, keeping the rest and leaving the settings themselves untouched', () => {
+    const s = defaultSettings();
+    assert.deepEqual(maskedSettings(s), s, 'no token set: nothing to mask');
+    applySetting(s, 'callback.url', 'http://127.0.0.1:8080/cb');
+    applySetting(s, 'callback.token', 'cb-secret');
+    applySetting(s, 'liveCallback.token', 'live-secret');
+    const shown = maskedSettings(s);
+    assert.deepEqual(shown.callback, { url: 'http://127.0.0.1:8080/cb', token: '***' });
+    assert.deepEqual(shown.liveCallback, { ...s.liveCallback, token: '***' });
+    assert.doesNotMatch(JSON.stringify(shown), /secret/);
+    assert.equal(s.callback.token, 'cb-secret');
+    assert.equal(s.liveCallback.token, 'live-secret');
   });
 });

@@ -70,6 +70,12 @@ export function parseSettings(json: string): AppSettings {
   };
 }
 
+/** The settings as shown to an operator: callback tokens replaced by `***` (an empty one stays empty, meaning not set). */
+export function maskedSettings(s: AppSettings): AppSettings {
+  const mask = (token: string): string => (token === '' ? '' : '***');
+  return { ...s, callback: { ...s.callback, token: mask(s.callback.token) }, liveCallback: { ...s.liveCallback, token: mask(s.liveCallback.token) } };
+}
+
 /** The keys `app set` understands. */
 export const SETTING_KEYS = [
   ...FEATURES.map((f) => `features.${f}`),
