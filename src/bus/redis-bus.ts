@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import { InProcessBus, type Bus, type BusHandler } from './bus.ts';
 import { DEFAULT_REDIS_TIMEOUT_MS } from './coordination.ts';
+import { redactedUrl } from '../redacted-url.ts';
 
 /** Prefix of the Redis pub/sub channels of the bus: one channel per topic. */
 export const BUS_CHANNEL_PREFIX = 'trtcd:bus:';
@@ -59,7 +60,7 @@ export class RedisBus implements Bus {
       pub.disconnect();
       sub.disconnect();
       const why = lastError ?? err;
-      throw new Error(`cannot connect to Redis at ${redacted(url)}: ${why instanceof Error ? why.message : String(why)}`, { cause: err });
+      throw new Error(`cannot connect to Redis at ${redactedUrl(url)}: ${why instanceof Error ? why.message : String(why)}`, { cause: err });
     }
     return new RedisBus(pub, sub, log);
   }
@@ -104,16 +105,5 @@ export class RedisBus implements Bus {
     } catch (err) {
       this.log.error({ err, channel }, 'redis bus subscriber failed');
     }
-  }
-}
-
-/** A Redis URL without its password, for messages. */
-function redacted(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the configured URL';
   }
 }

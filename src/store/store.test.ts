@@ -344,3 +344,15 @@ if (PG_URL) {
     });
   });
 } else it('store on PostgreSQL', (t) => t.skip(PG_SKIP));
+
+describe('opening a store that cannot be reached', () => {
+  it('fails naming PostgreSQL and its address, with the password masked', async () => {
+    // A port nothing listens on: refused at once.
+    const err = await openStore({ store: 'postgres://trtcd:hunter2@127.0.0.1:1/trtcd', dataDir: tempDir() }).then(
+      () => assert.fail('opened'),
+      (e: unknown) => e as Error,
+    );
+    assert.match(err.message, /^cannot open PostgreSQL at postgres:\/\/trtcd:\*\*\*@127\.0\.0\.1:1\/trtcd: /);
+    assert.doesNotMatch(err.message, /hunter2/);
+  });
+});

@@ -12,6 +12,7 @@ import { dialectOf, type DialectName, type SqlDialect } from './dialect.ts';
 import type { Database } from './schema.ts';
 import type { StoreLog } from './data-dir.ts';
 import { openSqlite, type SqliteSync } from './sqlite.ts';
+import { redactedUrl } from '../redacted-url.ts';
 
 /** The data layer: typed repositories over one database, the same for every dialect. */
 export interface Store {
@@ -81,7 +82,8 @@ export async function openStore(opts: StoreOptions, log?: StoreLog): Promise<Sto
     await migrate(db);
   } catch (err) {
     await db.destroy();
-    throw err;
+    if (!isPostgresUrl(opts.store)) throw err;
+    throw new Error(`cannot open PostgreSQL at ${redactedUrl(opts.store)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return {
     dialect: dialect.name,
