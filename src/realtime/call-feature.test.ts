@@ -153,4 +153,28 @@ describe('/rtc calls', () => {
     assert.equal((await e.request('call.accept', { callId: 7 })).code, RtcErrors.INVALID_ARGUMENT.code);
     await a.request('call.hangup', { callId });
   });
+
+  it('call.get answers the users invited to the call; anyone else gets the refusal of a call that does not exist', async () => {
+    const a = await login('alice7');
+    const b = await login('bob7');
+    const c = await login('carol7');
+    const eve = await login('eve7');
+    const started = await a.request('call.start', { callees: ['bob7', 'carol7'], mediaType: 'Audio' });
+    const callId = call(started).callId;
+    await b.event('call.invited');
+    await c.event('call.invited');
+    assert.equal((await c.request('call.reject', { callId })).ok, true);
+    // The caller, a callee, and a callee who has left (who still gets the call's events).
+    for (const member of [a, b, c]) {
+      const got = await member.request('call.get', { callId });
+      assert.equal(got.ok, true, JSON.stringify(got));
+      assert.equal(call(got).callId, callId);
+    }
+    const { re: _a, ...probe } = await eve.request('call.get', { callId });
+    const { re: _b, ...unknown } = await eve.request('call.get', { callId: 'no-such-call-7' });
+    assert.equal(probe.code, RtcErrors.NOT_FOUND.code);
+    assert.deepEqual(probe, { ...unknown, message: String(unknown.message).replace('no-such-call-7', callId) });
+    assert.doesNotMatch(JSON.stringify(probe), /alice7|bob7/);
+    await a.request('call.hangup', { callId });
+  });
 });

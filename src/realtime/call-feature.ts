@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { Call } from '../services/calls/call.ts';
+import { DomainError } from '../services/errors.ts';
 import { CALL_TOPIC, type CallChanged, type CallsService, type Origin } from '../services/calls/calls-service.ts';
 import { MAX_NUMERIC_ROOM_ID } from '../services/trtc-rooms/trtc-rooms-service.ts';
 import { listen, typed, withRefusals, type RtcFeature, type SessionDirectory } from './feature.ts';
@@ -95,7 +96,7 @@ export class CallFeature implements RtcFeature {
       const { call, busy } = await this.run(() => this.d.calls.invite(s.sdkAppId, m.callId, s.userId, m.targets, origin(s)));
       return { call: callView(call), busy };
     }),
-    'call.get': typed(CallId, async (s, m) => ({ call: callView(await this.run(async () => this.d.calls.get(s.sdkAppId, m.callId))) })),
+    'call.get': typed(CallId, async (s, m) => ({ call: callView(this.visible(s, m.callId)) })),
   };
 
   constructor(private readonly d: CallFeatureDeps) {
@@ -119,6 +120,19 @@ export class CallFeature implements RtcFeature {
 
   close(): void {
     this.unsubscribe();
+  }
+
+  /** The active call if the session's user was invited to it (the caller included); NOT_FOUND otherwise. */
+  private visible(s: RtcSession, callId: string): Call {
+    let call: Call | undefined;
+    try {
+      call = this.d.calls.get(s.sdkAppId, callId);
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === 'NOT_FOUND')) throw err;
+    }
+    // One refusal, worded here, for an unknown call and someone else's: a reply must not tell which ids exist.
+    if (!call || !call.invited.includes(s.userId)) throw new RtcError(RtcErrors.NOT_FOUND, `call ${callId} does not exist or has ended`);
+    return call;
   }
 
   private run<T>(fn: () => Promise<T>): Promise<T> {
