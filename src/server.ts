@@ -3,7 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
 import { InProcessBus, type Bus } from './bus/bus.ts';
 import { cloudActions } from './gateways/cloud-api/actions.ts';
-import { CloudApiGateway, isCloudApiRequest } from './gateways/cloud-api/gateway.ts';
+import { CloudApiGateway, isCloudApiRequest, SIGNATURE_WINDOW_SECONDS } from './gateways/cloud-api/gateway.ts';
+import { RedisNonceLog } from './gateways/cloud-api/nonces.ts';
 import { accountCommands } from './gateways/rest-v4/accounts.ts';
 import { callCommands } from './gateways/rest-v4/calls.ts';
 import { giftCommands } from './gateways/rest-v4/gifts.ts';
@@ -117,7 +118,8 @@ export async function startServer(
     bodyLimit: config.bodyLimit,
     bodies,
   });
-  const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: limiter(), log, metrics, bodies });
+  const nonces = redisBus ? new RedisNonceLog(redisBus.redis, SIGNATURE_WINDOW_SECONDS) : undefined;
+  const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: limiter(), log, metrics, bodies, nonces });
   const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit, bodies });
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
   const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;

@@ -22,7 +22,7 @@ import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import { DomainError } from '../../services/errors.ts';
 import { domainToCloud, type ActionTable, type CloudAction, type CloudServices } from './action.ts';
 import { CloudError, CloudErrors, type CloudErrorEntry } from './errors.ts';
-import { NonceLog } from './nonces.ts';
+import { NonceLog, type Nonces } from './nonces.ts';
 
 /** Largest POST body signed with TC3-HMAC-SHA256 (documented: 10 MB). */
 export const CLOUD_API_V3_BODY_LIMIT = 10 * 1024 * 1024;
@@ -54,6 +54,8 @@ export interface CloudApiDeps {
   metrics: Metrics;
   /** The server's body reader: bodies are read before the signature is checked, against its unauthenticated budget. */
   bodies?: BodyReader;
+  /** Where accepted v1 Nonce + Timestamp pairs are kept (several nodes: Redis); this process by default. */
+  nonces?: Nonces;
   /** Clock in milliseconds (tests); Date.now by default. */
   now?: () => number;
 }
@@ -271,12 +273,13 @@ export class CloudApiGateway {
   private readonly versions: ReadonlySet<string>;
   private readonly now: () => number;
   private readonly bodies: BodyReader;
-  private readonly nonces = new NonceLog(SIGNATURE_WINDOW_SECONDS);
+  private readonly nonces: Nonces;
 
   constructor(private readonly d: CloudApiDeps) {
     this.versions = new Set(Object.keys(d.actions).map((k) => k.slice(0, k.indexOf('/'))));
     this.now = d.now ?? Date.now;
     this.bodies = d.bodies ?? new BodyReader();
+    this.nonces = d.nonces ?? new NonceLog(SIGNATURE_WINDOW_SECONDS);
   }
 
   /** Serves one request. */
@@ -400,7 +403,7 @@ export class CloudApiGateway {
     if (auth) this.verifyV3(req, { method: r.method, rawQuery: r.rawQuery, body }, auth, env, app);
     else this.verifyV1(req, r.method, v1!, app);
     r.held.release();
-    if (v1 && !this.nonces.add(env.secretId, v1.get('Nonce')!, env.timestamp, Math.floor(this.now() / 1000))) {
+    if (v1 && !(await this.nonces.add(env.secretId, v1.get('Nonce')!, env.timestamp, Math.floor(this.now() / 1000)))) {
       throw new CloudError(CloudErrors.NONCE_USED);
     }
 
