@@ -17,6 +17,8 @@ import { IvhGateway, IVH_HTTP_PREFIX } from './gateways/ivh/gateway.ts';
 import { RedisPresence } from './realtime/presence.ts';
 import { parsePortRange } from './realtime/media/peer-config.ts';
 import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
+import { SdkHttp, isSdkHttpPath } from './gateways/trtc-sdk/http.ts';
+import { isSdkWsPath, SdkSignalling } from './gateways/trtc-sdk/signalling.ts';
 import { serveWeb } from './gateways/web/static.ts';
 import { BodyReader, DEFAULT_BODY_LIMITS, sendJson } from './http/body.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './limits/rate-limiter.ts';
@@ -125,6 +127,10 @@ export async function startServer(
   const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;
   parsePortRange(config.mediaPortRange); // a bad range fails the start, not the first publish
   const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, presence, media: { portRange: config.mediaPortRange } });
+  // Tencent's Web SDK (trtc-sdk-v5): its signalling, schedule and log uploads, onto the same rooms and SFU as /rtc.
+  const sdk = new SdkSignalling({ apps, trtcRooms, media: rtc.media, bus, log, metrics, net: { portRange: config.mediaPortRange } });
+  const sdkHttp = new SdkHttp({ bodies, log, metrics });
+  metrics.gauge('trtcd_sdk_connections', 'open trtc-sdk-v5 signalling WebSocket connections', () => sdk.size);
   metrics.gauge('trtcd_rtc_connections', 'open /rtc WebSocket connections', () => rtc.size);
   metrics.gauge('trtcd_media_publications', 'streams published to this node\'s SFU', () => rtc.media.sfu.stats().publications);
   metrics.gauge('trtcd_media_subscriptions', 'subscriptions forwarded by this node\'s SFU', () => rtc.media.sfu.stats().subscriptions);
@@ -144,6 +150,7 @@ export async function startServer(
       });
       return;
     }
+    if (isSdkHttpPath(url)) return sdkHttp.handle(req, res);
     // Tencent Cloud API 3.0: `/` with X-TC-Action, a TC3 Authorization header, or v1 `Action=` / form parameters.
     if (isCloudApiRequest(req)) return cloud.handle(req, res);
     // AI Digital Human (IVH): /v2/ivh/<service path>?appkey&timestamp&signature.
@@ -165,6 +172,7 @@ export async function startServer(
     socket.on('error', () => socket.destroy());
     if ((req.url ?? '/').startsWith(IVH_WS_PREFIX)) return ivhChannels.upgrade(req, socket, head);
     if (isRtcPath(req.url ?? '/')) return rtc.upgrade(req, socket, head);
+    if (isSdkWsPath(req.url ?? '/')) return sdk.upgrade(req, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
   await new Promise<void>((resolve, reject) => {
@@ -196,7 +204,7 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         // Upgraded sockets keep server.close() waiting: close the command channels with it.
-        const channelsClosed = Promise.all([ivhChannels.close(), rtc.close()]);
+        const channelsClosed = Promise.all([ivhChannels.close(), sdk.close(), rtc.close()]);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Keep-alive sockets go idle once their in-flight response is sent; close them then, and force after a grace period.

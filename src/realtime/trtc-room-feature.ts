@@ -41,13 +41,20 @@ export interface TrtcRoomFeatureDeps {
 /** Bus topic of custom room messages, for members connected to other nodes. */
 export const ROOM_MESSAGE_TOPIC = 'rtc.room.message';
 
-/** A custom message as it travels between nodes. */
-interface RoomMessage {
+/** A custom message as it travels between nodes and between the client protocols. */
+export interface RoomMessage {
   sdkAppId: number;
   room: RoomRef;
   from: string;
+  /** The message as text ('' when an SDK user's bytes are not UTF-8: then `b64` has them). */
   data: string;
   to?: string[];
+  /** trtc-sdk-v5 messages: the SDK's cmdId (1-10), its bytes in base64 and its order number. */
+  cmdId?: number;
+  b64?: string;
+  streamSeq?: number;
+  /** The protocol that sent it, when not /rtc. */
+  via?: 'trtc-sdk';
 }
 
 /** A room a session is in, with how it entered (kept to describe the session on resumption). */
@@ -91,7 +98,8 @@ export class TrtcRoomFeature implements RtcFeature {
     this.unsubscribe = listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'rtc room event', (p) => this.onRoomEvent(p as TrtcRoomEvent));
     // Custom messages sent on other nodes, for the members connected here.
     this.unsubscribeMessages = d.bus.subscribe(ROOM_MESSAGE_TOPIC, (p, remote) => {
-      if (!remote) return;
+      // /rtc messages sent on this node were delivered here already; those of another protocol were not.
+      if (!remote && (p as RoomMessage).via === undefined) return;
       const m = p as RoomMessage;
       this.fanOut(m, undefined);
     });
@@ -209,7 +217,7 @@ export class TrtcRoomFeature implements RtcFeature {
   private fanOut(m: RoomMessage, sender: RtcSession | undefined): number {
     const room = this.index.get(`${m.sdkAppId}\n${roomKey(m.room)}`);
     if (!room) return 0;
-    const text = event('room.message', { room: m.room, from: m.from, data: m.data });
+    const text = event('room.message', { room: m.room, from: m.from, data: m.data, ...(m.cmdId === undefined ? {} : { cmdId: m.cmdId, binary: m.b64 }) });
     let delivered = 0;
     const targets = m.to ? m.to.map((u) => room.get(u)) : [...room.values()];
     for (const t of targets) {

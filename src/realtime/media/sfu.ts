@@ -1,8 +1,7 @@
 // The SFU's state on this node: who publishes what in which room, who subscribes to it, and the forwarding between.
 import type { RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { roomKey } from '../../services/trtc-rooms/trtc-rooms-service.ts';
-import type { MediaKind, MediaSource } from './source.ts';
-import type { Subscriber } from './subscriber.ts';
+import type { MediaKind, MediaSink, MediaSource } from './source.ts';
 
 /** A user's two streams in a room: `main` (camera and microphone) and `sub` (screen share, video only). */
 export type StreamType = 'main' | 'sub';
@@ -35,13 +34,16 @@ export interface Publication {
 export interface Subscription {
   readonly id: string;
   readonly publication: Publication;
-  readonly subscriber: Subscriber;
+  readonly subscriber: MediaSink;
   readonly owner: Owner;
 }
 
-/** What happened to a publication, for the events the protocol sends. */
+/** What happened to a publication, for the events each client protocol sends. */
 export interface SfuListener {
   unpublished(p: Publication, reason: string): void;
+  published?(p: Publication): void;
+  /** Muted or unmuted. */
+  updated?(p: Publication): void;
 }
 
 /**
@@ -53,8 +55,16 @@ export class Sfu {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly byOwner = new Map<Owner, { pubs: Set<Publication>; subs: Set<Subscription> }>();
   private nextId = 1;
+  private readonly listeners: SfuListener[];
 
-  constructor(private readonly listener: SfuListener) {}
+  constructor(listener: SfuListener) {
+    this.listeners = [listener];
+  }
+
+  /** Adds a listener (another client protocol that tells its users about publications). */
+  observe(listener: SfuListener): void {
+    this.listeners.push(listener);
+  }
 
   /** Publishes a stream, replacing the user's earlier publication of the same stream in the room. */
   publish(p: { sdkAppId: number; room: RoomRef; userId: string; stream: StreamType; source: MediaSource; owner: Owner | undefined }): Publication {
@@ -70,6 +80,7 @@ export class Sfu {
     if (!room) this.rooms.set(k, (room = new Map()));
     room.set(`${p.userId}\n${p.stream}`, pub);
     if (p.owner) this.owned(p.owner).pubs.add(pub);
+    for (const l of this.listeners) l.published?.(pub);
     return pub;
   }
 
@@ -84,7 +95,7 @@ export class Sfu {
     if (pub.owner) this.byOwner.get(pub.owner)?.pubs.delete(pub);
     pub.source.close();
     for (const s of [...pub.subscriptions]) this.unsubscribe(s);
-    this.listener.unpublished(pub, reason);
+    for (const l of this.listeners) l.unpublished(pub, reason);
   }
 
   /** The user's publication of `stream` in the room, if any. */
@@ -103,7 +114,7 @@ export class Sfu {
   }
 
   /** Starts forwarding a publication to a subscriber. */
-  subscribe(pub: Publication, subscriber: Subscriber, owner: Owner): Subscription {
+  subscribe(pub: Publication, subscriber: MediaSink, owner: Owner): Subscription {
     const sub: Subscription = { id: `s${this.nextId++}`, publication: pub, subscriber, owner };
     pub.subscriptions.add(sub);
     this.subscriptions.set(sub.id, sub);
@@ -134,6 +145,7 @@ export class Sfu {
     if (pub.muted[kind] === muted) return;
     pub.muted[kind] = muted;
     if (!muted && kind === 'video') this.askKeyframe(pub, true);
+    for (const l of this.listeners) l.updated?.(pub);
   }
 
   /** Asks the publisher for a keyframe, at most once per KEYFRAME_INTERVAL_MS unless `now`. */

@@ -23,6 +23,14 @@ export interface MediaSource {
   close(): void;
 }
 
+/** Where a subscription's packets go: a client's connection, written with the SSRCs and payload types it negotiated. */
+export interface MediaSink {
+  /** Sends one packet of `kind`; the packet must not be changed. */
+  send(kind: MediaKind, rtp: RtpPacket): void;
+  /** Stops sending and frees the connection, if the sink owns one. */
+  close(): void;
+}
+
 /** The media kind of a werift transceiver or track kind, or undefined for anything else. */
 export function mediaKind(kind: string): MediaKind | undefined {
   return kind === 'audio' || kind === 'video' ? kind : undefined;

@@ -135,6 +135,13 @@ export class TrtcRoomsService {
     });
   }
 
+  /** Changes a member's role (anchor ⇄ audience); false when the user is not in the room. */
+  setRole(sdkAppId: number, ref: RoomRef, userId: string, role: string): boolean {
+    const m = this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`)?.members.get(userId);
+    if (m) m.role = role;
+    return m !== undefined;
+  }
+
   /** A user leaves a room (closing it when the last one leaves). */
   async leave(sdkAppId: number, ref: RoomRef, userId: string, reason = 'leave'): Promise<void> {
     await this.serial.run(() => this.drop(sdkAppId, ref, [userId], 'leave', reason));

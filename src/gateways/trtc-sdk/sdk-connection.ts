@@ -1,0 +1,471 @@
+// One trtc-sdk-v5 signalling socket: its join into a room, its commands, and its media through the SFU.
+import type { RtcpPacket, RtpPacket } from 'werift';
+import { RtcpPayloadSpecificFeedback, PictureLossIndication } from 'werift';
+import type { WebSocket } from 'ws';
+import { Privilege, verifyPrivateMapKey } from '../../auth/private-map-key.ts';
+import type { Publication, StreamType, Subscription } from '../../realtime/media/sfu.ts';
+import type { MediaKind } from '../../realtime/media/source.ts';
+import { RtcErrors, SIG_ERRORS, type RtcErrorEntry } from '../../realtime/protocol.ts';
+import { trtcSuspended } from '../../realtime/trtc-room-feature.ts';
+import { DomainError } from '../../services/errors.ts';
+import { MAX_NUMERIC_ROOM_ID, roomKey, type RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+import { Flag, frame, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
+import { pli, remb, SdkSink, SdkStreamSource, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
+import type { SdkSignalling } from './signalling.ts';
+import { SpcTransport, type ClientAbility } from './spc-transport.ts';
+
+/** A refusal of a command, with its code. */
+class Refusal extends Error {
+  constructor(
+    readonly entry: { code: number; message: string },
+    message = entry.message,
+  ) {
+    super(message);
+  }
+}
+
+/** A client frame as the SDK sends it. */
+interface ClientFrame {
+  cmd: string;
+  seq: number;
+  data: Record<string, unknown>;
+}
+
+/** What a subscriber asked of one publisher: kinds and the SSRCs it chose. */
+interface Want {
+  audio: boolean;
+  bigVideo: boolean;
+  auxVideo: boolean;
+  ssrc: DownlinkSsrcs;
+  subs: Partial<Record<StreamType, Subscription>>;
+}
+
+/** How often trtcd tells an SDK publisher the bandwidth it may use, ms. */
+const REMB_INTERVAL_MS = 1000;
+
+function bool(v: unknown): boolean {
+  return v === true;
+}
+
+function uint32(v: unknown): number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : 0;
+}
+
+/** The room of a join: numeric rooms come as decimal strings too. */
+function roomOfJoin(d: Record<string, unknown>): RoomRef {
+  const id = d.roomId;
+  if (d.useStringRoomId === true) {
+    if (typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id) > 64) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'strRoomId must be 1-64 bytes');
+    return { strRoomId: id };
+  }
+  const n = typeof id === 'number' ? id : typeof id === 'string' && /^\d{1,10}$/.test(id) ? Number(id) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NUMERIC_ROOM_ID) throw new Refusal(SdkErrors.INVALID_PARAMETER, `roomId must be 1-${MAX_NUMERIC_ROOM_ID}`);
+  return { roomId: n };
+}
+
+/** One SDK client's socket. */
+export class SdkConnection {
+  /** `${sdkAppId}\n${userId}`: owner key in the SFU. */
+  readonly userKey: string;
+  readonly tinyId: string;
+  room: RoomRef | undefined;
+  role: 'anchor' | 'audience' = 'anchor';
+  private privileges: number = Privilege.All;
+  private transport: SpcTransport | undefined;
+  private uplink: UplinkSsrcs = { audioSsrc: 0, bigVideoSsrc: 0, smallVideoSsrc: 0, auxVideoSsrc: 0 };
+  private readonly sources: Partial<Record<StreamType, SdkStreamSource>> = {};
+  private readonly wants = new Map<string, Want>();
+  private rembTimer: NodeJS.Timeout | undefined;
+  /** Replaced by a newer join of the same user: its end does not take the user out of the room. */
+  replaced = false;
+  closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly sdkAppId: number,
+    readonly userId: string,
+    private readonly urlUserSig: string,
+    readonly ip: string | undefined,
+    private readonly s: SdkSignalling,
+  ) {
+    this.userKey = `${sdkAppId}\n${userId}`;
+    this.tinyId = tinyIdOf(sdkAppId, userId);
+  }
+
+  /** Writes a frame if the socket is open. */
+  send(text: string): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+  }
+
+  /** Sends cmd 9 (the SDK resets and raises kicked-out) and forgets the room. */
+  kick(reason: 'kick' | 'banned' | 'room_disband'): void {
+    this.send(frame(ServerCmd.CLIENT_BANNED, 0, { reason }));
+    this.dropMedia(reason);
+    this.room = undefined;
+  }
+
+  /** Handles one parsed client frame. */
+  async handle(f: ClientFrame): Promise<void> {
+    const reply = REPLY_OF[f.cmd];
+    try {
+      const data = await this.dispatch(f);
+      if (reply !== undefined && data !== null) this.send(frame(reply, f.seq, data, 0, '', f.cmd === 'join' || f.cmd === 'join/v2' ? this.tinyId : undefined));
+    } catch (err) {
+      const refusal = err instanceof Refusal ? err : null;
+      if (!refusal) this.s.d.log.error({ err, cmd: f.cmd, userId: this.userId }, 'trtc-sdk command failed');
+      const entry = refusal?.entry ?? SdkErrors.INTERNAL;
+      if (reply !== undefined) this.send(frame(reply, f.seq, {}, entry.code, refusal?.message ?? entry.message));
+    }
+  }
+
+  private dispatch(f: ClientFrame): Promise<Record<string, unknown> | null> | Record<string, unknown> | null {
+    const d = f.data;
+    switch (f.cmd) {
+      case 'join/v2':
+      case 'join':
+        return this.join(d, f.cmd === 'join/v2');
+      case 'leave':
+        return this.leave('leave').then(() => null);
+      case 'quality_report':
+        // The SDK has no other source of uplink quality, and a frame every 2 s keeps its socket "online".
+        this.send(frame(ServerCmd.UPLINK_NETWORK_STATS, 0, { expectAudPkg: 0, expectVidPkg: 0, recvAudPkg: 0, recvVidPkg: 0, rtt: 0, wsRtt: 0, delay: [] }));
+        return null;
+      case 'ability_status_report':
+      case 'update_constraint_config':
+        return {};
+      case 'get_user_list':
+        this.inRoom();
+        return { userList: this.s.userList(this.sdkAppId, this.room!) };
+      case 'channel_msg':
+        this.message(d);
+        return null;
+      case 'change_role':
+        return this.changeRole(d);
+      case 'publish/v2':
+        this.publish(d, true);
+        return {};
+      case 'publish_state_change':
+        this.publish(d, false);
+        return {};
+      case 'unpublish':
+        this.inRoom();
+        this.dropPublications('unpublished');
+        return {};
+      case 'mute_uplink':
+        this.mute(d);
+        return {};
+      case 'subscribe/v3':
+      case 'subscribe_change':
+        this.subscribe(d, f.cmd === 'subscribe/v3');
+        return {};
+      case 'unsubscribe':
+        this.unsubscribe(d);
+        return {};
+      case 'update_network_time': {
+        const now = Date.now();
+        return { serverRecvTime: now, serverSendTime: now };
+      }
+      default:
+        if (REPLY_OF[f.cmd] !== undefined) throw new Refusal(SdkErrors.UNSUPPORTED, `${f.cmd} is not supported by this server`);
+        return null;
+    }
+  }
+
+  private inRoom(): RoomRef {
+    if (!this.room) throw new Refusal(SdkErrors.NOT_IN_ROOM);
+    return this.room;
+  }
+
+  private async join(d: Record<string, unknown>, spc: boolean): Promise<Record<string, unknown>> {
+    if (this.room) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'already in a room');
+    const app = this.s.d.apps.get(this.sdkAppId);
+    if (!app) throw new Refusal(RtcErrors.SDKAPPID_NOT_FOUND);
+    const sig = typeof d.userSig === 'string' && d.userSig !== '' ? d.userSig : this.urlUserSig;
+    const verdict = this.s.d.apps.verifyUserSig(this.sdkAppId, this.userId, sig);
+    if (!verdict.ok) throw new Refusal(SIG_ERRORS[verdict.reason] as RtcErrorEntry, `${SIG_ERRORS[verdict.reason].message} (${verdict.message})`);
+    if (trtcSuspended(this.s.d.apps, app) || !app.settings.features.trtc) throw new Refusal(RtcErrors.SERVICE_SUSPENDED);
+    const ref = roomOfJoin(d);
+    const role = d.trtcRole === SdkRole.AUDIENCE ? 'audience' : 'anchor';
+    const pmk = typeof d.privateMapKey === 'string' ? d.privateMapKey : '';
+    let privileges: number = Privilege.All;
+    // An empty key is no key, and then every privilege is granted (as on /rtc).
+    if (app.settings.trtc.requirePrivateMapKey || pmk !== '') {
+      if (!pmk) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'this app requires a privateMapKey to enter a room');
+      const privilege = this.s.d.trtcRooms.exists(this.sdkAppId, ref) ? Privilege.EnterRoom : Privilege.EnterRoom | Privilege.CreateRoom;
+      const r = verifyPrivateMapKey(pmk, { sdkAppId: this.sdkAppId, secretKey: app.secretKey, userId: this.userId, ...ref, privilege });
+      if (!r.ok) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed: ${r.message}`);
+      privileges = r.buffer.privilegeMap;
+    }
+    let ability: Record<string, unknown> | undefined;
+    if (spc) {
+      const opened = await SpcTransport.open(d.ability as ClientAbility, this.s.d.net, () => this.dropMedia('connection failed')).catch((err: unknown) => {
+        throw new Refusal(SdkErrors.INVALID_PARAMETER, `the ability could not be negotiated: ${(err as Error).message}`);
+      });
+      this.transport = opened.transport;
+      ability = opened.ability;
+      this.transport.onRtp = (rtp) => this.uplinkRtp(rtp);
+      this.transport.onRtcp = (rtcp) => this.downlinkRtcp(rtcp);
+    }
+    try {
+      await this.s.d.trtcRooms.enter(this.sdkAppId, ref, this.userId, { role, clientIp: this.ip, deviceType: 'Web', sdkVersion: typeof d.version === 'string' ? d.version.slice(0, 32) : '' });
+    } catch (e) {
+      this.transport?.close();
+      if (e instanceof DomainError && e.code === 'INVALID_ARGUMENT') throw new Refusal(SdkErrors.INVALID_PARAMETER, e.message);
+      throw e;
+    }
+    if (this.closed) {
+      this.transport?.close();
+      void this.s.d.trtcRooms.leave(this.sdkAppId, ref, this.userId, 'disconnected');
+      return {};
+    }
+    this.room = ref;
+    this.role = role;
+    this.s.d.trtcRooms.setRole(this.sdkAppId, ref, this.userId, role);
+    this.privileges = privileges;
+    this.s.attach(this);
+    const relay = this.s.relayIp();
+    return { publishers: this.s.publishers(this.sdkAppId, ref), relayOuterIp: relay, relayInnerIp: relay, relayPort: 0, bakRelayIps: [], ...(ability ? { ability } : {}) };
+  }
+
+  /** Leaves the room (leave, or the socket's end): unpublishes, unsubscribes, and tells the room service. */
+  async leave(reason: string): Promise<void> {
+    const ref = this.room;
+    this.dropMedia(reason);
+    this.room = undefined;
+    if (!ref) return;
+    this.s.detach(this, ref);
+    if (!this.replaced) await this.s.d.trtcRooms.leave(this.sdkAppId, ref, this.userId, reason);
+  }
+
+  /** The socket ended. */
+  async ended(): Promise<void> {
+    this.closed = true;
+    await this.leave('disconnected');
+    this.transport?.close();
+  }
+
+  private message(d: Record<string, unknown>): void {
+    const ref = this.inRoom();
+    const cmdId = d.cmdId;
+    if (typeof cmdId !== 'number' || !Number.isInteger(cmdId) || cmdId < 1 || cmdId > 10) return;
+    if (typeof d.msg !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(d.msg)) return;
+    const bytes = Buffer.from(d.msg, 'base64');
+    if (bytes.length > MAX_CUSTOM_MESSAGE_BYTES) return;
+    this.s.customMessage({ sdkAppId: this.sdkAppId, room: ref, from: this.userId, bytes, cmdId, streamSeq: uint32(d.streamSeq) }, this);
+  }
+
+  private async changeRole(d: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const ref = this.inRoom();
+    if (d.role !== SdkRole.ANCHOR && d.role !== SdkRole.AUDIENCE) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'role must be 20 or 21');
+    const role = d.role === SdkRole.ANCHOR ? 'anchor' : 'audience';
+    if (typeof d.privateMapKey === 'string' && d.privateMapKey !== '') {
+      const app = this.s.d.apps.get(this.sdkAppId);
+      const r = app ? verifyPrivateMapKey(d.privateMapKey, { sdkAppId: this.sdkAppId, secretKey: app.secretKey, userId: this.userId, ...ref, privilege: Privilege.EnterRoom }) : null;
+      if (!r?.ok) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed${r ? `: ${r.message}` : ''}`);
+      this.privileges = r.buffer.privilegeMap;
+    }
+    if (role === 'audience') this.dropPublications('role changed');
+    this.role = role;
+    this.s.d.trtcRooms.setRole(this.sdkAppId, ref, this.userId, role);
+    return {};
+  }
+
+  /** publish/v2 (with SSRCs) and publish_state_change: the user's published streams follow `state`. */
+  private publish(d: Record<string, unknown>, withSsrcs: boolean): void {
+    const ref = this.inRoom();
+    if (!this.transport) throw new Refusal(SdkErrors.UNSUPPORTED, 'publishing needs the single-PeerConnection mode');
+    if (this.role !== 'anchor') throw new Refusal(SdkErrors.AUDIENCE_CANNOT_PUBLISH);
+    if (withSsrcs) {
+      this.uplink = { audioSsrc: uint32(d.audioSsrc), bigVideoSsrc: uint32(d.bigVideoSsrc), smallVideoSsrc: uint32(d.smallVideoSsrc), auxVideoSsrc: uint32(d.auxVideoSsrc) };
+    }
+    const state = (d.state ?? {}) as Record<string, unknown>;
+    const main = { audio: bool(state.audio), video: bool(state.bigVideo) };
+    const aux = bool(state.auxVideo);
+    const need = (main.audio ? Privilege.SendAudio : 0) | (main.video ? Privilege.SendVideo : 0) | (aux ? Privilege.SendSubVideo : 0);
+    if ((this.privileges & need) !== need) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant sending what is published');
+    this.setStream(ref, 'main', main);
+    this.setStream(ref, 'sub', { audio: false, video: aux });
+    const muted = (d.muteState ?? {}) as Record<string, unknown>;
+    if (withSsrcs) this.mute({ audio: muted.audio, bigVideo: muted.bigVideo, auxVideo: muted.auxVideo });
+    this.startRemb();
+  }
+
+  /** (Re)publishes a stream when its kinds changed, or unpublishes it when it carries nothing. */
+  private setStream(ref: RoomRef, stream: StreamType, kinds: Record<MediaKind, boolean>): void {
+    const sfu = this.s.d.media.sfu;
+    const current = sfu.find(this.sdkAppId, ref, this.userId, stream);
+    const mine = current?.owner === this ? current : undefined;
+    if (mine && mine.source.kinds.audio === kinds.audio && mine.source.kinds.video === kinds.video) return;
+    if (!kinds.audio && !kinds.video) {
+      if (mine) sfu.unpublish(mine, 'unpublished');
+      delete this.sources[stream];
+      return;
+    }
+    const videoSsrc = stream === 'main' ? this.uplink.bigVideoSsrc : this.uplink.auxVideoSsrc;
+    const source = new SdkStreamSource(kinds, () => {
+      if (videoSsrc) this.transport?.sendRtcp([pli(videoSsrc)]);
+    });
+    this.sources[stream] = source;
+    const pub = sfu.publish({ sdkAppId: this.sdkAppId, room: ref, userId: this.userId, stream, source, owner: this });
+    this.s.d.media.announce(pub);
+  }
+
+  private mute(d: Record<string, unknown>): void {
+    const ref = this.inRoom();
+    const sfu = this.s.d.media.sfu;
+    const main = sfu.find(this.sdkAppId, ref, this.userId, 'main');
+    if (main?.owner === this) {
+      if (typeof d.audio === 'boolean') sfu.setMuted(main, 'audio', d.audio);
+      if (typeof d.bigVideo === 'boolean') sfu.setMuted(main, 'video', d.bigVideo);
+    }
+    const sub = sfu.find(this.sdkAppId, ref, this.userId, 'sub');
+    if (sub?.owner === this && typeof d.auxVideo === 'boolean') sfu.setMuted(sub, 'video', d.auxVideo);
+  }
+
+  /** Routes one uplink packet by its SSRC to the stream it belongs to (RTX and padding are not forwarded). */
+  private uplinkRtp(rtp: RtpPacket): void {
+    if (rtp.payload.length === 0) return;
+    const ssrc = rtp.header.ssrc;
+    const u = this.uplink;
+    if (ssrc === u.audioSsrc) this.sources.main?.emit('audio', rtp);
+    else if (ssrc === u.bigVideoSsrc) this.sources.main?.emit('video', rtp);
+    else if (ssrc === u.auxVideoSsrc) this.sources.sub?.emit('video', rtp);
+  }
+
+  /** Feedback from this user as a subscriber: a keyframe request on a downlink SSRC goes to that publisher. */
+  private downlinkRtcp(rtcp: RtcpPacket): void {
+    if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
+    const fb = rtcp.feedback;
+    if (!(fb instanceof PictureLossIndication) && fb.count !== 4) return;
+    const ssrc = 'mediaSsrc' in fb ? fb.mediaSsrc : 0;
+    for (const w of this.wants.values()) {
+      const stream: StreamType | undefined = ssrc === w.ssrc.bigVideoSsrc ? 'main' : ssrc === w.ssrc.auxVideoSsrc ? 'sub' : undefined;
+      const sub = stream && w.subs[stream];
+      if (sub) this.s.d.media.sfu.askKeyframe(sub.publication);
+    }
+  }
+
+  /** subscribe/v3 (new SSRCs) and subscribe_change (same SSRCs, other kinds). */
+  private subscribe(d: Record<string, unknown>, fresh: boolean): void {
+    this.inRoom();
+    if (!this.transport) throw new Refusal(SdkErrors.UNSUPPORTED, 'subscribing needs the single-PeerConnection mode');
+    const src = this.s.userOfTinyId(this.sdkAppId, this.room!, d.srcTinyId) ?? (typeof d.srcUserId === 'string' ? d.srcUserId : undefined);
+    if (!src) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'srcTinyId names no member of the room');
+    const old = this.wants.get(src);
+    const ssrc = (d.ssrc ?? {}) as Record<string, unknown>;
+    if (fresh || !old) {
+      for (const sub of Object.values(old?.subs ?? {})) this.s.d.media.sfu.unsubscribe(sub);
+      const want: Want = {
+        audio: false,
+        bigVideo: false,
+        auxVideo: false,
+        ssrc: { audioSsrc: uint32(ssrc.audioSsrc), bigVideoSsrc: uint32(ssrc.bigVideoSsrc), bigVideoRtxSsrc: uint32(ssrc.bigVideoRtxSsrc), auxVideoSsrc: uint32(ssrc.auxVideoSsrc), auxVideoRtxSsrc: uint32(ssrc.auxVideoRtxSsrc) },
+        subs: {},
+      };
+      this.wants.set(src, want);
+    }
+    const w = this.wants.get(src)!;
+    // The small stream is delivered on the big-video SSRC: trtcd forwards the main stream's video for it.
+    w.audio = bool(d.audio);
+    w.bigVideo = bool(d.bigVideo) || bool(d.smallVideo);
+    w.auxVideo = bool(d.auxVideo);
+    const need = (w.audio ? Privilege.ReceiveAudio : 0) | (w.bigVideo ? Privilege.ReceiveVideo : 0) | (w.auxVideo ? Privilege.ReceiveSubVideo : 0);
+    if ((this.privileges & need) !== need) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant receiving what is asked');
+    this.sync(src);
+  }
+
+  private unsubscribe(d: Record<string, unknown>): void {
+    this.inRoom();
+    const src = this.s.userOfTinyId(this.sdkAppId, this.room!, d.srcTinyId) ?? (typeof d.srcUserId === 'string' ? d.srcUserId : undefined);
+    const w = src === undefined ? undefined : this.wants.get(src);
+    if (!w) return;
+    for (const sub of Object.values(w.subs)) this.s.d.media.sfu.unsubscribe(sub);
+    this.wants.delete(src!);
+  }
+
+  /** Makes the SFU subscriptions to `userId` match what this user asked for and what that user publishes. */
+  sync(userId: string): void {
+    const w = this.wants.get(userId);
+    if (!w || !this.room || !this.transport) return;
+    const sfu = this.s.d.media.sfu;
+    for (const stream of ['main', 'sub'] as const) {
+      const kinds = stream === 'main' ? { audio: w.audio, video: w.bigVideo } : { audio: false, video: w.auxVideo };
+      const pub: Publication | undefined = sfu.find(this.sdkAppId, this.room, userId, stream);
+      const sub = w.subs[stream];
+      if (sub && (!pub || sub.publication !== pub || !sfu.live(pub) || (!kinds.audio && !kinds.video))) {
+        sfu.unsubscribe(sub);
+        delete w.subs[stream];
+      }
+      if (!pub || (!kinds.audio && !kinds.video)) continue;
+      const have = w.subs[stream];
+      if (have) {
+        (have.subscriber as SdkSink).want(kinds);
+        continue;
+      }
+      const sink = new SdkSink(this.transport, { audio: w.ssrc.audioSsrc, video: stream === 'main' ? w.ssrc.bigVideoSsrc : w.ssrc.auxVideoSsrc }, { ...kinds });
+      w.subs[stream] = sfu.subscribe(pub, sink, this);
+      if (kinds.video) sfu.askKeyframe(pub, true);
+    }
+  }
+
+  /** Forgets what was asked of a user who left the room. */
+  forget(userId: string): void {
+    const w = this.wants.get(userId);
+    if (!w) return;
+    for (const sub of Object.values(w.subs)) this.s.d.media.sfu.unsubscribe(sub);
+    this.wants.delete(userId);
+  }
+
+  private dropPublications(reason: string): void {
+    const sfu = this.s.d.media.sfu;
+    if (this.room) {
+      for (const stream of ['main', 'sub'] as const) {
+        const p = sfu.find(this.sdkAppId, this.room, this.userId, stream);
+        if (p?.owner === this) sfu.unpublish(p, reason);
+      }
+    }
+    delete this.sources.main;
+    delete this.sources.sub;
+  }
+
+  /** Ends every publication and subscription of this connection. */
+  private dropMedia(reason: string): void {
+    clearInterval(this.rembTimer);
+    this.rembTimer = undefined;
+    this.s.d.media.sfu.dropOwner(this, reason);
+    this.wants.clear();
+    delete this.sources.main;
+    delete this.sources.sub;
+  }
+
+  /** Tells the browser the uplink bandwidth it may use, as a receiver's estimate would. */
+  private startRemb(): void {
+    if (this.rembTimer) return;
+    const tick = () => {
+      const ssrcs = [this.uplink.bigVideoSsrc, this.uplink.auxVideoSsrc].filter((x) => x !== 0);
+      if (ssrcs.length) this.transport?.sendRtcp([remb(ssrcs)]);
+    };
+    this.rembTimer = setInterval(tick, REMB_INTERVAL_MS);
+    this.rembTimer.unref?.();
+    tick();
+  }
+
+  /** The user's flag word in cmd 23. */
+  static flagOf(pubs: Publication[]): number {
+    let flag = 0;
+    for (const p of pubs) {
+      if (p.stream === 'main') {
+        if (p.source.kinds.audio) flag |= Flag.AUDIO | (p.muted.audio ? Flag.AUDIO_MUTED : 0);
+        if (p.source.kinds.video) flag |= Flag.BIG_VIDEO | (p.muted.video ? Flag.BIG_VIDEO_MUTED : 0);
+      } else if (p.source.kinds.video) {
+        flag |= Flag.AUX_VIDEO | (p.muted.video ? Flag.AUX_VIDEO_MUTED : 0);
+      }
+    }
+    return flag;
+  }
+
+  /** The key of the room this connection is in, if any. */
+  get roomKey(): string | undefined {
+    return this.room ? `${this.sdkAppId}\n${roomKey(this.room)}` : undefined;
+  }
+}
