@@ -1,0 +1,225 @@
+// Tencent's unmodified Web SDK (trtc-sdk-v5, pinned) in headless Chromium with fake devices, pointed at trtcd only by
+// enterRoom's `proxy` option: rooms, audio and video (decoded frames that grow), custom messages, refusals, kicks
+// through the official Cloud API client, roles, and a trtcd-SDK user in the same room.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { genPrivateMapKey } from '../../src/auth/private-map-key.ts';
+import { genUserSig } from '../../src/auth/usersig.ts';
+import { chromiumMissing, demoLogin, startDemoRig, type DemoRig } from '../helpers/browser.ts';
+import { trtcCloudClient } from '../helpers/cloud-api.ts';
+import { openSdkPage, proxyFor, type SdkPage } from '../helpers/trtc-sdk-page.ts';
+
+const skip = chromiumMissing();
+if (skip) console.log(`# skipping the trtc-sdk-v5 browser tests: ${skip}`);
+
+/** enterRoom's outcome: 'ok' or the RtcError's code and extraCode. */
+type Entered = 'ok' | { code: number; extraCode: number; message: string };
+
+async function enter(p: SdkPage, params: Record<string, unknown>): Promise<Entered> {
+  return p.page.evaluate(async (o) => {
+    try {
+      await (window as unknown as { t: { trtc: { enterRoom(o: unknown): Promise<void> } } }).t.trtc.enterRoom(o);
+      return 'ok' as const;
+    } catch (e) {
+      const err = e as { code: number; extraCode: number; message: string };
+      return { code: err.code, extraCode: err.extraCode, message: String(err.message) };
+    }
+  }, params);
+}
+
+/** Runs `trtc.<method>(...args)` in the page; resolves 'ok' or the error text. */
+function call(p: SdkPage, method: string, ...args: unknown[]): Promise<string> {
+  return p.page.evaluate(
+    async ([m, a]) => {
+      try {
+        const trtc = (window as unknown as { t: { trtc: Record<string, (...x: unknown[]) => Promise<unknown>> } }).t.trtc;
+        await trtc[m as string]!(...(a as unknown[]));
+        return 'ok';
+      } catch (e) {
+        return `${String(e)} ${JSON.stringify(e)}`;
+      }
+    },
+    [method, args] as const,
+  );
+}
+
+/** Starts playing a remote user's main video into a new element; resolves once the SDK accepted. */
+async function watch(p: SdkPage, userId: string, streamType: 'main' | 'sub' = 'main'): Promise<void> {
+  const id = `v-${userId}-${streamType}`;
+  await p.page.evaluate((i) => {
+    const d = document.createElement('div');
+    d.id = i;
+    d.style.width = '320px';
+    d.style.height = '240px';
+    document.body.append(d);
+  }, id);
+  assert.equal(await call(p, 'startRemoteVideo', { userId, streamType, view: id }), 'ok');
+}
+
+/** Frames decoded so far by the <video> the SDK made in the view of `userId`'s stream. */
+function decodedFrames(page: Page, userId: string, streamType = 'main'): Promise<{ frames: number; width: number }> {
+  return page.evaluate(
+    (id) => {
+      const v = document.querySelector(`#${id} video`) as (HTMLVideoElement & { webkitDecodedFrameCount?: number }) | null;
+      return { frames: v?.webkitDecodedFrameCount ?? 0, width: v?.videoWidth ?? 0 };
+    },
+    `v-${userId}-${streamType}`,
+  );
+}
+
+/** Waits (≤ 15 s) until frames of `userId`'s video are decoded, then until more are. */
+async function framesGrow(page: Page, userId: string, streamType = 'main'): Promise<{ frames: number; width: number }> {
+  const deadline = Date.now() + 15_000;
+  let first = await decodedFrames(page, userId, streamType);
+  while (first.frames === 0) {
+    assert.ok(Date.now() < deadline, `no decoded frames of ${userId}'s ${streamType} video within 15 s`);
+    await page.waitForTimeout(200);
+    first = await decodedFrames(page, userId, streamType);
+  }
+  let next = first;
+  while (next.frames <= first.frames + 5) {
+    assert.ok(Date.now() < deadline + 5000, `frames of ${userId} stopped growing: ${JSON.stringify([first, next])}`);
+    await page.waitForTimeout(200);
+    next = await decodedFrames(page, userId, streamType);
+  }
+  return next;
+}
+
+describe('trtc-sdk-v5 against trtcd', { skip }, () => {
+  let rig: DemoRig;
+  let cloud: { secretId: string; secretKey: string };
+  const pages: SdkPage[] = [];
+
+  before(async () => {
+    rig = await startDemoRig({ media: true });
+    cloud = (rig.app as unknown as { cloudApi: { secretId: string; secretKey: string } }).cloudApi;
+  });
+  after(async () => {
+    for (const p of pages) await p.close().catch(() => undefined);
+    await rig?.close();
+  });
+
+  const sig = (userId: string, expire = 3600) => genUserSig({ sdkAppId: rig.app.sdkAppId, secretKey: rig.app.secretKey, userId, expire });
+  const params = (userId: string, roomId: number, extra: Record<string, unknown> = {}) => ({
+    sdkAppId: rig.app.sdkAppId,
+    userId,
+    userSig: sig(userId),
+    roomId,
+    proxy: proxyFor(rig.child.url),
+    ...extra,
+  });
+  const open = async () => {
+    const p = await openSdkPage(rig.browser, rig.child.url);
+    pages.push(p);
+    return p;
+  };
+
+  it('two SDK users: enter, see each other, publish camera and microphone, decode each other, exchange custom messages, leave', { timeout: 90_000 }, async () => {
+    const a = await open();
+    const b = await open();
+    assert.equal(await enter(a, params('alice', 1001)), 'ok');
+    assert.equal(await enter(b, params('bob', 1001)), 'ok');
+    assert.deepEqual(await a.waitEvent('remote-user-enter', 'e.userId === "bob"'), { userId: 'bob' });
+    assert.equal(await call(a, 'startLocalVideo'), 'ok');
+    assert.equal(await call(a, 'startLocalAudio'), 'ok');
+    assert.equal(await call(b, 'startLocalVideo'), 'ok');
+    await a.waitEvent('publish-state-changed', 'e.mediaType === "video" && e.state === "started"');
+    await b.waitEvent('remote-video-available', 'e.userId === "alice" && e.streamType === "main"');
+    await b.waitEvent('remote-audio-available', 'e.userId === "alice"');
+    await a.waitEvent('remote-video-available', 'e.userId === "bob"');
+    await watch(b, 'alice');
+    await watch(a, 'bob');
+    const [ab, ba] = await Promise.all([framesGrow(b.page, 'alice'), framesGrow(a.page, 'bob')]);
+    assert.ok(ab.width > 0 && ba.width > 0);
+
+    // Custom messages both ways (sendCustomMessage ↔ custom-message), not echoed to the sender.
+    await a.page.evaluate(() => (window as unknown as { t: { trtc: { sendCustomMessage(o: unknown): void } } }).t.trtc.sendCustomMessage({ cmdId: 1, data: new TextEncoder().encode('hello bob').buffer }));
+    const toBob = (await b.waitEvent('custom-message', 'e.userId === "alice"')) as { cmdId: number; data: string };
+    assert.deepEqual([toBob.cmdId, toBob.data], [1, 'hello bob']);
+    await b.page.evaluate(() => (window as unknown as { t: { trtc: { sendCustomMessage(o: unknown): void } } }).t.trtc.sendCustomMessage({ cmdId: 2, data: new TextEncoder().encode('hi alice').buffer }));
+    const got = (await a.waitEvent('custom-message', 'e.userId === "bob"')) as { cmdId: number; data: string };
+    assert.deepEqual([got.cmdId, got.data], [2, 'hi alice']);
+    assert.equal((await a.events()).filter(([n, e]) => n === 'custom-message' && (e as { userId: string }).userId === 'alice').length, 0);
+
+    // Muting the camera is seen by the other; unmuting too.
+    assert.equal(await call(a, 'updateLocalVideo', { mute: true }), 'ok');
+    await b.waitEvent('remote-video-unavailable', 'e.userId === "alice"');
+
+    assert.equal(await call(b, 'exitRoom'), 'ok');
+    assert.deepEqual(await a.waitEvent('remote-user-exit', 'e.userId === "bob"'), { userId: 'bob', reason: 0 });
+    assert.deepEqual([...a.errors, ...b.errors], []);
+  });
+
+  it('an SDK user and a trtcd-SDK user (demo page) receive each other’s video, and the SDK user lists the demo user', { timeout: 90_000 }, async () => {
+    const s = await open();
+    assert.equal(await enter(s, params('sdkuser', 1002)), 'ok');
+    const demo = await demoLogin(rig.browser, rig.child.url, rig.app, 'demouser');
+    await demo.page.fill('#room-id', '1002');
+    await demo.page.click('#room-enter');
+    await demo.page.locator('#room-feed li').filter({ hasText: 'as anchor' }).waitFor();
+    await s.waitEvent('remote-user-enter', 'e.userId === "demouser"');
+    await demo.page.click('#media-publish');
+    await s.waitEvent('remote-video-available', 'e.userId === "demouser"');
+    await watch(s, 'demouser');
+    await framesGrow(s.page, 'demouser');
+    assert.equal(await call(s, 'startLocalVideo'), 'ok');
+    assert.equal(await call(s, 'startLocalAudio'), 'ok');
+    // The demo page subscribes to what it is told is published and shows the decoded frames in its stats.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const rows = await demo.page.evaluate(() => (window as unknown as { trtcdDemo: { inbound(): Promise<Array<{ userId: string; kind: string; framesDecoded: number }>> } }).trtcdDemo.inbound());
+      const v = rows.find((r) => r.userId === 'sdkuser' && r.kind === 'video');
+      if (v && v.framesDecoded > 10) break;
+      assert.ok(Date.now() < deadline, `the demo page decoded no video of the SDK user: ${JSON.stringify(rows)}`);
+      await demo.page.waitForTimeout(250);
+    }
+    await demo.page.context().close();
+  });
+
+  it('refuses a UserSig made with the wrong key (70009), an expired one (70001) and a bad PrivateMapKey (-100006) as server errors 5400', { timeout: 60_000 }, async () => {
+    const p = await open();
+    const wrong = genUserSig({ sdkAppId: rig.app.sdkAppId, secretKey: 'not-the-key', userId: 'mallory', expire: 3600 });
+    const r1 = await enter(p, { ...params('mallory', 1003), userSig: wrong });
+    assert.notEqual(r1, 'ok');
+    assert.deepEqual([(r1 as { code: number }).code, (r1 as { extraCode: number }).extraCode], [5400, 70009]);
+    const expired = genUserSig({ sdkAppId: rig.app.sdkAppId, secretKey: rig.app.secretKey, userId: 'mallory', expire: 1, now: Math.floor(Date.now() / 1000) - 100 });
+    const r2 = await enter(p, { ...params('mallory', 1003), userSig: expired });
+    assert.deepEqual([(r2 as { code: number }).code, (r2 as { extraCode: number }).extraCode], [5400, 70001]);
+    const pmk = genPrivateMapKey({ sdkAppId: rig.app.sdkAppId, secretKey: rig.app.secretKey, userId: 'mallory', roomId: 9999, privilegeMap: 255, expire: 3600 });
+    const r3 = await enter(p, { ...params('mallory', 1003), privateMapKey: pmk });
+    assert.deepEqual([(r3 as { code: number }).code, (r3 as { extraCode: number }).extraCode], [5400, -100006]);
+  });
+
+  it('RemoveUser and DismissRoom through the official Cloud API client kick SDK users out (kicked-out banned / room_disband)', { timeout: 60_000 }, async () => {
+    const client = trtcCloudClient(rig.child.url, cloud);
+    const a = await open();
+    const b = await open();
+    assert.equal(await enter(a, params('kick-a', 1004)), 'ok');
+    assert.equal(await enter(b, params('kick-b', 1004)), 'ok');
+    await client.RemoveUser({ SdkAppId: rig.app.sdkAppId, RoomId: 1004, UserIds: ['kick-a'] });
+    assert.deepEqual(await a.waitEvent('kicked-out'), { reason: 'banned' });
+    await b.waitEvent('remote-user-exit', 'e.userId === "kick-a"');
+    await client.DismissRoom({ SdkAppId: rig.app.sdkAppId, RoomId: 1004 });
+    assert.deepEqual(await b.waitEvent('kicked-out'), { reason: 'room_disband' });
+  });
+
+  it('an audience member receives, does not publish, and publishes after switchRole("anchor")', { timeout: 90_000 }, async () => {
+    const host = await open();
+    const fan = await open();
+    assert.equal(await enter(host, params('host', 1005, { scene: 'live', role: 'anchor' })), 'ok');
+    assert.equal(await enter(fan, params('fan', 1005, { scene: 'live', role: 'audience' })), 'ok');
+    assert.equal(await call(host, 'startLocalVideo'), 'ok');
+    await fan.waitEvent('remote-video-available', 'e.userId === "host"');
+    await watch(fan, 'host');
+    await framesGrow(fan.page, 'host');
+    // As audience the camera may be captured, but nothing is published.
+    await call(fan, 'startLocalVideo');
+    await host.page.waitForTimeout(2000);
+    assert.equal((await host.events()).some(([n, e]) => n === 'remote-video-available' && (e as { userId: string }).userId === 'fan'), false);
+    assert.equal(await call(fan, 'switchRole', 'anchor'), 'ok');
+    await host.waitEvent('remote-video-available', 'e.userId === "fan"');
+    await watch(host, 'fan');
+    await framesGrow(host.page, 'fan');
+  });
+});
