@@ -24,9 +24,9 @@ function cors(req: IncomingMessage, res: ServerResponse): boolean {
   return true;
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
+function reply(res: ServerResponse, status: number, body: unknown, close = false): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...(close ? { Connection: 'close' } : {}) });
   res.end(text);
 }
 
@@ -51,7 +51,8 @@ export class SdkHttp {
     void this.d.bodies.read(req, SDK_HTTP_BODY_LIMIT).then((body) => {
       if (typeof body === 'string') {
         if (body === 'ABORTED') return this.d.log.debug({ command }, 'trtc-sdk upload aborted by the client');
-        reply(res, body === 'TOO_LARGE' ? 413 : 408, { code: -1, msg: body === 'TOO_LARGE' ? 'body too large' : 'body not received in time', data: {} });
+        // The rest of the body is left unread: only closing frees the connection.
+        reply(res, body === 'TOO_LARGE' ? 413 : 408, { code: -1, msg: body === 'TOO_LARGE' ? 'body too large' : 'body not received in time', data: {} }, true);
         this.d.metrics.observe('trtc-sdk', command, -1, start);
         return;
       }
