@@ -6,8 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { genPrivateMapKey } from '../../src/auth/private-map-key.ts';
 import { genUserSig } from '../../src/auth/usersig.ts';
-import { chromiumMissing, demoLogin, startDemoRig, type DemoRig } from '../helpers/browser.ts';
-import { trtcCloudClient } from '../helpers/cloud-api.ts';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM_MEDIA_ARGS, chromiumMissing, demoLogin, launchChromium, startDemoRig, type DemoRig } from '../helpers/browser.ts';
+import { iotCloudClient, trtcCloudClient } from '../helpers/cloud-api.ts';
+import { until } from '../helpers/rtc-client.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { openSdkPage, proxyFor, type SdkPage } from '../helpers/trtc-sdk-page.ts';
 
 const skip = chromiumMissing();
@@ -221,5 +224,59 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     await host.waitEvent('remote-video-available', 'e.userId === "fan"');
     await watch(host, 'fan');
     await framesGrow(host.page, 'fan');
+  });
+});
+
+describe('trtc-sdk-v5 with digital humans and IoT devices', { skip }, () => {
+  let t: TestServer;
+  let browser: Browser;
+  const pages: SdkPage[] = [];
+  before(async () => {
+    t = await startTestServer({ ivhPrepareDelayMs: 0 });
+    browser = await launchChromium(CHROMIUM_MEDIA_ARGS);
+  });
+  after(async () => {
+    for (const p of pages) await p.close().catch(() => undefined);
+    await browser?.close();
+    await t?.close();
+  });
+  const open = async () => {
+    const p = await openSdkPage(browser, t.server.url);
+    pages.push(p);
+    return p;
+  };
+
+  it('a digital-human session on trtc: its gettrtcsign keys let an SDK user enter and receive the avatar’s audio and video', { timeout: 60_000 }, async () => {
+    const dh = t.server.digitalHuman;
+    await dh.createProject(t.app.sdkAppId, { projectId: 'proj-sdk', concurrency: 1 });
+    const s = await dh.createSession(t.app, { projectId: 'proj-sdk', userId: 'avatar-sdk', protocol: 'trtc', driverType: 1, protocolOption: { TrtcRoomId: 8124 } });
+    await until(() => t.server.rtc.avatars.state(t.app.sdkAppId, 'avatar-sdk').playing);
+    const keys = dh.getTrtcSign(t.app, s.sessionId, 'sdk-viewer', { roomId: 8124 });
+    const p = await open();
+    const r = await enter(p, { sdkAppId: t.app.sdkAppId, userId: 'sdk-viewer', userSig: keys.userSig, privateMapKey: keys.privateMapKey, roomId: 8124, scene: 'live', role: 'audience', proxy: proxyFor(t.server.url) });
+    assert.equal(r, 'ok');
+    await p.waitEvent('remote-user-enter', 'e.userId === "avatar-sdk"');
+    await p.waitEvent('remote-audio-available', 'e.userId === "avatar-sdk"');
+    await p.waitEvent('remote-video-available', 'e.userId === "avatar-sdk"');
+    await watch(p, 'avatar-sdk');
+    await framesGrow(p.page, 'avatar-sdk');
+    await dh.close(t.app, s.sessionId);
+    assert.deepEqual(await p.waitEvent('remote-user-exit', 'e.userId === "avatar-sdk"'), { userId: 'avatar-sdk', reason: 0 });
+  });
+
+  it('the key pairs of IoT Explorer CreateTRTCSignaturesWithRoomId (official client) let a device and an app user meet in the string room', { timeout: 60_000 }, async () => {
+    const iot = iotCloudClient(t.server.url, t.app.cloudApi);
+    const res = await iot.CreateTRTCSignaturesWithRoomId({ TRTCUserIds: ['device-1', 'phone-1'], RoomId: 'iot-sdk-room' });
+    const [device, phone] = res.TRTCParamList!;
+    const entry = (k: typeof device) => ({ sdkAppId: k!.SdkAppId, userId: k!.UserId, userSig: k!.UserSig, privateMapKey: k!.PrivateKey, strRoomId: k!.StrRoomId, proxy: proxyFor(t.server.url) });
+    const d = await open();
+    const ph = await open();
+    assert.equal(await enter(d, entry(device)), 'ok');
+    assert.equal(await enter(ph, entry(phone)), 'ok');
+    assert.equal(await call(d, 'startLocalVideo'), 'ok');
+    await ph.waitEvent('remote-video-available', 'e.userId === "device-1"');
+    await watch(ph, 'device-1');
+    await framesGrow(ph.page, 'device-1');
+    assert.deepEqual(t.server.trtcRooms.members(t.app.sdkAppId, { strRoomId: 'iot-sdk-room' }).map((m) => m.userId).sort(), ['device-1', 'phone-1']);
   });
 });

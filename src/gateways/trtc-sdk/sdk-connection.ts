@@ -110,6 +110,9 @@ export class SdkConnection {
     try {
       const data = await this.dispatch(f);
       if (reply !== undefined && data !== null) this.send(frame(reply, f.seq, data, 0, '', f.cmd === 'join' || f.cmd === 'join/v2' ? this.tinyId : undefined));
+      // The SDK applies the publishers of the join reply only to members it knows by then; the user list that follows
+      // the join introduces the rest, so the snapshot is repeated after each list.
+      if (f.cmd === 'get_user_list' && this.room) this.send(frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, { userList: this.s.publishers(this.sdkAppId, this.room) }));
     } catch (err) {
       const refusal = err instanceof Refusal ? err : null;
       if (!refusal) this.s.d.log.error({ err, cmd: f.cmd, userId: this.userId }, 'trtc-sdk command failed');
