@@ -154,6 +154,40 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 
+  it('small stream: the subscriber picks the small picture (lower resolution arrives) and switches back to big; screen share arrives as the sub stream', { timeout: 90_000 }, async () => {
+    const a = await open();
+    const b = await open();
+    assert.equal(await enter(a, params('smalla', 1006)), 'ok');
+    assert.equal(await enter(b, params('smallb', 1006)), 'ok');
+    assert.equal(await call(a, 'startLocalVideo', { option: { profile: '480p', small: '120p' } }), 'ok');
+    await b.waitEvent('remote-video-available', 'e.userId === "smalla" && e.streamType === "main"');
+    await b.page.evaluate(() => {
+      const d = document.createElement('div');
+      d.id = 'v-smalla-main';
+      d.style.width = '320px';
+      d.style.height = '240px';
+      document.body.append(d);
+    });
+    assert.equal(await call(b, 'startRemoteVideo', { userId: 'smalla', streamType: 'main', view: 'v-smalla-main', option: { small: true } }), 'ok');
+    const small = await framesGrow(b.page, 'smalla');
+    assert.ok(small.width > 0 && small.width <= 240, `the small picture arrives (width ${small.width})`);
+    assert.equal(await call(b, 'updateRemoteVideo', { userId: 'smalla', streamType: 'main', option: { small: false } }), 'ok');
+    const deadline = Date.now() + 15_000;
+    let big = await decodedFrames(b.page, 'smalla');
+    while (big.width < 480) {
+      assert.ok(Date.now() < deadline, `the big picture did not come back (width ${big.width})`);
+      await b.page.waitForTimeout(250);
+      big = await decodedFrames(b.page, 'smalla');
+    }
+    await framesGrow(b.page, 'smalla');
+
+    const shared = await call(a, 'startScreenShare');
+    assert.equal(shared, 'ok');
+    await b.waitEvent('remote-video-available', 'e.userId === "smalla" && e.streamType === "sub"');
+    await watch(b, 'smalla', 'sub');
+    await framesGrow(b.page, 'smalla', 'sub');
+  });
+
   it('an SDK user and a trtcd-SDK user (demo page) receive each other’s video, and the SDK user lists the demo user', { timeout: 90_000 }, async () => {
     const s = await open();
     assert.equal(await enter(s, params('sdkuser', 1002)), 'ok');

@@ -10,7 +10,7 @@ import { trtcSuspended } from '../../realtime/trtc-room-feature.ts';
 import { DomainError } from '../../services/errors.ts';
 import { MAX_NUMERIC_ROOM_ID, roomKey, type RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { Flag, frame, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
-import { pli, remb, SdkSink, SdkStreamSource, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
+import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
 import type { SdkSignalling } from './signalling.ts';
 import { SpcTransport, type ClientAbility } from './spc-transport.ts';
 
@@ -31,13 +31,17 @@ interface ClientFrame {
   data: Record<string, unknown>;
 }
 
-/** What a subscriber asked of one publisher: kinds and the SSRCs it chose. */
+/** What a subscriber asked of one publisher: kinds, the SSRCs it chose and the writers of those SSRCs. */
 interface Want {
   audio: boolean;
   bigVideo: boolean;
+  smallVideo: boolean;
   auxVideo: boolean;
   ssrc: DownlinkSsrcs;
+  writers: { audio: SsrcWriter; big: SsrcWriter; aux: SsrcWriter };
   subs: Partial<Record<StreamType, Subscription>>;
+  /** The publisher's small stream, when chosen and published (an SDK publisher on this node). */
+  small?: { sink: SdkSink; from: SdkConnection };
 }
 
 /** How often trtcd tells an SDK publisher the bandwidth it may use, ms. */
@@ -76,6 +80,10 @@ export class SdkConnection {
   private readonly sources: Partial<Record<StreamType, SdkStreamSource>> = {};
   private readonly wants = new Map<string, Want>();
   private rembTimer: NodeJS.Timeout | undefined;
+  /** Whether this user publishes the small stream (publish/v2 or publish_state_change with smallVideo). */
+  smallOn = false;
+  /** Subscribers of the small stream: it is not in the SFU (no other protocol receives it). */
+  readonly smallSinks = new Set<SdkSink>();
   /** Replaced by a newer join of the same user: its end does not take the user out of the room. */
   replaced = false;
   closed = false;
@@ -288,6 +296,12 @@ export class SdkConnection {
     if ((this.privileges & need) !== need) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant sending what is published');
     this.setStream(ref, 'main', main);
     this.setStream(ref, 'sub', { audio: false, video: aux });
+    const small = main.video && bool(state.smallVideo) && this.uplink.smallVideoSsrc !== 0;
+    if (small !== this.smallOn) {
+      this.smallOn = small;
+      if (!small) this.smallSinks.clear();
+      this.s.smallChanged(this);
+    }
     const muted = (d.muteState ?? {}) as Record<string, unknown>;
     if (withSsrcs) this.mute({ audio: muted.audio, bigVideo: muted.bigVideo, auxVideo: muted.auxVideo });
     this.startRemb();
@@ -333,6 +347,12 @@ export class SdkConnection {
     if (ssrc === u.audioSsrc) this.sources.main?.emit('audio', rtp);
     else if (ssrc === u.bigVideoSsrc) this.sources.main?.emit('video', rtp);
     else if (ssrc === u.auxVideoSsrc) this.sources.sub?.emit('video', rtp);
+    else if (ssrc === u.smallVideoSsrc && this.smallOn) for (const sink of this.smallSinks) sink.send('video', rtp);
+  }
+
+  /** Asks this user (a publisher) for a keyframe of its small stream. */
+  smallKeyframe(): void {
+    if (this.uplink.smallVideoSsrc) this.transport?.sendRtcp([pli(this.uplink.smallVideoSsrc)]);
   }
 
   /** Feedback from this user as a subscriber: a keyframe request on a downlink SSRC goes to that publisher. */
@@ -342,6 +362,7 @@ export class SdkConnection {
     if (!(fb instanceof PictureLossIndication) && fb.count !== 4) return;
     const ssrc = 'mediaSsrc' in fb ? fb.mediaSsrc : 0;
     for (const w of this.wants.values()) {
+      if (ssrc === w.ssrc.bigVideoSsrc && w.small) w.small.from.smallKeyframe();
       const stream: StreamType | undefined = ssrc === w.ssrc.bigVideoSsrc ? 'main' : ssrc === w.ssrc.auxVideoSsrc ? 'sub' : undefined;
       const sub = stream && w.subs[stream];
       if (sub) this.s.d.media.sfu.askKeyframe(sub.publication);
@@ -357,22 +378,30 @@ export class SdkConnection {
     const old = this.wants.get(src);
     const ssrc = (d.ssrc ?? {}) as Record<string, unknown>;
     if (fresh || !old) {
-      for (const sub of Object.values(old?.subs ?? {})) this.s.d.media.sfu.unsubscribe(sub);
+      if (old) this.release(old);
+      const t = this.transport;
+      const down: DownlinkSsrcs = { audioSsrc: uint32(ssrc.audioSsrc), bigVideoSsrc: uint32(ssrc.bigVideoSsrc), bigVideoRtxSsrc: uint32(ssrc.bigVideoRtxSsrc), auxVideoSsrc: uint32(ssrc.auxVideoSsrc), auxVideoRtxSsrc: uint32(ssrc.auxVideoRtxSsrc) };
       const want: Want = {
         audio: false,
         bigVideo: false,
+        smallVideo: false,
         auxVideo: false,
-        ssrc: { audioSsrc: uint32(ssrc.audioSsrc), bigVideoSsrc: uint32(ssrc.bigVideoSsrc), bigVideoRtxSsrc: uint32(ssrc.bigVideoRtxSsrc), auxVideoSsrc: uint32(ssrc.auxVideoSsrc), auxVideoRtxSsrc: uint32(ssrc.auxVideoRtxSsrc) },
+        ssrc: down,
+        writers: {
+          audio: new SsrcWriter(t, down.audioSsrc, t.codecs.opus.payload),
+          big: new SsrcWriter(t, down.bigVideoSsrc, t.codecs.downVp8.payload),
+          aux: new SsrcWriter(t, down.auxVideoSsrc, t.codecs.downVp8.payload),
+        },
         subs: {},
       };
       this.wants.set(src, want);
     }
     const w = this.wants.get(src)!;
-    // The small stream is delivered on the big-video SSRC: trtcd forwards the main stream's video for it.
     w.audio = bool(d.audio);
-    w.bigVideo = bool(d.bigVideo) || bool(d.smallVideo);
+    w.bigVideo = bool(d.bigVideo);
+    w.smallVideo = bool(d.smallVideo) && !w.bigVideo;
     w.auxVideo = bool(d.auxVideo);
-    const need = (w.audio ? Privilege.ReceiveAudio : 0) | (w.bigVideo ? Privilege.ReceiveVideo : 0) | (w.auxVideo ? Privilege.ReceiveSubVideo : 0);
+    const need = (w.audio ? Privilege.ReceiveAudio : 0) | (w.bigVideo || w.smallVideo ? Privilege.ReceiveVideo : 0) | (w.auxVideo ? Privilege.ReceiveSubVideo : 0);
     if ((this.privileges & need) !== need) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant receiving what is asked');
     this.sync(src);
   }
@@ -382,8 +411,16 @@ export class SdkConnection {
     const src = this.s.userOfTinyId(this.sdkAppId, this.room!, d.srcTinyId) ?? (typeof d.srcUserId === 'string' ? d.srcUserId : undefined);
     const w = src === undefined ? undefined : this.wants.get(src);
     if (!w) return;
-    for (const sub of Object.values(w.subs)) this.s.d.media.sfu.unsubscribe(sub);
+    this.release(w);
     this.wants.delete(src!);
+  }
+
+  /** Ends the subscriptions of a want. */
+  private release(w: Want): void {
+    for (const sub of Object.values(w.subs)) this.s.d.media.sfu.unsubscribe(sub);
+    w.subs = {};
+    if (w.small) w.small.from.smallSinks.delete(w.small.sink);
+    w.small = undefined;
   }
 
   /** Makes the SFU subscriptions to `userId` match what this user asked for and what that user publishes. */
@@ -391,8 +428,20 @@ export class SdkConnection {
     const w = this.wants.get(userId);
     if (!w || !this.room || !this.transport) return;
     const sfu = this.s.d.media.sfu;
+    // The small stream goes out on the big-video SSRC; a publisher without one is sent its big stream instead.
+    const smallFrom = w.smallVideo ? this.s.connectionOf(this.sdkAppId, this.room, userId) : undefined;
+    const small = smallFrom?.smallOn ? smallFrom : undefined;
+    if (w.small && w.small.from !== small) {
+      w.small.from.smallSinks.delete(w.small.sink);
+      w.small = undefined;
+    }
+    if (small && !w.small) {
+      w.small = { sink: new SdkSink({ video: w.writers.big }, { audio: false, video: true }), from: small };
+      small.smallSinks.add(w.small.sink);
+      small.smallKeyframe();
+    }
     for (const stream of ['main', 'sub'] as const) {
-      const kinds = stream === 'main' ? { audio: w.audio, video: w.bigVideo } : { audio: false, video: w.auxVideo };
+      const kinds = stream === 'main' ? { audio: w.audio, video: w.bigVideo || (w.smallVideo && !small) } : { audio: false, video: w.auxVideo };
       const pub: Publication | undefined = sfu.find(this.sdkAppId, this.room, userId, stream);
       const sub = w.subs[stream];
       if (sub && (!pub || sub.publication !== pub || !sfu.live(pub) || (!kinds.audio && !kinds.video))) {
@@ -402,10 +451,12 @@ export class SdkConnection {
       if (!pub || (!kinds.audio && !kinds.video)) continue;
       const have = w.subs[stream];
       if (have) {
-        (have.subscriber as SdkSink).want(kinds);
+        const sink = have.subscriber as SdkSink;
+        if (kinds.video && !sink.wants.video) sfu.askKeyframe(pub, true);
+        sink.want(kinds);
         continue;
       }
-      const sink = new SdkSink(this.transport, { audio: w.ssrc.audioSsrc, video: stream === 'main' ? w.ssrc.bigVideoSsrc : w.ssrc.auxVideoSsrc }, { ...kinds });
+      const sink = new SdkSink({ audio: w.writers.audio, video: stream === 'main' ? w.writers.big : w.writers.aux }, { ...kinds });
       w.subs[stream] = sfu.subscribe(pub, sink, this);
       if (kinds.video) sfu.askKeyframe(pub, true);
     }
@@ -415,7 +466,7 @@ export class SdkConnection {
   forget(userId: string): void {
     const w = this.wants.get(userId);
     if (!w) return;
-    for (const sub of Object.values(w.subs)) this.s.d.media.sfu.unsubscribe(sub);
+    this.release(w);
     this.wants.delete(userId);
   }
 
@@ -436,7 +487,10 @@ export class SdkConnection {
     clearInterval(this.rembTimer);
     this.rembTimer = undefined;
     this.s.d.media.sfu.dropOwner(this, reason);
+    for (const w of this.wants.values()) this.release(w);
     this.wants.clear();
+    this.smallOn = false;
+    this.smallSinks.clear();
     delete this.sources.main;
     delete this.sources.sub;
   }

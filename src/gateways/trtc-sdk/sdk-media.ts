@@ -70,25 +70,56 @@ export function remb(ssrcs: number[], bps = UPLINK_REMB_BPS): RtcpPacket {
   });
 }
 
+/** Video clock ticks put between the last packet of one source and the first of the next on the same SSRC (~30 fps). */
+const SWITCH_TS_GAP = 3000;
+
 /**
- * A subscription's packets to an SDK user: audio on `audioSsrc` with the client's Opus payload type, video on
- * `videoSsrc` (the big-video or aux SSRC) with the VP8 payload type the server chose for the downlink. Sequence
- * numbers and timestamps are the publisher's.
+ * Writes packets of one kind to one downlink SSRC. The source behind an SSRC can change (the big and the small stream
+ * of a publisher both go out on the big-video SSRC): sequence numbers and timestamps are then offset so the receiver
+ * sees one continuous stream.
  */
+export class SsrcWriter {
+  private source: object | undefined;
+  private seqOffset = 0;
+  private tsOffset = 0;
+  private lastSeq = -1;
+  private lastTs = 0;
+
+  constructor(
+    private readonly transport: SpcTransport,
+    private readonly ssrc: number,
+    private readonly payloadType: number,
+  ) {}
+
+  /** Writes one packet that came from `source`. */
+  write(source: object, rtp: RtpPacket): void {
+    const h = rtp.header;
+    if (source !== this.source) {
+      if (this.lastSeq >= 0) {
+        this.seqOffset = (this.lastSeq + 1 - h.sequenceNumber) & 0xffff;
+        this.tsOffset = (this.lastTs + SWITCH_TS_GAP - h.timestamp) >>> 0;
+      }
+      this.source = source;
+    }
+    const sequenceNumber = (h.sequenceNumber + this.seqOffset) & 0xffff;
+    const timestamp = (h.timestamp + this.tsOffset) >>> 0;
+    this.lastSeq = sequenceNumber;
+    this.lastTs = timestamp;
+    this.transport.sendRtp({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber, timestamp, marker: h.marker }, rtp.payload);
+  }
+}
+
+/** A subscription's packets to an SDK user, through the writers of the SSRCs it chose. */
 export class SdkSink implements MediaSink {
   private closed = false;
 
   constructor(
-    private readonly transport: SpcTransport,
-    private readonly ssrc: Record<MediaKind, number>,
-    private readonly wants: Record<MediaKind, boolean>,
+    private readonly writers: Partial<Record<MediaKind, SsrcWriter>>,
+    readonly wants: Record<MediaKind, boolean>,
   ) {}
 
   send(kind: MediaKind, rtp: RtpPacket): void {
-    if (this.closed || !this.wants[kind]) return;
-    const h = rtp.header;
-    const payloadType = kind === 'audio' ? this.transport.codecs.opus.payload : this.transport.codecs.downVp8.payload;
-    this.transport.sendRtp({ payloadType, ssrc: this.ssrc[kind], sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, marker: h.marker }, rtp.payload);
+    if (!this.closed && this.wants[kind]) this.writers[kind]?.write(this, rtp);
   }
 
   /** Changes which kinds are sent (subscribe_change). */

@@ -16,7 +16,7 @@ import type { Publication } from '../../realtime/media/sfu.ts';
 import { ROOM_MESSAGE_TOPIC, type RoomMessage } from '../../realtime/trtc-room-feature.ts';
 import type { AppsService } from '../../services/apps/apps-service.ts';
 import { roomKey, TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent, type TrtcRoomsService } from '../../services/trtc-rooms/trtc-rooms-service.ts';
-import { frame, LeaveReason, SDK_MAX_FRAME_BYTES, SDK_WS_PATH, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
+import { Flag, frame, LeaveReason, SDK_MAX_FRAME_BYTES, SDK_WS_PATH, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { SdkConnection } from './sdk-connection.ts';
 
 /** What the SDK gateway needs from the rest of trtcd. */
@@ -164,7 +164,26 @@ export class SdkSignalling {
   publishers(sdkAppId: number, ref: RoomRef): Array<Record<string, unknown>> {
     const byUser = new Map<string, Publication[]>();
     for (const p of this.d.media.sfu.inRoom(sdkAppId, ref)) byUser.set(p.userId, [...(byUser.get(p.userId) ?? []), p]);
-    return [...byUser].map(([userId, pubs]) => ({ userId, srcTinyId: tinyIdOf(sdkAppId, userId), flag: SdkConnection.flagOf(pubs) }));
+    return [...byUser].map(([userId, pubs]) => {
+      const small = this.connectionOf(sdkAppId, ref, userId)?.smallOn ? Flag.SMALL_VIDEO : 0;
+      return { userId, srcTinyId: tinyIdOf(sdkAppId, userId), flag: SdkConnection.flagOf(pubs) | small };
+    });
+  }
+
+  /** The SDK connection of a user in a room on this node. */
+  connectionOf(sdkAppId: number, ref: RoomRef, userId: string): SdkConnection | undefined {
+    return this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`)?.get(userId);
+  }
+
+  /** A user started or stopped its small stream: the room's SDK users get the snapshot and follow the change. */
+  smallChanged(c: SdkConnection): void {
+    const room = c.roomKey === undefined ? undefined : this.rooms.get(c.roomKey);
+    if (!room || !c.room) return;
+    const text = frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, { userList: this.publishers(c.sdkAppId, c.room) });
+    for (const other of room.values()) {
+      if (other !== c) other.sync(c.userId);
+      other.send(text);
+    }
   }
 
   /** The member of the room with this tinyId. */
