@@ -154,6 +154,27 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 
+  it('two SDK users in MPC mode (enableSPC: false): publish and decode each other, screen share included', { timeout: 90_000 }, async () => {
+    const a = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
+    const b = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
+    pages.push(a, b);
+    assert.equal(await enter(a, params('mpca', 1007)), 'ok');
+    assert.equal(await enter(b, params('mpcb', 1007)), 'ok');
+    assert.equal(await call(a, 'startLocalVideo'), 'ok');
+    assert.equal(await call(a, 'startLocalAudio'), 'ok');
+    assert.equal(await call(b, 'startLocalVideo'), 'ok');
+    await b.waitEvent('remote-video-available', 'e.userId === "mpca" && e.streamType === "main"');
+    await b.waitEvent('remote-audio-available', 'e.userId === "mpca"');
+    await a.waitEvent('remote-video-available', 'e.userId === "mpcb"');
+    await watch(b, 'mpca');
+    await watch(a, 'mpcb');
+    await Promise.all([framesGrow(b.page, 'mpca'), framesGrow(a.page, 'mpcb')]);
+    assert.equal(await call(a, 'startScreenShare'), 'ok');
+    await b.waitEvent('remote-video-available', 'e.userId === "mpca" && e.streamType === "sub"');
+    await watch(b, 'mpca', 'sub');
+    await framesGrow(b.page, 'mpca', 'sub');
+  });
+
   it('small stream: the subscriber picks the small picture (lower resolution arrives) and switches back to big; screen share arrives as the sub stream', { timeout: 90_000 }, async () => {
     const a = await open();
     const b = await open();

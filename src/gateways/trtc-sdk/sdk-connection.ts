@@ -12,6 +12,7 @@ import { MAX_NUMERIC_ROOM_ID, roomKey, type RoomRef } from '../../services/trtc-
 import { Flag, frame, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
 import type { SdkSignalling } from './signalling.ts';
+import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
 import { SpcTransport, type ClientAbility } from './spc-transport.ts';
 
 /** A refusal of a command, with its code. */
@@ -84,6 +85,9 @@ export class SdkConnection {
   smallOn = false;
   /** Subscribers of the small stream: it is not in the SFU (no other protocol receives it). */
   readonly smallSinks = new Set<SdkSink>();
+  /** MPC mode: the uplink PeerConnection, and one downlink per remote publisher with what was asked of it. */
+  private mpcUp: MpcUplink | undefined;
+  private readonly mpcDown = new Map<string, { link: MpcDownlink; audio: boolean; video: boolean; aux: boolean; subs: Partial<Record<StreamType, Subscription>> }>();
   /** Replaced by a newer join of the same user: its end does not take the user out of the room. */
   replaced = false;
   closed = false;
@@ -109,6 +113,7 @@ export class SdkConnection {
   kick(reason: 'kick' | 'banned' | 'room_disband'): void {
     this.send(frame(ServerCmd.CLIENT_BANNED, 0, { reason }));
     this.dropMedia(reason);
+    this.closeTransport();
     this.room = undefined;
   }
 
@@ -158,16 +163,26 @@ export class SdkConnection {
       case 'publish_state_change':
         this.publish(d, false);
         return {};
+      case 'publish':
+      case 'publish_change':
+        return this.mpcPublish(d);
+      case 'subscribe':
+        return this.mpcSubscribe(d);
       case 'unpublish':
         this.inRoom();
         this.dropPublications('unpublished');
+        this.mpcUp?.close();
+        this.mpcUp = undefined;
         return {};
       case 'mute_uplink':
         this.mute(d);
         return {};
       case 'subscribe/v3':
+        this.subscribe(d, true);
+        return {};
       case 'subscribe_change':
-        this.subscribe(d, f.cmd === 'subscribe/v3');
+        if (this.transport) this.subscribe(d, false);
+        else this.mpcChange(d);
         return {};
       case 'unsubscribe':
         this.unsubscribe(d);
@@ -242,6 +257,8 @@ export class SdkConnection {
   async leave(reason: string): Promise<void> {
     const ref = this.room;
     this.dropMedia(reason);
+    // The transport belongs to this stay: a socket kept open after exitRoom joins again with a new ability.
+    this.closeTransport();
     this.room = undefined;
     if (!ref) return;
     this.s.detach(this, ref);
@@ -252,7 +269,12 @@ export class SdkConnection {
   async ended(): Promise<void> {
     this.closed = true;
     await this.leave('disconnected');
+    this.closeTransport();
+  }
+
+  private closeTransport(): void {
     this.transport?.close();
+    this.transport = undefined;
   }
 
   private message(d: Record<string, unknown>): void {
@@ -284,7 +306,7 @@ export class SdkConnection {
   /** publish/v2 (with SSRCs) and publish_state_change: the user's published streams follow `state`. */
   private publish(d: Record<string, unknown>, withSsrcs: boolean): void {
     const ref = this.inRoom();
-    if (!this.transport) throw new Refusal(SdkErrors.UNSUPPORTED, 'publishing needs the single-PeerConnection mode');
+    if (!this.transport && !this.mpcUp) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'nothing to publish on: send publish/v2 or publish first');
     if (this.role !== 'anchor') throw new Refusal(SdkErrors.AUDIENCE_CANNOT_PUBLISH);
     if (withSsrcs) {
       this.uplink = { audioSsrc: uint32(d.audioSsrc), bigVideoSsrc: uint32(d.bigVideoSsrc), smallVideoSsrc: uint32(d.smallVideoSsrc), auxVideoSsrc: uint32(d.auxVideoSsrc) };
@@ -320,7 +342,7 @@ export class SdkConnection {
     }
     const videoSsrc = stream === 'main' ? this.uplink.bigVideoSsrc : this.uplink.auxVideoSsrc;
     const source = new SdkStreamSource(kinds, () => {
-      if (videoSsrc) this.transport?.sendRtcp([pli(videoSsrc)]);
+      if (videoSsrc) this.sendUp([pli(videoSsrc)]);
     });
     this.sources[stream] = source;
     const pub = sfu.publish({ sdkAppId: this.sdkAppId, room: ref, userId: this.userId, stream, source, owner: this });
@@ -350,9 +372,115 @@ export class SdkConnection {
     else if (ssrc === u.smallVideoSsrc && this.smallOn) for (const sink of this.smallSinks) sink.send('video', rtp);
   }
 
+  /** RTCP to this user as a publisher, on whichever uplink it has. */
+  private sendUp(packets: RtcpPacket[]): void {
+    if (this.transport) this.transport.sendRtcp(packets);
+    else this.mpcUp?.sendRtcp(packets);
+  }
+
+  /** MPC publish / publish_change: answers the offer on the uplink PeerConnection, then follows `state` as publish/v2 does. */
+  private async mpcPublish(d: Record<string, unknown>): Promise<Record<string, unknown>> {
+    this.inRoom();
+    if (this.transport) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'this connection publishes with publish/v2');
+    if (this.role !== 'anchor') throw new Refusal(SdkErrors.AUDIENCE_CANNOT_PUBLISH);
+    if (d.type !== 'offer' || typeof d.sdp !== 'string' || d.sdp.length > 64 * 1024) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'publish needs an SDP offer');
+    const offer = d.sdp;
+    let sdp: string;
+    try {
+      if (this.mpcUp) sdp = await this.mpcUp.negotiate(offer);
+      else {
+        const opened = await MpcUplink.open(offer, this.s.d.net, () => this.dropPublications('connection failed'));
+        this.mpcUp = opened.uplink;
+        this.mpcUp.onRtp = (rtp) => this.uplinkRtp(rtp);
+        sdp = opened.sdp;
+      }
+    } catch (err) {
+      throw new Refusal(SdkErrors.INVALID_PARAMETER, `the offer could not be negotiated: ${(err as Error).message}`);
+    }
+    if (!this.room) {
+      this.mpcUp?.close();
+      this.mpcUp = undefined;
+      throw new Refusal(SdkErrors.NOT_IN_ROOM);
+    }
+    this.uplink = uplinkSsrcsOf(offer);
+    this.publish(d, false);
+    return { type: 'answer', sdp };
+  }
+
+  /** MPC subscribe: a downlink PeerConnection for one remote publisher. */
+  private async mpcSubscribe(d: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const ref = this.inRoom();
+    if (this.transport) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'this connection subscribes with subscribe/v3');
+    if (d.type !== 'offer' || typeof d.sdp !== 'string' || d.sdp.length > 64 * 1024) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'subscribe needs an SDP offer');
+    const src = this.s.userOfTinyId(this.sdkAppId, ref, d.srcTinyId) ?? (typeof d.srcUserId === 'string' ? d.srcUserId : undefined);
+    if (!src) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'srcTinyId names no member of the room');
+    const want = { audio: bool(d.audio), video: bool(d.bigVideo) || bool(d.smallVideo), aux: bool(d.auxVideo) };
+    this.requireReceive(want);
+    this.mpcDown.get(src)?.link.close();
+    this.mpcDown.delete(src);
+    const made = await MpcDownlink.answer(
+      d.sdp,
+      this.s.d.net,
+      (stream) => {
+        const sub = this.mpcDown.get(src)?.subs[stream];
+        if (sub) this.s.d.media.sfu.askKeyframe(sub.publication);
+      },
+      () => this.forget(src),
+    ).catch((err: unknown) => {
+      throw new Refusal(SdkErrors.INVALID_PARAMETER, `the offer could not be negotiated: ${(err as Error).message}`);
+    });
+    if (!this.room) {
+      made.downlink.close();
+      throw new Refusal(SdkErrors.NOT_IN_ROOM);
+    }
+    this.mpcDown.set(src, { link: made.downlink, ...want, subs: {} });
+    this.sync(src);
+    return { type: 'answer', sdp: made.sdp };
+  }
+
+  /** MPC subscribe_change: other kinds from the same downlink. */
+  private mpcChange(d: Record<string, unknown>): void {
+    const ref = this.inRoom();
+    const src = this.s.userOfTinyId(this.sdkAppId, ref, d.srcTinyId) ?? (typeof d.srcUserId === 'string' ? d.srcUserId : undefined);
+    const down = src === undefined ? undefined : this.mpcDown.get(src);
+    if (!down) throw new Refusal(SdkErrors.NO_SUCH_STREAM, 'no subscription to that user');
+    const want = { audio: bool(d.audio), video: bool(d.bigVideo) || bool(d.smallVideo), aux: bool(d.auxVideo) };
+    this.requireReceive(want);
+    Object.assign(down, want);
+    this.sync(src!);
+  }
+
+  private requireReceive(w: { audio: boolean; video: boolean; aux: boolean }): void {
+    const need = (w.audio ? Privilege.ReceiveAudio : 0) | (w.video ? Privilege.ReceiveVideo : 0) | (w.aux ? Privilege.ReceiveSubVideo : 0);
+    if ((this.privileges & need) !== need) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant receiving what is asked');
+  }
+
+  /** MPC: makes the SFU subscriptions of a downlink match what was asked and what the user publishes. */
+  private syncMpc(userId: string): void {
+    const down = this.mpcDown.get(userId);
+    if (!down || !this.room) return;
+    const sfu = this.s.d.media.sfu;
+    for (const stream of ['main', 'sub'] as const) {
+      const kinds = stream === 'main' ? { audio: down.audio, video: down.video } : { audio: false, video: down.aux };
+      const sink = stream === 'main' ? down.link.main : down.link.aux;
+      const pub = sfu.find(this.sdkAppId, this.room, userId, stream);
+      const sub = down.subs[stream];
+      if (sub && (!pub || sub.publication !== pub || !sfu.live(pub))) {
+        sfu.unsubscribe(sub);
+        delete down.subs[stream];
+      }
+      if (kinds.video && !sink.wants.video && pub) sfu.askKeyframe(pub, true);
+      sink.want(kinds);
+      if (!pub || down.subs[stream] || (!kinds.audio && !kinds.video)) continue;
+      // The downlink outlives its subscriptions (a publisher republishing is subscribed again on the same connection).
+      down.subs[stream] = sfu.subscribe(pub, { send: (k, rtp) => sink.send(k, rtp), close: () => undefined }, this);
+      if (kinds.video) sfu.askKeyframe(pub, true);
+    }
+  }
+
   /** Asks this user (a publisher) for a keyframe of its small stream. */
   smallKeyframe(): void {
-    if (this.uplink.smallVideoSsrc) this.transport?.sendRtcp([pli(this.uplink.smallVideoSsrc)]);
+    if (this.uplink.smallVideoSsrc) this.sendUp([pli(this.uplink.smallVideoSsrc)]);
   }
 
   /** Feedback from this user as a subscriber: a keyframe request on a downlink SSRC goes to that publisher. */
@@ -409,6 +537,7 @@ export class SdkConnection {
   private unsubscribe(d: Record<string, unknown>): void {
     this.inRoom();
     const src = this.s.userOfTinyId(this.sdkAppId, this.room!, d.srcTinyId) ?? (typeof d.srcUserId === 'string' ? d.srcUserId : undefined);
+    if (src !== undefined && this.mpcDown.has(src)) return this.forget(src);
     const w = src === undefined ? undefined : this.wants.get(src);
     if (!w) return;
     this.release(w);
@@ -425,6 +554,7 @@ export class SdkConnection {
 
   /** Makes the SFU subscriptions to `userId` match what this user asked for and what that user publishes. */
   sync(userId: string): void {
+    if (this.mpcDown.has(userId)) return this.syncMpc(userId);
     const w = this.wants.get(userId);
     if (!w || !this.room || !this.transport) return;
     const sfu = this.s.d.media.sfu;
@@ -464,6 +594,12 @@ export class SdkConnection {
 
   /** Forgets what was asked of a user who left the room. */
   forget(userId: string): void {
+    const down = this.mpcDown.get(userId);
+    if (down) {
+      for (const sub of Object.values(down.subs)) this.s.d.media.sfu.unsubscribe(sub);
+      down.link.close();
+      this.mpcDown.delete(userId);
+    }
     const w = this.wants.get(userId);
     if (!w) return;
     this.release(w);
@@ -489,6 +625,9 @@ export class SdkConnection {
     this.s.d.media.sfu.dropOwner(this, reason);
     for (const w of this.wants.values()) this.release(w);
     this.wants.clear();
+    for (const u of [...this.mpcDown.keys()]) this.forget(u);
+    this.mpcUp?.close();
+    this.mpcUp = undefined;
     this.smallOn = false;
     this.smallSinks.clear();
     delete this.sources.main;
@@ -500,7 +639,7 @@ export class SdkConnection {
     if (this.rembTimer) return;
     const tick = () => {
       const ssrcs = [this.uplink.bigVideoSsrc, this.uplink.auxVideoSsrc].filter((x) => x !== 0);
-      if (ssrcs.length) this.transport?.sendRtcp([remb(ssrcs)]);
+      if (ssrcs.length) this.sendUp([remb(ssrcs)]);
     };
     this.rembTimer = setInterval(tick, REMB_INTERVAL_MS);
     this.rembTimer.unref?.();

@@ -1,0 +1,221 @@
+// trtc-sdk-v5's older "MPC" mode (TRTC.create({ enableSPC: false })): one PeerConnection for the uplink and one per
+// remote publisher for the downlink, each negotiated with an SDP offer from the SDK and an answer from trtcd.
+import {
+  PictureLossIndication,
+  RtcpPayloadSpecificFeedback,
+  RTCPeerConnection,
+  RtpHeader,
+  RtpPacket,
+  type RTCDtlsTransport,
+  type RtcpPacket,
+  type RTCRtpSender,
+} from 'werift';
+import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
+import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
+import type { MediaKind, MediaSink } from '../../realtime/media/source.ts';
+import type { UplinkSsrcs } from './sdk-media.ts';
+
+/**
+ * The MediaStream ids the SDK reads from a downlink answer: audio and main video belong to the first, anything else
+ * is the sub stream (screen share). They are constants of the SDK.
+ */
+export const MPC_MAIN_STREAM_ID = '5Y2wZK8nANNAoVw6dSAHVjNxrD1ObBM2kBPV';
+export const MPC_AUX_STREAM_ID = '224d130c-7b5c-415b-aaa2-79c2eb5a6df2';
+
+/** RTCP payload-specific feedback FMT of a Full Intra Request. */
+const FIR_FMT = 4;
+
+/** The media sections of an SDP: kind and text. */
+function sections(sdp: string): Array<{ kind: string; text: string }> {
+  return sdp
+    .split(/\r?\n(?=m=)/)
+    .slice(1)
+    .map((text) => ({ kind: /^m=(\w+)/.exec(text)?.[1] ?? '', text }));
+}
+
+/** The SDK's offer, cleaned of what werift cannot read (an a=extmap line whose URI the SDK blanked). */
+function cleanOffer(sdp: string): string {
+  return sdp.replace(/^a=extmap:\d+(\/\w+)? *\r?\n/gm, '');
+}
+
+/** The uplink SSRCs of an MPC publish offer: the first a=ssrc of the audio section and of each video section (big, small, aux). */
+export function uplinkSsrcsOf(sdp: string): UplinkSsrcs {
+  const first = (t: string) => Number(/^a=ssrc:(\d+)/m.exec(t)?.[1] ?? 0);
+  const s = sections(sdp);
+  const audio = s.find((m) => m.kind === 'audio');
+  const video = s.filter((m) => m.kind === 'video');
+  return { audioSsrc: audio ? first(audio.text) : 0, bigVideoSsrc: video[0] ? first(video[0].text) : 0, smallVideoSsrc: video[1] ? first(video[1].text) : 0, auxVideoSsrc: video[2] ? first(video[2].text) : 0 };
+}
+
+/** The uplink PeerConnection: answers the SDK's publish offers; every decrypted packet goes to `onRtp`. */
+export class MpcUplink {
+  private dtls: RTCDtlsTransport | undefined;
+  private closed = false;
+  private unwatch: () => void = () => undefined;
+  onRtp: (rtp: RtpPacket) => void = () => undefined;
+
+  private constructor(private readonly pc: RTCPeerConnection) {}
+
+  /** Opens the uplink with the first publish offer. */
+  static async open(offer: string, net: MediaNetwork, onEnd: (why: PeerEnd) => void): Promise<{ uplink: MpcUplink; sdp: string }> {
+    const u = new MpcUplink(new RTCPeerConnection(peerConfig(net)));
+    try {
+      const sdp = await u.negotiate(offer);
+      u.unwatch = watchPeer(u.pc, (why) => {
+        if (!u.closed) onEnd(why);
+      });
+      return { uplink: u, sdp };
+    } catch (err) {
+      u.close();
+      throw err;
+    }
+  }
+
+  /** Answers an offer (the first, or a publish_change's): every section is received. */
+  async negotiate(offer: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: cleanOffer(offer) });
+    for (const t of this.pc.getTransceivers()) t.setDirection('recvonly');
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    const sdp = this.pc.localDescription?.sdp;
+    if (!sdp) throw new Error('no answer was created');
+    const dtls = this.pc.getTransceivers()[0]?.dtlsTransport;
+    if (dtls && dtls !== this.dtls) {
+      this.dtls = dtls;
+      dtls.onRtp.subscribe((rtp) => {
+        if (!this.closed && this.dtls === dtls) this.onRtp(rtp);
+      });
+    }
+    return sdp;
+  }
+
+  /** Sends RTCP (keyframe requests, bandwidth estimates) to the publisher. */
+  sendRtcp(packets: RtcpPacket[]): void {
+    if (!this.closed && this.dtls?.srtpStarted) this.dtls.sendRtcp(packets).catch(() => undefined);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch();
+    void this.pc.close().catch(() => undefined);
+  }
+}
+
+/** Writes one stream's packets through werift senders (which put in their own SSRCs and payload types). */
+class SenderSink implements MediaSink {
+  private closed = false;
+
+  constructor(
+    private readonly senders: Partial<Record<MediaKind, RTCRtpSender>>,
+    readonly wants: Record<MediaKind, boolean>,
+  ) {}
+
+  send(kind: MediaKind, rtp: RtpPacket): void {
+    const sender = this.senders[kind];
+    if (this.closed || !sender || !this.wants[kind]) return;
+    const h = rtp.header;
+    sender.sendRtp(new RtpPacket(new RtpHeader({ marker: h.marker, payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc }), rtp.payload)).catch(() => undefined);
+  }
+
+  want(wants: Record<MediaKind, boolean>): void {
+    this.wants.audio = wants.audio;
+    this.wants.video = wants.video;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+/**
+ * The downlink PeerConnection of one remote publisher: answers the SDK's receive-only offer (audio, main video, aux
+ * video) with the SDK's stream ids, and sends the publisher's main and sub streams through it.
+ */
+export class MpcDownlink {
+  private closed = false;
+  private unwatch: () => void = () => undefined;
+  readonly main: SenderSink;
+  readonly aux: SenderSink;
+
+  private constructor(
+    private readonly pc: RTCPeerConnection,
+    senders: { audio?: RTCRtpSender; video?: RTCRtpSender; aux?: RTCRtpSender },
+  ) {
+    this.main = new SenderSink({ audio: senders.audio, video: senders.video }, { audio: false, video: false });
+    this.aux = new SenderSink({ video: senders.aux }, { audio: false, video: false });
+  }
+
+  /** Answers a subscribe offer; `onKeyframe(stream)` when the subscriber asks for a keyframe of main or sub video. */
+  static async answer(offer: string, net: MediaNetwork, onKeyframe: (stream: 'main' | 'sub') => void, onEnd: (why: PeerEnd) => void): Promise<{ downlink: MpcDownlink; sdp: string }> {
+    const pc = new RTCPeerConnection(peerConfig(net));
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: cleanOffer(offer) });
+      const senders: { audio?: RTCRtpSender; video?: RTCRtpSender; aux?: RTCRtpSender } = {};
+      const roles: Array<'main' | 'sub' | undefined> = [];
+      for (const t of pc.getTransceivers()) {
+        const slot = t.kind === 'audio' ? (senders.audio ? undefined : 'audio') : t.kind === 'video' ? (!senders.video ? 'video' : !senders.aux ? 'aux' : undefined) : undefined;
+        if (!slot) {
+          t.setDirection('inactive');
+          roles.push(undefined);
+          continue;
+        }
+        t.setDirection('sendonly');
+        senders[slot] = t.sender;
+        const stream = slot === 'aux' ? 'sub' : 'main';
+        roles.push(stream);
+        const sender = t.sender;
+        const onRtcp = (p: RtcpPacket) => {
+          if (p instanceof RtcpPayloadSpecificFeedback && (p.feedback.count === PictureLossIndication.count || p.feedback.count === FIR_FMT)) onKeyframe(stream);
+        };
+        sender.onRtcp.subscribe(onRtcp);
+        t.receiver.onRtcp.subscribe((p) => {
+          if (p instanceof RtcpPayloadSpecificFeedback && 'mediaSsrc' in p.feedback && p.feedback.mediaSsrc === sender.ssrc) onRtcp(p);
+        });
+      }
+      await pc.setLocalDescription(await pc.createAnswer());
+      const local = pc.localDescription?.sdp;
+      if (!local) throw new Error('no answer was created');
+      const d = new MpcDownlink(pc, senders);
+      d.unwatch = watchPeer(pc, (why) => {
+        if (!d.closed) onEnd(why);
+      });
+      return { downlink: d, sdp: withStreamIds(local, roles, senders) };
+    } catch (err) {
+      void pc.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.main.close();
+    this.aux.close();
+    this.unwatch();
+    void this.pc.close().catch(() => undefined);
+  }
+}
+
+/** Puts the SDK's stream ids into an answer: on a=msid, and on a=ssrc … msid lines (added where werift wrote none). */
+function withStreamIds(sdp: string, roles: Array<'main' | 'sub' | undefined>, senders: { audio?: RTCRtpSender; video?: RTCRtpSender; aux?: RTCRtpSender }): string {
+  const parts = sdp.split(/\r\n(?=m=)/);
+  const head = parts[0]!;
+  const out = parts.slice(1).map((text, i) => {
+    const role = roles[i];
+    if (!role) return text;
+    const id = role === 'main' ? MPC_MAIN_STREAM_ID : MPC_AUX_STREAM_ID;
+    const kind = /^m=(\w+)/.exec(text)?.[1];
+    const sender = kind === 'audio' ? senders.audio : role === 'sub' ? senders.aux : senders.video;
+    const track = `${kind}-${sender?.ssrc ?? i}`;
+    let t = text.replace(/^a=msid:.*$/gm, '').replace(/^a=ssrc:\d+ msid:.*$/gm, '');
+    t = t.replace(/(\r\n)+/g, '\r\n');
+    if (!t.endsWith('\r\n')) t += '\r\n';
+    t += `a=msid:${id} ${track}\r\n`;
+    if (sender) {
+      if (!new RegExp(`^a=ssrc:${sender.ssrc} cname:`, 'm').test(t)) t += `a=ssrc:${sender.ssrc} cname:${id}\r\n`;
+      t += `a=ssrc:${sender.ssrc} msid:${id} ${track}\r\n`;
+    }
+    return t.replace(/\r\n$/, '');
+  });
+  return `${[head, ...out].join('\r\n')}\r\n`;
+}
