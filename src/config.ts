@@ -9,6 +9,10 @@ const ConfigSchema = Type.Object(
     host: Type.String({ minLength: 1 }),
     /** Port to listen on (0 picks a free one). */
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    /** PEM certificate (chain) file: with tlsKey the port serves https and wss instead of http and ws; '' for plain. */
+    tlsCert: Type.String(),
+    /** PEM private key file of tlsCert; '' for plain. */
+    tlsKey: Type.String(),
     /** Directory of the embedded SQLite store. */
     dataDir: Type.String({ minLength: 1 }),
     /** Where state is kept: `sqlite` (a file in dataDir) or a PostgreSQL URL, postgres://user:password@host:port/database. */
@@ -58,6 +62,8 @@ const check = TypeCompiler.Compile(ConfigSchema);
 export const DEFAULT_CONFIG: Config = {
   host: '127.0.0.1',
   port: 9000,
+  tlsCert: '',
+  tlsKey: '',
   dataDir: './.trtcd',
   store: 'sqlite',
   pgPoolSize: 10,
@@ -82,6 +88,8 @@ export const DEFAULT_CONFIG: Config = {
 export const ENV_KEYS: Record<keyof Config, string> = {
   host: 'TRTCD_HOST',
   port: 'TRTCD_PORT',
+  tlsCert: 'TRTCD_TLS_CERT',
+  tlsKey: 'TRTCD_TLS_KEY',
   dataDir: 'TRTCD_DATA_DIR',
   store: 'TRTCD_STORE',
   pgPoolSize: 'TRTCD_PG_POOL_SIZE',
@@ -134,5 +142,10 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
     const first = check.Errors(merged).First();
     throw new Error(`invalid configuration at ${first?.path || '/'}: ${first?.message ?? 'unknown problem'}`);
   }
-  return { ...merged, dataDir: resolve(merged.dataDir) };
+  if ((merged.tlsCert === '') !== (merged.tlsKey === '')) {
+    const given = merged.tlsCert === '' ? '--tls-key (tlsKey)' : '--tls-cert (tlsCert)';
+    throw new Error(`invalid configuration: TLS needs both --tls-cert and --tls-key (tlsCert and tlsKey, TRTCD_TLS_CERT and TRTCD_TLS_KEY); only ${given} was given`);
+  }
+  const path = (p: string): string => (p === '' ? '' : resolve(p));
+  return { ...merged, dataDir: resolve(merged.dataDir), tlsCert: path(merged.tlsCert), tlsKey: path(merged.tlsKey) };
 }

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
 import { InProcessBus, type Bus } from './bus/bus.ts';
@@ -21,6 +22,7 @@ import { SdkHttp, isSdkHttpPath } from './gateways/trtc-sdk/http.ts';
 import { isSdkWsPath, SdkSignalling } from './gateways/trtc-sdk/signalling.ts';
 import { serveWeb } from './gateways/web/static.ts';
 import { BodyReader, DEFAULT_BODY_LIMITS, sendJson } from './http/body.ts';
+import { readTlsPair } from './http/tls.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './limits/rate-limiter.ts';
 import type { RedisBus } from './bus/redis-bus.ts';
 import { RedisCoordination, SINGLE_NODE } from './bus/coordination.ts';
@@ -40,7 +42,7 @@ import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './webhooks/dispa
 
 /** A running trtcd server. */
 export interface Trtcd {
-  /** Base URL, e.g. http://127.0.0.1:9000. */
+  /** Base URL, e.g. http://127.0.0.1:9000 (https:// with tlsCert and tlsKey). */
   readonly url: string;
   readonly port: number;
   readonly store: Store;
@@ -63,12 +65,14 @@ export interface Trtcd {
   close(): Promise<void>;
 }
 
-/** Opens the store, loads the apps and serves every API family on one HTTP port. */
+/** Opens the store, loads the apps and serves every API family on one HTTP port (HTTPS with tlsCert and tlsKey). */
 export async function startServer(
   config: Config,
   log: Logger = createLogger(config.logLevel),
   hooks: { onDevApp?: (app: App) => void } = {},
 ): Promise<Trtcd> {
+  // Read first: a certificate that cannot be used fails the start before anything is opened.
+  const tls = readTlsPair(config);
   // Several nodes: Redis carries the bus, the locks of read-modify-write changes and the rate limits. An unreachable
   // Redis fails the start (naming it) before anything is written.
   const redisBus: RedisBus | null = config.redis ? await (await import('./bus/redis-bus.ts')).RedisBus.connect(config.redis, log, config.redisTimeoutMs) : null;
@@ -161,7 +165,9 @@ export async function startServer(
     rest.handle(req, res);
   };
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 30_000 }, route);
+  const timeouts = { keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 30_000 };
+  // With TLS the same handlers serve https and wss; a handshake gets the time the request headers get.
+  const server: Server = tls ? createHttpsServer({ ...timeouts, ...tls, handshakeTimeout: timeouts.headersTimeout }, route) : createServer(timeouts, route);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
     const body = envelope(newRequestId(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.info);
@@ -181,11 +187,12 @@ export async function startServer(
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info({ host: config.host, port, store: store.dialect, dataDir: config.dataDir }, 'trtcd listening');
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  log.info({ host: config.host, port, url, store: store.dialect, dataDir: config.dataDir }, 'trtcd listening');
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
     store,
     apps,

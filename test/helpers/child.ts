@@ -20,6 +20,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { umas
 export interface ServerChild {
   proc: ChildProcess;
   port: number;
+  /** http://127.0.0.1:port, or https:// when the server serves TLS. */
   url: string;
   /** Everything the child printed on stdout so far. */
   output(): string;
@@ -43,10 +44,12 @@ export function startChild(args: string[], env: NodeJS.ProcessEnv = {}, opts: { 
       const m = /"port":(\d+)[^\n]*"msg":"trtcd listening"/.exec(out);
       if (m) {
         const port = Number(m[1]);
+        // With --tls-cert/--tls-key the line's url is https://.
+        const scheme = /"url":"(https?):/.exec(m[0])?.[1] ?? 'http';
         resolve({
           proc,
           port,
-          url: `http://127.0.0.1:${port}`,
+          url: `${scheme}://127.0.0.1:${port}`,
           output: () => out,
           stop: (signal = 'SIGTERM') => {
             if (proc.exitCode === null) proc.kill(signal);
