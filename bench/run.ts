@@ -11,6 +11,7 @@ import { benchMedia } from './media.ts';
 import { benchNodes } from './nodes.ts';
 import { benchRealtime } from './realtime.ts';
 import { benchRest } from './rest.ts';
+import { benchTrtcSdk } from './trtc-sdk.ts';
 import { benchUserSig } from './usersig.ts';
 
 const BEGIN = '<!-- bench:begin -->';
@@ -42,6 +43,7 @@ if (!only || only === 'ivh') rows.push(...(await benchIvh()));
 if (!only || only === 'realtime') rows.push(...(await benchRealtime()));
 if (!only || only === 'nodes') rows.push(...(await benchNodes()));
 if (!only || only === 'media') rows.push(...(await benchMedia()));
+if (!only || only === 'trtc-sdk') rows.push(...(await benchTrtcSdk()));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${process.platform}`;
 const section = [BEGIN, `Last run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}.`, '', table(rows), END].join('\n');
