@@ -235,6 +235,36 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     await demo.page.context().close();
   });
 
+  it('the demo page’s trtc-sdk-v5 variant: two tabs enter, one publishes, the other shows its video and its message', { timeout: 60_000 }, async () => {
+    const tab = async (userId: string) => {
+      const context = await rig.browser.newContext();
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${rig.child.url}/demo/trtc-sdk.html`);
+      await page.fill('#sdkappid', String(rig.app.sdkAppId));
+      await page.fill('#userid', userId);
+      await page.fill('#secretkey', rig.app.secretKey);
+      await page.fill('#room-id', '1010');
+      await page.click('#enter');
+      await page.locator('#sdk-status').filter({ hasText: `in room 1010 as ${userId}` }).waitFor();
+      return { page, errors, close: () => context.close() };
+    };
+    const a = await tab('demo-a');
+    const b = await tab('demo-b');
+    await a.page.click('#camera');
+    await a.page.locator('#events li').filter({ hasText: 'publishing camera and microphone' }).waitFor();
+    await b.page.locator('#events li').filter({ hasText: 'demo-a publishes video' }).waitFor();
+    await b.page.waitForFunction(() => ((document.querySelector('#remote-demo-a-main video') as (HTMLVideoElement & { webkitDecodedFrameCount?: number }) | null)?.webkitDecodedFrameCount ?? 0) > 10);
+    await a.page.fill('#message', 'hello from a');
+    await a.page.click('#send');
+    await b.page.locator('#events li').filter({ hasText: 'demo-a says: hello from a' }).waitFor();
+    assert.deepEqual([...a.errors, ...b.errors], []);
+    await a.close();
+    await b.close();
+  });
+
   it('refuses a UserSig made with the wrong key (70009), an expired one (70001) and a bad PrivateMapKey (-100006) as server errors 5400', { timeout: 60_000 }, async () => {
     const p = await open();
     const wrong = genUserSig({ sdkAppId: rig.app.sdkAppId, secretKey: 'not-the-key', userId: 'mallory', expire: 3600 });

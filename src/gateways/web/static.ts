@@ -12,12 +12,17 @@ export const SDK_PATH = '/sdk/trtcd.js';
 export const DEMO_PATH = '/demo/';
 
 const JS = 'text/javascript; charset=utf-8';
-/** The demo's files (under web/demo/) and their types; `''` is the page itself. */
+const HTML = 'text/html; charset=utf-8';
+/** The demo's files (under the package root) and their types; `''` is the page itself. */
 const DEMO_FILES: Readonly<Record<string, { file: string; type: string }>> = {
-  '': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  'index.html': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  'demo.js': { file: 'demo.js', type: JS },
-  'demo.css': { file: 'demo.css', type: 'text/css; charset=utf-8' },
+  '': { file: 'web/demo/index.html', type: HTML },
+  'index.html': { file: 'web/demo/index.html', type: HTML },
+  'demo.js': { file: 'web/demo/demo.js', type: JS },
+  'demo.css': { file: 'web/demo/demo.css', type: 'text/css; charset=utf-8' },
+  // The variant on Tencent's Web SDK, whose browser bundle comes from the installed trtc-sdk-v5 package.
+  'trtc-sdk.html': { file: 'web/demo/trtc-sdk.html', type: HTML },
+  'trtc-sdk.js': { file: 'web/demo/trtc-sdk.js', type: JS },
+  'vendor/trtc.js': { file: 'node_modules/trtc-sdk-v5/trtc.js', type: JS },
 };
 
 /** Bundles web/sdk/index.ts into one browser ES module with esbuild. */
@@ -88,7 +93,7 @@ export function createWebHandler(o: WebHandlerOptions = {}): WebHandler {
     }
     let body: Buffer;
     try {
-      body = readFileSync(join(dir, 'web/demo', entry!.file));
+      body = readFileSync(join(dir, entry!.file));
     } catch {
       notFound(req, res);
       return true;
