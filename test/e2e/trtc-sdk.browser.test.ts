@@ -285,6 +285,12 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     const b = await open();
     assert.equal(await enter(a, params('kick-a', 1004)), 'ok');
     assert.equal(await enter(b, params('kick-b', 1004)), 'ok');
+    // The room history of DescribeRoomInfo / DescribeUserInfo has the SDK users in it.
+    const now = Math.floor(Date.now() / 1000);
+    const rooms = await client.DescribeRoomInfo({ SdkAppId: rig.app.sdkAppId, StartTime: now - 600, EndTime: now + 60, RoomId: '1004' });
+    assert.equal(rooms.RoomList?.[0]?.UserId, 'kick-a');
+    const users = await client.DescribeUserInfo({ CommId: rooms.RoomList![0]!.CommId!, SdkAppId: rig.app.sdkAppId, StartTime: now - 600, EndTime: now + 60 });
+    assert.deepEqual(users.UserList!.map((u) => [u.UserId, u.Finished]), [['kick-a', false], ['kick-b', false]]);
     await client.RemoveUser({ SdkAppId: rig.app.sdkAppId, RoomId: 1004, UserIds: ['kick-a'] });
     assert.deepEqual(await a.waitEvent('kicked-out'), { reason: 'banned' });
     await b.waitEvent('remote-user-exit', 'e.userId === "kick-a"');
