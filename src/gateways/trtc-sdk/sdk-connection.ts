@@ -109,6 +109,17 @@ export class SdkConnection {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
   }
 
+  /** Closes the socket with `code`, or destroys it after `graceMs`; resolves once it is closed. */
+  shutdown(code: number, reason: string, graceMs: number): Promise<void> {
+    if (this.ws.readyState === this.ws.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const force = setTimeout(() => this.ws.terminate(), graceMs);
+      force.unref?.();
+      this.ws.once('close', () => (clearTimeout(force), resolve()));
+      this.ws.close(code, reason);
+    });
+  }
+
   /** Sends cmd 9 (the SDK resets and raises kicked-out) and forgets the room. */
   kick(reason: 'kick' | 'banned' | 'room_disband'): void {
     this.send(frame(ServerCmd.CLIENT_BANNED, 0, { reason }));

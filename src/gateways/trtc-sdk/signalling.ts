@@ -272,16 +272,7 @@ export class SdkSignalling {
   /** Closes every socket (1001) and waits for the rooms they leave to be recorded. */
   async close(): Promise<void> {
     for (const u of this.unsubscribe) u();
-    const closed = [...this.conns].map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          const ws = (c as unknown as { ws: WebSocket }).ws;
-          ws.once('close', () => resolve());
-          ws.close(1001, 'server shutting down');
-          setTimeout(() => (ws.terminate(), resolve()), SHUTDOWN_GRACE_MS).unref?.();
-        }),
-    );
-    await Promise.all(closed);
+    await Promise.all([...this.conns].map((c) => c.shutdown(1001, 'server shutting down', SHUTDOWN_GRACE_MS)));
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
