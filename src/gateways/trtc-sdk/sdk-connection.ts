@@ -256,6 +256,8 @@ export class SdkConnection {
       return {};
     }
     this.room = ref;
+    // A socket that was taken over and joins again owns the user's stay once more: its leave must end it.
+    this.replaced = false;
     this.role = role;
     this.s.d.trtcRooms.setRole(this.sdkAppId, ref, this.userId, role);
     this.privileges = privileges;

@@ -184,6 +184,19 @@ describe('trtc-sdk signalling (/v2/ws)', () => {
     assert.equal((await w.push(4140)).data.msg, b64('from d2'));
   });
 
+  it('takes the user out of the room when a socket that was taken over joins again and leaves', async () => {
+    const w = await joined('watch2', 4022);
+    const d1 = await joined('dup2', 4022);
+    const d2 = await joined('dup2', 4022);
+    await d1.push(9);
+    // d1's socket stays open (the SDK would close it) and joins the same room again, taking it back from d2.
+    assert.equal((await d1.join(4022)).code, 0);
+    assert.deepEqual((await d2.push(9)).data, { reason: 'kick' });
+    await d1.send('leave');
+    assert.deepEqual((await w.push(4135, (m) => m.data.userId === 'dup2')).data.reason, 0);
+    assert.deepEqual(t.server.trtcRooms.members(t.app.sdkAppId, { roomId: 4022 }).map((m) => m.userId), ['watch2']);
+  });
+
   it('shares rooms and custom messages with /rtc users', async () => {
     const s = await joined('sdk1', 4030);
     const { client: r } = await rtcLogin(t.server.url, t.app, 'rtc1');
