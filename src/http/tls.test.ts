@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../test/helpers/child.ts';
@@ -40,31 +40,36 @@ describe('TLS configuration', () => {
   });
 });
 
-describe('bin/trtcd start with TLS flags', { skip }, () => {
-  const cert = skip ? null : selfSignedCert(['127.0.0.1']);
+describe('bin/trtcd start with TLS flags', () => {
+  // Files are checked in order, read before they are parsed: these failures need no real certificate.
+  const pem = join(tempDir(), 'some.pem');
+  writeFileSync(pem, '-----BEGIN CERTIFICATE-----\n');
 
   it('--tls-cert without --tls-key (or the reverse) exits 1 naming both flags, before the data directory is made', () => {
     const dir = join(tempDir(), 'data');
-    for (const args of [['--tls-cert', cert!.certFile], ['--tls-key', cert!.keyFile]]) {
+    for (const args of [['--tls-cert', pem], ['--tls-key', pem]]) {
       const r = runCli(['start', '--port', '0', '--data-dir', dir, ...args]);
       assert.equal(r.status, 1, r.stdout + r.stderr);
       assert.match(r.stderr, /^trtcd: invalid configuration: TLS needs both --tls-cert and --tls-key/);
     }
-    const env = runCli(['start', '--port', '0', '--data-dir', dir], { TRTCD_TLS_CERT: cert!.certFile });
+    const env = runCli(['start', '--port', '0', '--data-dir', dir], { TRTCD_TLS_CERT: pem });
     assert.equal(env.status, 1);
     assert.match(env.stderr, /--tls-cert and --tls-key/);
     assert.equal(existsSync(dir), false);
   });
 
-  it('an unreadable certificate or key file exits 1 naming the file, before the data directory is made', () => {
+  it('an unreadable certificate or key file exits 1 naming the file, a pair that is not PEM naming both, before the data directory is made', () => {
     const dir = join(tempDir(), 'data');
     const missing = join(tempDir(), 'no-such-cert.pem');
-    const r = runCli(['start', '--port', '0', '--data-dir', dir, '--tls-cert', missing, '--tls-key', cert!.keyFile]);
+    const r = runCli(['start', '--port', '0', '--data-dir', dir, '--tls-cert', missing, '--tls-key', pem]);
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, new RegExp(`^trtcd: cannot read TLS certificate file ${missing}: ENOENT`));
-    const k = runCli(['start', '--port', '0', '--data-dir', dir, '--tls-cert', cert!.certFile, '--tls-key', tempDir()]);
+    const k = runCli(['start', '--port', '0', '--data-dir', dir, '--tls-cert', pem, '--tls-key', tempDir()]);
     assert.equal(k.status, 1, k.stdout + k.stderr);
     assert.match(k.stderr, /^trtcd: cannot read TLS key file \/\S+: EISDIR/);
+    const unfit = runCli(['start', '--port', '0', '--data-dir', dir, '--tls-cert', pem, '--tls-key', pem]);
+    assert.equal(unfit.status, 1, unfit.stdout + unfit.stderr);
+    assert.ok(unfit.stderr.startsWith(`trtcd: TLS certificate ${pem} and key ${pem} are not a usable PEM pair: `), unfit.stderr);
     assert.equal(existsSync(dir), false);
   });
 });
