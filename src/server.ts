@@ -169,7 +169,9 @@ export async function startServer(
   // With TLS the same handlers serve https and wss; a handshake gets the time the request headers get.
   const server: Server = tls ? createHttpsServer({ ...timeouts, ...tls, handshakeTimeout: timeouts.headersTimeout }, route) : createServer(timeouts, route);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
+    // A TLS handshake that failed or timed out (https passes it on as a clientError) has no HTTP to answer: an answer
+    // written before the handshake would wait for it forever.
+    if (!socket.writable || err.code === 'ECONNRESET' || /^ERR_(SSL|TLS)_/.test(err.code ?? '')) return socket.destroy();
     const body = envelope(newRequestId(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.info);
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
