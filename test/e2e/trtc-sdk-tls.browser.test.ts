@@ -145,18 +145,24 @@ describe('trtc-sdk-v5 against trtcd over TLS', { skip }, () => {
    */
   async function meet(label: string, roomId: number, proxy: Record<string, unknown> | undefined): Promise<string[]> {
     const [a, b] = [await open(), await open()];
+    const [ua, ub] = [`${label}-a`, `${label}-b`];
     const seen: string[] = [];
     a.page.on('response', (r) => void seen.push(`${r.request().method()} ${r.url()} ${r.status()}`));
     a.page.on('requestfailed', (r) => void seen.push(`${r.method()} ${r.url()} failed: ${r.failure()?.errorText}`));
     a.page.on('websocket', (ws) => void seen.push(`WS ${ws.url()}`));
-    const [ua, ub] = [`${label}-a`, `${label}-b`];
+    // The SDK's own warnings, to tell a failure under load from a wrong route.
+    const warnings: string[] = [];
+    for (const [who, p] of [[ua, a], [ub, b]] as const) p.page.on('console', (m) => void (['warning', 'error'].includes(m.type()) && warnings.push(`${who}: ${m.text().slice(0, 300)}`)));
     assert.equal(await within(enterRoom(a, params(ua, roomId, proxy)), `${ua} enterRoom`), 'ok');
     assert.equal(await within(enterRoom(b, params(ub, roomId, proxy)), `${ub} enterRoom`), 'ok');
     assert.deepEqual(await a.waitEvent('remote-user-enter', `e.userId === "${ub}"`), { userId: ub });
     assert.equal(await within(callSdk(a, 'startLocalVideo'), `${ua} startLocalVideo`), 'ok');
     await b.waitEvent('remote-video-available', `e.userId === "${ua}" && e.streamType === "main"`);
     await within(watchRemoteVideo(b, ua), `${ub} startRemoteVideo`);
-    const got = await framesGrow(b.page, ua);
+    // Patient: the machine may be busy with other browsers (a route that is wrong fails long before).
+    const got = await framesGrow(b.page, ua, 'main', 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}\nthe SDK warned:\n${warnings.join('\n')}`, { cause: err });
+    });
     assert.ok(got.width > 0);
     assert.deepEqual([...a.errors, ...b.errors], []);
     return seen;

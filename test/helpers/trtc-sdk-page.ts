@@ -124,12 +124,12 @@ export function decodedFrames(page: Page, userId: string, streamType = 'main'): 
   );
 }
 
-/** Waits (≤ 15 s) until frames of `userId`'s video are decoded, then until more are. */
-export async function framesGrow(page: Page, userId: string, streamType = 'main'): Promise<{ frames: number; width: number }> {
-  const deadline = Date.now() + 15_000;
+/** Waits (≤ `ms`) until frames of `userId`'s video are decoded, then until more are. */
+export async function framesGrow(page: Page, userId: string, streamType = 'main', ms = 15_000): Promise<{ frames: number; width: number }> {
+  const deadline = Date.now() + ms;
   let first = await decodedFrames(page, userId, streamType);
   while (first.frames === 0) {
-    assert.ok(Date.now() < deadline, `no decoded frames of ${userId}'s ${streamType} video within 15 s`);
+    assert.ok(Date.now() < deadline, `no decoded frames of ${userId}'s ${streamType} video within ${ms / 1000} s`);
     await page.waitForTimeout(200);
     first = await decodedFrames(page, userId, streamType);
   }
