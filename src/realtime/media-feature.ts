@@ -112,6 +112,11 @@ export class MediaFeature implements RtcFeature {
     this.tellRoom(pub, event('media.published', { room: roomOf(pub.room), ...streamView(pub) }), pub.owner);
   }
 
+  /** Tells the room's sessions on this node that a stream changed (muted, or other kinds), as `media.updated`. */
+  announceUpdate(pub: Publication): void {
+    this.tellRoom(pub, event('media.updated', { room: roomOf(pub.room), ...streamView(pub) }), pub.owner);
+  }
+
   ended(s: RtcSession, how: SessionEnd): void {
     // The same reasons as the room.userLeave the others get for this session.
     this.sfu.dropOwner(s, how === 'logout' ? 'leave' : 'disconnected');

@@ -3,7 +3,6 @@
 // through the official Cloud API client, roles, and a trtcd-SDK user in the same room.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { genPrivateMapKey } from '../../src/auth/private-map-key.ts';
 import { genUserSig } from '../../src/auth/usersig.ts';
 import type { Browser } from 'playwright-core';
@@ -11,83 +10,10 @@ import { CHROMIUM_MEDIA_ARGS, chromiumMissing, demoLogin, launchChromium, startD
 import { iotCloudClient, trtcCloudClient } from '../helpers/cloud-api.ts';
 import { until } from '../helpers/rtc-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { openSdkPage, proxyFor, type SdkPage } from '../helpers/trtc-sdk-page.ts';
+import { callSdk, decodedFrames, enterRoom, framesGrow, openSdkPage, proxyFor, watchRemoteVideo, type SdkPage } from '../helpers/trtc-sdk-page.ts';
 
 const skip = chromiumMissing();
 if (skip) console.log(`# skipping the trtc-sdk-v5 browser tests: ${skip}`);
-
-/** enterRoom's outcome: 'ok' or the RtcError's code and extraCode. */
-type Entered = 'ok' | { code: number; extraCode: number; message: string };
-
-async function enter(p: SdkPage, params: Record<string, unknown>): Promise<Entered> {
-  return p.page.evaluate(async (o) => {
-    try {
-      await (window as unknown as { t: { trtc: { enterRoom(o: unknown): Promise<void> } } }).t.trtc.enterRoom(o);
-      return 'ok' as const;
-    } catch (e) {
-      const err = e as { code: number; extraCode: number; message: string };
-      return { code: err.code, extraCode: err.extraCode, message: String(err.message) };
-    }
-  }, params);
-}
-
-/** Runs `trtc.<method>(...args)` in the page; resolves 'ok' or the error text. */
-function call(p: SdkPage, method: string, ...args: unknown[]): Promise<string> {
-  return p.page.evaluate(
-    async ([m, a]) => {
-      try {
-        const trtc = (window as unknown as { t: { trtc: Record<string, (...x: unknown[]) => Promise<unknown>> } }).t.trtc;
-        await trtc[m as string]!(...(a as unknown[]));
-        return 'ok';
-      } catch (e) {
-        return `${String(e)} ${JSON.stringify(e)}`;
-      }
-    },
-    [method, args] as const,
-  );
-}
-
-/** Starts playing a remote user's main video into a new element; resolves once the SDK accepted. */
-async function watch(p: SdkPage, userId: string, streamType: 'main' | 'sub' = 'main'): Promise<void> {
-  const id = `v-${userId}-${streamType}`;
-  await p.page.evaluate((i) => {
-    const d = document.createElement('div');
-    d.id = i;
-    d.style.width = '320px';
-    d.style.height = '240px';
-    document.body.append(d);
-  }, id);
-  assert.equal(await call(p, 'startRemoteVideo', { userId, streamType, view: id }), 'ok');
-}
-
-/** Frames decoded so far by the <video> the SDK made in the view of `userId`'s stream. */
-function decodedFrames(page: Page, userId: string, streamType = 'main'): Promise<{ frames: number; width: number }> {
-  return page.evaluate(
-    (id) => {
-      const v = document.querySelector(`#${id} video`) as (HTMLVideoElement & { webkitDecodedFrameCount?: number }) | null;
-      return { frames: v?.webkitDecodedFrameCount ?? 0, width: v?.videoWidth ?? 0 };
-    },
-    `v-${userId}-${streamType}`,
-  );
-}
-
-/** Waits (≤ 15 s) until frames of `userId`'s video are decoded, then until more are. */
-async function framesGrow(page: Page, userId: string, streamType = 'main'): Promise<{ frames: number; width: number }> {
-  const deadline = Date.now() + 15_000;
-  let first = await decodedFrames(page, userId, streamType);
-  while (first.frames === 0) {
-    assert.ok(Date.now() < deadline, `no decoded frames of ${userId}'s ${streamType} video within 15 s`);
-    await page.waitForTimeout(200);
-    first = await decodedFrames(page, userId, streamType);
-  }
-  let next = first;
-  while (next.frames <= first.frames + 5) {
-    assert.ok(Date.now() < deadline + 5000, `frames of ${userId} stopped growing: ${JSON.stringify([first, next])}`);
-    await page.waitForTimeout(200);
-    next = await decodedFrames(page, userId, streamType);
-  }
-  return next;
-}
 
 describe('trtc-sdk-v5 against trtcd', { skip }, () => {
   let rig: DemoRig;
@@ -121,18 +47,18 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
   it('two SDK users: enter, see each other, publish camera and microphone, decode each other, exchange custom messages, leave', { timeout: 90_000 }, async () => {
     const a = await open();
     const b = await open();
-    assert.equal(await enter(a, params('alice', 1001)), 'ok');
-    assert.equal(await enter(b, params('bob', 1001)), 'ok');
+    assert.equal(await enterRoom(a, params('alice', 1001)), 'ok');
+    assert.equal(await enterRoom(b, params('bob', 1001)), 'ok');
     assert.deepEqual(await a.waitEvent('remote-user-enter', 'e.userId === "bob"'), { userId: 'bob' });
-    assert.equal(await call(a, 'startLocalVideo'), 'ok');
-    assert.equal(await call(a, 'startLocalAudio'), 'ok');
-    assert.equal(await call(b, 'startLocalVideo'), 'ok');
+    assert.equal(await callSdk(a, 'startLocalVideo'), 'ok');
+    assert.equal(await callSdk(a, 'startLocalAudio'), 'ok');
+    assert.equal(await callSdk(b, 'startLocalVideo'), 'ok');
     await a.waitEvent('publish-state-changed', 'e.mediaType === "video" && e.state === "started"');
     await b.waitEvent('remote-video-available', 'e.userId === "alice" && e.streamType === "main"');
     await b.waitEvent('remote-audio-available', 'e.userId === "alice"');
     await a.waitEvent('remote-video-available', 'e.userId === "bob"');
-    await watch(b, 'alice');
-    await watch(a, 'bob');
+    await watchRemoteVideo(b, 'alice');
+    await watchRemoteVideo(a, 'bob');
     const [ab, ba] = await Promise.all([framesGrow(b.page, 'alice'), framesGrow(a.page, 'bob')]);
     assert.ok(ab.width > 0 && ba.width > 0);
 
@@ -146,10 +72,10 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     assert.equal((await a.events()).filter(([n, e]) => n === 'custom-message' && (e as { userId: string }).userId === 'alice').length, 0);
 
     // Muting the camera is seen by the other; unmuting too.
-    assert.equal(await call(a, 'updateLocalVideo', { mute: true }), 'ok');
+    assert.equal(await callSdk(a, 'updateLocalVideo', { mute: true }), 'ok');
     await b.waitEvent('remote-video-unavailable', 'e.userId === "alice"');
 
-    assert.equal(await call(b, 'exitRoom'), 'ok');
+    assert.equal(await callSdk(b, 'exitRoom'), 'ok');
     assert.deepEqual(await a.waitEvent('remote-user-exit', 'e.userId === "bob"'), { userId: 'bob', reason: 0 });
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
@@ -158,29 +84,29 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     const a = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
     const b = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
     pages.push(a, b);
-    assert.equal(await enter(a, params('mpca', 1007)), 'ok');
-    assert.equal(await enter(b, params('mpcb', 1007)), 'ok');
-    assert.equal(await call(a, 'startLocalVideo'), 'ok');
-    assert.equal(await call(a, 'startLocalAudio'), 'ok');
-    assert.equal(await call(b, 'startLocalVideo'), 'ok');
+    assert.equal(await enterRoom(a, params('mpca', 1007)), 'ok');
+    assert.equal(await enterRoom(b, params('mpcb', 1007)), 'ok');
+    assert.equal(await callSdk(a, 'startLocalVideo'), 'ok');
+    assert.equal(await callSdk(a, 'startLocalAudio'), 'ok');
+    assert.equal(await callSdk(b, 'startLocalVideo'), 'ok');
     await b.waitEvent('remote-video-available', 'e.userId === "mpca" && e.streamType === "main"');
     await b.waitEvent('remote-audio-available', 'e.userId === "mpca"');
     await a.waitEvent('remote-video-available', 'e.userId === "mpcb"');
-    await watch(b, 'mpca');
-    await watch(a, 'mpcb');
+    await watchRemoteVideo(b, 'mpca');
+    await watchRemoteVideo(a, 'mpcb');
     await Promise.all([framesGrow(b.page, 'mpca'), framesGrow(a.page, 'mpcb')]);
-    assert.equal(await call(a, 'startScreenShare'), 'ok');
+    assert.equal(await callSdk(a, 'startScreenShare'), 'ok');
     await b.waitEvent('remote-video-available', 'e.userId === "mpca" && e.streamType === "sub"');
-    await watch(b, 'mpca', 'sub');
+    await watchRemoteVideo(b, 'mpca', 'sub');
     await framesGrow(b.page, 'mpca', 'sub');
   });
 
   it('small stream: the subscriber picks the small picture (lower resolution arrives) and switches back to big; screen share arrives as the sub stream', { timeout: 90_000 }, async () => {
     const a = await open();
     const b = await open();
-    assert.equal(await enter(a, params('smalla', 1006)), 'ok');
-    assert.equal(await enter(b, params('smallb', 1006)), 'ok');
-    assert.equal(await call(a, 'startLocalVideo', { option: { profile: '480p', small: '120p' } }), 'ok');
+    assert.equal(await enterRoom(a, params('smalla', 1006)), 'ok');
+    assert.equal(await enterRoom(b, params('smallb', 1006)), 'ok');
+    assert.equal(await callSdk(a, 'startLocalVideo', { option: { profile: '480p', small: '120p' } }), 'ok');
     await b.waitEvent('remote-video-available', 'e.userId === "smalla" && e.streamType === "main"');
     await b.page.evaluate(() => {
       const d = document.createElement('div');
@@ -189,10 +115,10 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
       d.style.height = '240px';
       document.body.append(d);
     });
-    assert.equal(await call(b, 'startRemoteVideo', { userId: 'smalla', streamType: 'main', view: 'v-smalla-main', option: { small: true } }), 'ok');
+    assert.equal(await callSdk(b, 'startRemoteVideo', { userId: 'smalla', streamType: 'main', view: 'v-smalla-main', option: { small: true } }), 'ok');
     const small = await framesGrow(b.page, 'smalla');
     assert.ok(small.width > 0 && small.width <= 240, `the small picture arrives (width ${small.width})`);
-    assert.equal(await call(b, 'updateRemoteVideo', { userId: 'smalla', streamType: 'main', option: { small: false } }), 'ok');
+    assert.equal(await callSdk(b, 'updateRemoteVideo', { userId: 'smalla', streamType: 'main', option: { small: false } }), 'ok');
     const deadline = Date.now() + 15_000;
     let big = await decodedFrames(b.page, 'smalla');
     while (big.width < 480) {
@@ -202,16 +128,16 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     }
     await framesGrow(b.page, 'smalla');
 
-    const shared = await call(a, 'startScreenShare');
+    const shared = await callSdk(a, 'startScreenShare');
     assert.equal(shared, 'ok');
     await b.waitEvent('remote-video-available', 'e.userId === "smalla" && e.streamType === "sub"');
-    await watch(b, 'smalla', 'sub');
+    await watchRemoteVideo(b, 'smalla', 'sub');
     await framesGrow(b.page, 'smalla', 'sub');
   });
 
   it('an SDK user and a trtcd-SDK user (demo page) receive each other’s video, and the SDK user lists the demo user', { timeout: 90_000 }, async () => {
     const s = await open();
-    assert.equal(await enter(s, params('sdkuser', 1002)), 'ok');
+    assert.equal(await enterRoom(s, params('sdkuser', 1002)), 'ok');
     const demo = await demoLogin(rig.browser, rig.child.url, rig.app, 'demouser');
     await demo.page.fill('#room-id', '1002');
     await demo.page.click('#room-enter');
@@ -219,16 +145,22 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     await s.waitEvent('remote-user-enter', 'e.userId === "demouser"');
     await demo.page.click('#media-publish');
     await s.waitEvent('remote-video-available', 'e.userId === "demouser"');
-    await watch(s, 'demouser');
+    await watchRemoteVideo(s, 'demouser');
     await framesGrow(s.page, 'demouser');
-    assert.equal(await call(s, 'startLocalVideo'), 'ok');
-    assert.equal(await call(s, 'startLocalAudio'), 'ok');
+    assert.equal(await callSdk(s, 'startLocalVideo'), 'ok');
+    assert.equal(await callSdk(s, 'startLocalAudio'), 'ok');
     // The demo page subscribes to what it is told is published and shows the decoded frames in its stats.
     const deadline = Date.now() + 20_000;
     for (;;) {
       const rows = await demo.page.evaluate(() => (window as unknown as { trtcdDemo: { inbound(): Promise<Array<{ userId: string; kind: string; framesDecoded: number }>> } }).trtcdDemo.inbound());
       const v = rows.find((r) => r.userId === 'sdkuser' && r.kind === 'video');
       if (v && v.framesDecoded > 10) break;
+      if (Date.now() >= deadline) {
+        // What each side saw, for a failure that only shows on a loaded machine.
+        console.log('demo page:', await demo.page.evaluate(() => document.body.innerText.slice(0, 4000)));
+        console.log('SDK events:', JSON.stringify((await s.events()).filter(([n]) => n !== 'statistics' && n !== 'network-quality')).slice(0, 4000));
+        console.log('server:', rig.child.output().split('\n').filter((l) => /"level":[4-6]0/.test(l)).slice(-20).join('\n'));
+      }
       assert.ok(Date.now() < deadline, `the demo page decoded no video of the SDK user: ${JSON.stringify(rows)}`);
       await demo.page.waitForTimeout(250);
     }
@@ -268,14 +200,14 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
   it('refuses a UserSig made with the wrong key (70009), an expired one (70001) and a bad PrivateMapKey (-100006) as server errors 5400', { timeout: 60_000 }, async () => {
     const p = await open();
     const wrong = genUserSig({ sdkAppId: rig.app.sdkAppId, secretKey: 'not-the-key', userId: 'mallory', expire: 3600 });
-    const r1 = await enter(p, { ...params('mallory', 1003), userSig: wrong });
+    const r1 = await enterRoom(p, { ...params('mallory', 1003), userSig: wrong });
     assert.notEqual(r1, 'ok');
     assert.deepEqual([(r1 as { code: number }).code, (r1 as { extraCode: number }).extraCode], [5400, 70009]);
     const expired = genUserSig({ sdkAppId: rig.app.sdkAppId, secretKey: rig.app.secretKey, userId: 'mallory', expire: 1, now: Math.floor(Date.now() / 1000) - 100 });
-    const r2 = await enter(p, { ...params('mallory', 1003), userSig: expired });
+    const r2 = await enterRoom(p, { ...params('mallory', 1003), userSig: expired });
     assert.deepEqual([(r2 as { code: number }).code, (r2 as { extraCode: number }).extraCode], [5400, 70001]);
     const pmk = genPrivateMapKey({ sdkAppId: rig.app.sdkAppId, secretKey: rig.app.secretKey, userId: 'mallory', roomId: 9999, privilegeMap: 255, expire: 3600 });
-    const r3 = await enter(p, { ...params('mallory', 1003), privateMapKey: pmk });
+    const r3 = await enterRoom(p, { ...params('mallory', 1003), privateMapKey: pmk });
     assert.deepEqual([(r3 as { code: number }).code, (r3 as { extraCode: number }).extraCode], [5400, -100006]);
   });
 
@@ -283,8 +215,8 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     const client = trtcCloudClient(rig.child.url, cloud);
     const a = await open();
     const b = await open();
-    assert.equal(await enter(a, params('kick-a', 1004)), 'ok');
-    assert.equal(await enter(b, params('kick-b', 1004)), 'ok');
+    assert.equal(await enterRoom(a, params('kick-a', 1004)), 'ok');
+    assert.equal(await enterRoom(b, params('kick-b', 1004)), 'ok');
     // The room history of DescribeRoomInfo / DescribeUserInfo has the SDK users in it.
     const now = Math.floor(Date.now() / 1000);
     const rooms = await client.DescribeRoomInfo({ SdkAppId: rig.app.sdkAppId, StartTime: now - 600, EndTime: now + 60, RoomId: '1004' });
@@ -301,19 +233,19 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
   it('an audience member receives, does not publish, and publishes after switchRole("anchor")', { timeout: 90_000 }, async () => {
     const host = await open();
     const fan = await open();
-    assert.equal(await enter(host, params('host', 1005, { scene: 'live', role: 'anchor' })), 'ok');
-    assert.equal(await enter(fan, params('fan', 1005, { scene: 'live', role: 'audience' })), 'ok');
-    assert.equal(await call(host, 'startLocalVideo'), 'ok');
+    assert.equal(await enterRoom(host, params('host', 1005, { scene: 'live', role: 'anchor' })), 'ok');
+    assert.equal(await enterRoom(fan, params('fan', 1005, { scene: 'live', role: 'audience' })), 'ok');
+    assert.equal(await callSdk(host, 'startLocalVideo'), 'ok');
     await fan.waitEvent('remote-video-available', 'e.userId === "host"');
-    await watch(fan, 'host');
+    await watchRemoteVideo(fan, 'host');
     await framesGrow(fan.page, 'host');
     // As audience the camera may be captured, but nothing is published.
-    await call(fan, 'startLocalVideo');
+    await callSdk(fan, 'startLocalVideo');
     await host.page.waitForTimeout(2000);
     assert.equal((await host.events()).some(([n, e]) => n === 'remote-video-available' && (e as { userId: string }).userId === 'fan'), false);
-    assert.equal(await call(fan, 'switchRole', 'anchor'), 'ok');
+    assert.equal(await callSdk(fan, 'switchRole', 'anchor'), 'ok');
     await host.waitEvent('remote-video-available', 'e.userId === "fan"');
-    await watch(host, 'fan');
+    await watchRemoteVideo(host, 'fan');
     await framesGrow(host.page, 'fan');
   });
 });
@@ -344,12 +276,12 @@ describe('trtc-sdk-v5 with digital humans and IoT devices', { skip }, () => {
     await until(() => t.server.rtc.avatars.state(t.app.sdkAppId, 'avatar-sdk').playing);
     const keys = dh.getTrtcSign(t.app, s.sessionId, 'sdk-viewer', { roomId: 8124 });
     const p = await open();
-    const r = await enter(p, { sdkAppId: t.app.sdkAppId, userId: 'sdk-viewer', userSig: keys.userSig, privateMapKey: keys.privateMapKey, roomId: 8124, scene: 'live', role: 'audience', proxy: proxyFor(t.server.url) });
+    const r = await enterRoom(p, { sdkAppId: t.app.sdkAppId, userId: 'sdk-viewer', userSig: keys.userSig, privateMapKey: keys.privateMapKey, roomId: 8124, scene: 'live', role: 'audience', proxy: proxyFor(t.server.url) });
     assert.equal(r, 'ok');
     await p.waitEvent('remote-user-enter', 'e.userId === "avatar-sdk"');
     await p.waitEvent('remote-audio-available', 'e.userId === "avatar-sdk"');
     await p.waitEvent('remote-video-available', 'e.userId === "avatar-sdk"');
-    await watch(p, 'avatar-sdk');
+    await watchRemoteVideo(p, 'avatar-sdk');
     await framesGrow(p.page, 'avatar-sdk');
     await dh.close(t.app, s.sessionId);
     assert.deepEqual(await p.waitEvent('remote-user-exit', 'e.userId === "avatar-sdk"'), { userId: 'avatar-sdk', reason: 0 });
@@ -362,11 +294,11 @@ describe('trtc-sdk-v5 with digital humans and IoT devices', { skip }, () => {
     const entry = (k: typeof device) => ({ sdkAppId: k!.SdkAppId, userId: k!.UserId, userSig: k!.UserSig, privateMapKey: k!.PrivateKey, strRoomId: k!.StrRoomId, proxy: proxyFor(t.server.url) });
     const d = await open();
     const ph = await open();
-    assert.equal(await enter(d, entry(device)), 'ok');
-    assert.equal(await enter(ph, entry(phone)), 'ok');
-    assert.equal(await call(d, 'startLocalVideo'), 'ok');
+    assert.equal(await enterRoom(d, entry(device)), 'ok');
+    assert.equal(await enterRoom(ph, entry(phone)), 'ok');
+    assert.equal(await callSdk(d, 'startLocalVideo'), 'ok');
     await ph.waitEvent('remote-video-available', 'e.userId === "device-1"');
-    await watch(ph, 'device-1');
+    await watchRemoteVideo(ph, 'device-1');
     await framesGrow(ph.page, 'device-1');
     assert.deepEqual(t.server.trtcRooms.members(t.app.sdkAppId, { strRoomId: 'iot-sdk-room' }).map((m) => m.userId).sort(), ['device-1', 'phone-1']);
   });

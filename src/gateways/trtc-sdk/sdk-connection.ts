@@ -198,6 +198,8 @@ export class SdkConnection {
       case 'unsubscribe':
         this.unsubscribe(d);
         return {};
+      case 'rebuild_pc':
+        return this.rebuild(d);
       case 'update_network_time': {
         const now = Date.now();
         return { serverRecvTime: now, serverSendTime: now };
@@ -264,6 +266,29 @@ export class SdkConnection {
     this.s.attach(this);
     const relay = this.s.relayIp();
     return { publishers: this.s.publishers(this.sdkAppId, ref), relayOuterIp: relay, relayInnerIp: relay, relayPort: 0, bakRelayIps: [], ...(ability ? { ability } : {}) };
+  }
+
+  /**
+   * rebuild_pc: the SDK replaced its single PeerConnection (failed, or not connected in time). A new transport is
+   * negotiated from the new ability; the SDK then republishes and resubscribes with new SSRCs, so the old downlinks go.
+   */
+  private async rebuild(d: Record<string, unknown>): Promise<Record<string, unknown>> {
+    this.inRoom();
+    if (!this.transport) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'rebuild_pc needs the single-PeerConnection mode');
+    const opened = await SpcTransport.open(d.ability as ClientAbility, this.s.d.net, () => this.dropMedia('connection failed')).catch((err: unknown) => {
+      throw new Refusal(SdkErrors.INVALID_PARAMETER, `the ability could not be negotiated: ${(err as Error).message}`);
+    });
+    if (!this.room) {
+      opened.transport.close();
+      throw new Refusal(SdkErrors.NOT_IN_ROOM);
+    }
+    for (const w of this.wants.values()) this.release(w);
+    this.wants.clear();
+    this.closeTransport();
+    this.transport = opened.transport;
+    this.transport.onRtp = (rtp) => this.uplinkRtp(rtp);
+    this.transport.onRtcp = (rtcp) => this.downlinkRtcp(rtcp);
+    return { ability: opened.ability };
   }
 
   /** Leaves the room (leave, or the socket's end): unpublishes, unsubscribes, and tells the room service. */
@@ -353,12 +378,23 @@ export class SdkConnection {
       delete this.sources[stream];
       return;
     }
-    const videoSsrc = stream === 'main' ? this.uplink.bigVideoSsrc : this.uplink.auxVideoSsrc;
-    const source = new SdkStreamSource(kinds, () => {
+    const source = this.sources[stream];
+    if (mine && source && mine.source === source) {
+      // A track added to or dropped from a published stream changes it in place: its subscribers keep it.
+      const addsVideo = kinds.video && !source.kinds.video;
+      source.setKinds(kinds);
+      sfu.changed(mine);
+      this.s.d.media.announceUpdate(mine);
+      if (addsVideo) sfu.askKeyframe(mine, true);
+      return;
+    }
+    // The video SSRC is read when a keyframe is asked: an MPC publish_change may bring new SSRCs.
+    const fresh = new SdkStreamSource(kinds, () => {
+      const videoSsrc = stream === 'main' ? this.uplink.bigVideoSsrc : this.uplink.auxVideoSsrc;
       if (videoSsrc) this.sendUp([pli(videoSsrc)]);
     });
-    this.sources[stream] = source;
-    const pub = sfu.publish({ sdkAppId: this.sdkAppId, room: ref, userId: this.userId, stream, source, owner: this });
+    this.sources[stream] = fresh;
+    const pub = sfu.publish({ sdkAppId: this.sdkAppId, room: ref, userId: this.userId, stream, source: fresh, owner: this });
     this.s.d.media.announce(pub);
   }
 

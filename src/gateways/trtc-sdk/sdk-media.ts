@@ -31,10 +31,20 @@ export class SdkStreamSource implements MediaSource {
   private sink: RtpSink | undefined;
   private closed = false;
 
+  readonly kinds: Record<MediaKind, boolean>;
+
   constructor(
-    readonly kinds: Readonly<Record<MediaKind, boolean>>,
+    kinds: Readonly<Record<MediaKind, boolean>>,
     private readonly askKeyframe: () => void,
-  ) {}
+  ) {
+    this.kinds = { ...kinds };
+  }
+
+  /** Changes the kinds the stream carries (the SDK added or dropped a track of a published stream). */
+  setKinds(kinds: Readonly<Record<MediaKind, boolean>>): void {
+    this.kinds.audio = kinds.audio;
+    this.kinds.video = kinds.video;
+  }
 
   /** Hands one uplink packet of `kind` to the SFU. */
   emit(kind: MediaKind, rtp: RtpPacket): void {

@@ -375,6 +375,21 @@ describe('trtc-sdk signalling (/v2/ws)', () => {
     assert.deepEqual(t.server.trtcRooms.members(t.app.sdkAppId, { roomId: 4090 }).map((m) => m.userId), ['spc1']);
   });
 
+  it('answers rebuild_pc with a new server ability on a new transport, and closes the old one', async () => {
+    const c = client('spc3');
+    const r = await c.request('join/v2', 20, { roomId: '4092', useStringRoomId: false, trtcRole: 20, userSig: c.userSig, ability: ABILITY });
+    assert.equal(r.code, 0, JSON.stringify(r));
+    const first = r.data.ability as { ice: { ufrag: string }; candidates: Array<{ ip: string; port: number }> };
+    const rebuilt = await c.request('rebuild_pc', 4150, { ability: ABILITY });
+    assert.equal(rebuilt.code, 0, JSON.stringify(rebuilt));
+    const second = rebuilt.data.ability as { ice: { ufrag: string }; candidates: Array<{ ip: string; port: number }> };
+    assert.notEqual(second.ice.ufrag, first.ice.ufrag, 'new ICE credentials');
+    await waitFor(async () => !(await udpBound(first.candidates.filter((x) => isIPv4(x.ip)))), 'the old transport is closed');
+    assert.ok(await udpBound(second.candidates.filter((x) => isIPv4(x.ip))), 'the new transport listens');
+    assert.notEqual((await c.request('rebuild_pc', 4150, { ability: { junk: true } })).code, 0, 'an unusable ability is refused');
+    await c.close();
+  });
+
   it('frees the media transport of a room the socket leaves: a join/v2 after leave or a kick does not keep the old one', async () => {
     const c = client('spc2');
     const ports: Array<Array<{ ip: string; port: number }>> = [];

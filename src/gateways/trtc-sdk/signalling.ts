@@ -24,7 +24,7 @@ export interface SdkSignallingDeps {
   apps: Pick<AppsService, 'get' | 'verifyUserSig' | 'admit'>;
   trtcRooms: Pick<TrtcRoomsService, 'enter' | 'leave' | 'members' | 'exists' | 'setRole'>;
   /** The /rtc media feature: its SFU, and how /rtc users hear of a new publication. */
-  media: Pick<MediaFeature, 'sfu' | 'announce'>;
+  media: Pick<MediaFeature, 'sfu' | 'announce' | 'announceUpdate'>;
   bus: Bus;
   log: Logger;
   metrics: Metrics;

@@ -145,6 +145,11 @@ export class Sfu {
     if (pub.muted[kind] === muted) return;
     pub.muted[kind] = muted;
     if (!muted && kind === 'video') this.askKeyframe(pub, true);
+    this.changed(pub);
+  }
+
+  /** Tells the listeners that a publication changed (muted, or its source now carries other kinds). */
+  changed(pub: Publication): void {
     for (const l of this.listeners) l.updated?.(pub);
   }
 
