@@ -38,13 +38,23 @@ function cleanOffer(sdp: string): string {
   return sdp.replace(/^a=extmap:\d+(\/\w+)? *\r?\n/gm, '');
 }
 
-/** The uplink SSRCs of an MPC publish offer: the first a=ssrc of the audio section and of each video section (big, small, aux). */
+/** The uplink SSRCs of an MPC publish offer: the first a=ssrc of the audio section and of each video section (big, small, aux), with their RTX. */
 export function uplinkSsrcsOf(sdp: string): UplinkSsrcs {
-  const first = (t: string) => Number(/^a=ssrc:(\d+)/m.exec(t)?.[1] ?? 0);
+  const first = (t: string | undefined) => Number((t && /^a=ssrc:(\d+)/m.exec(t)?.[1]) ?? 0);
+  // The retransmission SSRC is the second of the section's FID group.
+  const rtx = (t: string | undefined) => Number((t && /^a=ssrc-group:FID \d+ (\d+)/m.exec(t)?.[1]) ?? 0);
   const s = sections(sdp);
   const audio = s.find((m) => m.kind === 'audio');
-  const video = s.filter((m) => m.kind === 'video');
-  return { audioSsrc: audio ? first(audio.text) : 0, bigVideoSsrc: video[0] ? first(video[0].text) : 0, smallVideoSsrc: video[1] ? first(video[1].text) : 0, auxVideoSsrc: video[2] ? first(video[2].text) : 0 };
+  const [big, small, aux] = s.filter((m) => m.kind === 'video').map((m) => m.text);
+  return {
+    audioSsrc: first(audio?.text),
+    bigVideoSsrc: first(big),
+    bigVideoRtxSsrc: rtx(big),
+    smallVideoSsrc: first(small),
+    smallVideoRtxSsrc: rtx(small),
+    auxVideoSsrc: first(aux),
+    auxVideoRtxSsrc: rtx(aux),
+  };
 }
 
 /** The uplink PeerConnection: answers the SDK's publish offers; every decrypted packet goes to `onRtp`. */
@@ -53,6 +63,8 @@ export class MpcUplink {
   private closed = false;
   private unwatch: () => void = () => undefined;
   onRtp: (rtp: RtpPacket) => void = () => undefined;
+  /** The VP8 payload type negotiated (the offer's number), for retransmissions turned back into media. */
+  vp8PayloadType = 0;
 
   private constructor(private readonly pc: RTCPeerConnection) {}
 
@@ -78,6 +90,7 @@ export class MpcUplink {
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     const sdp = this.pc.localDescription?.sdp;
     if (!sdp) throw new Error('no answer was created');
+    this.vp8PayloadType = Number(/^a=rtpmap:(\d+) VP8\/90000/im.exec(sdp)?.[1] ?? 0);
     const dtls = this.pc.getTransceivers()[0]?.dtlsTransport;
     if (dtls && dtls !== this.dtls) {
       this.dtls = dtls;

@@ -1,6 +1,6 @@
 // One trtc-sdk-v5 signalling socket: its join into a room, its commands, and its media through the SFU.
 import type { RtcpPacket, RtpPacket } from 'werift';
-import { RtcpPayloadSpecificFeedback, PictureLossIndication } from 'werift';
+import { GenericNack, PictureLossIndication, RtcpPayloadSpecificFeedback, RtcpTransportLayerFeedback } from 'werift';
 import type { WebSocket } from 'ws';
 import { Privilege, verifyPrivateMapKey } from '../../auth/private-map-key.ts';
 import type { Publication, StreamType, Subscription } from '../../realtime/media/sfu.ts';
@@ -10,7 +10,7 @@ import { trtcSuspended } from '../../realtime/trtc-room-feature.ts';
 import { DomainError } from '../../services/errors.ts';
 import { MAX_NUMERIC_ROOM_ID, roomKey, type RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { Flag, frame, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
-import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
+import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, UplinkRepair, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
 import type { SdkSignalling } from './signalling.ts';
 import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
 import { SpcTransport, type ClientAbility } from './spc-transport.ts';
@@ -77,7 +77,9 @@ export class SdkConnection {
   role: 'anchor' | 'audience' = 'anchor';
   private privileges: number = Privilege.All;
   private transport: SpcTransport | undefined;
-  private uplink: UplinkSsrcs = { audioSsrc: 0, bigVideoSsrc: 0, smallVideoSsrc: 0, auxVideoSsrc: 0 };
+  private uplink: UplinkSsrcs = { audioSsrc: 0, bigVideoSsrc: 0, bigVideoRtxSsrc: 0, smallVideoSsrc: 0, smallVideoRtxSsrc: 0, auxVideoSsrc: 0, auxVideoRtxSsrc: 0 };
+  /** Loss repair (NACK out, RTX in) of each uplink video stream. */
+  private repairs: UplinkRepair[] = [];
   private readonly sources: Partial<Record<StreamType, SdkStreamSource>> = {};
   private readonly wants = new Map<string, Want>();
   private rembTimer: NodeJS.Timeout | undefined;
@@ -347,7 +349,15 @@ export class SdkConnection {
     if (!this.transport && !this.mpcUp) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'nothing to publish on: send publish/v2 or publish first');
     if (this.role !== 'anchor') throw new Refusal(SdkErrors.AUDIENCE_CANNOT_PUBLISH);
     if (withSsrcs) {
-      this.uplink = { audioSsrc: uint32(d.audioSsrc), bigVideoSsrc: uint32(d.bigVideoSsrc), smallVideoSsrc: uint32(d.smallVideoSsrc), auxVideoSsrc: uint32(d.auxVideoSsrc) };
+      this.setUplink({
+        audioSsrc: uint32(d.audioSsrc),
+        bigVideoSsrc: uint32(d.bigVideoSsrc),
+        bigVideoRtxSsrc: uint32(d.bigVideoRtxSsrc),
+        smallVideoSsrc: uint32(d.smallVideoSsrc),
+        smallVideoRtxSsrc: uint32(d.smallVideoRtxSsrc),
+        auxVideoSsrc: uint32(d.auxVideoSsrc),
+        auxVideoRtxSsrc: uint32(d.auxVideoRtxSsrc),
+      });
     }
     const state = (d.state ?? {}) as Record<string, unknown>;
     const main = { audio: bool(state.audio), video: bool(state.bigVideo) };
@@ -410,9 +420,39 @@ export class SdkConnection {
     if (sub?.owner === this && typeof d.auxVideo === 'boolean') sfu.setMuted(sub, 'video', d.auxVideo);
   }
 
-  /** Routes one uplink packet by its SSRC to the stream it belongs to (RTX and padding are not forwarded). */
-  private uplinkRtp(rtp: RtpPacket): void {
-    if (rtp.payload.length === 0) return;
+  /** Takes the uplink SSRCs of a publish: the video streams get loss repair. */
+  private setUplink(u: UplinkSsrcs): void {
+    this.uplink = u;
+    const vp8 = this.transport?.codecs.vp8.payload ?? this.mpcUp?.vp8PayloadType ?? 0;
+    this.repairs = [
+      [u.bigVideoSsrc, u.bigVideoRtxSsrc],
+      [u.smallVideoSsrc, u.smallVideoRtxSsrc],
+      [u.auxVideoSsrc, u.auxVideoRtxSsrc],
+    ]
+      .filter(([media]) => media !== 0)
+      .map(([media, rtx]) => new UplinkRepair(media!, rtx!, vp8));
+  }
+
+  /**
+   * Routes one uplink packet by its SSRC to the stream it belongs to. A gap in a video stream is asked for again
+   * (NACK); a retransmission (RTX) is routed as the packet it repairs. Padding is not forwarded.
+   */
+  private uplinkRtp(packet: RtpPacket): void {
+    if (packet.payload.length === 0) return;
+    let rtp = packet;
+    for (const r of this.repairs) {
+      if (rtp.header.ssrc === r.rtxSsrc && r.rtxSsrc !== 0) {
+        const original = r.unwrap(rtp);
+        if (!original) return;
+        rtp = original;
+        break;
+      }
+      if (rtp.header.ssrc === r.ssrc) {
+        const lost = r.arrived(rtp.header.sequenceNumber);
+        if (lost.length) this.sendUp([r.nack(lost)]);
+        break;
+      }
+    }
     const ssrc = rtp.header.ssrc;
     const u = this.uplink;
     if (ssrc === u.audioSsrc) this.sources.main?.emit('audio', rtp);
@@ -451,7 +491,7 @@ export class SdkConnection {
       this.mpcUp = undefined;
       throw new Refusal(SdkErrors.NOT_IN_ROOM);
     }
-    this.uplink = uplinkSsrcsOf(offer);
+    this.setUplink(uplinkSsrcsOf(offer));
     this.publish(d, false);
     return { type: 'answer', sdp };
   }
@@ -534,6 +574,13 @@ export class SdkConnection {
 
   /** Feedback from this user as a subscriber: a keyframe request on a downlink SSRC goes to that publisher. */
   private downlinkRtcp(rtcp: RtcpPacket): void {
+    if (rtcp instanceof RtcpTransportLayerFeedback && rtcp.feedback instanceof GenericNack) {
+      const { mediaSourceSsrc, lost } = rtcp.feedback;
+      for (const w of this.wants.values()) {
+        for (const writer of [w.writers.big, w.writers.aux]) if (writer.ssrc === mediaSourceSsrc) writer.resend(lost);
+      }
+      return;
+    }
     if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
     const fb = rtcp.feedback;
     if (!(fb instanceof PictureLossIndication) && fb.count !== 4) return;
@@ -566,8 +613,8 @@ export class SdkConnection {
         ssrc: down,
         writers: {
           audio: new SsrcWriter(t, down.audioSsrc, t.codecs.opus.payload),
-          big: new SsrcWriter(t, down.bigVideoSsrc, t.codecs.downVp8.payload),
-          aux: new SsrcWriter(t, down.auxVideoSsrc, t.codecs.downVp8.payload),
+          big: new SsrcWriter(t, down.bigVideoSsrc, t.codecs.downVp8.payload, { ssrc: down.bigVideoRtxSsrc, payloadType: t.codecs.downVp8.rtx }),
+          aux: new SsrcWriter(t, down.auxVideoSsrc, t.codecs.downVp8.payload, { ssrc: down.auxVideoRtxSsrc, payloadType: t.codecs.downVp8.rtx }),
         },
         subs: {},
       };

@@ -1,6 +1,15 @@
 // An SDK user's streams in the SFU: its uplink, routed by the SSRCs of publish/v2, as MediaSources; and, for each
 // publisher it subscribes to, a MediaSink that writes the publisher's packets with the SSRCs chosen in subscribe/v3.
-import { PictureLossIndication, ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, type RtcpPacket, type RtpPacket } from 'werift';
+import {
+  GenericNack,
+  PictureLossIndication,
+  ReceiverEstimatedMaxBitrate,
+  RtcpPayloadSpecificFeedback,
+  RtcpTransportLayerFeedback,
+  RtpHeader,
+  RtpPacket,
+  type RtcpPacket,
+} from 'werift';
 import type { MediaKind, MediaSink, MediaSource, RtpSink } from '../../realtime/media/source.ts';
 import type { SpcTransport } from './spc-transport.ts';
 
@@ -8,8 +17,11 @@ import type { SpcTransport } from './spc-transport.ts';
 export interface UplinkSsrcs {
   audioSsrc: number;
   bigVideoSsrc: number;
+  bigVideoRtxSsrc: number;
   smallVideoSsrc: number;
+  smallVideoRtxSsrc: number;
   auxVideoSsrc: number;
+  auxVideoRtxSsrc: number;
 }
 
 /** The downlink SSRCs the subscriber chose in subscribe/v3. */
@@ -80,6 +92,9 @@ export function remb(ssrcs: number[], bps = UPLINK_REMB_BPS): RtcpPacket {
   });
 }
 
+/** Packets kept per downlink SSRC to answer NACKs (about 1.5 s of 500 kbit/s video). */
+export const NACK_HISTORY = 128;
+
 /** Video clock ticks put between the last packet of one source and the first of the next on the same SSRC (~30 fps). */
 const SWITCH_TS_GAP = 3000;
 
@@ -94,12 +109,36 @@ export class SsrcWriter {
   private tsOffset = 0;
   private lastSeq = -1;
   private lastTs = 0;
+  /** The last NACK_HISTORY packets written, by sequence number modulo the ring's size. */
+  private readonly history: Array<{ seq: number; timestamp: number; marker: boolean; payload: Buffer } | undefined> = new Array(NACK_HISTORY);
+  private rtxSeq = Math.floor(Math.random() * 0x10000);
 
   constructor(
-    private readonly transport: SpcTransport,
-    private readonly ssrc: number,
+    private readonly transport: Pick<SpcTransport, 'sendRtp'>,
+    readonly ssrc: number,
     private readonly payloadType: number,
+    /** Where retransmissions go (RFC 4588): the RTX SSRC and payload type the subscriber's answer declares; none for audio. */
+    private readonly rtx?: { ssrc: number; payloadType: number },
   ) {}
+
+  /**
+   * Answers a NACK: each lost packet still kept is sent again as RTX (the original sequence number in front of the
+   * payload), or on the media SSRC itself when the subscriber has no RTX stream.
+   */
+  resend(lost: number[]): void {
+    for (const seq of lost) {
+      const p = this.history[seq % NACK_HISTORY];
+      if (!p || p.seq !== seq) continue;
+      if (this.rtx && this.rtx.ssrc !== 0 && this.rtx.payloadType !== 0) {
+        const osn = Buffer.allocUnsafe(2);
+        osn.writeUInt16BE(seq);
+        this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+        this.transport.sendRtp({ payloadType: this.rtx.payloadType, ssrc: this.rtx.ssrc, sequenceNumber: this.rtxSeq, timestamp: p.timestamp, marker: p.marker }, Buffer.concat([osn, p.payload]));
+      } else {
+        this.transport.sendRtp({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber: seq, timestamp: p.timestamp, marker: p.marker }, p.payload);
+      }
+    }
+  }
 
   /** Writes one packet that came from `source`. */
   write(source: object, rtp: RtpPacket): void {
@@ -115,6 +154,7 @@ export class SsrcWriter {
     const timestamp = (h.timestamp + this.tsOffset) >>> 0;
     this.lastSeq = sequenceNumber;
     this.lastTs = timestamp;
+    if (this.rtx) this.history[sequenceNumber % NACK_HISTORY] = { seq: sequenceNumber, timestamp, marker: h.marker, payload: rtp.payload };
     this.transport.sendRtp({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber, timestamp, marker: h.marker }, rtp.payload);
   }
 }
@@ -140,5 +180,48 @@ export class SdkSink implements MediaSink {
 
   close(): void {
     this.closed = true;
+  }
+}
+
+/** The longest gap in an uplink stream that is asked for again (a larger jump is a restart, not loss). */
+const MAX_NACK_GAP = 64;
+
+/**
+ * Loss repair on one uplink video stream of an SDK publisher: sequence gaps become a NACK to the publisher, and its
+ * RTX answers (RFC 4588: the original sequence number, then the payload) become the original packets again.
+ */
+export class UplinkRepair {
+  private highest = -1;
+
+  constructor(
+    readonly ssrc: number,
+    readonly rtxSsrc: number,
+    private readonly payloadType: number,
+  ) {}
+
+  /** A media packet arrived: the sequence numbers it skipped, to be asked for (empty when none). */
+  arrived(seq: number): number[] {
+    if (this.highest < 0) {
+      this.highest = seq;
+      return [];
+    }
+    const ahead = (seq - this.highest) & 0xffff;
+    if (ahead === 0 || ahead >= 0x8000) return [];
+    const lost: number[] = [];
+    if (ahead > 1 && ahead <= MAX_NACK_GAP) for (let s = 1; s < ahead; s++) lost.push((this.highest + s) & 0xffff);
+    this.highest = seq;
+    return lost;
+  }
+
+  /** The original packet of an RTX packet, or undefined when it carries none (RTX padding). */
+  unwrap(rtx: RtpPacket): RtpPacket | undefined {
+    if (rtx.payload.length <= 2) return undefined;
+    const h = rtx.header;
+    return new RtpPacket(new RtpHeader({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber: rtx.payload.readUInt16BE(0), timestamp: h.timestamp, marker: h.marker }), rtx.payload.subarray(2));
+  }
+
+  /** The NACK asking for `lost`. */
+  nack(lost: number[]): RtcpPacket {
+    return new RtcpTransportLayerFeedback({ feedback: new GenericNack({ senderSsrc: SERVER_SSRC, mediaSourceSsrc: this.ssrc, lost }) });
   }
 }

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { GenericNack, RtcpTransportLayerFeedback} from 'werift';
+import { RtpHeader, RtpPacket } from 'werift';
+import { NACK_HISTORY, SdkSink, SsrcWriter, UplinkRepair } from './sdk-media.ts';
+
+type Sent = { payloadType: number; ssrc: number; sequenceNumber: number; timestamp: number; marker: boolean; payload: Buffer };
+
+function fakeTransport(): { sent: Sent[]; sendRtp(h: Omit<Sent, 'payload'>, payload: Buffer): void } {
+  const sent: Sent[] = [];
+  return { sent, sendRtp: (h, payload) => sent.push({ ...h, payload }) };
+}
+
+function rtp(seq: number, ts: number, payload = Buffer.from([seq & 0xff])): RtpPacket {
+  return new RtpPacket(new RtpHeader({ payloadType: 120, ssrc: 42, sequenceNumber: seq, timestamp: ts, marker: true }), payload);
+}
+
+describe('SsrcWriter', () => {
+  it('writes on its SSRC and payload type, keeping the publisher’s numbering', () => {
+    const t = fakeTransport();
+    const w = new SsrcWriter(t, 1111, 96, { ssrc: 2222, payloadType: 97 });
+    const src = {};
+    w.write(src, rtp(500, 9000));
+    w.write(src, rtp(501, 12000));
+    assert.deepEqual(t.sent.map((p) => [p.ssrc, p.payloadType, p.sequenceNumber, p.timestamp]), [[1111, 96, 500, 9000], [1111, 96, 501, 12000]]);
+  });
+
+  it('keeps sequence numbers and timestamps continuous when the source behind the SSRC changes (big ⇄ small)', () => {
+    const t = fakeTransport();
+    const w = new SsrcWriter(t, 1111, 96);
+    const big = {};
+    const small = {};
+    w.write(big, rtp(65535, 0xfffff000));
+    w.write(small, rtp(10, 5));
+    w.write(small, rtp(11, 3005));
+    w.write(big, rtp(3, 7));
+    assert.deepEqual(t.sent.map((p) => p.sequenceNumber), [65535, 0, 1, 2]);
+    assert.deepEqual(t.sent.map((p) => p.timestamp), [0xfffff000, (0xfffff000 + 3000) >>> 0, (0xfffff000 + 6000) >>> 0, (0xfffff000 + 9000) >>> 0]);
+  });
+
+  it('answers a NACK with RTX packets (original sequence number first) for the packets it still has', () => {
+    const t = fakeTransport();
+    const w = new SsrcWriter(t, 1111, 96, { ssrc: 2222, payloadType: 97 });
+    const src = {};
+    for (let s = 100; s < 105; s++) w.write(src, rtp(s, s * 10, Buffer.from([s])));
+    t.sent.length = 0;
+    w.resend([101, 103, 999]);
+    assert.equal(t.sent.length, 2);
+    assert.deepEqual(t.sent.map((p) => [p.ssrc, p.payloadType, p.timestamp, p.payload.readUInt16BE(0), p.payload[2]]), [[2222, 97, 1010, 101, 101], [2222, 97, 1030, 103, 103]]);
+    assert.equal((t.sent[1]!.sequenceNumber - t.sent[0]!.sequenceNumber) & 0xffff, 1, 'RTX has its own numbering');
+    // A packet pushed out of the history is not sent again.
+    for (let s = 105; s < 105 + NACK_HISTORY; s++) w.write(src, rtp(s, s));
+    t.sent.length = 0;
+    w.resend([101]);
+    assert.equal(t.sent.length, 0);
+  });
+
+  it('without an RTX stream, resends on the media SSRC; audio keeps no history', () => {
+    const t = fakeTransport();
+    const noRtx = new SsrcWriter(t, 1111, 96, { ssrc: 0, payloadType: 97 });
+    noRtx.write({}, rtp(7, 70));
+    t.sent.length = 0;
+    noRtx.resend([7]);
+    assert.deepEqual(t.sent.map((p) => [p.ssrc, p.sequenceNumber]), [[1111, 7]]);
+    const audio = new SsrcWriter(t, 3333, 111);
+    audio.write({}, rtp(8, 80));
+    t.sent.length = 0;
+    audio.resend([8]);
+    assert.equal(t.sent.length, 0);
+  });
+});
+
+describe('SdkSink', () => {
+  it('sends only the kinds it wants, through their writers, and nothing once closed', () => {
+    const t = fakeTransport();
+    const sink = new SdkSink({ audio: new SsrcWriter(t, 1, 111), video: new SsrcWriter(t, 2, 96) }, { audio: true, video: false });
+    sink.send('audio', rtp(1, 1));
+    sink.send('video', rtp(2, 2));
+    sink.want({ audio: false, video: true });
+    sink.send('audio', rtp(3, 3));
+    sink.send('video', rtp(4, 4));
+    sink.close();
+    sink.send('video', rtp(5, 5));
+    assert.deepEqual(t.sent.map((p) => [p.ssrc, p.sequenceNumber]), [[1, 1], [2, 4]]);
+  });
+});
+
+describe('UplinkRepair', () => {
+  it('asks for the packets a gap skipped, ignores reordering and restarts, and turns RTX back into the original packet', () => {
+    const r = new UplinkRepair(1111, 2222, 96);
+    assert.deepEqual(r.arrived(65534), []);
+    assert.deepEqual(r.arrived(65535), []);
+    assert.deepEqual(r.arrived(2), [0, 1], 'across the wrap');
+    assert.deepEqual(r.arrived(1), [], 'a late packet is not a gap');
+    assert.deepEqual(r.arrived(3000), [], 'a jump is a restart, not loss');
+    assert.deepEqual(r.arrived(3001), []);
+    const payload = Buffer.from([0x00, 0x01, 0xaa, 0xbb]);
+    const original = r.unwrap(new RtpPacket(new RtpHeader({ payloadType: 97, ssrc: 2222, sequenceNumber: 9, timestamp: 77, marker: true }), payload))!;
+    assert.deepEqual([original.header.ssrc, original.header.payloadType, original.header.sequenceNumber, original.header.timestamp, [...original.payload]], [1111, 96, 1, 77, [0xaa, 0xbb]]);
+    assert.equal(r.unwrap(new RtpPacket(new RtpHeader({ ssrc: 2222 }), Buffer.from([0, 1]))), undefined, 'RTX with no payload');
+    const nack = r.nack([5, 6]) as RtcpTransportLayerFeedback;
+    assert.deepEqual([(nack.feedback as GenericNack).mediaSourceSsrc, (nack.feedback as GenericNack).lost], [1111, [5, 6]]);
+  });
+});
