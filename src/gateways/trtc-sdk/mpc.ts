@@ -1,17 +1,9 @@
 // trtc-sdk-v5's older "MPC" mode (TRTC.create({ enableSPC: false })): one PeerConnection for the uplink and one per
 // remote publisher for the downlink, each negotiated with an SDP offer from the SDK and an answer from trtcd.
-import {
-  PictureLossIndication,
-  RtcpPayloadSpecificFeedback,
-  RTCPeerConnection,
-  RtpHeader,
-  RtpPacket,
-  type RTCDtlsTransport,
-  type RtcpPacket,
-  type RTCRtpSender,
-} from 'werift';
+import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCDtlsTransport, type RtcpPacket, type RTCRtpSender } from 'werift';
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
+import { onKeyframeRequest } from '../../realtime/media/subscriber.ts';
 import type { MediaKind, MediaSink } from '../../realtime/media/source.ts';
 import type { UplinkSsrcs } from './sdk-media.ts';
 
@@ -21,9 +13,6 @@ import type { UplinkSsrcs } from './sdk-media.ts';
  */
 export const MPC_MAIN_STREAM_ID = '5Y2wZK8nANNAoVw6dSAHVjNxrD1ObBM2kBPV';
 export const MPC_AUX_STREAM_ID = '224d130c-7b5c-415b-aaa2-79c2eb5a6df2';
-
-/** RTCP payload-specific feedback FMT of a Full Intra Request. */
-const FIR_FMT = 4;
 
 /** The media sections of an SDP: kind and text. */
 function sections(sdp: string): Array<{ kind: string; text: string }> {
@@ -176,14 +165,7 @@ export class MpcDownlink {
         senders[slot] = t.sender;
         const stream = slot === 'aux' ? 'sub' : 'main';
         roles.push(stream);
-        const sender = t.sender;
-        const onRtcp = (p: RtcpPacket) => {
-          if (p instanceof RtcpPayloadSpecificFeedback && (p.feedback.count === PictureLossIndication.count || p.feedback.count === FIR_FMT)) onKeyframe(stream);
-        };
-        sender.onRtcp.subscribe(onRtcp);
-        t.receiver.onRtcp.subscribe((p) => {
-          if (p instanceof RtcpPayloadSpecificFeedback && 'mediaSsrc' in p.feedback && p.feedback.mediaSsrc === sender.ssrc) onRtcp(p);
-        });
+        onKeyframeRequest(t, () => onKeyframe(stream));
       }
       await pc.setLocalDescription(await pc.createAnswer());
       const local = pc.localDescription?.sdp;

@@ -12,6 +12,7 @@ import { MAX_NUMERIC_ROOM_ID, roomKey, type RoomRef } from '../../services/trtc-
 import { Flag, frame, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, UplinkRepair, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
 import type { SdkSignalling } from './signalling.ts';
+import { FIR_FMT } from '../../realtime/media/subscriber.ts';
 import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
 import { SpcTransport, type ClientAbility } from './spc-transport.ts';
 
@@ -583,7 +584,7 @@ export class SdkConnection {
     }
     if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
     const fb = rtcp.feedback;
-    if (!(fb instanceof PictureLossIndication) && fb.count !== 4) return;
+    if (!(fb instanceof PictureLossIndication) && fb.count !== FIR_FMT) return;
     const ssrc = 'mediaSsrc' in fb ? fb.mediaSsrc : 0;
     for (const w of this.wants.values()) {
       if (ssrc === w.ssrc.bigVideoSsrc && w.small) w.small.from.smallKeyframe();

@@ -1,11 +1,25 @@
 // A subscription's peer connection: answers the subscriber's recvonly offer and sends it a publication's packets.
-import { PictureLossIndication, RtcpPayloadSpecificFeedback, RTCPeerConnection, RtpHeader, RtpPacket, type RtcpPacket, type RTCRtpSender } from 'werift';
+import { PictureLossIndication, RtcpPayloadSpecificFeedback, RTCPeerConnection, RtpHeader, RtpPacket, type RtcpPacket, type RTCRtpSender, type RTCRtpTransceiver } from 'werift';
 import { peerConfig, type MediaNetwork } from './peer-config.ts';
 import { watchPeer, type PeerEnd } from './publisher.ts';
 import { mediaKind, type MediaKind } from './source.ts';
 
 /** RTCP payload-specific feedback FMT of a Full Intra Request (RFC 5104; werift does not export its class). */
-const FIR_FMT = 4;
+export const FIR_FMT = 4;
+
+/** Calls `onKeyframe` when the peer asks a sending transceiver for a keyframe (PLI or FIR). */
+export function onKeyframeRequest(t: RTCRtpTransceiver, onKeyframe: () => void): void {
+  const sender = t.sender;
+  const onRtcp = (p: RtcpPacket) => {
+    if (p instanceof RtcpPayloadSpecificFeedback && (p.feedback.count === PictureLossIndication.count || p.feedback.count === FIR_FMT)) onKeyframe();
+  };
+  sender.onRtcp.subscribe(onRtcp);
+  // werift routes feedback by the sender SSRC first: from a peer that announced SSRCs for its recvonly sections it
+  // lands on this transceiver's receiver instead of its sender.
+  t.receiver.onRtcp.subscribe((p) => {
+    if (p instanceof RtcpPayloadSpecificFeedback && 'mediaSsrc' in p.feedback && p.feedback.mediaSsrc === sender.ssrc) onRtcp(p);
+  });
+}
 
 /**
  * The server side of one subscription. Packets keep their sequence numbers and timestamps; the payload type and SSRC
@@ -42,16 +56,7 @@ export class Subscriber {
         }
         t.setDirection('sendonly');
         s.senders[kind] = t.sender;
-        const sender = t.sender;
-        const onRtcp = (p: RtcpPacket) => {
-          if (p instanceof RtcpPayloadSpecificFeedback && (p.feedback.count === PictureLossIndication.count || p.feedback.count === FIR_FMT)) onKeyframe();
-        };
-        sender.onRtcp.subscribe(onRtcp);
-        // werift routes feedback by the sender SSRC first: from a peer that announced SSRCs for its recvonly
-        // sections it lands on this transceiver's receiver instead of its sender.
-        t.receiver.onRtcp.subscribe((p) => {
-          if (p instanceof RtcpPayloadSpecificFeedback && 'mediaSsrc' in p.feedback && p.feedback.mediaSsrc === sender.ssrc) onRtcp(p);
-        });
+        onKeyframeRequest(t, onKeyframe);
       }
       await pc.setLocalDescription(await pc.createAnswer());
       const sdp = pc.localDescription?.sdp;
