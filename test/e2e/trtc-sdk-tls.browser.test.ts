@@ -1,12 +1,12 @@
 // trtcd started with --tls-cert/--tls-key (a self-signed certificate made at test time) serves https and wss on its one
 // port: Tencent's unmodified Web SDK in Chromium reaches it by `unifiedProxy`, by `scheduleProxy`, and with no proxy at
-// all by resolving Tencent's own hostnames to it (the no-code-change route of shared/spec/trtc-web-sdk.md §1.4).
+// all by resolving Tencent's own hostnames to it (the no-code-change route of docs/trtc-web-sdk.md).
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { dirname } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { genUserSig } from '../../src/auth/usersig.ts';
@@ -20,7 +20,7 @@ const noOpenssl = opensslMissing();
 const skip = noOpenssl || chromiumMissing();
 if (skip) console.log(`# skipping the trtc-sdk-v5 TLS tests: ${skip}`);
 
-/** Tencent's hosts a China sdkAppId (≥ 1400000000) contacts without a proxy: the schedule pair and the logger (§1.2). */
+/** Tencent's hosts a China sdkAppId (≥ 1400000000) contacts without a proxy: the schedule pair and the logger (docs/trtc-web-sdk.md). */
 const TENCENT_HOSTS = ['schedule.cloud-rtc.com', 'schedule.cloud-rtc.net', 'yun.tim.qq.com'];
 
 /** One HTTPS request to 127.0.0.1:`port` with this Host header, trusting only `ca` and checking the name of Host against it. */
@@ -117,14 +117,14 @@ describe('trtc-sdk-v5 against trtcd over TLS', { skip }, () => {
   const pages: SdkPage[] = [];
 
   before(async () => {
-    // Tencent's hostnames (port 443) go to trtcd's port; certificate errors are ignored as §1.4 describes.
+    // Tencent's hostnames (port 443) go to trtcd's port; certificate errors are ignored (docs/trtc-web-sdk.md, "No code change").
     const rules = TENCENT_HOSTS.map((h) => `MAP ${h} 127.0.0.1:${child.port}`).join(', ');
     browser = await launchChromium([...CHROMIUM_MEDIA_ARGS, '--ignore-certificate-errors', `--host-resolver-rules=${rules}`]);
   });
-  after(async () => {
-    for (const p of pages) await p.close().catch(() => undefined);
-    await browser?.close();
+  afterEach(async () => {
+    for (const p of pages.splice(0)) await p.close().catch(() => undefined);
   });
+  after(() => browser?.close());
 
   const open = async (): Promise<SdkPage> => {
     const p = await openSdkPage(browser, child.url);

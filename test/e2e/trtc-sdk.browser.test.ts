@@ -2,13 +2,14 @@
 // enterRoom's `proxy` option: rooms, audio and video (decoded frames that grow), custom messages, refusals, kicks
 // through the official Cloud API client, roles, and a trtcd-SDK user in the same room.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { genPrivateMapKey } from '../../src/auth/private-map-key.ts';
 import { genUserSig } from '../../src/auth/usersig.ts';
 import type { Browser } from 'playwright-core';
 import { CHROMIUM_MEDIA_ARGS, chromiumMissing, demoLogin, launchChromium, startDemoRig, type DemoRig } from '../helpers/browser.ts';
 import { iotCloudClient, trtcCloudClient } from '../helpers/cloud-api.ts';
-import { until } from '../helpers/rtc-client.ts';
+import { eventually, MediaPeer } from '../helpers/media-peer.ts';
+import { rtcLogin, until } from '../helpers/rtc-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { callSdk, decodedFrames, enterRoom, framesGrow, openSdkPage, proxyFor, watchRemoteVideo, type SdkPage } from '../helpers/trtc-sdk-page.ts';
 
@@ -24,10 +25,11 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     rig = await startDemoRig({ media: true });
     cloud = (rig.app as unknown as { cloudApi: { secretId: string; secretKey: string } }).cloudApi;
   });
-  after(async () => {
-    for (const p of pages) await p.close().catch(() => undefined);
-    await rig?.close();
+  // Each test's pages go when it ends: publishing pages left open would load the machine for the tests after.
+  afterEach(async () => {
+    for (const p of pages.splice(0)) await p.close().catch(() => undefined);
   });
+  after(() => rig?.close());
 
   const sig = (userId: string, expire = 3600) => genUserSig({ sdkAppId: rig.app.sdkAppId, secretKey: rig.app.secretKey, userId, expire });
   const params = (userId: string, roomId: number, extra: Record<string, unknown> = {}) => ({
@@ -74,6 +76,12 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     // Muting the camera is seen by the other; unmuting too.
     assert.equal(await callSdk(a, 'updateLocalVideo', { mute: true }), 'ok');
     await b.waitEvent('remote-video-unavailable', 'e.userId === "alice"');
+    const availableBefore = (await b.events()).filter(([n, e]) => n === 'remote-video-available' && (e as { userId: string }).userId === 'alice').length;
+    assert.equal(await callSdk(a, 'updateLocalVideo', { mute: false }), 'ok');
+    await b.page.waitForFunction(
+      (n) => (window as unknown as { t: { events: Array<[string, { userId?: string }]> } }).t.events.filter(([en, e]) => en === 'remote-video-available' && e.userId === 'alice').length > n,
+      availableBefore,
+    );
 
     assert.equal(await callSdk(b, 'exitRoom'), 'ok');
     assert.deepEqual(await a.waitEvent('remote-user-exit', 'e.userId === "bob"'), { userId: 'bob', reason: 0 });
@@ -147,8 +155,25 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     await s.waitEvent('remote-video-available', 'e.userId === "demouser"');
     await watchRemoteVideo(s, 'demouser');
     await framesGrow(s.page, 'demouser');
+    // The demo user's microphone too: the SDK's statistics show audio arriving from it.
+    await s.waitEvent('statistics', '(e.remoteStatistics || []).some((r) => r.userId === "demouser" && r.audio && r.audio.bitrate > 0)');
     assert.equal(await callSdk(s, 'startLocalVideo'), 'ok');
     assert.equal(await callSdk(s, 'startLocalAudio'), 'ok');
+    await s.waitEvent('publish-state-changed', 'e.mediaType === "audio" && e.state === "started"');
+    await s.waitEvent('publish-state-changed', 'e.mediaType === "video" && e.state === "started"');
+    // A /rtc client subscribing now gets the SDK user's audio and video (RTP through the SFU).
+    const { client: rtc } = await rtcLogin(rig.child.url, rig.app, 'rtcwatcher');
+    const peer = new MediaPeer('subscribe', ['audio', 'video']);
+    try {
+      assert.equal((await rtc.request('room.enter', { roomId: 1002, role: 'audience' })).ok, true);
+      const r = await rtc.request('media.subscribe', { roomId: 1002, userId: 'sdkuser', sdp: await peer.offer() });
+      assert.equal(r.ok, true, JSON.stringify(r));
+      await peer.answer(r.sdp as string);
+      await eventually(() => peer.received.audio > 20 && peer.received.video > 20, 15_000, 'the SDK user\'s audio and video at the /rtc client');
+    } finally {
+      await peer.close();
+      rtc.ws.terminate();
+    }
     // The demo page subscribes to what it is told is published and shows the decoded frames in its stats.
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -258,8 +283,10 @@ describe('trtc-sdk-v5 with digital humans and IoT devices', { skip }, () => {
     t = await startTestServer({ ivhPrepareDelayMs: 0 });
     browser = await launchChromium(CHROMIUM_MEDIA_ARGS);
   });
+  afterEach(async () => {
+    for (const p of pages.splice(0)) await p.close().catch(() => undefined);
+  });
   after(async () => {
-    for (const p of pages) await p.close().catch(() => undefined);
     await browser?.close();
     await t?.close();
   });

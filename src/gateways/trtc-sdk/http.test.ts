@@ -22,7 +22,7 @@ function raw(
   });
 }
 
-/** The schedule form as the SDK posts it (spec: trtc-web-sdk.md §2.1). */
+/** The schedule form as the SDK posts it (multipart: its fields as trtc-sdk-v5 5.17.1 sends them). */
 function scheduleForm(sdkAppId: number): FormData {
   const f = new FormData();
   for (const [k, v] of Object.entries({ userId: 'u1', sdkAppId: String(sdkAppId), isStrGroupId: 'false', groupId: '1234', sdkVersion: '5.17.1', userSig: 'eJyrVg', osString: 'Linux/Chrome/156/x86', frameWorkType: '30' })) f.append(k, v);
