@@ -45,24 +45,29 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     pages.push(p);
     return p;
   };
-
-  it('two SDK users: enter, see each other, publish camera and microphone, decode each other, exchange custom messages, leave', { timeout: 90_000 }, async () => {
-    const a = await open();
-    const b = await open();
-    assert.equal(await enterRoom(a, params('alice', 1001)), 'ok');
-    assert.equal(await enterRoom(b, params('bob', 1001)), 'ok');
-    assert.deepEqual(await a.waitEvent('remote-user-enter', 'e.userId === "bob"'), { userId: 'bob' });
+  /** Two users enter `room`; A publishes camera and microphone, B its camera; each decodes the other's video. */
+  const meetAndDecode = async (a: SdkPage, b: SdkPage, ua: string, ub: string, room: number) => {
+    assert.equal(await enterRoom(a, params(ua, room)), 'ok');
+    assert.equal(await enterRoom(b, params(ub, room)), 'ok');
+    await a.waitEvent('remote-user-enter', `e.userId === "${ub}"`);
     assert.equal(await callSdk(a, 'startLocalVideo'), 'ok');
     assert.equal(await callSdk(a, 'startLocalAudio'), 'ok');
     assert.equal(await callSdk(b, 'startLocalVideo'), 'ok');
     await a.waitEvent('publish-state-changed', 'e.mediaType === "video" && e.state === "started"');
-    await b.waitEvent('remote-video-available', 'e.userId === "alice" && e.streamType === "main"');
-    await b.waitEvent('remote-audio-available', 'e.userId === "alice"');
-    await a.waitEvent('remote-video-available', 'e.userId === "bob"');
-    await watchRemoteVideo(b, 'alice');
-    await watchRemoteVideo(a, 'bob');
-    const [ab, ba] = await Promise.all([framesGrow(b.page, 'alice'), framesGrow(a.page, 'bob')]);
+    await b.waitEvent('remote-video-available', `e.userId === "${ua}" && e.streamType === "main"`);
+    await b.waitEvent('remote-audio-available', `e.userId === "${ua}"`);
+    await a.waitEvent('remote-video-available', `e.userId === "${ub}"`);
+    await watchRemoteVideo(b, ua);
+    await watchRemoteVideo(a, ub);
+    const [ab, ba] = await Promise.all([framesGrow(b.page, ua), framesGrow(a.page, ub)]);
     assert.ok(ab.width > 0 && ba.width > 0);
+  };
+
+  it('two SDK users: enter, see each other, publish camera and microphone, decode each other, exchange custom messages, leave', { timeout: 90_000 }, async () => {
+    const a = await open();
+    const b = await open();
+    await meetAndDecode(a, b, 'alice', 'bob', 1001);
+    assert.deepEqual((await a.events()).find(([n]) => n === 'remote-user-enter')?.[1], { userId: 'bob' });
 
     // Custom messages both ways (sendCustomMessage ↔ custom-message), not echoed to the sender.
     await a.page.evaluate(() => (window as unknown as { t: { trtc: { sendCustomMessage(o: unknown): void } } }).t.trtc.sendCustomMessage({ cmdId: 1, data: new TextEncoder().encode('hello bob').buffer }));
@@ -92,17 +97,7 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     const a = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
     const b = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
     pages.push(a, b);
-    assert.equal(await enterRoom(a, params('mpca', 1007)), 'ok');
-    assert.equal(await enterRoom(b, params('mpcb', 1007)), 'ok');
-    assert.equal(await callSdk(a, 'startLocalVideo'), 'ok');
-    assert.equal(await callSdk(a, 'startLocalAudio'), 'ok');
-    assert.equal(await callSdk(b, 'startLocalVideo'), 'ok');
-    await b.waitEvent('remote-video-available', 'e.userId === "mpca" && e.streamType === "main"');
-    await b.waitEvent('remote-audio-available', 'e.userId === "mpca"');
-    await a.waitEvent('remote-video-available', 'e.userId === "mpcb"');
-    await watchRemoteVideo(b, 'mpca');
-    await watchRemoteVideo(a, 'mpcb');
-    await Promise.all([framesGrow(b.page, 'mpca'), framesGrow(a.page, 'mpcb')]);
+    await meetAndDecode(a, b, 'mpca', 'mpcb', 1007);
     assert.equal(await callSdk(a, 'startScreenShare'), 'ok');
     await b.waitEvent('remote-video-available', 'e.userId === "mpca" && e.streamType === "sub"');
     await watchRemoteVideo(b, 'mpca', 'sub');

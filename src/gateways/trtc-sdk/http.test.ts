@@ -154,3 +154,23 @@ describe('trtc-sdk HTTP: schedule and log uploads', () => {
     assert.match(text, /trtcd_requests_total\{family="trtc-sdk",command="schedule",code="0"\} [1-9]/);
   });
 });
+
+describe('trtc-sdk HTTP bodies are unauthenticated bytes', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ unauthenticatedBodyBytes: 64 * 1024 });
+  });
+  after(() => t.close());
+
+  it('counts a schedule or log body against the server’s unauthenticated budget (503 past it, unread), and gives it back', async () => {
+    const url = `${t.server.url}/v5/AVQualityReportSvc/C2S?sdkappid=1&cmdtype=jssdk_log`;
+    const big = await raw(url, { body: Buffer.alloc(100 * 1024, 0x61) });
+    assert.equal(big.status, 503);
+    assert.equal((JSON.parse(big.text) as { code: number }).code, -1);
+    const small = await raw(url, { body: Buffer.alloc(32 * 1024, 0x61) });
+    assert.equal(small.status, 200);
+    assert.equal(small.text, '{"code":0}');
+    const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+    assert.match(metrics, /^trtcd_unauthenticated_body_bytes 0$/m, 'the held bytes are released');
+  });
+});

@@ -48,14 +48,18 @@ export class SdkHttp {
       this.d.metrics.observe('trtc-sdk', command, -1, start);
       return;
     }
-    void this.d.bodies.read(req, SDK_HTTP_BODY_LIMIT).then((body) => {
-      if (typeof body === 'string') {
-        if (body === 'ABORTED') return this.d.log.debug({ command }, 'trtc-sdk upload aborted by the client');
+    // Neither endpoint is authenticated (the SDK sends no credentials there): bodies count against that budget.
+    void this.d.bodies.readUnauthenticated(req, SDK_HTTP_BODY_LIMIT).then((held) => {
+      if (typeof held === 'string') {
+        if (held === 'ABORTED') return this.d.log.debug({ command }, 'trtc-sdk upload aborted by the client');
+        const [status, msg] = held === 'TIMEOUT' ? [408, 'body not received in time'] : held === 'BUSY' ? [503, 'server busy'] : [413, 'body too large'];
         // The rest of the body is left unread: only closing frees the connection.
-        reply(res, body === 'TOO_LARGE' ? 413 : 408, { code: -1, msg: body === 'TOO_LARGE' ? 'body too large' : 'body not received in time', data: {} }, true);
+        reply(res, status, { code: -1, msg, data: {} }, true);
         this.d.metrics.observe('trtc-sdk', command, -1, start);
         return;
       }
+      const body = held.body;
+      held.release();
       if (command === 'schedule') {
         reply(res, 200, { code: 0, msg: '', data: this.schedule(req) });
       } else {
