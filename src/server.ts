@@ -21,6 +21,7 @@ import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
 import { SdkHttp, isSdkHttpPath } from './gateways/trtc-sdk/http.ts';
 import { isSdkWsPath, SdkSignalling } from './gateways/trtc-sdk/signalling.ts';
 import { serveWeb } from './gateways/web/static.ts';
+import { createChatGateway, isChatWsPath } from './gateways/chat/chat-gateway.ts';
 import { BodyReader, DEFAULT_BODY_LIMITS, sendJson } from './http/body.ts';
 import { readTlsPair } from './http/tls.ts';
 import { MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from './limits/rate-limiter.ts';
@@ -33,6 +34,8 @@ import { AccountsService } from './services/accounts/accounts-service.ts';
 import { AppsService, type App } from './services/apps/apps-service.ts';
 import { CallsService } from './services/calls/calls-service.ts';
 import { GiftsService } from './services/gifts/gifts-service.ts';
+import { GroupsService } from './services/chat/groups-service.ts';
+import { MessagesService } from './services/chat/messages-service.ts';
 import { DigitalHumanService, IDLE_CLOSE_MS } from './services/digital-human/digital-human-service.ts';
 import { IotService } from './services/iot/iot-service.ts';
 import { LiveService } from './services/live/live-service.ts';
@@ -54,6 +57,10 @@ export interface Trtcd {
   readonly iot: IotService;
   readonly digitalHuman: DigitalHumanService;
   readonly gifts: GiftsService;
+  /** Chat C2C messages. */
+  readonly messages: MessagesService;
+  /** Chat groups and their messages. */
+  readonly groups: GroupsService;
   readonly callbacks: CallbackDispatcher;
   /** The /rtc client protocol server. */
   readonly rtc: RtcServer;
@@ -110,6 +117,9 @@ export async function startServer(
   const digitalHuman = new DigitalHumanService(store, apps, trtcRooms, bus, { prepareDelayMs: config.ivhPrepareDelayMs, idleCloseMs: IDLE_CLOSE_MS });
   await digitalHuman.load();
   await gifts.load();
+  const messages = new MessagesService(store, accounts, bus);
+  const groups = new GroupsService(store, accounts, bus);
+  await groups.load();
   callbacks.start();
   const metrics = new Metrics();
   const bodies = new BodyReader({ ...DEFAULT_BODY_LIMITS, unauthenticatedBytes: config.unauthenticatedBodyBytes, timeoutMs: config.bodyTimeoutMs });
@@ -134,6 +144,8 @@ export async function startServer(
   // Tencent's Web SDK (trtc-sdk-v5): its signalling, schedule and log uploads, onto the same rooms and SFU as /rtc.
   const sdk = new SdkSignalling({ apps, trtcRooms, media: rtc.media, bus, log, metrics, net: { portRange: config.mediaPortRange } });
   const sdkHttp = new SdkHttp({ bodies, log, metrics });
+  // Tencent's Chat SDK and TUICallKit's call engine over it (proxyServer): messages, groups, calls.
+  const chat = createChatGateway({ apps, accounts, calls, messages, groups, bus, log, metrics });
   metrics.gauge('trtcd_sdk_connections', 'open trtc-sdk-v5 signalling WebSocket connections', () => sdk.size);
   metrics.gauge('trtcd_rtc_connections', 'open /rtc WebSocket connections', () => rtc.size);
   metrics.gauge('trtcd_media_publications', 'streams published to this node\'s SFU', () => rtc.media.sfu.stats().publications);
@@ -181,6 +193,7 @@ export async function startServer(
     if ((req.url ?? '/').startsWith(IVH_WS_PREFIX)) return ivhChannels.upgrade(req, socket, head);
     if (isRtcPath(req.url ?? '/')) return rtc.upgrade(req, socket, head);
     if (isSdkWsPath(req.url ?? '/')) return sdk.upgrade(req, socket, head);
+    if (isChatWsPath(req.url ?? '/')) return chat.upgrade(req, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
   await new Promise<void>((resolve, reject) => {
@@ -202,6 +215,8 @@ export async function startServer(
     calls,
     live,
     gifts,
+    messages,
+    groups,
     trtcRooms,
     iot,
     digitalHuman,
@@ -213,7 +228,7 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         // Upgraded sockets keep server.close() waiting: close the command channels with it.
-        const channelsClosed = Promise.all([ivhChannels.close(), sdk.close(), rtc.close()]);
+        const channelsClosed = Promise.all([ivhChannels.close(), sdk.close(), chat.close(), rtc.close()]);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Keep-alive sockets go idle once their in-flight response is sent; close them then, and force after a grace period.
@@ -227,6 +242,7 @@ export async function startServer(
         calls.stop();
         live.stop();
         gifts.stopFollowing();
+        groups.stop();
         digitalHuman.stop();
         await callbacks.stop();
         await redisBus?.close();

@@ -155,8 +155,77 @@ export interface IvhSessionsTable {
   created_at: number;
 }
 
+/** Row of `chat_c2c_messages`: one C2C message; `id` is the recipient's sync cursor. Times in unix seconds. */
+export interface ChatC2cMessagesTable {
+  id: Generated<number>;
+  sdk_app_id: number;
+  from_user: string;
+  to_user: string;
+  msg_seq: number;
+  msg_random: number;
+  msg_time: number;
+  client_time: number;
+  body: string;
+  cloud_custom_data: string;
+}
+
+/** Row of `chat_cursors`: the last C2C message id delivered to a user (openim getmsg). */
+export interface ChatCursorsTable {
+  sdk_app_id: number;
+  user_id: string;
+  delivered_id: number;
+}
+
+/** Row of `chat_groups`: one Chat group; `id` orders groups for get_appid_group_list's Next. Times in unix seconds. */
+export interface ChatGroupsTable {
+  id: Generated<number>;
+  sdk_app_id: number;
+  group_id: string;
+  type: string;
+  name: string;
+  owner: string;
+  introduction: string;
+  notification: string;
+  face_url: string;
+  max_member_num: number;
+  apply_join_option: string;
+  create_time: number;
+  next_msg_seq: number;
+  info_seq: number;
+  last_info_time: number;
+  last_msg_time: number;
+}
+
+/** Row of `chat_group_members`: one member of a group. */
+export interface ChatGroupMembersTable {
+  sdk_app_id: number;
+  group_id: string;
+  user_id: string;
+  role: string;
+  join_time: number;
+}
+
+/** Row of `chat_group_messages`: one group message, numbered by the group's own sequence. */
+export interface ChatGroupMessagesTable {
+  sdk_app_id: number;
+  group_id: string;
+  msg_seq: number;
+  from_user: string;
+  msg_random: number;
+  client_seq: number;
+  msg_time: number;
+  body: string;
+  cloud_custom_data: string;
+  priority: string;
+}
+
 /** Every table the store holds, for the typed query builder. */
 export interface Database {
+  chat_c2c_messages: ChatC2cMessagesTable;
+  chat_cursors: ChatCursorsTable;
+  chat_groups: ChatGroupsTable;
+  chat_group_members: ChatGroupMembersTable;
+  chat_group_messages: ChatGroupMessagesTable;
   ivh_avatars: IvhAvatarsTable;
   ivh_sessions: IvhSessionsTable;
   iot_rooms: IotRoomsTable;

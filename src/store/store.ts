@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely, type MigrationProvider } from 'kysely';
 import { AccountsRepo } from './accounts-repo.ts';
 import { AppsRepo } from './apps-repo.ts';
 import { CallsRepo } from './calls-repo.ts';
+import { ChatRepo } from './chat-repo.ts';
 import { GiftsRepo } from './gifts-repo.ts';
 import { IvhRepo } from './ivh-repo.ts';
 import { LiveRepo } from './live-repo.ts';
@@ -25,6 +26,7 @@ export interface Store {
   readonly gifts: GiftsRepo;
   readonly trtc: TrtcRepo;
   readonly ivh: IvhRepo;
+  readonly chat: ChatRepo;
   /** Runs `fn` in one transaction with repositories bound to it. */
   transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
@@ -33,7 +35,7 @@ export interface Store {
 }
 
 /** The repositories, bound to the store or to one transaction. */
-export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox' | 'live' | 'gifts' | 'trtc' | 'ivh'>;
+export type Repos = Pick<Store, 'apps' | 'accounts' | 'calls' | 'outbox' | 'live' | 'gifts' | 'trtc' | 'ivh' | 'chat'>;
 
 function repos(db: Kysely<Database>, dialect: SqlDialect): Repos {
   return {
@@ -45,6 +47,7 @@ function repos(db: Kysely<Database>, dialect: SqlDialect): Repos {
     gifts: new GiftsRepo(db, dialect),
     trtc: new TrtcRepo(db),
     ivh: new IvhRepo(db),
+    chat: new ChatRepo(db),
   };
 }
 

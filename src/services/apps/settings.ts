@@ -33,7 +33,16 @@ export interface AppSettings {
   callRingTimeoutMs: number;
   /** TRTC rooms on the real-time plane: `requirePrivateMapKey` is the console's "Enable permission key" (usersig.md §2.3). */
   trtc: { requirePrivateMapKey: boolean };
+  /**
+   * The Chat SDK: `purchaseBits` is the package the login reply announces (up to 64 '0'/'1', the last one bit 0;
+   * bit 16 1-to-1 calls, bit 17 group calls), `webInstances` how many instances of one user may be online at once
+   * (the console's "Max Login Instances per User per Platform"; a newer login kicks the oldest out).
+   */
+  chat: { purchaseBits: string; webInstances: number };
 }
+
+/** Every package ability on: what a new app's Chat logins announce. */
+export const ALL_PURCHASE_BITS = '1'.repeat(64);
 
 /** Longest Live callback token (set_callback_token `Token`), in characters. */
 export const MAX_LIVE_CALLBACK_TOKEN_CHARS = 128;
@@ -53,6 +62,7 @@ export function defaultSettings(): AppSettings {
     accountLimit: 0,
     callRingTimeoutMs: 30_000,
     trtc: { requirePrivateMapKey: false },
+    chat: { purchaseBits: ALL_PURCHASE_BITS, webInstances: 1 },
   };
 }
 
@@ -67,6 +77,7 @@ export function parseSettings(json: string): AppSettings {
     callback: { ...base.callback, ...raw.callback },
     liveCallback: { ...base.liveCallback, ...raw.liveCallback },
     trtc: { ...base.trtc, ...raw.trtc },
+    chat: { ...base.chat, ...raw.chat },
   };
 }
 
@@ -93,6 +104,8 @@ export const SETTING_KEYS = [
   'accountLimit',
   'callRingTimeoutMs',
   'trtc.requirePrivateMapKey',
+  'chat.purchaseBits',
+  'chat.webInstances',
 ];
 
 function bool(key: string, v: string): boolean {
@@ -130,6 +143,24 @@ function cidrOrIp(entry: string): string {
     throw new DomainError('INVALID_ARGUMENT', `ipAllowlist entry "${entry}" is not an IP address or CIDR`);
   }
   return entry;
+}
+
+/** A package as bits: `all`, `none`, a list of set bit numbers (`16,17`), or the bit string itself (3–64 digits, last = bit 0). */
+function purchaseBits(v: string): string {
+  const s = v.trim().toLowerCase();
+  if (s === 'all') return ALL_PURCHASE_BITS;
+  if (s === 'none') return '0'.repeat(64);
+  // Three or more 0/1 digits are a bit string; shorter ones ("1", "10") are bit numbers.
+  if (/^[01]{3,64}$/.test(s)) return s;
+  if (/^\d{1,2}(\s*,\s*\d{1,2})*$/.test(s)) {
+    const bits = Array.from({ length: 64 }, () => '0');
+    for (const n of s.split(',').map((x) => Number(x.trim()))) {
+      if (n > 63) throw new DomainError('INVALID_ARGUMENT', `chat.purchaseBits: bit ${n} is beyond 63`);
+      bits[63 - n] = '1';
+    }
+    return bits.join('');
+  }
+  throw new DomainError('INVALID_ARGUMENT', 'chat.purchaseBits must be all, none, bit numbers like 16,17, or a string of up to 64 0/1');
 }
 
 /** Applies one `key=value` setting (as typed on the CLI) to a settings object, validating it. */
@@ -197,6 +228,15 @@ export function applySetting(s: AppSettings, key: string, value: string): void {
     case 'trtc.requirePrivateMapKey':
       s.trtc = { ...s.trtc, requirePrivateMapKey: bool(key, value) };
       return;
+    case 'chat.purchaseBits':
+      s.chat = { ...s.chat, purchaseBits: purchaseBits(value) };
+      return;
+    case 'chat.webInstances': {
+      const n = count(key, value);
+      if (n < 1 || n > 10) throw new DomainError('INVALID_ARGUMENT', 'chat.webInstances must be from 1 to 10');
+      s.chat = { ...s.chat, webInstances: n };
+      return;
+    }
     default:
       throw new DomainError('INVALID_ARGUMENT', `unknown setting "${key}" (known: ${SETTING_KEYS.join(', ')}, secretKey)`);
   }

@@ -179,4 +179,77 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  '0006_chat': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      const { text, idType, idColumn } = dialectOf(db);
+      await db.schema
+        .createTable('chat_c2c_messages')
+        .addColumn('id', idType, idColumn)
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('from_user', text, (c) => c.notNull())
+        .addColumn('to_user', text, (c) => c.notNull())
+        .addColumn('msg_seq', 'bigint', (c) => c.notNull())
+        .addColumn('msg_random', 'bigint', (c) => c.notNull())
+        .addColumn('msg_time', 'bigint', (c) => c.notNull())
+        .addColumn('client_time', 'bigint', (c) => c.notNull())
+        .addColumn('body', text, (c) => c.notNull())
+        .addColumn('cloud_custom_data', text, (c) => c.notNull())
+        .execute();
+      // A recipient's sync walks its messages by id; a sender's default MsgSeq continues from its highest one.
+      await db.schema.createIndex('chat_c2c_to').on('chat_c2c_messages').columns(['sdk_app_id', 'to_user', 'id']).execute();
+      await db.schema.createIndex('chat_c2c_from').on('chat_c2c_messages').columns(['sdk_app_id', 'from_user', 'msg_seq']).execute();
+      await db.schema
+        .createTable('chat_cursors')
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('user_id', text, (c) => c.notNull())
+        .addColumn('delivered_id', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chat_cursors_pk', ['sdk_app_id', 'user_id'])
+        .execute();
+      await db.schema
+        .createTable('chat_groups')
+        .addColumn('id', idType, idColumn)
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('group_id', text, (c) => c.notNull())
+        .addColumn('type', text, (c) => c.notNull())
+        .addColumn('name', text, (c) => c.notNull())
+        .addColumn('owner', text, (c) => c.notNull())
+        .addColumn('introduction', text, (c) => c.notNull())
+        .addColumn('notification', text, (c) => c.notNull())
+        .addColumn('face_url', text, (c) => c.notNull())
+        .addColumn('max_member_num', 'bigint', (c) => c.notNull())
+        .addColumn('apply_join_option', text, (c) => c.notNull())
+        .addColumn('create_time', 'bigint', (c) => c.notNull())
+        .addColumn('next_msg_seq', 'bigint', (c) => c.notNull())
+        .addColumn('info_seq', 'bigint', (c) => c.notNull())
+        .addColumn('last_info_time', 'bigint', (c) => c.notNull())
+        .addColumn('last_msg_time', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('chat_groups_app_group', ['sdk_app_id', 'group_id'])
+        .execute();
+      await db.schema
+        .createTable('chat_group_members')
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('group_id', text, (c) => c.notNull())
+        .addColumn('user_id', text, (c) => c.notNull())
+        .addColumn('role', text, (c) => c.notNull())
+        .addColumn('join_time', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chat_group_members_pk', ['sdk_app_id', 'group_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('chat_group_members_user').on('chat_group_members').columns(['sdk_app_id', 'user_id']).execute();
+      await db.schema
+        .createTable('chat_group_messages')
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('group_id', text, (c) => c.notNull())
+        .addColumn('msg_seq', 'bigint', (c) => c.notNull())
+        .addColumn('from_user', text, (c) => c.notNull())
+        .addColumn('msg_random', 'bigint', (c) => c.notNull())
+        .addColumn('client_seq', 'bigint', (c) => c.notNull())
+        .addColumn('msg_time', 'bigint', (c) => c.notNull())
+        .addColumn('body', text, (c) => c.notNull())
+        .addColumn('cloud_custom_data', text, (c) => c.notNull())
+        .addColumn('priority', text, (c) => c.notNull())
+        .addPrimaryKeyConstraint('chat_group_messages_pk', ['sdk_app_id', 'group_id', 'msg_seq'])
+        .execute();
+    },
+  },
 };
