@@ -8,6 +8,7 @@ import { CloudApiGateway, isCloudApiRequest, SIGNATURE_WINDOW_SECONDS } from './
 import { RedisNonceLog } from './gateways/cloud-api/nonces.ts';
 import { accountCommands } from './gateways/rest-v4/accounts.ts';
 import { callCommands } from './gateways/rest-v4/calls.ts';
+import { chatCommands } from './gateways/rest-v4/chat.ts';
 import { giftCommands } from './gateways/rest-v4/gifts.ts';
 import { liveConfigCommands } from './gateways/rest-v4/live-config.ts';
 import { liveCommands } from './gateways/rest-v4/live.ts';
@@ -126,8 +127,8 @@ export async function startServer(
   metrics.gauge('trtcd_unauthenticated_body_bytes', 'bytes of request bodies held before their request is authenticated', () => bodies.held);
   const rest = new RestV4Gateway({
     apps,
-    services: { accounts, calls, live, gifts, apps },
-    commands: { ...accountCommands, ...callCommands, ...liveCommands, ...giftCommands, ...liveConfigCommands },
+    services: { accounts, calls, live, gifts, messages, groups, apps },
+    commands: { ...accountCommands, ...callCommands, ...liveCommands, ...giftCommands, ...liveConfigCommands, ...chatCommands },
     limiter: limiter(),
     log,
     metrics,

@@ -105,10 +105,14 @@ describe('Chat SDK and TUICallKit call engine against trtcd', { skip }, () => {
     );
     // Video both ways, decoded: each side renders the other through the engine.
     for (const [p, peer] of [[u1, 'v-u2'], [u2, 'v-u1']] as const) {
-      await p.run('const d = document.createElement("div"); d.id = "local"; const r = document.createElement("div"); r.id = "v-" + arg + "-main"; for (const x of [d, r]) { x.style.width = "320px"; x.style.height = "240px"; document.body.append(x); } await h.engine.openCamera("local"); await h.engine.openMicrophone(); return {};', peer);
+      const opened = await p.run('const d = document.createElement("div"); d.id = "local"; const r = document.createElement("div"); r.id = "v-" + arg + "-main"; for (const x of [d, r]) { x.style.width = "320px"; x.style.height = "240px"; document.body.append(x); } await h.engine.openCamera("local"); await h.engine.openMicrophone(); return {};', peer);
+      assert.deepEqual(opened, {}, JSON.stringify(opened));
     }
     for (const [p, peer] of [[u1, 'v-u2'], [u2, 'v-u1']] as const) {
-      await p.waitEvent('engine', 'onUserVideoAvailable', `e.userID === "${peer}" && e.isVideoAvailable`);
+      await p.waitEvent('engine', 'onUserVideoAvailable', `e.userID === "${peer}" && e.isVideoAvailable`).catch(async (err: unknown) => {
+        console.log(JSON.stringify((await p.events()).filter(([s]) => s === 'engine')).slice(0, 3000), p.errors);
+        throw err;
+      });
       const r = await p.run<{ error?: unknown }>('await h.engine.startRemoteView({ userID: arg, videoViewDomID: "v-" + arg + "-main" }); return {};', peer);
       assert.equal(r.error, undefined, JSON.stringify(r));
     }

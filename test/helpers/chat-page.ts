@@ -23,6 +23,32 @@ export const CALL_ENGINE_BUNDLES = [
   join(ENGINE, 'index.js'),
 ];
 
+// Plain JS run in the page (a string, so the test's TypeScript transform adds nothing the page lacks): records every
+// Chat event and, with the engine, every TUICallEngine event into window.h.events.
+const PAGE_SETUP = `async (o) => {
+  const events = [];
+  const record = (source, name, e) => {
+    try { events.push([source, name, JSON.parse(JSON.stringify(e ?? null))]); } catch { events.push([source, name, String(e)]); }
+  };
+  const h = { events };
+  window.h = h;
+  const Chat = window.TencentCloudChat;
+  if (o.engine) {
+    const E = window.TUICallEngine;
+    await new Promise((resolve) => E.TUICallEngine.once('ready', () => resolve()));
+    h.E = E;
+  }
+  const chat = Chat.create({ SDKAppID: o.sdkAppId, proxyServer: o.proxy });
+  chat.setLogLevel(1);
+  for (const name of Object.values(Chat.EVENT)) chat.on(name, (e) => record('chat', name, e && e.data !== undefined ? e.data : null));
+  Object.assign(h, { chat, Chat });
+  if (!o.engine) return;
+  const engine = h.E.TUICallEngine.createInstance({ SDKAppID: o.sdkAppId, tim: chat });
+  for (const name of Object.values(h.E.TUICallEvent)) engine.on(name, (e) => record('engine', name, e));
+  await engine.getTRTCCloudInstance().callExperimentalAPI(JSON.stringify({ api: 'setNetworkProxy', params: o.trtcProxy }));
+  h.engine = engine;
+}`;
+
 /** The Chat SDK's `proxyServer` for a trtcd node. */
 export function chatProxyFor(baseUrl: string): string {
   return `${baseUrl.replace(/^http/, 'ws')}/chat`;
@@ -47,48 +73,17 @@ export async function openChatPage(browser: Browser, baseUrl: string, sdkAppId: 
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('pageerror', (e) => errors.push(process.env.CHAT_PAGE_DEBUG ? `${e.message} ${e.stack}` : e.message));
+  if (process.env.CHAT_PAGE_DEBUG) page.on('console', (m) => console.log(`[page] ${m.text().slice(0, 400)}`));
   await page.goto(`${baseUrl}/healthz`);
   for (const path of opts.engine ? CALL_ENGINE_BUNDLES : CALL_ENGINE_BUNDLES.slice(0, 1)) await page.addScriptTag({ path });
-  await page.evaluate(
-    async (o) => {
-      const w = window as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-      const events: Array<[string, string, unknown]> = [];
-      const record = (source: string, name: string, e: unknown): void => {
-        try {
-          events.push([source, name, JSON.parse(JSON.stringify(e ?? null))]);
-        } catch {
-          events.push([source, name, String(e)]);
-        }
-      };
-      const h: Record<string, unknown> = { events };
-      w.h = h;
-      const Chat = w.TencentCloudChat;
-      if (!o.engine) {
-        const chat = Chat.create({ SDKAppID: o.sdkAppId, proxyServer: o.proxy });
-        chat.setLogLevel(1);
-        for (const name of Object.values(Chat.EVENT) as string[]) chat.on(name, (e: { data?: unknown }) => record('chat', name, e?.data ?? null));
-        h.chat = chat;
-        h.Chat = Chat;
-        return;
-      }
-      const E = w.TUICallEngine;
-      await new Promise<void>((resolve) => E.TUICallEngine.once('ready', () => resolve()));
-      const chat = Chat.create({ SDKAppID: o.sdkAppId, proxyServer: o.proxy });
-      chat.setLogLevel(1);
-      for (const name of Object.values(Chat.EVENT) as string[]) chat.on(name, (e: { data?: unknown }) => record('chat', name, e?.data ?? null));
-      const engine = E.TUICallEngine.createInstance({ SDKAppID: o.sdkAppId, tim: chat });
-      for (const name of Object.values(E.TUICallEvent) as string[]) engine.on(name, (e: unknown) => record('engine', name, e));
-      await engine.getTRTCCloudInstance().callExperimentalAPI(JSON.stringify({ api: 'setNetworkProxy', params: o.trtcProxy }));
-      Object.assign(h, { chat, Chat, engine, E });
-    },
-    {
-      sdkAppId,
-      proxy: chatProxyFor(baseUrl),
-      engine: opts.engine ?? false,
-      trtcProxy: { websocketProxy: `${baseUrl.replace(/^http/, 'ws')}/v2/ws`, loggerProxy: baseUrl },
-    },
-  );
+  const o = {
+    sdkAppId,
+    proxy: chatProxyFor(baseUrl),
+    engine: opts.engine ?? false,
+    trtcProxy: { websocketProxy: `${baseUrl.replace(/^http/, 'ws')}/v2/ws`, loggerProxy: baseUrl },
+  };
+  await page.evaluate(`(${PAGE_SETUP})(${JSON.stringify(o)})`);
   const run = <T>(body: string, arg?: unknown): Promise<T> =>
     page.evaluate(
       async ([b, a]) => {

@@ -79,7 +79,7 @@ describe('REST v4 slow and abandoned bodies', () => {
     const s = t.server;
     const gw = new RestV4Gateway({
       apps: s.apps,
-      services: { accounts: s.accounts, calls: s.calls, live: s.live, gifts: s.gifts, apps: s.apps },
+      services: { accounts: s.accounts, calls: s.calls, live: s.live, gifts: s.gifts, messages: s.messages, groups: s.groups, apps: s.apps },
       commands: accountCommands,
       limiter: new MemoryRateLimiter(),
       log,

@@ -2,6 +2,8 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { AccountsService } from '../../services/accounts/accounts-service.ts';
 import type { CallsService } from '../../services/calls/calls-service.ts';
+import type { GroupsService } from '../../services/chat/groups-service.ts';
+import type { MessagesService } from '../../services/chat/messages-service.ts';
 import type { GiftsService } from '../../services/gifts/gifts-service.ts';
 import type { LiveService } from '../../services/live/live-service.ts';
 import type { App, AppsService } from '../../services/apps/apps-service.ts';
@@ -14,6 +16,10 @@ export interface RestServices {
   calls: CallsService;
   live: LiveService;
   gifts: GiftsService;
+  /** Chat C2C messages (openim). */
+  messages: MessagesService;
+  /** Chat groups and group messages (group_open_http_svc). */
+  groups: GroupsService;
   /** App settings that REST commands change (live_config/set_callback_token). */
   apps: AppsService;
 }
@@ -46,6 +52,8 @@ export interface RestCommand {
   limited: RestErrorEntry;
   /** Wire codes for domain errors, by DomainError detail or code; unlisted INVALID_ARGUMENT uses `invalid`. */
   errors?: Partial<Record<string, RestErrorEntry>>;
+  /** Codes for a body that fails its schema in one top-level field (missing, wrong type), by field name, before `invalid`. */
+  fieldErrors?: Partial<Record<string, RestErrorEntry>>;
   check: TypeCheck<TSchema>;
   handle(ctx: RestContext, body: unknown): Promise<Record<string, unknown>>;
 }
@@ -58,6 +66,7 @@ export function defineCommand<S extends TSchema>(c: {
   internal?: RestErrorEntry;
   limited?: RestErrorEntry;
   errors?: Partial<Record<string, RestErrorEntry>>;
+  fieldErrors?: Partial<Record<string, RestErrorEntry>>;
   handle(ctx: RestContext, body: Static<S>): Promise<Record<string, unknown>>;
 }): RestCommand {
   return {
@@ -66,6 +75,7 @@ export function defineCommand<S extends TSchema>(c: {
     internal: c.internal ?? RestErrors.INTERNAL,
     limited: c.limited ?? RestErrors.API_RATE_LIMIT,
     errors: c.errors,
+    fieldErrors: c.fieldErrors,
     check: TypeCompiler.Compile(c.body),
     handle: c.handle as RestCommand['handle'],
   };

@@ -10,7 +10,9 @@ function e(code: number, info: string): RestErrorEntry {
 
 /**
  * The REST API v4 error catalogue: common codes (60xxx, shared/spec/rest-v4.md §1.3), account and UserSig
- * codes (70xxx, §1.4 and usersig.md §5.1) and the account service's own codes (§5).
+ * codes (70xxx, §1.4 and usersig.md §5.1), the account service's own codes (§5), the call and live codes, and the
+ * Chat message (90xxx, 93000) and group (10xxx, 80002) codes as Tencent's SDK header lists them
+ * (Tencent-RTC/TUIRoomKit Windows/SDK/ImSDK/Win/include/V2TIMErrorCode.h; https://cloud.tencent.com/document/product/269/1671).
  */
 export const RestErrors = {
   /** 60002: the URL is not `/v4/<service>/<command>?...` or a query parameter is malformed. */
@@ -96,6 +98,44 @@ export const RestErrors = {
   GIFT_CALLBACK_FAILED: e(102004, 'Gift callback failed.'),
   /** 102008: the room's gift switch is off. */
   GIFT_ROOM_DISABLED: e(102008, 'Gift switch in current room not enabled.'),
+  /** 90002: MsgBody is not an array of valid message elements (TIMMsgElement). */
+  MSG_BODY: e(90002, 'The MsgBody in the JSON request does not conform to the message format, or MsgBody is not an array.'),
+  /** 90003: To_Account missing or not a string. */
+  MSG_TO_ACCOUNT: e(90003, 'The To_Account field is missing from the JSON request, or it is of the wrong type.'),
+  /** 90005: MsgRandom missing or not an unsigned 32-bit integer. */
+  MSG_RANDOM: e(90005, 'The MsgRandom field is missing from the JSON request, or it is not an integer.'),
+  /** 90010: another field of a message request breaks the message format. */
+  MSG_FORMAT: e(90010, 'The JSON request does not conform to the message format.'),
+  /** 90012: To_Account is not an imported account. */
+  MSG_TO_NOT_FOUND: e(90012, 'To_Account is not registered or does not exist.'),
+  /** 90026: MsgLifeTime over 7 days. */
+  MSG_LIFETIME: e(90026, 'Invalid offline storage time of the message (at most 7 days).'),
+  /** 90031: SyncOtherMachine is not an integer (1 or 2). */
+  MSG_SYNC_OTHER_MACHINE: e(90031, 'The SyncOtherMachine field in the JSON request is not an integer.'),
+  /** 90044: MsgLifeTime is not an integer. */
+  MSG_LIFETIME_TYPE: e(90044, 'The MsgLifeTime field in the JSON request is not an integer.'),
+  /** 90048: an account of the request (From_Account) does not exist. */
+  MSG_ACCOUNT_NOT_FOUND: e(90048, 'The requested account does not exist.'),
+  /** 90994: message service internal error. */
+  MSG_INTERNAL: e(90994, 'Internal service error. Please try again.'),
+  /** 93000: the message is over 12 KB. */
+  MSG_TOO_LONG: e(93000, 'The JSON data packet is too long: the message body may not exceed 12 KB.'),
+  /** 10002: group service internal error. */
+  GROUP_INTERNAL: e(10002, 'Internal server error. Please try again.'),
+  /** 10004: a group API parameter is invalid. */
+  GROUP_INVALID: e(10004, 'Invalid parameter. Check the request against the error description.'),
+  /** 10007: not allowed (e.g. members for an AVChatRoom, a sender who is not a member). */
+  GROUP_PERMISSION: e(10007, 'Insufficient operation permissions.'),
+  /** 10010: the group does not exist or was disbanded. */
+  GROUP_NOT_FOUND: e(10010, 'The group does not exist, or it existed but has been disbanded.'),
+  /** 10014: the group is full. */
+  GROUP_FULL: e(10014, 'The group is full: the users in the request cannot be added.'),
+  /** 10019: an account of the request is not imported. */
+  GROUP_ACCOUNT_NOT_FOUND: e(10019, 'The requested UserID does not exist.'),
+  /** 10021: the GroupId is taken. */
+  GROUP_ID_IN_USE: e(10021, 'The group ID is already in use. Choose another group ID.'),
+  /** 80002: a group message over 12 KB. */
+  GROUP_MSG_TOO_LONG: e(80002, 'The message is too long: the message body may not exceed 12 KB.'),
 } as const;
 
 /** A REST API v4 failure carrying its catalogue entry and an optional more specific ErrorInfo. */

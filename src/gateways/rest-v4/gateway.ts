@@ -56,11 +56,13 @@ export function envelope(requestId: string, code: number, info: string, payload?
   return rest === '{}' ? head + '}' : `${head},${rest.slice(1)}`;
 }
 
-/** Finds the first schema problem: 60015 for a non-string account field, else the command's invalid code. */
+/** Finds the first schema problem: the field's own code if the command lists one, 60015 for a non-string account field, else the command's invalid code. */
 function schemaError(cmd: RestCommand, body: unknown): RestError | null {
   if (cmd.check.Check(body)) return null;
   const first = cmd.check.Errors(body).First();
   if (!first) return new RestError(cmd.invalid);
+  const field = cmd.fieldErrors?.[first.path.split('/')[1] ?? ''];
+  if (field) return new RestError(field, `${field.info} ${first.path}: ${first.message}`);
   if ((first.schema as Record<string, unknown>)['x-account'] && first.value !== undefined && typeof first.value !== 'string') {
     return new RestError(RestErrors.ACCOUNT_TYPE, `${RestErrors.ACCOUNT_TYPE.info} (${first.path})`);
   }

@@ -118,6 +118,14 @@ export function tinyIdOf(sdkAppId: number, userId: string): string {
   return (0x200000000000000n + h.readBigUInt64BE(0) % 0x1000000000000n).toString();
 }
 
+/**
+ * The data of a publisher snapshot (cmd 23): the publishers, and the mix robots (none in trtcd). trtc-sdk-v5 5.15 —
+ * the one TUICallKit's call engine brings — reads `mixRobotList` without checking it is there.
+ */
+export function publishedUsers(userList: Array<Record<string, unknown>>): { userList: Array<Record<string, unknown>>; mixRobotList: [] } {
+  return { userList, mixRobotList: [] };
+}
+
 /** A server frame: a reply (the request's seq) or a push (seq 0). */
 export function frame(cmd: number, seq: number, data: unknown, code = 0, message = '', tinyId?: string): string {
   return JSON.stringify({ cmd, code, message, seq, ...(tinyId === undefined ? {} : { tinyId }), data });

@@ -9,7 +9,7 @@ import { RtcErrors, SIG_ERRORS, type RtcErrorEntry } from '../../realtime/protoc
 import { trtcSuspended } from '../../realtime/trtc-room-feature.ts';
 import { DomainError } from '../../services/errors.ts';
 import { MAX_NUMERIC_ROOM_ID, roomKey, type RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
-import { Flag, frame, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
+import { Flag, frame, publishedUsers, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, UplinkRepair, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
 import type { SdkSignalling } from './signalling.ts';
 import { FIR_FMT } from '../../realtime/media/subscriber.ts';
@@ -139,7 +139,7 @@ export class SdkConnection {
       if (reply !== undefined && data !== null) this.send(frame(reply, f.seq, data, 0, '', f.cmd === 'join' || f.cmd === 'join/v2' ? this.tinyId : undefined));
       // The SDK applies the publishers of the join reply only to members it knows by then; the user list that follows
       // the join introduces the rest, so the snapshot is repeated after each list.
-      if (f.cmd === 'get_user_list' && this.room) this.send(frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, { userList: this.s.publishers(this.sdkAppId, this.room) }));
+      if (f.cmd === 'get_user_list' && this.room) this.send(frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, publishedUsers(this.s.publishers(this.sdkAppId, this.room))));
     } catch (err) {
       const refusal = err instanceof Refusal ? err : null;
       if (!refusal) this.s.d.log.error({ err, cmd: f.cmd, userId: this.userId }, 'trtc-sdk command failed');

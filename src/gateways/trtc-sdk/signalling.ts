@@ -16,7 +16,7 @@ import type { Publication } from '../../realtime/media/sfu.ts';
 import { ROOM_MESSAGE_TOPIC, type RoomMessage } from '../../realtime/trtc-room-feature.ts';
 import type { AppsService } from '../../services/apps/apps-service.ts';
 import { roomKey, TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent, type TrtcRoomsService } from '../../services/trtc-rooms/trtc-rooms-service.ts';
-import { Flag, frame, LeaveReason, SDK_MAX_FRAME_BYTES, SDK_WS_PATH, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
+import { Flag, frame, publishedUsers, LeaveReason, SDK_MAX_FRAME_BYTES, SDK_WS_PATH, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { SdkConnection } from './sdk-connection.ts';
 
 /** What the SDK gateway needs from the rest of trtcd. */
@@ -179,7 +179,7 @@ export class SdkSignalling {
   smallChanged(c: SdkConnection): void {
     const room = c.roomKey === undefined ? undefined : this.rooms.get(c.roomKey);
     if (!room || !c.room) return;
-    const text = frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, { userList: this.publishers(c.sdkAppId, c.room) });
+    const text = frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, publishedUsers(this.publishers(c.sdkAppId, c.room)));
     for (const other of room.values()) {
       if (other !== c) other.sync(c.userId);
       other.send(text);
@@ -253,7 +253,7 @@ export class SdkSignalling {
   private publicationChanged(pub: Publication, published: boolean): void {
     const room = this.rooms.get(`${pub.sdkAppId}\n${roomKey(pub.room)}`);
     if (!room) return;
-    const text = frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, { userList: this.publishers(pub.sdkAppId, pub.room) });
+    const text = frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, publishedUsers(this.publishers(pub.sdkAppId, pub.room)));
     for (const c of room.values()) {
       if (published && c.userId !== pub.userId) c.sync(pub.userId);
       c.send(text);

@@ -1,6 +1,10 @@
 import { randomInt } from 'node:crypto';
 import type { GroupType } from './message.ts';
 
+// Group rules from Tencent's pages: types and AVChatRoom rules from create_group (https://trtc.io/document/34895), field
+// and GroupId limits from the SDK's V2TIMGroupInfo (https://im.sdk.qcloud.com/doc/zh-cn/interfaceV2TIMGroupInfo.html), default
+// MaxMemberNum from the web SDK's CreateGroupParams (https://web.sdk.qcloud.com/im/doc/chat-engine/CreateGroupParams.html).
+
 /** Types `create` accepts: Tencent's current names and the old ones (`Private` = Work, `ChatRoom` = Meeting). */
 export const CREATE_TYPES: Readonly<Record<string, GroupType>> = {
   Private: 'Work',
@@ -36,7 +40,6 @@ export const MAX_MEMBER_NUM = 100_000;
 export const PRIORITIES: ReadonlySet<string> = new Set(['High', 'Normal', 'Low', 'Lowest']);
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-// eslint-disable-next-line no-control-regex -- printable ASCII is the rule for custom GroupIds
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
 /** Why a custom GroupId is unacceptable for a group of `type`, or null. */

@@ -16,7 +16,7 @@ import {
   PRIORITIES,
   randomGroupId,
 } from './group-rules.ts';
-import { bodyProblem, CHAT_TOPIC, type ChatEvent, type Group, type GroupMessage, type GroupRole, type GroupType, type MsgElement } from './message.ts';
+import { bodyProblem, CHAT_TOPIC, MAX_MESSAGE_BYTES, messageTooLarge, type ChatEvent, type Group, type GroupMessage, type GroupRole, type GroupType, type MsgElement } from './message.ts';
 
 /** Bus topic of group changes (created, members added or removed, destroyed): other nodes reload the group. */
 export const GROUP_TOPIC = 'chat.group';
@@ -327,8 +327,9 @@ export class GroupsService {
    * CHAT_TOPIC with the members it goes to. A member sends as themselves; an administrator (or `from` '') as anyone.
    */
   async sendMessage(s: SendGroupMessage): Promise<GroupMessage> {
-    const problem = bodyProblem(s.body, s.cloudCustomData);
+    const problem = bodyProblem(s.body);
     if (problem) invalid(problem, 'BAD_BODY');
+    if (messageTooLarge(s.body, s.cloudCustomData)) throw new DomainError('INVALID_ARGUMENT', `the message is larger than ${MAX_MESSAGE_BYTES} bytes`, 'BODY_TOO_LARGE');
     if (s.priority !== undefined && !PRIORITIES.has(s.priority)) invalid(`unknown MsgPriority ${JSON.stringify(s.priority)}`);
     for (const [name, v] of [['Random', s.random], ['ClientSeq', s.clientSeq]] as const) {
       if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) invalid(`${name} must be an unsigned 32-bit integer`);

@@ -96,8 +96,8 @@ const STRING_FIELDS: Record<string, readonly string[]> = {
   TIMCustomElem: ['Data', 'Desc', 'Ext', 'Sound'],
 };
 
-/** Why a message body is unacceptable, or null: a non-empty array of elements of known types, and not too large. */
-export function bodyProblem(body: unknown, cloudCustomData = ''): string | null {
+/** Why a message body is unacceptable, or null: it must be a non-empty array of elements of known types. */
+export function bodyProblem(body: unknown): string | null {
   if (!Array.isArray(body) || body.length === 0) return 'MsgBody must be a non-empty array';
   for (const [i, el] of body.entries()) {
     if (el === null || typeof el !== 'object' || Array.isArray(el)) return `MsgBody[${i}] is not an object`;
@@ -110,8 +110,12 @@ export function bodyProblem(body: unknown, cloudCustomData = ''): string | null 
       if (content[f] !== undefined && typeof content[f] !== 'string') return `MsgBody[${i}].MsgContent.${f} must be a string`;
     }
   }
-  if (Buffer.byteLength(JSON.stringify(body)) + Buffer.byteLength(cloudCustomData) > MAX_MESSAGE_BYTES) return `the message is larger than ${MAX_MESSAGE_BYTES} bytes`;
   return null;
+}
+
+/** Whether a message (body JSON plus CloudCustomData) is over MAX_MESSAGE_BYTES. */
+export function messageTooLarge(body: MsgElement[], cloudCustomData = ''): boolean {
+  return Buffer.byteLength(JSON.stringify(body)) + Buffer.byteLength(cloudCustomData) > MAX_MESSAGE_BYTES;
 }
 
 /** MsgKey of a C2C message (`<MsgSeq>_<MsgRandom>_<MsgTime>`), by which openim APIs name it. */

@@ -61,7 +61,7 @@ describe('MessagesService.sendC2C', () => {
     await assert.rejects(c.messages.sendC2C({ sdkAppId: APP + 1, from: 'u1', to: 'u2', body: text('other app') }), detail('UNKNOWN_ACCOUNT'));
   });
 
-  it('refuses a body that is empty, not an array, of unknown element types, malformed or oversized (BAD_BODY)', async () => {
+  it('refuses a body that is empty, not an array, of unknown element types or malformed (BAD_BODY), or oversized (BODY_TOO_LARGE)', async () => {
     const bodies: unknown[] = [
       [],
       {},
@@ -71,12 +71,12 @@ describe('MessagesService.sendC2C', () => {
       [{ MsgType: 'TIMTextElem', MsgContent: { Text: 5 } }],
       [{ MsgType: 'TIMCustomElem', MsgContent: { Data: {} } }],
       [null],
-      text('x'.repeat(MAX_MESSAGE_BYTES)),
     ];
     for (const body of bodies) {
       await assert.rejects(c.messages.sendC2C({ sdkAppId: APP, from: 'u1', to: 'u2', body: body as MsgElement[] }), detail('BAD_BODY'), JSON.stringify(body).slice(0, 80));
     }
-    await assert.rejects(send('u1', 'u2', 'x', { cloudCustomData: 'c'.repeat(MAX_MESSAGE_BYTES) }), detail('BAD_BODY'));
+    await assert.rejects(send('u1', 'u2', 'x'.repeat(MAX_MESSAGE_BYTES)), detail('BODY_TOO_LARGE'));
+    await assert.rejects(send('u1', 'u2', 'x', { cloudCustomData: 'c'.repeat(MAX_MESSAGE_BYTES) }), detail('BODY_TOO_LARGE'));
     await assert.rejects(send('u1', 'u2', 'x', { seq: -1 }), /MsgSeq/);
     await assert.rejects(send('u1', 'u2', 'x', { random: 2 ** 32 }), /MsgRandom/);
     const custom = await c.messages.sendC2C({ sdkAppId: APP, from: 'u1', to: 'u2', body: [{ MsgType: 'TIMCustomElem', MsgContent: { Data: 'd', Desc: '', Ext: 'e', Sound: '' } }] });

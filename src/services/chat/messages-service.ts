@@ -4,7 +4,7 @@ import type { C2cRow } from '../../store/chat-repo.ts';
 import type { Store } from '../../store/store.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { DomainError } from '../errors.ts';
-import { bodyProblem, CHAT_TOPIC, type C2CMessage, type ChatEvent, type MsgElement } from './message.ts';
+import { bodyProblem, CHAT_TOPIC, MAX_MESSAGE_BYTES, messageTooLarge, type C2CMessage, type ChatEvent, type MsgElement } from './message.ts';
 
 /** Messages one sync call returns when the caller names no limit. */
 export const DEFAULT_SYNC_LIMIT = 20;
@@ -81,8 +81,9 @@ export class MessagesService {
 
   /** Sends a C2C message between two imported accounts: stored (unless online-only), then published on CHAT_TOPIC. */
   async sendC2C(s: SendC2C): Promise<C2CMessage> {
-    const problem = bodyProblem(s.body, s.cloudCustomData);
+    const problem = bodyProblem(s.body);
     if (problem) throw new DomainError('INVALID_ARGUMENT', problem, 'BAD_BODY');
+    if (messageTooLarge(s.body, s.cloudCustomData)) throw new DomainError('INVALID_ARGUMENT', `the message is larger than ${MAX_MESSAGE_BYTES} bytes`, 'BODY_TOO_LARGE');
     if (s.seq !== undefined && !isUint32(s.seq)) throw new DomainError('INVALID_ARGUMENT', 'MsgSeq must be an unsigned 32-bit integer');
     if (s.random !== undefined && !isUint32(s.random)) throw new DomainError('INVALID_ARGUMENT', 'MsgRandom must be an unsigned 32-bit integer');
     const have = await this.accounts.existing(s.sdkAppId, [s.from, s.to]);
