@@ -1,11 +1,14 @@
+import { rmSync } from 'node:fs';
 import { InProcessBus } from '../../src/bus/bus.ts';
 import { AccountsService } from '../../src/services/accounts/accounts-service.ts';
 import { AppsService } from '../../src/services/apps/apps-service.ts';
 import { GroupsService } from '../../src/services/chat/groups-service.ts';
 import { MessagesService } from '../../src/services/chat/messages-service.ts';
-import { openStore, type Store } from '../../src/store/store.ts';
+import { openStore, type Store, type StoreOptions } from '../../src/store/store.ts';
+import { PG_SKIP, PG_URL, pgSchema } from './pg.ts';
+import { tempDir } from './server.ts';
 
-/** The Chat services over a real SQLite store in `dir`, as the server wires them. */
+/** The Chat services over a real store, as the server wires them. */
 export interface ChatServices {
   store: Store;
   bus: InProcessBus;
@@ -15,9 +18,35 @@ export interface ChatServices {
   close(): Promise<void>;
 }
 
-/** Opens (or reopens) the store in `dir` and starts the Chat services on it, groups loaded. */
-export async function openChat(dir: string): Promise<ChatServices> {
-  const store = await openStore({ dataDir: dir });
+/** Where a test's store lives: a fresh SQLite directory or a fresh PostgreSQL schema. */
+export interface ChatTarget {
+  options: StoreOptions;
+  cleanup(): Promise<void>;
+}
+
+/** The stores Chat tests run on, with the reason a kind is skipped (PostgreSQL needs TRTCD_TEST_PG_URL). */
+export const CHAT_STORES: Array<{ kind: 'sqlite' | 'postgres'; skip: string | false }> = [
+  { kind: 'sqlite', skip: false },
+  { kind: 'postgres', skip: PG_URL ? false : PG_SKIP },
+];
+
+/** A fresh, empty store location of the given kind. */
+export async function chatTarget(kind: 'sqlite' | 'postgres'): Promise<ChatTarget> {
+  const dataDir = tempDir();
+  if (kind === 'sqlite') return { options: { dataDir }, cleanup: async () => rmSync(dataDir, { recursive: true, force: true }) };
+  const schema = await pgSchema();
+  return {
+    options: { store: schema.url, dataDir, pgPoolSize: 4 },
+    cleanup: async () => {
+      await schema.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens (or reopens) the store and starts the Chat services on it, groups loaded. */
+export async function openChat(options: StoreOptions): Promise<ChatServices> {
+  const store = await openStore(options);
   const bus = new InProcessBus();
   const apps = new AppsService(store);
   await apps.load();

@@ -103,10 +103,11 @@ describe('Chat gateway', () => {
   it('answers wrong-typed, malformed and oversized input without harm', async () => {
     const u = await user('gw-bad');
     const r = await u.request('openim.sendmsg', { To_Account: 42, MsgBody: 'x' });
-    assert.equal(r.ErrorCode, 80002);
+    assert.equal(r.ErrorCode, 20001);
     assert.match(String(r.ErrorInfo), /To_Account/);
-    assert.equal((await u.request('openim.sendmsg', { To_Account: 'gw-nobody', MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'hi' } }] })).ErrorCode, 20003);
-    assert.equal((await u.request('openim.sendmsg', { To_Account: 'gw-bad', MsgBody: [{ MsgType: 'NoSuchElem', MsgContent: {} }] })).ErrorCode, 90011);
+    assert.equal((await u.request('openim.sendmsg', { To_Account: 'gw-nobody', MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'hi' } }] })).ErrorCode, 90012);
+    assert.equal((await u.request('openim.sendmsg', { To_Account: 'gw-bad', MsgBody: [{ MsgType: 'NoSuchElem', MsgContent: {} }] })).ErrorCode, 90002);
+    assert.equal((await u.request('openim.sendmsg', { To_Account: 'gw-bad', MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'x'.repeat(13 * 1024) } }] })).ErrorCode, 80002);
     u.sendRaw('{not json');
     u.sendRaw(Buffer.from([0xff, 0xfe, 0x00]));
     u.sendRaw(JSON.stringify({ head: { servcmd: 5, seq: 'x' }, body: [] }));

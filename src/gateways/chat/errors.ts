@@ -1,5 +1,5 @@
-// The Chat protocol's error catalogue: the codes a Chat SDK reply carries in its body's ErrorCode
-// (https://trtc.io/document/34348 "Error Codes"; login 70xxx as in https://trtc.io/document/34385).
+// The Chat protocol's error catalogue: the codes a Chat SDK reply carries in its body's ErrorCode, from Tencent's
+// Chat error code list (https://trtc.io/document/34348) and the SDK's V2TIMErrorCode.h; login 70xxx as the REST API.
 
 /** One entry: the wire code and Tencent's text for it. */
 export interface ChatErrorEntry {
@@ -33,19 +33,21 @@ export const ChatErrors = {
   APP_DISABLED: e(60002, 'The SDKAppID is disabled or its package has expired.'),
   /** 60018: no such command on this server. */
   UNKNOWN_COMMAND: e(60018, 'The request is not supported.'),
-  /** 80002: a request body that is not what the command takes. */
-  INVALID_PARAMETER: e(80002, 'Invalid parameter.'),
-  /** 90011: the message has no elements, or an element of an unknown type. */
-  MSG_BODY_INVALID: e(90011, 'Invalid message body.'),
-  /** 20003: a recipient account that was never imported. */
-  ACCOUNT_NOT_FOUND: e(20003, 'The recipient account does not exist.'),
+  /** 20001: a request body that is not what the command takes (ERR_SVR_MSG_PKG_PARSE_FAILED). */
+  INVALID_PARAMETER: e(20001, 'Invalid request packet.'),
+  /** 90002: the message has no elements, or an element of an unknown type (ERR_SVR_MSG_INVALID_JSON_BODY_FORMAT). */
+  MSG_BODY_INVALID: e(90002, 'The MsgBody is not in the required format.'),
+  /** 80002: the message is over the 12 KB a message may hold. */
+  MSG_TOO_LARGE: e(80002, 'The message is too long (12 KB at most).'),
+  /** 90012: a recipient account that was never imported (ERR_SVR_MSG_TO_ACCOUNT_NOT_FOUND). */
+  ACCOUNT_NOT_FOUND: e(90012, 'The To_Account does not exist.'),
   /** 10010: the group does not exist (or was dismissed). */
   GROUP_NOT_FOUND: e(10010, 'The group does not exist or has been dismissed.'),
   /** 10007: not a member of the group. */
   NOT_GROUP_MEMBER: e(10007, 'The operator is not a group member.'),
   /** 10021: a custom group id that is taken. */
   GROUP_EXISTS: e(10021, 'The group ID is already in use.'),
-  /** 6023 is the SDK's own; 70500 is the server failing, the request may be retried. */
+  /** 70500: the server failed; the request may be retried. */
   INTERNAL: e(70500, 'Internal server error.'),
   /** 1002: this instance was replaced by a newer login (KickType in the body). */
   KICKED: e(1002, 'Kicked off by another login.'),

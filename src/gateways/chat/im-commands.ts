@@ -19,6 +19,7 @@ export interface ImDeps {
 const REFUSALS: Partial<Record<string, ChatErrorEntry>> = {
   UNKNOWN_ACCOUNT: ChatErrors.ACCOUNT_NOT_FOUND,
   BAD_BODY: ChatErrors.MSG_BODY_INVALID,
+  BODY_TOO_LARGE: ChatErrors.MSG_TOO_LARGE,
   NO_GROUP: ChatErrors.GROUP_NOT_FOUND,
   NOT_FOUND: ChatErrors.GROUP_NOT_FOUND,
   NOT_MEMBER: ChatErrors.NOT_GROUP_MEMBER,
