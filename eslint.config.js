@@ -20,8 +20,8 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^(node:|ws$)', message: 'web/sdk runs in browsers: no Node-only imports' }] }] },
   },
   {
-    // The demo page's plain browser modules.
-    files: ['web/demo/**/*.js'],
+    // The demo page's plain browser modules, and the TUICallKit app the browser tests bundle.
+    files: ['web/demo/**/*.js', 'test/fixtures/**/*.js'],
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(

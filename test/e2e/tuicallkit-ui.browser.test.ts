@@ -55,9 +55,15 @@ describe('TUICallKit web UI against trtcd', { skip }, () => {
     const frames = () => page.evaluate((id) => (document.getElementById(id) as (HTMLVideoElement & { webkitDecodedFrameCount?: number }) | null)?.webkitDecodedFrameCount ?? 0, `video_${peer}`);
     const deadline = Date.now() + 20_000;
     let first = await frames();
-    while (first === 0 && Date.now() < deadline) (await page.waitForTimeout(250), (first = await frames()));
+    while (first === 0 && Date.now() < deadline) {
+      await page.waitForTimeout(250);
+      first = await frames();
+    }
     let next = first;
-    while (next <= first + 5 && Date.now() < deadline) (await page.waitForTimeout(250), (next = await frames()));
+    while (next <= first + 5 && Date.now() < deadline) {
+      await page.waitForTimeout(250);
+      next = await frames();
+    }
     assert.ok(first > 0 && next > first + 5, `${peer}'s video in the other tab: ${first} then ${next} frames`);
     return next;
   };
