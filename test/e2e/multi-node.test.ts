@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { genUserSig } from '../../src/auth/usersig.ts';
+import { ChatWsClient } from '../helpers/chat-ws-client.ts';
 import { runCli, startChild, type ServerChild } from '../helpers/child.ts';
 import { PG_URL, pgSchema, type PgSchema } from '../helpers/pg.ts';
 import { startReceiver, type Receiver } from '../helpers/receiver.ts';
@@ -148,6 +149,37 @@ describe('several nodes on PostgreSQL + Redis', { skip: SKIP }, () => {
     if (elapsed < 1000) assert.ok(passed <= 200 && passed >= 150, `passed ${passed} in ${elapsed} ms`);
     else assert.ok(passed <= 200 * Math.ceil(elapsed / 1000 + 1), `passed ${passed} in ${elapsed} ms`);
     assert.ok(passed < 400, 'each node alone would have passed 200');
+  });
+
+  it('Chat SDK users on different nodes: messages, a session ticket good on the other node, a kick across nodes, a call', async () => {
+    const sig = (u: string) => genUserSig({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, userId: u, expire: 3600 });
+    const ce = (c: ChatWsClient, cmd: string, body: unknown) => c.request(`call_engine_srv.${cmd}`, { Head: { Command: `call_engine_srv.${cmd}`, Version: 2 }, Body: body });
+    const carol = await ChatWsClient.open(a.url, app.sdkAppId);
+    const dave = await ChatWsClient.open(b.url, app.sdkAppId);
+    try {
+      assert.equal((await carol.login('mn-carol', sig('mn-carol'))).ErrorCode, 0);
+      assert.equal((await dave.login('mn-dave', sig('mn-dave'))).ErrorCode, 0);
+      assert.equal((await carol.request('openim.sendmsg', { To_Account: 'mn-dave', MsgRandom: 42, MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'across nodes' } }] })).ErrorCode, 0);
+      await dave.waitFor((f) => f.head.servcmd === 'im_open_push.msg_push' && JSON.stringify(f.body).includes('across nodes'));
+      // The call engine on node A rings a Chat user on node B, who answers there.
+      const started = await ce(carol, 'start_call', { CallInfo: { CallMediaType: 1, RoomId: '7100', RoomIdType: 1 }, CalleeList_Account: ['mn-dave'] });
+      const callId = (started.Response as { CallId: string }).CallId;
+      await dave.waitFor((f) => JSON.stringify(f.body).includes('invite_user_notify') && JSON.stringify(f.body).includes(callId));
+      assert.equal((await ce(dave, 'handle_call', { CallId: callId, ActionType: 1 })).ErrorCode, 0);
+      await carol.waitFor((f) => JSON.stringify(f.body).includes('call_handled_notify'));
+      assert.equal((await ce(dave, 'hangup', { CallId: callId })).ErrorCode, 0);
+      // Carol's ticket from node A logs her in on node B (a reconnect landing elsewhere), and that login kicks her instance on A.
+      const again = await ChatWsClient.open(b.url, app.sdkAppId);
+      try {
+        assert.equal((await again.request('im_open_status.wslogin', {}, { a2: carol.a2 })).ErrorCode, 0);
+        await carol.waitFor((f) => f.head.servcmd === 'im_open_status.stat_forceoffline');
+      } finally {
+        again.close();
+      }
+    } finally {
+      carol.close();
+      dave.close();
+    }
   });
 
   it('killing a node loses no acknowledged write and no callback', async () => {
