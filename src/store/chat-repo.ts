@@ -3,6 +3,18 @@ import type { ChatC2cMessagesTable, ChatGroupMembersTable, ChatGroupMessagesTabl
 
 /** A `chat_c2c_messages` row. */
 export type C2cRow = Selectable<ChatC2cMessagesTable>;
+/** The last message of a user's C2C conversation, with the peer it was exchanged with. */
+export type C2cConversationRow = C2cRow & { peer: string };
+
+/** Where a page of the messages between two users starts (they are ordered by time, then id). */
+export interface C2cBound {
+  /** Towards older messages (newest of them first) or newer ones (oldest first). */
+  older: boolean;
+  /** The message the previous page ended at: the page starts right past it. */
+  past?: { time: number; id: number };
+  /** Without `past`: older pages hold messages at or before this time, newer pages messages after it. */
+  time?: number;
+}
 /** A `chat_groups` row. */
 export type GroupRow = Selectable<ChatGroupsTable>;
 /** A `chat_group_members` row. */
@@ -59,6 +71,122 @@ export class ChatRepo {
       .execute();
   }
 
+  /**
+   * The last message of each of a user's C2C conversations (peers they sent to or received from) whose last message
+   * is at or after `since`, newest first, from `offset`, at most `limit`.
+   */
+  async c2cConversations(sdkAppId: number, userId: string, o: { since: number; offset: number; limit: number }): Promise<C2cConversationRow[]> {
+    const sent = this.db
+      .selectFrom('chat_c2c_messages')
+      .select('to_user as peer')
+      .select((eb) => eb.fn.max('id').as('last_id'))
+      .where('sdk_app_id', '=', sdkAppId)
+      .where('from_user', '=', userId)
+      .groupBy('to_user');
+    const received = this.db
+      .selectFrom('chat_c2c_messages')
+      .select('from_user as peer')
+      .select((eb) => eb.fn.max('id').as('last_id'))
+      .where('sdk_app_id', '=', sdkAppId)
+      .where('to_user', '=', userId)
+      .groupBy('from_user');
+    return this.db
+      .with('ends', () => sent.unionAll(received))
+      .with('last', (qc) => qc.selectFrom('ends').select('peer').select((eb) => eb.fn.max('last_id').as('last_id')).groupBy('peer'))
+      .selectFrom('last')
+      .innerJoin('chat_c2c_messages as m', 'm.id', 'last.last_id')
+      .selectAll('m')
+      .select('last.peer')
+      .where('m.msg_time', '>=', o.since)
+      .orderBy('m.msg_time', 'desc')
+      .orderBy('m.id', 'desc')
+      .limit(o.limit)
+      .offset(o.offset)
+      .execute();
+  }
+
+  /** Up to `limit` messages between users `a` and `b` (either way) from `bound`: newest first for older pages, else oldest first. */
+  async c2cBetween(sdkAppId: number, a: string, b: string, bound: C2cBound, limit: number): Promise<C2cRow[]> {
+    const dir = bound.older ? 'desc' : 'asc';
+    const cmp = bound.older ? '<' : '>';
+    const side = (from: string, to: string) => {
+      let q = this.db.selectFrom('chat_c2c_messages').selectAll().where('sdk_app_id', '=', sdkAppId).where('from_user', '=', from).where('to_user', '=', to);
+      const past = bound.past;
+      // The first condition bounds the index range; the second drops the messages of that second up to `past`.
+      if (past) q = q.where('msg_time', bound.older ? '<=' : '>=', past.time).where((eb) => eb.or([eb('msg_time', cmp, past.time), eb('id', cmp, past.id)]));
+      else if (bound.time !== undefined) q = q.where('msg_time', bound.older ? '<=' : '>', bound.time);
+      return q.orderBy('msg_time', dir).orderBy('id', dir).limit(limit).execute();
+    };
+    // One query per direction, each along the pair index, merged here.
+    const rows = a === b ? await side(a, a) : [...(await side(a, b)), ...(await side(b, a))];
+    const sign = bound.older ? -1 : 1;
+    rows.sort((x, y) => sign * (Number(x.msg_time) - Number(y.msg_time) || Number(x.id) - Number(y.id)));
+    return rows.slice(0, limit);
+  }
+
+  /** The message between `a` and `b` (either way) named by its MsgKey parts, if any. */
+  async c2cByKey(sdkAppId: number, a: string, b: string, key: { seq: number; random: number; time: number }): Promise<C2cRow | undefined> {
+    const side = (from: string, to: string) =>
+      this.db
+        .selectFrom('chat_c2c_messages')
+        .selectAll()
+        .where('sdk_app_id', '=', sdkAppId)
+        .where('from_user', '=', from)
+        .where('to_user', '=', to)
+        .where('msg_time', '=', key.time)
+        .where('msg_seq', '=', key.seq)
+        .where('msg_random', '=', key.random)
+        .orderBy('id')
+        .limit(1)
+        .executeTakeFirst();
+    return (await side(a, b)) ?? (a === b ? undefined : await side(b, a));
+  }
+
+  /** How many messages each peer sent `userId` after the time in `after` (peer → unix s); peers with none are left out. */
+  async c2cUnread(sdkAppId: number, userId: string, after: Map<string, number>): Promise<Map<string, number>> {
+    const peers = [...after].filter(([peer]) => peer !== userId);
+    const counts = new Map<string, number>();
+    const one = ([peer, time]: [string, number]) =>
+      this.db
+        .selectFrom('chat_c2c_messages')
+        .select('from_user')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('sdk_app_id', '=', sdkAppId)
+        .where('to_user', '=', userId)
+        .where('from_user', '=', peer)
+        .where('msg_time', '>', time)
+        .groupBy('from_user');
+    // One range of the pair index per peer, 50 peers a statement.
+    for (let i = 0; i < peers.length; i += 50) {
+      const [first, ...rest] = peers.slice(i, i + 50).map(one);
+      const rows = await rest.reduce((q, r) => q.unionAll(r), first!).execute();
+      for (const r of rows) counts.set(r.from_user, Number(r.n));
+    }
+    return counts;
+  }
+
+  /** Read marks: for each pair of `userIds` × `peers`, when the user read the peer's messages up to (pairs without one are left out). */
+  async readMarks(sdkAppId: number, userIds: string[], peers: string[]): Promise<Array<{ userId: string; peer: string; time: number }>> {
+    if (userIds.length === 0 || peers.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('chat_c2c_read')
+      .select(['user_id', 'peer', 'read_time'])
+      .where('sdk_app_id', '=', sdkAppId)
+      .where('user_id', 'in', userIds)
+      .where('peer', 'in', peers)
+      .execute();
+    return rows.map((r) => ({ userId: r.user_id, peer: r.peer, time: Number(r.read_time) }));
+  }
+
+  /** Moves a user's read mark in the conversation with `peer` to `time`, never backwards. */
+  async advanceReadMark(sdkAppId: number, userId: string, peer: string, time: number): Promise<void> {
+    await this.db
+      .insertInto('chat_c2c_read')
+      .values({ sdk_app_id: sdkAppId, user_id: userId, peer, read_time: time })
+      .onConflict((oc) => oc.columns(['sdk_app_id', 'user_id', 'peer']).doUpdateSet({ read_time: time }).where('chat_c2c_read.read_time', '<', time))
+      .execute();
+  }
+
   /** Stores a new group; returns its row id, or undefined when the app already has that GroupId. */
   async insertGroup(row: Omit<Insertable<ChatGroupsTable>, 'id'>): Promise<number | undefined> {
     const r = await this.db
@@ -108,6 +236,16 @@ export class ChatRepo {
       .returning('user_id')
       .execute();
     return rows.map((r) => r.user_id);
+  }
+
+  /** Changes a group's profile fields (or its owner); false if it does not exist. */
+  async updateGroup(
+    sdkAppId: number,
+    groupId: string,
+    set: Partial<Pick<Insertable<ChatGroupsTable>, 'name' | 'introduction' | 'notification' | 'face_url' | 'apply_join_option' | 'owner' | 'info_seq' | 'last_info_time'>>,
+  ): Promise<boolean> {
+    const r = await this.db.updateTable('chat_groups').set(set).where('sdk_app_id', '=', sdkAppId).where('group_id', '=', groupId).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   /** Deletes a group with its members and messages; false if it did not exist. */

@@ -176,6 +176,15 @@ export interface ChatCursorsTable {
   delivered_id: number;
 }
 
+/** Row of `chat_c2c_read`: a user's read mark in the C2C conversation with `peer` (openim msgreaded). */
+export interface ChatC2cReadTable {
+  sdk_app_id: number;
+  user_id: string;
+  peer: string;
+  /** Messages from the peer up to this time (unix s) are read. */
+  read_time: number;
+}
+
 /** Row of `chat_groups`: one Chat group; `id` orders groups for get_appid_group_list's Next. Times in unix seconds. */
 export interface ChatGroupsTable {
   id: Generated<number>;
@@ -223,6 +232,7 @@ export interface ChatGroupMessagesTable {
 export interface Database {
   chat_c2c_messages: ChatC2cMessagesTable;
   chat_cursors: ChatCursorsTable;
+  chat_c2c_read: ChatC2cReadTable;
   chat_groups: ChatGroupsTable;
   chat_group_members: ChatGroupMembersTable;
   chat_group_messages: ChatGroupMessagesTable;

@@ -45,6 +45,16 @@ export const ChatErrors = {
   GROUP_NOT_FOUND: e(10010, 'The group does not exist or has been dismissed.'),
   /** 10007: not a member of the group. */
   NOT_GROUP_MEMBER: e(10007, 'The operator is not a group member.'),
+  /** 10004: a group request with a value the group cannot take (a field too long, an unknown option). */
+  GROUP_INVALID_PARAMETER: e(10004, 'Invalid parameter.'),
+  /** 10007: the operator's role (or the group's type) does not allow the operation. */
+  GROUP_PERMISSION_DENIED: e(10007, 'Insufficient permissions for the operation.'),
+  /** 10009: the owner of a group other than Work cannot quit it (only dismiss it). */
+  GROUP_OWNER_CANNOT_QUIT: e(10009, 'The group owner cannot quit the group.'),
+  /** 10013: joining a group the user is already a member of. */
+  ALREADY_GROUP_MEMBER: e(10013, 'The user is already a group member.'),
+  /** 10014: the group is full. */
+  GROUP_FULL: e(10014, 'The group is full.'),
   /** 10021: a custom group id that is taken. */
   GROUP_EXISTS: e(10021, 'The group ID is already in use.'),
   /** 70500: the server failed; the request may be retried. */

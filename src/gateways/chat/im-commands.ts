@@ -7,12 +7,16 @@ import type { GroupsService } from '../../services/chat/groups-service.ts';
 import type { MessagesService } from '../../services/chat/messages-service.ts';
 import { tinyIdOf } from '../trtc-sdk/protocol.ts';
 import { answer, chatCommand, withRefusals, type ChatCommandTable } from './command.ts';
+import { conversationCommands, type ConversationDeps } from './conversation-commands.ts';
 import { ChatError, ChatErrors, type ChatErrorEntry } from './errors.ts';
 import type { ChatSession } from './session.ts';
 
-/** What the message commands need. */
+/**
+ * What the message commands need. Without the conversation methods (a `messages` typed for sending and syncing only),
+ * the conversation list stays empty and getroammsg/msgreaded get the empty answers of before.
+ */
 export interface ImDeps {
-  messages: Pick<MessagesService, 'sendC2C' | 'sync'>;
+  messages: Pick<MessagesService, 'sendC2C' | 'sync'> & ConversationDeps;
   groups: Pick<GroupsService, 'create' | 'get' | 'joined' | 'sendMessage'>;
 }
 
@@ -28,6 +32,8 @@ const REFUSALS: Partial<Record<string, ChatErrorEntry>> = {
 
 /** Most messages one openim.getmsg page returns. */
 const SYNC_PAGE = 20;
+/** Most conversations whose unread count the first openim.getmsg reply of a login carries. */
+const UNREAD_CONVERSATIONS = 100;
 
 const UserId = Type.String({ minLength: 1, maxLength: 32 });
 const Elements = Type.Array(Type.Object({ MsgType: Type.String({ maxLength: 32 }), MsgContent: Type.Record(Type.String(), Type.Unknown()) }), { minItems: 1, maxItems: 20 });
@@ -103,6 +109,7 @@ function groupView(g: Group, userId: string): Record<string, unknown> {
   };
 }
 
+
 function self(s: ChatSession, account: unknown): void {
   if (account !== undefined && account !== s.userId) throw new ChatError(ChatErrors.INVALID_PARAMETER, 'From_Account must be the logged-in user');
 }
@@ -169,9 +176,19 @@ export function imCommands(d: ImDeps): ChatCommandTable {
         return { MsgTime: m.time, MsgSeq: m.seq };
       },
     ),
+    // Cookie '' starts a login's sync. Its reply also carries the unread count of each C2C conversation: the SDK takes
+    // them (C2CPairUnreadCount → C2CPairUnreadList, items {from, unreadCount}) only from a reply with SyncFlag 0 or 1, so
+    // that reply says "more" when there are any, and the next (same cookie) ends the sync.
     'openim.getmsg': chatCommand(Type.Object({ Cookie: Type.Optional(Type.String({ maxLength: 64 })) }), async (s, b) => {
-      const page = await withRefusals(REFUSALS, () => d.messages.sync(s.sdkAppId, s.userId, b.Cookie ?? '', SYNC_PAGE));
-      return { Cookie: page.cookie, SyncFlag: page.more ? 1 : 2, MsgList: page.messages.map((m) => c2cItem(m, s.userId)) };
+      const cookie = b.Cookie ?? '';
+      const page = await withRefusals(REFUSALS, () => d.messages.sync(s.sdkAppId, s.userId, cookie, SYNC_PAGE));
+      const unread = cookie === '' ? (await d.messages.conversations(s.sdkAppId, s.userId, { limit: UNREAD_CONVERSATIONS })).filter((c) => c.unread > 0) : [];
+      return {
+        Cookie: page.cookie,
+        SyncFlag: page.more || unread.length > 0 ? 1 : 2,
+        MsgList: page.messages.map((m) => c2cItem(m, s.userId)),
+        ...(unread.length > 0 ? { C2CPairUnreadCount: unread.map((c) => ({ From_Account: c.peer, UnreadCount: c.unread })) } : {}),
+      };
     }),
 
     'group_open_http_svc.create_group': chatCommand(
@@ -255,5 +272,8 @@ export function imCommands(d: ImDeps): ChatCommandTable {
         return { MsgTime: m.time, MsgSeq: m.seq };
       },
     ),
+
+    // The conversation list, history and read marks (conversation-commands.ts), over the answers above.
+    ...conversationCommands(d.messages),
   };
 }

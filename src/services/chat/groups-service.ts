@@ -18,16 +18,50 @@ import {
 } from './group-rules.ts';
 import { bodyProblem, CHAT_TOPIC, MAX_MESSAGE_BYTES, messageTooLarge, type ChatEvent, type Group, type GroupMessage, type GroupRole, type GroupType, type MsgElement } from './message.ts';
 
-/** Bus topic of group changes (created, members added or removed, destroyed): other nodes reload the group. */
+/** Bus topic of group changes (created, members added or removed, profile updated, destroyed): other nodes reload the group. */
 export const GROUP_TOPIC = 'chat.group';
 
 /** A group change as published on GROUP_TOPIC. */
 export interface GroupChanged {
-  kind: 'created' | 'members-added' | 'members-removed' | 'destroyed';
+  kind: 'created' | 'members-added' | 'members-removed' | 'updated' | 'destroyed';
   sdkAppId: number;
   groupId: string;
-  /** The members added or removed (every member for `created` and `destroyed`). */
+  /** The members added or removed (every member for `created` and `destroyed`; none for `updated`). */
   userIds: string[];
+  /** Who made the change, when a member did (a Chat SDK user); absent for the app's own (REST) changes. */
+  operator?: string;
+  /** members-added / members-removed: the users joined or quit themselves (rather than being added or removed). */
+  self?: boolean;
+  /** The change asked for no group tips (`Silence` of add/delete member). */
+  silent?: boolean;
+  /** Except for `created`: the group right after the change, so pushes need not wait for other nodes' reload. */
+  group?: GroupSnapshot;
+  /** updated: the fields changed, with their new values. */
+  profile?: GroupProfileUpdate;
+}
+
+/** What a GroupChanged tells of the group after the change. */
+export interface GroupSnapshot {
+  type: GroupType;
+  name: string;
+  /** Its members after the change (before it, for `destroyed`). */
+  members: string[];
+  nextMsgSeq: number;
+}
+
+/** The profile fields `update` changes (absent: unchanged). */
+export interface GroupProfileUpdate {
+  name?: string;
+  introduction?: string;
+  notification?: string;
+  faceUrl?: string;
+  applyJoinOption?: string;
+}
+
+/** Who did a membership change, and whether it may be announced (see GroupChanged). */
+export interface ChangeBy {
+  operator?: string;
+  silent?: boolean;
 }
 
 /** What `create` needs. */
@@ -111,6 +145,11 @@ function messageFromRow(r: GroupMessageRow): GroupMessage {
     onlineOnly: false,
   };
 }
+
+const snapshot = (g: Group): GroupSnapshot => ({ type: g.type, name: g.name, members: g.members.map((m) => m.userId), nextMsgSeq: g.nextMsgSeq });
+
+/** Types whose ApplyJoinOption may change (the SDK sends joinOption only for these). */
+const JOIN_OPTION_TYPES: ReadonlySet<GroupType> = new Set(['Public', 'Community']);
 
 function invalid(message: string, detail?: string): never {
   throw new DomainError('INVALID_ARGUMENT', message, detail);
@@ -273,13 +312,17 @@ export class GroupsService {
    * Adds imported accounts to a group as members (not to an AVChatRoom, which users join themselves); each result
    * says whether the user was added, already a member, or not an imported account.
    */
-  async addMembers(sdkAppId: number, groupId: string, userIds: string[]): Promise<Array<{ userId: string; result: 'added' | 'already' | 'unknown' }>> {
+  async addMembers(sdkAppId: number, groupId: string, userIds: string[], by: ChangeBy = {}): Promise<Array<{ userId: string; result: 'added' | 'already' | 'unknown' }>> {
     if (this.get(sdkAppId, groupId).type === 'AVChatRoom') throw new DomainError('PERMISSION_DENIED', 'members cannot be added to an AVChatRoom', 'AVCHATROOM_MEMBERS');
-    return this.join(sdkAppId, groupId, userIds);
+    return this.add(sdkAppId, groupId, userIds, by, false);
   }
 
   /** Users join a group themselves (any type, AVChatRoom included); results as `addMembers`. */
   async join(sdkAppId: number, groupId: string, userIds: string[]): Promise<Array<{ userId: string; result: 'added' | 'already' | 'unknown' }>> {
+    return this.add(sdkAppId, groupId, userIds, userIds.length === 1 ? { operator: userIds[0] } : {}, true);
+  }
+
+  private async add(sdkAppId: number, groupId: string, userIds: string[], by: ChangeBy, self: boolean): Promise<Array<{ userId: string; result: 'added' | 'already' | 'unknown' }>> {
     const unique = [...new Set(userIds)];
     const have = await this.accounts.existing(sdkAppId, unique);
     return this.serial.run(async () => {
@@ -291,34 +334,88 @@ export class GroupsService {
       const added = fresh.map((userId) => ({ userId, role: 'Member' as const, joinTime }));
       await this.store.chat.addMembers(added.map((m) => ({ sdk_app_id: sdkAppId, group_id: groupId, user_id: m.userId, role: m.role, join_time: m.joinTime })));
       if (added.length) {
-        this.remember({ ...e, group: { ...e.group, members: [...e.group.members, ...added] }, memberIds: new Set([...e.memberIds, ...fresh]) });
-        this.changed({ kind: 'members-added', sdkAppId, groupId, userIds: fresh });
+        const group = { ...e.group, members: [...e.group.members, ...added] };
+        this.remember({ ...e, group, memberIds: new Set([...e.memberIds, ...fresh]) });
+        this.changed({ kind: 'members-added', sdkAppId, groupId, userIds: fresh, ...by, ...(self ? { self } : {}), group: snapshot(group) });
       }
       return userIds.map((userId) => ({ userId, result: !have.has(userId) ? 'unknown' : fresh.includes(userId) ? 'added' : 'already' }));
     });
   }
 
   /** Removes members (the owner cannot be removed); returns the UserIDs that were members. */
-  async removeMembers(sdkAppId: number, groupId: string, userIds: string[]): Promise<string[]> {
+  async removeMembers(sdkAppId: number, groupId: string, userIds: string[], by: ChangeBy = {}): Promise<string[]> {
     return this.serial.run(async () => {
       const e = this.entry(sdkAppId, groupId);
       if (e.group.owner && userIds.includes(e.group.owner)) throw new DomainError('PERMISSION_DENIED', 'the group owner cannot be removed', 'OWNER');
       const gone = new Set(await this.store.chat.removeMembers(sdkAppId, groupId, [...new Set(userIds)]));
       if (gone.size) {
-        this.remember({ ...e, group: { ...e.group, members: e.group.members.filter((m) => !gone.has(m.userId)) }, memberIds: new Set([...e.memberIds].filter((u) => !gone.has(u))) });
-        this.changed({ kind: 'members-removed', sdkAppId, groupId, userIds: [...gone] });
+        const group = { ...e.group, members: e.group.members.filter((m) => !gone.has(m.userId)) };
+        this.remember({ ...e, group, memberIds: new Set([...e.memberIds].filter((u) => !gone.has(u))) });
+        this.changed({ kind: 'members-removed', sdkAppId, groupId, userIds: [...gone], ...by, group: snapshot(group) });
       }
       return [...gone];
     });
   }
 
+  /**
+   * A member leaves a group (NOT_MEMBER otherwise). The owner may leave only a Work group, which is then left
+   * without an owner; the owner of any other type must dismiss it instead (OWNER_QUIT), as Tencent's quitGroup says.
+   */
+  async quit(sdkAppId: number, groupId: string, userId: string): Promise<void> {
+    return this.serial.run(async () => {
+      const e = this.entry(sdkAppId, groupId);
+      if (!e.memberIds.has(userId)) throw new DomainError('PERMISSION_DENIED', `${userId} is not a member of group ${groupId}`, 'NOT_MEMBER');
+      const owner = e.group.owner === userId;
+      if (owner && e.group.type !== 'Work') throw new DomainError('PERMISSION_DENIED', `the owner of a ${e.group.type} group cannot quit it, only dismiss it`, 'OWNER_QUIT');
+      await this.store.transaction(async (tx) => {
+        await tx.chat.removeMembers(sdkAppId, groupId, [userId]);
+        if (owner) await tx.chat.updateGroup(sdkAppId, groupId, { owner: '' });
+      });
+      const group = { ...e.group, owner: owner ? '' : e.group.owner, members: e.group.members.filter((m) => m.userId !== userId) };
+      this.remember({ ...e, group, memberIds: new Set([...e.memberIds].filter((u) => u !== userId)) });
+      this.changed({ kind: 'members-removed', sdkAppId, groupId, userIds: [userId], operator: userId, self: true, group: snapshot(group) });
+    });
+  }
+
+  /**
+   * Changes a group's name, introduction, notification, face URL or (Public and Community groups only)
+   * ApplyJoinOption, within the limits `create` applies; the group's InfoSeq moves on.
+   */
+  async update(sdkAppId: number, groupId: string, changes: GroupProfileUpdate, by: ChangeBy = {}): Promise<Group> {
+    if (changes.name !== undefined && changes.name.length === 0) invalid('Name is empty');
+    for (const [field, limit] of Object.entries(GROUP_FIELD_LIMITS)) {
+      const v = changes[field as keyof typeof GROUP_FIELD_LIMITS];
+      if (v !== undefined && Buffer.byteLength(v) > limit) invalid(`${field} is longer than ${limit} bytes`);
+    }
+    if (changes.applyJoinOption !== undefined && !APPLY_JOIN_OPTIONS.has(changes.applyJoinOption)) invalid(`unknown ApplyJoinOption ${JSON.stringify(changes.applyJoinOption)}`);
+    return this.serial.run(async () => {
+      const e = this.entry(sdkAppId, groupId);
+      if (changes.applyJoinOption !== undefined && !JOIN_OPTION_TYPES.has(e.group.type)) invalid(`the ApplyJoinOption of a ${e.group.type} group cannot change`);
+      const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as GroupProfileUpdate;
+      const time = now();
+      const group: Group = { ...e.group, ...set, infoSeq: e.group.infoSeq + 1, lastInfoTime: time };
+      await this.store.chat.updateGroup(sdkAppId, groupId, {
+        name: set.name,
+        introduction: set.introduction,
+        notification: set.notification,
+        face_url: set.faceUrl,
+        apply_join_option: set.applyJoinOption,
+        info_seq: group.infoSeq,
+        last_info_time: time,
+      });
+      this.remember({ ...e, group });
+      this.changed({ kind: 'updated', sdkAppId, groupId, userIds: [], ...(by.operator !== undefined ? { operator: by.operator } : {}), group: snapshot(group), profile: set });
+      return group;
+    });
+  }
+
   /** Dissolves a group: the group, its members and its messages are deleted. */
-  async destroy(sdkAppId: number, groupId: string): Promise<void> {
+  async destroy(sdkAppId: number, groupId: string, by: ChangeBy = {}): Promise<void> {
     return this.serial.run(async () => {
       const e = this.entry(sdkAppId, groupId);
       await this.store.transaction((tx) => tx.chat.deleteGroup(sdkAppId, groupId));
       this.forget(sdkAppId, groupId);
-      this.changed({ kind: 'destroyed', sdkAppId, groupId, userIds: [...e.memberIds] });
+      this.changed({ kind: 'destroyed', sdkAppId, groupId, userIds: [...e.memberIds], ...(by.operator !== undefined ? { operator: by.operator } : {}), group: snapshot(e.group) });
     });
   }
 

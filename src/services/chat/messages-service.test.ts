@@ -152,5 +152,127 @@ for (const { kind, skip } of CHAT_STORES) {
         assert.deepEqual(texts(await c.messages.sync(APP, 'u2', '')), ['after']);
       });
     });
+
+    describe('MessagesService.conversations, history, markRead and peerReadTimes', () => {
+      // Stored with a chosen time, as sendC2C would have stored them then.
+      let seq = 0;
+      const put = async (from: string, to: string, t: string, time: number) => {
+        const body = text(t);
+        const id = await c.store.chat.insertC2c({ sdk_app_id: APP, from_user: from, to_user: to, msg_seq: ++seq, msg_random: 7, msg_time: time, client_time: time, body: JSON.stringify(body), cloud_custom_data: '' });
+        return { id, seq, random: 7, time };
+      };
+      const key = (m: { seq: number; random: number; time: number }) => msgKey(m);
+      const T = 1_700_000_000;
+
+      it('lists a user\'s conversations newest first, each with its last message either way and the unread count', async () => {
+        await put('u2', 'u1', 'from u2', T);
+        await put('u1', 'u2', 'to u2, last', T + 10);
+        await put('u3', 'u1', 'from u3 1', T + 5);
+        await put('u3', 'u1', 'from u3 2', T + 20);
+        await put('u2', 'u3', 'not u1\'s', T + 30);
+        const list = await c.messages.conversations(APP, 'u1', { limit: 10 });
+        assert.deepEqual(
+          list.map((v) => [v.peer, v.last.body[0]!.MsgContent.Text, v.last.from, v.unread, v.peerReadTime]),
+          [
+            ['u3', 'from u3 2', 'u3', 2, 0],
+            ['u2', 'to u2, last', 'u1', 1, 0],
+          ],
+        );
+        assert.equal(list[0]!.last.time, T + 20);
+        // Paged by offset and limit; `since` keeps the conversations whose last message is at or after it.
+        assert.deepEqual((await c.messages.conversations(APP, 'u1', { limit: 1, offset: 1 })).map((v) => v.peer), ['u2']);
+        assert.deepEqual(await c.messages.conversations(APP, 'u1', { limit: 10, offset: 2 }), []);
+        assert.deepEqual((await c.messages.conversations(APP, 'u1', { limit: 10, since: T + 11 })).map((v) => v.peer), ['u3']);
+        assert.deepEqual((await c.messages.conversations(APP, 'u3', { limit: 10 })).map((v) => [v.peer, v.unread]), [['u2', 1], ['u1', 0]]);
+        // Nobody else's, no other app's; a limit out of range is clamped.
+        assert.deepEqual(await c.messages.conversations(APP, 'ghost', { limit: 10 }), []);
+        assert.deepEqual(await c.messages.conversations(APP + 1, 'u1', { limit: 10 }), []);
+        assert.equal((await c.messages.conversations(APP, 'u1', { limit: 0 })).length, 1);
+        assert.equal((await c.messages.conversations(APP, 'u1', { limit: 1e9 })).length, 2);
+        // Unread counts for many conversations at once.
+        await c.accounts.importMany(APP, Array.from({ length: 100 }, (_, i) => ({ userId: `p${i}` })));
+        for (let i = 0; i < 100; i++) await put(`p${i}`, 'u1', 'hi', T + 40 + (i % 3));
+        await c.messages.markRead(APP, 'u1', 'p0', T + 40);
+        await c.messages.markRead(APP, 'u1', 'p1', T + 40);
+        const many = await c.messages.conversations(APP, 'u1', { limit: 1e9 });
+        assert.equal(many.length, 102);
+        assert.deepEqual(many.filter((v) => v.unread !== 1).map((v) => [v.peer, v.unread]), [['p0', 0], ['u3', 2]]);
+        await assert.rejects(c.messages.conversations(APP, 'u1', { limit: 10, since: -1 }), detail('BAD_TIME'));
+      });
+
+      it('counts sendC2C messages too, and a conversation with oneself once, never unread', async () => {
+        await send('u1', 'u2', 'a');
+        await send('u2', 'u1', 'b');
+        await send('u1', 'u1', 'note to self');
+        const list = await c.messages.conversations(APP, 'u1', { limit: 10 });
+        assert.deepEqual(list.map((v) => [v.peer, v.unread]), [['u1', 0], ['u2', 1]]);
+      });
+
+      it('markRead clears the unread count up to a time, never moves back, stops at now, and ignores unknown peers', async () => {
+        await put('u2', 'u1', 'one', T);
+        await put('u2', 'u1', 'two', T + 1);
+        await put('u2', 'u1', 'three', T + 2);
+        const unread = async () => (await c.messages.conversations(APP, 'u1', { limit: 10 }))[0]!.unread;
+        assert.equal(await unread(), 3);
+        assert.equal(await c.messages.markRead(APP, 'u1', 'u2', T + 1), true);
+        assert.equal(await unread(), 1);
+        await c.messages.markRead(APP, 'u1', 'u2', T);
+        assert.equal(await unread(), 1, 'the mark did not move back');
+        // u2 sees when u1 read its messages.
+        assert.equal((await c.messages.conversations(APP, 'u2', { limit: 10 }))[0]!.peerReadTime, T + 1);
+        assert.deepEqual(await c.messages.peerReadTimes(APP, 'u2', ['u1', 'u3', 'u1']), [T + 1, 0, T + 1]);
+        await c.messages.markRead(APP, 'u1', 'u2');
+        assert.equal(await unread(), 0);
+        // A time in the future is taken as now: a later message is unread again.
+        await c.messages.markRead(APP, 'u1', 'u3', Math.floor(Date.now() / 1000) + 3600);
+        assert.ok((await c.messages.peerReadTimes(APP, 'u1', ['u3']))[0]! <= Math.floor(Date.now() / 1000));
+        await put('u3', 'u1', 'in a minute', Math.floor(Date.now() / 1000) + 60);
+        assert.equal((await c.messages.conversations(APP, 'u1', { limit: 10 }))[0]!.unread, 1);
+        assert.equal(await c.messages.markRead(APP, 'u1', 'ghost', T), false);
+        assert.deepEqual(await c.store.chat.readMarks(APP, ['u1'], ['ghost']), []);
+        await assert.rejects(c.messages.markRead(APP, 'u1', 'u2', -5), detail('BAD_TIME'));
+      });
+
+      it('pages the history between two users backwards, oldest first in each page, by MsgKey or time', async () => {
+        const ms = [];
+        for (let i = 1; i <= 7; i++) ms.push(await put(i % 2 ? 'u1' : 'u2', i % 2 ? 'u2' : 'u1', `h${i}`, T + Math.floor(i / 2)));
+        await put('u3', 'u1', 'other conversation', T + 100);
+        const p1 = await c.messages.history(APP, 'u1', 'u2', { limit: 3 });
+        assert.deepEqual([texts(p1), p1.complete], [['h5', 'h6', 'h7'], false]);
+        const p2 = await c.messages.history(APP, 'u1', 'u2', { beforeKey: key(ms[4]!), limit: 3 });
+        assert.deepEqual([texts(p2), p2.complete], [['h2', 'h3', 'h4'], false]);
+        const p3 = await c.messages.history(APP, 'u2', 'u1', { beforeKey: key(ms[1]!), limit: 3 });
+        assert.deepEqual([texts(p3), p3.complete], [['h1'], true]);
+        // Seen from the other side, the same messages; a time alone includes that second (h4 and h5 share it).
+        assert.deepEqual(texts(await c.messages.history(APP, 'u2', 'u1', { beforeTime: T + 2, limit: 10 })), ['h1', 'h2', 'h3', 'h4', 'h5']);
+        // Towards newer messages: after a key, or after a time (exclusive).
+        const n1 = await c.messages.history(APP, 'u1', 'u2', { afterKey: key(ms[3]!), limit: 2 });
+        assert.deepEqual([texts(n1), n1.complete], [['h5', 'h6'], false]);
+        assert.deepEqual(texts(await c.messages.history(APP, 'u1', 'u2', { afterTime: T + 2, limit: 10 })), ['h6', 'h7']);
+        assert.deepEqual(texts(await c.messages.history(APP, 'u1', 'u2', { afterTime: 0, limit: 2 })), ['h1', 'h2']);
+        // A key that names no message of the pair counts as its time.
+        assert.deepEqual(texts(await c.messages.history(APP, 'u1', 'u2', { beforeKey: `999_1_${T + 1}`, limit: 10 })), ['h1', 'h2', 'h3']);
+        // Limits are clamped; nobody's history is empty.
+        assert.equal((await c.messages.history(APP, 'u1', 'u2', { limit: 0 })).messages.length, 1);
+        assert.deepEqual(await c.messages.history(APP, 'u1', 'ghost', { limit: 10 }), { messages: [], complete: true });
+        assert.deepEqual(await c.messages.history(APP, 'u1', 'u3', { limit: 10 }).then(texts), ['other conversation']);
+        await assert.rejects(c.messages.history(APP, 'u1', 'u2', { beforeKey: 'nope', limit: 3 }), detail('BAD_KEY'));
+        await assert.rejects(c.messages.history(APP, 'u1', 'u2', { beforeTime: 1, afterTime: 1, limit: 3 }), detail('BAD_BOUND'));
+        await assert.rejects(c.messages.history(APP, 'u1', 'u2', { beforeTime: 1.5, limit: 3 }), detail('BAD_TIME'));
+      });
+
+      it('returns at most 100 messages a page, and pages through many in the same second without loss', async () => {
+        for (let i = 0; i < 130; i++) await send(i % 2 ? 'u1' : 'u2', i % 2 ? 'u2' : 'u1', `b${i}`);
+        const seen: unknown[] = [];
+        let page = await c.messages.history(APP, 'u1', 'u2', { limit: 1000 });
+        assert.equal(page.messages.length, 100);
+        for (;;) {
+          seen.unshift(...texts(page));
+          if (page.complete) break;
+          page = await c.messages.history(APP, 'u1', 'u2', { beforeKey: msgKey(page.messages[0]!), beforeTime: page.messages[0]!.time, limit: 7 });
+        }
+        assert.deepEqual(seen, Array.from({ length: 130 }, (_, i) => `b${i}`));
+      });
+    });
   });
 }

@@ -252,4 +252,22 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_chat_conversations': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      const { text } = dialectOf(db);
+      // The messages between two users, by time, from either side (history, the MsgKey of a page, unread counts);
+      // the second also lists the peers a user received from (conversations) without reading the rows.
+      await db.schema.createIndex('chat_c2c_pair').on('chat_c2c_messages').columns(['sdk_app_id', 'from_user', 'to_user', 'msg_time', 'id']).execute();
+      await db.schema.createIndex('chat_c2c_pair_in').on('chat_c2c_messages').columns(['sdk_app_id', 'to_user', 'from_user', 'msg_time', 'id']).execute();
+      // A user's read mark in a C2C conversation: messages from `peer` up to `read_time` (unix s) are read.
+      await db.schema
+        .createTable('chat_c2c_read')
+        .addColumn('sdk_app_id', 'bigint', (c) => c.notNull())
+        .addColumn('user_id', text, (c) => c.notNull())
+        .addColumn('peer', text, (c) => c.notNull())
+        .addColumn('read_time', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chat_c2c_read_pk', ['sdk_app_id', 'user_id', 'peer'])
+        .execute();
+    },
+  },
 };
