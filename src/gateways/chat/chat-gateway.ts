@@ -9,6 +9,7 @@ import type { Bus } from '../../bus/bus.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import { listen } from '../../realtime/feature.ts';
+import { FrameBudget } from '../../realtime/frame-budget.ts';
 import { userIdProblem, type AccountsService } from '../../services/accounts/accounts-service.ts';
 import type { AppsService } from '../../services/apps/apps-service.ts';
 import { DomainError } from '../../services/errors.ts';
@@ -149,16 +150,10 @@ export class ChatGateway {
       if (!s.loggedIn) ws.close(1000, 'no login');
     }, LOGIN_TIMEOUT_MS);
     loginTimer.unref?.();
-    let window = 0;
-    let frames = 0;
+    const budget = new FrameBudget(MAX_FRAMES_PER_SECOND);
     let queue = Promise.resolve();
     ws.on('message', (data, isBinary) => {
-      const now = Math.floor(Date.now() / 1000);
-      if (now !== window) {
-        window = now;
-        frames = 0;
-      }
-      if (++frames > MAX_FRAMES_PER_SECOND) return ws.close(4429, 'too many frames');
+      if (budget.spend()) return ws.close(4429, 'too many frames');
       const req = parseRequest(isBinary ? (data as Buffer) : Buffer.from(data as Buffer));
       if (!req) return this.d.log.debug({ userId: s.userId }, 'chat frame ignored: not a request');
       // Heartbeats are answered at once (the SDK gives them 3 s); the rest in order, as the SDK sent them.

@@ -10,6 +10,7 @@ import { utf8 } from '../../http/body.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import { listen } from '../../realtime/feature.ts';
+import { FrameBudget } from '../../realtime/frame-budget.ts';
 import type { MediaFeature } from '../../realtime/media-feature.ts';
 import type { MediaNetwork } from '../../realtime/media/peer-config.ts';
 import type { Publication } from '../../realtime/media/sfu.ts';
@@ -111,16 +112,10 @@ export class SdkSignalling {
       if (!c.room) ws.close(1000, 'no join');
     }, JOIN_TIMEOUT_MS);
     joinTimer.unref?.();
-    let window = 0;
-    let frames = 0;
+    const budget = new FrameBudget(MAX_FRAMES_PER_SECOND);
     let queue = Promise.resolve();
     ws.on('message', (data, isBinary) => {
-      const now = Math.floor(Date.now() / 1000);
-      if (now !== window) {
-        window = now;
-        frames = 0;
-      }
-      if (++frames > MAX_FRAMES_PER_SECOND) return ws.close(4429, 'too many frames');
+      if (budget.spend()) return ws.close(4429, 'too many frames');
       const f = isBinary ? null : parseFrame(data as Buffer);
       if (!f) return this.d.log.debug({ userId }, 'trtc-sdk frame ignored: not a command');
       // One command at a time, in order: the SDK's join is followed at once by commands that need its result.
