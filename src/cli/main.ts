@@ -119,7 +119,7 @@ export function program(): Command {
     });
   app
     .command('set')
-    .description('change settings: features.<call|live|gift|trtc|ivh>, admins, callback.url, callback.token, ipAllowlist, disabled, expiresAt, rateLimits, appRateLimit, accountLimit, callRingTimeoutMs, liveCallback.token, liveCallback.enabled, liveCallback.giftNonBlocking, secretKey')
+    .description('change settings: features.<call|live|gift|trtc|ivh>, admins, callback.url, callback.token, ipAllowlist, disabled, expiresAt, rateLimits, appRateLimit, accountLimit, callRingTimeoutMs, liveCallback.token, liveCallback.enabled, liveCallback.giftNonBlocking, trtc.requirePrivateMapKey, chat.purchaseBits, chat.webInstances, secretKey')
     .argument('<sdkAppId>', 'the app', uint('sdkAppId'))
     .argument('<settings...>', 'key=value pairs')
     .option(...dataDir)
