@@ -7,6 +7,7 @@ import { cloudActions } from './gateways/cloud-api/actions.ts';
 import { CloudApiGateway, isCloudApiRequest, SIGNATURE_WINDOW_SECONDS } from './gateways/cloud-api/gateway.ts';
 import { RedisNonceLog } from './gateways/cloud-api/nonces.ts';
 import { accountCommands } from './gateways/rest-v4/accounts.ts';
+import { callbackConfigCommands } from './gateways/rest-v4/callback-config.ts';
 import { callCommands } from './gateways/rest-v4/calls.ts';
 import { chatCommands } from './gateways/rest-v4/chat.ts';
 import { giftCommands } from './gateways/rest-v4/gifts.ts';
@@ -109,7 +110,7 @@ export async function startServer(
   );
   const calls = new CallsService(store, apps, accounts, bus, () => callbacks.kick(), coordination);
   await calls.restore();
-  const live = new LiveService(store, accounts, bus, coordination);
+  const live = new LiveService(store, accounts, bus, coordination, { apps, onQueued: () => callbacks.kick() });
   await live.load();
   const gifts = new GiftsService(store, apps, accounts, live, { bus });
   const trtcRooms = new TrtcRoomsService(store, bus);
@@ -128,7 +129,7 @@ export async function startServer(
   const rest = new RestV4Gateway({
     apps,
     services: { accounts, calls, live, gifts, messages, groups, apps },
-    commands: { ...accountCommands, ...callCommands, ...liveCommands, ...giftCommands, ...liveConfigCommands, ...chatCommands },
+    commands: { ...accountCommands, ...callCommands, ...liveCommands, ...giftCommands, ...liveConfigCommands, ...callbackConfigCommands, ...chatCommands },
     limiter: limiter(),
     log,
     metrics,

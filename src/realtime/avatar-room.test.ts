@@ -52,7 +52,7 @@ describe('/rtc and digital-human sessions on trtc', () => {
     const { client: v } = await rtcLogin(t.server.url, t.app, 'viewer-media', {}, { sig: keys.userSig });
     open.push(v);
     const entered = await v.request('room.enter', { roomId: 8123, role: 'audience', privateMapKey: keys.privateMapKey });
-    assert.deepEqual(entered.streams, [{ userId: 'avatar-media', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false }]);
+    assert.deepEqual(entered.streams, [{ userId: 'avatar-media', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false, audioBlocked: false, videoBlocked: false }]);
     const peer = new MediaPeer('subscribe', ['audio', 'video']);
     const sizes: number[] = [];
     peer.onPacket = (kind, rtp) => {

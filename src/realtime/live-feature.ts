@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
-import { GiftErrors } from '../services/gifts/gift.ts';
+import { DomainError } from '../services/errors.ts';
+import { GiftErrors, GiftRefusedByApp } from '../services/gifts/gift.ts';
 import type { GiftsService } from '../services/gifts/gifts-service.ts';
-import { MAX_MESSAGE_BYTES, type LiveService } from '../services/live/live-service.ts';
+import { MAX_MESSAGE_BYTES, type LiveOrigin, type LiveService } from '../services/live/live-service.ts';
 import { LIVE_TOPIC, type LiveEvent, type LiveRoom } from '../services/live/room.ts';
 import { listen, refusal, typed, withRefusals, type RtcFeature } from './feature.ts';
 import { event, MAX_LIVE_ROOMS_PER_SESSION, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
@@ -11,7 +12,7 @@ import type { RtcSession } from './session.ts';
 
 /** What the live-room part of /rtc needs. */
 export interface LiveFeatureDeps {
-  live: Pick<LiveService, 'get' | 'enter' | 'isBanned' | 'isMuted' | 'sendText' | 'sendCustom' | 'takeSeat' | 'kickOffSeat'>;
+  live: Pick<LiveService, 'get' | 'enter' | 'leave' | 'isBanned' | 'isMuted' | 'sendText' | 'sendCustom' | 'takeSeat' | 'kickOffSeat'>;
   gifts: Pick<GiftsService, 'sendGift'>;
   bus: Bus;
   log: Logger;
@@ -30,6 +31,9 @@ const LIVE_ERRORS: Partial<Record<string, RtcErrorEntry>> = {
 };
 
 const RoomId = Type.String({ minLength: 1, maxLength: 48 });
+
+/** A client's change is made by its user, from its address and platform (the callbacks' Operator_Account, ClientIP, OptPlatform). */
+const origin = (s: RtcSession): LiveOrigin => ({ operator: s.userId, clientIp: s.ip ?? '', platform: s.platform });
 const UserId = Type.String({ minLength: 1, maxLength: 32 });
 
 /** The wire form of a live room (docs/realtime-protocol.md "LiveRoom"). */
@@ -41,6 +45,7 @@ export function liveRoomView(r: LiveRoom): Record<string, unknown> {
     seats: r.state.seats.map((s) => ({ index: s.index, member: s.member, locked: s.locked })),
     viewCount: r.viewCount,
     metadata: r.state.metadata,
+    admins: r.state.admins,
   };
 }
 
@@ -61,9 +66,13 @@ export class LiveFeature implements RtcFeature {
       const mine = this.rooms.get(s);
       if (mine?.has(m.roomId)) return { room: liveRoomView(this.guard(() => this.d.live.get(s.sdkAppId, m.roomId))) };
       if ((mine?.size ?? 0) >= MAX_LIVE_ROOMS_PER_SESSION) throw new RtcError(RtcErrors.TOO_MANY_ROOMS, `in ${MAX_LIVE_ROOMS_PER_SESSION} live rooms already`);
-      const room = await this.run(() => this.d.live.enter(s.sdkAppId, m.roomId, s.userId));
-      // A ban or destroy recorded while the entry was being written has been published already: check again.
-      if (s.ended) return { room: liveRoomView(room) };
+      const room = await this.run(() => this.d.live.enter(s.sdkAppId, m.roomId, s.userId, origin(s)));
+      // A ban or destroy recorded while the entry was being written has been published already: check again. A
+      // session that ended meanwhile was not in the room when it left its rooms: it leaves this one now.
+      if (s.ended) {
+        void this.leaveRoom(s, m.roomId);
+        return { room: liveRoomView(room) };
+      }
       if (this.guard(() => this.d.live.isBanned(s.sdkAppId, m.roomId, s.userId))) throw new RtcError(RtcErrors.BANNED);
       const k = `${s.sdkAppId}\n${m.roomId}`;
       let set = this.index.get(k);
@@ -73,8 +82,9 @@ export class LiveFeature implements RtcFeature {
       else this.rooms.set(s, new Set([m.roomId]));
       return { room: liveRoomView(room) };
     }),
-    'live.leave': typed(Type.Object({ roomId: RoomId }), (s, m) => {
+    'live.leave': typed(Type.Object({ roomId: RoomId }), async (s, m) => {
       if (!this.detach(s, m.roomId)) throw new RtcError(RtcErrors.NOT_IN_ROOM);
+      await this.leaveRoom(s, m.roomId);
       return {};
     }),
     'live.text': typed(
@@ -102,21 +112,27 @@ export class LiveFeature implements RtcFeature {
         this.inRoom(s, m.roomId);
         const owner = this.guard(() => this.d.live.get(s.sdkAppId, m.roomId)).owner;
         await this.run(() =>
-          this.d.gifts.sendGift(
-            { sdkAppId: s.sdkAppId, roomId: m.roomId, giftId: m.giftId, from: s.userId, receivers: m.receivers ?? [owner], count: m.count },
-            { clientIp: s.ip ?? '', platform: s.platform },
-          ),
+          this.d.gifts
+            .sendGift(
+              { sdkAppId: s.sdkAppId, roomId: m.roomId, giftId: m.giftId, from: s.userId, receivers: m.receivers ?? [owner], count: m.count },
+              { clientIp: s.ip ?? '', platform: s.platform },
+            )
+            .catch((err: unknown) => {
+              // The app server's own ErrorCode in [102100, 102200] reaches the sender with its ErrorInfo.
+              if (err instanceof GiftRefusedByApp) throw new RtcError({ code: err.errorCode, message: err.errorInfo || 'the app server refused the gift' });
+              throw err;
+            }),
         );
         return {};
       },
     ),
     'live.takeSeat': typed(Type.Object({ roomId: RoomId, index: Type.Integer({ minimum: 0, maximum: 1000 }) }), async (s, m) => {
       this.inRoom(s, m.roomId);
-      return this.run(() => this.d.live.takeSeat(s.sdkAppId, m.roomId, s.userId, m.index));
+      return this.run(() => this.d.live.takeSeat(s.sdkAppId, m.roomId, s.userId, m.index, origin(s)));
     }),
     'live.leaveSeat': typed(Type.Object({ roomId: RoomId }), async (s, m) => {
       this.inRoom(s, m.roomId);
-      await this.run(() => this.d.live.kickOffSeat(s.sdkAppId, m.roomId, s.userId, ''));
+      await this.run(() => this.d.live.kickOffSeat(s.sdkAppId, m.roomId, s.userId, '', origin(s)));
       return {};
     }),
   };
@@ -130,10 +146,12 @@ export class LiveFeature implements RtcFeature {
     return { liveRooms: [...(this.rooms.get(s) ?? [])] };
   }
 
-  /** A session that ended leaves its live rooms (audience leaving is not announced). */
-  ended(s: RtcSession): void {
-    for (const roomId of [...(this.rooms.get(s) ?? [])]) this.detach(s, roomId);
+  /** A session that ended leaves its live rooms (audience leaving is not announced to clients). */
+  ended(s: RtcSession): Promise<void> {
+    const left: Array<Promise<void>> = [];
+    for (const roomId of [...(this.rooms.get(s) ?? [])]) if (this.detach(s, roomId)) left.push(this.leaveRoom(s, roomId));
     this.rooms.delete(s);
+    return Promise.all(left).then(() => undefined);
   }
 
   close(): void {
@@ -143,6 +161,14 @@ export class LiveFeature implements RtcFeature {
   /** Number of sessions in a live room on this node. */
   audience(sdkAppId: number, roomId: string): number {
     return this.index.get(`${sdkAppId}\n${roomId}`)?.size ?? 0;
+  }
+
+  /** Records that a session left a room (the user goes offline with their last session); a failure is only logged. */
+  private leaveRoom(s: RtcSession, roomId: string): Promise<void> {
+    return this.d.live.leave(s.sdkAppId, roomId, s.userId, origin(s)).catch((err: unknown) => {
+      // The room was destroyed meanwhile: nobody is in it any more.
+      if (!(err instanceof DomainError && err.code === 'NOT_FOUND')) this.d.log.error({ err, roomId }, 'rtc live leave failed');
+    });
   }
 
   private inRoom(s: RtcSession, roomId: string): void {
@@ -169,11 +195,14 @@ export class LiveFeature implements RtcFeature {
     }
   }
 
-  /** A room event → `live.event` to everyone in the room here, then `live.removed` for the banned or a destroyed room. */
+  /**
+   * A room event → `live.event` to everyone in the room here, then `live.removed` for the banned or a destroyed room.
+   * Members going online or offline are not announced.
+   */
   private onLiveEvent(e: LiveEvent): void {
     const k = `${e.sdkAppId}\n${e.roomId}`;
     const set = this.index.get(k);
-    if (!set) return;
+    if (!set || e.type === 'member') return;
     const text = event('live.event', { roomId: e.roomId, kind: e.type, data: e.data, time: e.time });
     for (const s of set) s.deliver(text);
     if (e.type === 'ban') {

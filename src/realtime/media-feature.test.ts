@@ -39,10 +39,13 @@ describe('/rtc media (werift peers through the SFU)', () => {
     return genPrivateMapKey({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId, expire: 3600, roomId, privilegeMap });
   }
 
+  type Room = number | { strRoomId: string };
+  const roomOf = (r: Room) => (typeof r === 'number' ? { roomId: r } : r);
+
   /** Publishes audio+video from a new werift peer and starts writing packets. */
-  async function publish(c: RtcTestClient, roomId: number, kinds: Array<'audio' | 'video'> = ['audio', 'video']): Promise<MediaPeer> {
+  async function publish(c: RtcTestClient, roomId: Room, kinds: Array<'audio' | 'video'> = ['audio', 'video']): Promise<MediaPeer> {
     const p = peer('publish', kinds);
-    const r = await c.request('media.publish', { roomId, sdp: await p.offer() });
+    const r = await c.request('media.publish', { ...roomOf(roomId), sdp: await p.offer() });
     assert.equal(r.ok, true, JSON.stringify(r));
     await p.answer(r.sdp as string);
     await p.connected();
@@ -50,9 +53,9 @@ describe('/rtc media (werift peers through the SFU)', () => {
     return p;
   }
 
-  async function subscribe(c: RtcTestClient, roomId: number, userId: string, kinds: Array<'audio' | 'video'> = ['audio', 'video']): Promise<{ peer: MediaPeer; reply: Record<string, unknown> }> {
+  async function subscribe(c: RtcTestClient, roomId: Room, userId: string, kinds: Array<'audio' | 'video'> = ['audio', 'video']): Promise<{ peer: MediaPeer; reply: Record<string, unknown> }> {
     const p = peer('subscribe', kinds);
-    const r = await c.request('media.subscribe', { roomId, userId, sdp: await p.offer() });
+    const r = await c.request('media.subscribe', { ...roomOf(roomId), userId, sdp: await p.offer() });
     assert.equal(r.ok, true, JSON.stringify(r));
     await p.answer(r.sdp as string);
     await p.connected();
@@ -67,9 +70,9 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.deepEqual(entered.streams, []);
     const pub = await publish(a, 7001);
     const published = await b.event('media.published');
-    assert.deepEqual(published, { v: 1, type: 'media.published', room: { roomId: 7001 }, userId: 'm-anchor', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false });
+    assert.deepEqual(published, { v: 1, type: 'media.published', room: { roomId: 7001 }, userId: 'm-anchor', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false, audioBlocked: false, videoBlocked: false });
     const again = await b.request('room.enter', { roomId: 7001, role: 'audience' });
-    assert.deepEqual(again.streams, [{ userId: 'm-anchor', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false }]);
+    assert.deepEqual(again.streams, [{ userId: 'm-anchor', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false, audioBlocked: false, videoBlocked: false }]);
 
     let plis = 0;
     pub.pc.getTransceivers().find((x) => x.kind === 'video')!.sender.onPictureLossIndication.subscribe(() => plis++);
@@ -187,6 +190,87 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.equal(t.server.rtc.media.sfu.stats().subscriptions, subscriptions - 1, 'the subscription to the removed user ended');
   });
 
+  it('SetUserBlocked (official Cloud API SDK) stops forwarding the user\'s media and tells the room; the block holds for a re-publish; IsMute 0 restores the flow', async () => {
+    const cloud = trtcCloudClient(t.server.url, t.app.cloudApi);
+    const setBlocked = (params: Record<string, unknown>) => cloud.request('SetUserBlocked', { SdkAppId: t.app.sdkAppId, RoomId: 7006, UserId: 'm-blocked', ...params });
+    const a = await login('m-blocked');
+    const b = await login('m-sees-block');
+    await a.request('room.enter', { roomId: 7006 });
+    await b.request('room.enter', { roomId: 7006 });
+    const pub = await publish(a, 7006);
+    assert.equal((await b.event('media.published')).audioBlocked, false);
+    const { peer: sub } = await subscribe(b, 7006, 'm-blocked');
+    await eventually(() => sub.received.audio > 5 && sub.received.video > 5);
+    const total = () => sub.received.audio + sub.received.video;
+
+    // Blocked: both sessions are told (the blocked user too), and nothing is forwarded once the wire is drained.
+    await setBlocked({ IsMute: 1 });
+    const told = { v: 1, type: 'media.blocked', room: { roomId: 7006 }, userId: 'm-blocked', audioBlocked: true, videoBlocked: true };
+    assert.deepEqual(await b.event('media.blocked'), told);
+    assert.deepEqual(await a.event('media.blocked'), told);
+    await sleep(200);
+    const settled = total();
+    const sentThen = pub.sent.audio + pub.sent.video;
+    await sleep(500);
+    assert.ok(pub.sent.audio + pub.sent.video > sentThen + 10, 'the publisher still sends');
+    assert.equal(total(), settled, 'no media of a blocked user reaches a subscriber');
+    const entered = await b.request('room.enter', { roomId: 7006 });
+    assert.deepEqual(entered.streams, [{ userId: 'm-blocked', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false, audioBlocked: true, videoBlocked: true }]);
+    // The user's own unmute does not lift a server block.
+    await a.request('media.mute', { roomId: 7006, audio: false, video: false });
+    await sleep(300);
+    assert.equal(total(), settled);
+
+    // IsMute 2 blocks audio only: video comes back (after a keyframe request), audio stays off.
+    await setBlocked({ IsMute: 2 });
+    assert.deepEqual(await b.event('media.blocked'), { ...told, videoBlocked: false });
+    const audioNow = sub.received.audio;
+    await eventually(() => sub.received.video > 20);
+    await sleep(300);
+    assert.ok(sub.received.audio - audioNow <= 2, 'audio stays blocked');
+
+    // Publishing again keeps the room's block: the new stream starts blocked.
+    const again = await publish(a, 7006);
+    assert.equal((await b.event('media.unpublished')).reason, 'replaced');
+    assert.deepEqual(await b.event('media.published'), { v: 1, type: 'media.published', room: { roomId: 7006 }, userId: 'm-blocked', stream: 'main', audio: true, video: true, audioMuted: false, videoMuted: false, audioBlocked: true, videoBlocked: false });
+    const { peer: sub2 } = await subscribe(b, 7006, 'm-blocked');
+    await eventually(() => sub2.received.video > 5);
+    await sleep(300);
+    assert.equal(sub2.received.audio, 0, 'the re-published audio is blocked from the start');
+
+    // IsMute 0 lifts it: audio flows again.
+    await setBlocked({ IsMute: 0 });
+    assert.deepEqual(await b.event('media.blocked'), { ...told, audioBlocked: false, videoBlocked: false });
+    await eventually(() => sub2.received.audio > 5, 5000, 'audio after unblocking');
+    assert.ok(again.sent.audio > 0);
+  });
+
+  it('SetUserBlockedByStrRoomId blocks video only (IsMute 3) in a string room; the block ends with the room', async () => {
+    const cloud = trtcCloudClient(t.server.url, t.app.cloudApi);
+    const room = { strRoomId: 'blk-room' };
+    const a = await login('m-str-blocked');
+    const b = await login('m-str-watch');
+    await a.request('room.enter', room);
+    await b.request('room.enter', room);
+    await publish(a, room);
+    const { peer: sub } = await subscribe(b, room, 'm-str-blocked');
+    await eventually(() => sub.received.audio > 5 && sub.received.video > 5);
+    await cloud.request('SetUserBlockedByStrRoomId', { SdkAppId: t.app.sdkAppId, StrRoomId: 'blk-room', UserId: 'm-str-blocked', IsMute: 3 });
+    assert.deepEqual(await b.event('media.blocked'), { v: 1, type: 'media.blocked', room, userId: 'm-str-blocked', audioBlocked: false, videoBlocked: true });
+    await sleep(200);
+    const video = sub.received.video;
+    const audio = sub.received.audio;
+    await sleep(500);
+    assert.equal(sub.received.video, video, 'video is blocked');
+    assert.ok(sub.received.audio > audio + 5, 'audio still flows');
+    // The room ends (both leave); a new life of the room starts unblocked.
+    await a.request('room.leave', room);
+    await b.request('room.leave', room);
+    await a.request('room.enter', room);
+    await publish(a, room);
+    assert.deepEqual(t.server.rtc.media.sfu.find(t.app.sdkAppId, room, 'm-str-blocked', 'main')?.blocked, { audio: false, video: false });
+  });
+
   it('a screen share is the sub stream: video only, its own bits, received apart from main', async () => {
     const a = await login('m-screen');
     const b = await login('m-screen-viewer');
@@ -198,7 +282,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
     await screen.answer(r.sdp as string);
     await screen.connected();
     screen.start(300);
-    assert.deepEqual(await b.event('media.published'), { v: 1, type: 'media.published', room: { roomId: 7005 }, userId: 'm-screen', stream: 'sub', audio: false, video: true, audioMuted: false, videoMuted: false });
+    assert.deepEqual(await b.event('media.published'), { v: 1, type: 'media.published', room: { roomId: 7005 }, userId: 'm-screen', stream: 'sub', audio: false, video: true, audioMuted: false, videoMuted: false, audioBlocked: false, videoBlocked: false });
     assert.equal((await b.request('media.subscribe', { roomId: 7005, userId: 'm-screen', sdp: await peer('subscribe').offer() })).code, RtcErrors.NO_SUCH_STREAM.code);
     const s = peer('subscribe', ['video']);
     const sub = await b.request('media.subscribe', { roomId: 7005, userId: 'm-screen', stream: 'sub', sdp: await s.offer() });

@@ -2,7 +2,15 @@ import { Type } from '@sinclair/typebox';
 import { Privilege } from '../auth/private-map-key.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
-import { MAX_NUMERIC_ROOM_ID, TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent } from '../services/trtc-rooms/trtc-rooms-service.ts';
+import {
+  MAX_NUMERIC_ROOM_ID,
+  TRTC_BLOCK_TOPIC,
+  TRTC_ROOM_TOPIC,
+  type RoomRef,
+  type TrtcBlockEvent,
+  type TrtcRoomEvent,
+  type TrtcRoomsService,
+} from '../services/trtc-rooms/trtc-rooms-service.ts';
 import { listen, typed, type RtcFeature, type SessionEnd } from './feature.ts';
 import type { MediaNetwork } from './media/peer-config.ts';
 import { WebRtcPublisher } from './media/publisher.ts';
@@ -17,6 +25,8 @@ import { roomOf, type TrtcRoomFeature } from './trtc-room-feature.ts';
 /** What the media part of /rtc needs. */
 export interface MediaFeatureDeps {
   rooms: Pick<TrtcRoomFeature, 'entry' | 'sessionsIn'>;
+  /** Where the room's media blocks (SetUserBlocked*) are kept; a new publication starts with its user's. */
+  trtcRooms: Pick<TrtcRoomsService, 'blocked'>;
   bus: Bus;
   log: Logger;
   net: MediaNetwork;
@@ -46,18 +56,28 @@ const Sdp = Type.String({ minLength: 1, maxLength: MAX_SDP_CHARS });
 
 /** The wire form of a published stream (docs/realtime-protocol.md "Stream"). */
 export function streamView(p: Publication): Record<string, unknown> {
-  return { userId: p.userId, stream: p.stream, audio: p.source.kinds.audio, video: p.source.kinds.video, audioMuted: p.muted.audio, videoMuted: p.muted.video };
+  return {
+    userId: p.userId,
+    stream: p.stream,
+    audio: p.source.kinds.audio,
+    video: p.source.kinds.video,
+    audioMuted: p.muted.audio,
+    videoMuted: p.muted.video,
+    audioBlocked: p.blocked.audio,
+    videoBlocked: p.blocked.video,
+  };
 }
 
 /**
  * WebRTC media over /rtc: `media.publish` / `media.subscribe` carry SDP offers and answers (no trickle: each side's
  * candidates are in its description), the SFU forwards RTP between them, and the room hears `media.published`,
  * `media.updated` and `media.unpublished`. Publishing needs the anchor role and the PrivateMapKey send bit of each
- * kind the offer sends; subscribing needs the receive bits. Leaving or being removed from a room ends its media.
+ * kind the offer sends; subscribing needs the receive bits. Leaving or being removed from a room ends its media; a
+ * server block (SetUserBlocked*) stops forwarding the user's blocked kinds and the room hears `media.blocked`.
  */
 export class MediaFeature implements RtcFeature {
   readonly sfu: Sfu;
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: Array<() => void>;
 
   readonly handlers = {
     'media.publish': typed(Type.Object({ ...Room, stream: Type.Optional(Stream), sdp: Sdp }), (s, m) => this.publish(s, parseRoom(m, MAX_NUMERIC_ROOM_ID), m.stream ?? 'main', m.sdp)),
@@ -91,15 +111,26 @@ export class MediaFeature implements RtcFeature {
   };
 
   constructor(private readonly d: MediaFeatureDeps) {
-    this.sfu = new Sfu({
-      unpublished: (p, reason) => this.tellRoom(p, event('media.unpublished', { room: roomOf(p.room), userId: p.userId, stream: p.stream, reason }), p.owner),
-    });
-    // Leaving a room, being removed from it or its dismissal ends the user's media there at once.
-    this.unsubscribe = listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'rtc media room event', (p) => {
-      const e = p as TrtcRoomEvent;
-      if (e.type === 'dismissed') this.sfu.dropRoom(e.sdkAppId, e.room, e.reason);
-      else if (e.type !== 'enter') for (const u of e.users) this.sfu.dropUser(e.sdkAppId, e.room, u, e.reason);
-    });
+    this.sfu = new Sfu(
+      { unpublished: (p, reason) => this.tellRoom(p, event('media.unpublished', { room: roomOf(p.room), userId: p.userId, stream: p.stream, reason }), p.owner) },
+      (sdkAppId, room, userId) => d.trtcRooms.blocked(sdkAppId, room, userId),
+    );
+    this.unsubscribe = [
+      // Leaving a room, being removed from it or its dismissal ends the user's media there at once.
+      listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'rtc media room event', (p) => {
+        const e = p as TrtcRoomEvent;
+        if (e.type === 'dismissed') this.sfu.dropRoom(e.sdkAppId, e.room, e.reason);
+        else if (e.type !== 'enter') for (const u of e.users) this.sfu.dropUser(e.sdkAppId, e.room, u, e.reason);
+      }),
+      // A block (from any node) applies to the user's publications here in the same tick; the room's sessions, the
+      // blocked user's included, are told.
+      listen(d.bus, TRTC_BLOCK_TOPIC, d.log, 'rtc media block event', (p) => {
+        const e = p as TrtcBlockEvent;
+        this.sfu.setBlocked(e.sdkAppId, e.room, e.userId, e);
+        const text = event('media.blocked', { room: roomOf(e.room), userId: e.userId, audioBlocked: e.audio, videoBlocked: e.video });
+        for (const s of this.d.rooms.sessionsIn(e.sdkAppId, e.room)) s.deliver(text);
+      }),
+    ];
   }
 
   /** The streams published in a room, for the room.enter reply. */
@@ -123,7 +154,7 @@ export class MediaFeature implements RtcFeature {
   }
 
   close(): void {
-    this.unsubscribe();
+    for (const u of this.unsubscribe) u();
     this.sfu.close();
   }
 
@@ -147,7 +178,7 @@ export class MediaFeature implements RtcFeature {
     }
     const pub = (made.pub = this.sfu.publish({ sdkAppId: s.sdkAppId, room: ref, userId: s.userId, stream, source: answered.publisher, owner: s }));
     this.announce(pub);
-    return { room: roomOf(ref), stream, audio: kinds.audio, video: kinds.video, sdp: answered.sdp };
+    return { room: roomOf(ref), stream, audio: kinds.audio, video: kinds.video, audioBlocked: pub.blocked.audio, videoBlocked: pub.blocked.video, sdp: answered.sdp };
   }
 
   private async subscribe(s: RtcSession, ref: RoomRef, userId: string, stream: StreamType, sdp: string): Promise<Record<string, unknown>> {

@@ -46,7 +46,7 @@ export function isRtcPath(url: string): boolean {
 export interface RtcServerDeps {
   apps: Pick<AppsService, 'get' | 'verifyUserSig' | 'admit'>;
   accounts: Pick<AccountsService, 'exists' | 'importOne'>;
-  trtcRooms: Pick<TrtcRoomsService, 'enter' | 'leave' | 'members' | 'exists'>;
+  trtcRooms: Pick<TrtcRoomsService, 'enter' | 'leave' | 'members' | 'exists' | 'blocked'>;
   calls: ConstructorParameters<typeof CallFeature>[0]['calls'];
   live: ConstructorParameters<typeof LiveFeature>[0]['live'];
   gifts: Pick<GiftsService, 'sendGift'>;
@@ -92,7 +92,7 @@ export class RtcServer {
     this.live = new LiveFeature({ live: d.live, gifts: d.gifts, bus: d.bus, log: d.log });
     const rooms = new TrtcRoomFeature({ apps: d.apps, trtcRooms: d.trtcRooms, bus: d.bus, log: d.log, track, streams: (a, r) => this.media.streams(a, r) });
     // After the room feature: on a room's leave events the room index is updated before media is dropped.
-    this.media = new MediaFeature({ rooms, bus: d.bus, log: d.log, net: d.media });
+    this.media = new MediaFeature({ rooms, trtcRooms: d.trtcRooms, bus: d.bus, log: d.log, net: d.media });
     this.avatars = new AvatarMedia({ bus: d.bus, log: d.log, media: this.media, trtcRooms: d.trtcRooms });
     this.features = [rooms, new CallFeature({ calls: d.calls, bus: d.bus, log: d.log, sessions, track }), this.live, this.media];
     this.handlers = Object.assign(

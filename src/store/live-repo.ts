@@ -19,11 +19,11 @@ export class LiveRepo {
     return this.db.selectFrom('live_rooms').selectAll().where('sdk_app_id', '=', sdkAppId).where('room_id', '=', roomId).executeTakeFirst();
   }
 
-  /** Replaces a room's settings and live state. */
-  async update(row: Pick<LiveRoomRow, 'sdk_app_id' | 'room_id' | 'info' | 'state' | 'view_count'>): Promise<void> {
+  /** Replaces a room's settings and live state, and its owner when given. */
+  async update(row: Pick<LiveRoomRow, 'sdk_app_id' | 'room_id' | 'info' | 'state' | 'view_count'> & { owner?: string }): Promise<void> {
     await this.db
       .updateTable('live_rooms')
-      .set({ info: row.info, state: row.state, view_count: row.view_count })
+      .set({ info: row.info, state: row.state, view_count: row.view_count, ...(row.owner === undefined ? {} : { owner: row.owner }) })
       .where('sdk_app_id', '=', row.sdk_app_id)
       .where('room_id', '=', row.room_id)
       .execute();

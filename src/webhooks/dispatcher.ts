@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { AppsService } from '../services/apps/apps-service.ts';
 import type { OutboxRow } from '../store/outbox-repo.ts';
 import type { Store } from '../store/store.ts';
+import { callbackTarget } from './callback-config.ts';
 
 /** How the dispatcher retries. */
 export interface DispatcherOptions {
@@ -194,13 +195,15 @@ export class CallbackDispatcher {
 
   private async deliver(row: OutboxRow): Promise<void> {
     const app = this.apps.get(Number(row.sdk_app_id));
-    const base = app?.settings.callback.url ?? '';
-    if (!base) {
-      await this.store.outbox.update(row.id, { status: 'dropped', last_error: 'no callback URL configured' });
+    // The configuration may have changed since the row was queued: a command the app no longer wants is not sent.
+    const target = app ? callbackTarget(app.settings, row.command) : null;
+    if (!target) {
+      const why = app ? `the app no longer wants ${row.command} (no callback URL, or not in its CallbackCommandList)` : 'the app no longer exists';
+      await this.store.outbox.update(row.id, { status: 'dropped', last_error: why });
       return;
     }
     const now = Date.now();
-    const result = await postJson(callbackUrl(base, row, app?.settings.callback.token ?? '', now), row.body, this.opts.timeoutMs);
+    const result = await postJson(callbackUrl(target.url, row, target.token, now), row.body, this.opts.timeoutMs);
     const attempts = row.attempts + 1;
     if (result.ok) {
       await this.store.outbox.update(row.id, { status: 'delivered', attempts, delivered_at: Date.now(), last_status: result.status, last_error: '' });

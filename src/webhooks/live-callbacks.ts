@@ -1,7 +1,10 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AppSettings } from '../services/apps/settings.ts';
+import { callbackTarget, giftCallbackNonBlocking } from './callback-config.ts';
 import { callbackUrl } from './dispatcher.ts';
+
+export { liveCallbackToken } from './callback-config.ts';
 
 /** Command word of the synchronous before-send-gift callback. */
 export const BEFORE_SEND_GIFT = 'Live.CallbackBeforeSendGift';
@@ -27,16 +30,10 @@ export function beforeSendGiftBody(operator: string, roomId: string, water: Gift
 }
 
 /**
- * The token that signs Live.* callbacks: the live_config token when one is configured (none at all when it is
- * configured but disabled), otherwise the app's callback.token (the one IM and Call callbacks use).
+ * The outcome of a before-callback: allowed, or blocked and why; a block by the app server's own answer (`rejected`)
+ * carries its ErrorCode and ErrorInfo.
  */
-export function liveCallbackToken(s: Pick<AppSettings, 'callback' | 'liveCallback'>): string {
-  if (s.liveCallback.configured) return s.liveCallback.enabled ? s.liveCallback.token : '';
-  return s.callback.token;
-}
-
-/** The outcome of a before-callback: allowed, or blocked and why. */
-export type BeforeVerdict = { allowed: true } | { allowed: false; reason: string; rejected: boolean };
+export type BeforeVerdict = { allowed: true } | { allowed: false; reason: string; rejected: boolean; errorCode?: number; errorInfo?: string };
 
 /** What the callback needs from the request that triggered it. */
 export interface BeforeMeta {
@@ -46,34 +43,33 @@ export interface BeforeMeta {
 }
 
 /**
- * Calls Live.CallbackBeforeSendGift and waits for the verdict. The gift is allowed only by HTTP 200 with a JSON
- * object whose ErrorCode is 0. A non-zero ErrorCode always blocks (`rejected`); a non-200 status, a body that is
- * not a JSON object, a reply without a numeric ErrorCode, no answer within `timeoutMs` or a connection failure
- * block too unless the app set liveCallback.giftNonBlocking.
+ * Calls Live.CallbackBeforeSendGift and waits for the verdict; an app that does not want the command (callbackTarget)
+ * allows every gift. Otherwise the gift is allowed only by HTTP 200 with a JSON object whose ErrorCode is 0. A non-zero
+ * ErrorCode always blocks (`rejected`); a non-200 status, a body that is not a JSON object, a reply without a numeric
+ * ErrorCode, no answer within `timeoutMs` or a connection failure block too unless the app set
+ * liveCallback.giftNonBlocking or listed Live.CallbackBeforeCallBackNotBlock (giftCallbackNonBlocking).
  * The deadline is a global setTimeout so tests can drive it with mock timers.
  */
 export async function callBeforeSendGift(
-  settings: Pick<AppSettings, 'callback' | 'liveCallback'>,
+  settings: Pick<AppSettings, 'callback' | 'liveCallback' | 'callbacks'>,
   body: Record<string, unknown>,
   meta: BeforeMeta,
   timeoutMs = BEFORE_SEND_GIFT_TIMEOUT_MS,
   now = Date.now(),
 ): Promise<BeforeVerdict> {
-  const url = callbackUrl(
-    settings.callback.url,
-    { sdk_app_id: meta.sdkAppId, command: BEFORE_SEND_GIFT, client_ip: meta.clientIp, platform: meta.platform },
-    liveCallbackToken(settings),
-    now,
-  );
+  const target = callbackTarget(settings, BEFORE_SEND_GIFT);
+  if (!target) return { allowed: true };
+  const url = callbackUrl(target.url, { sdk_app_id: meta.sdkAppId, command: BEFORE_SEND_GIFT, client_ip: meta.clientIp, platform: meta.platform }, target.token, now);
   const reply = await post(url, JSON.stringify(body), timeoutMs);
   const code = (reply.json as { ErrorCode?: unknown } | undefined)?.ErrorCode;
   if (!reply.error && code === 0) return { allowed: true };
   if (!reply.error && typeof code === 'number') {
     const info = (reply.json as { ErrorInfo?: unknown }).ErrorInfo;
-    return { allowed: false, rejected: true, reason: `the app server refused the gift: ErrorCode ${code}${typeof info === 'string' && info ? ` (${info})` : ''}` };
+    const errorInfo = typeof info === 'string' ? info : '';
+    return { allowed: false, rejected: true, errorCode: code, errorInfo, reason: `the app server refused the gift: ErrorCode ${code}${errorInfo ? ` (${errorInfo})` : ''}` };
   }
   // The exchange failed (status, body, timeout, connection): block unless the app chose non-blocking.
-  if (settings.liveCallback.giftNonBlocking) return { allowed: true };
+  if (giftCallbackNonBlocking(settings)) return { allowed: true };
   return { allowed: false, rejected: false, reason: reply.error ?? 'the reply has no numeric ErrorCode' };
 }
 

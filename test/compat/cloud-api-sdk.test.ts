@@ -156,3 +156,119 @@ describe('TRTC room management through the official SDK', () => {
     assert.equal(await code(c.DescribeUserInfo({ CommId: r.CommId!, SdkAppId: id, StartTime: now - 60, EndTime: now, UserIds: ['1', '2', '3', '4', '5', '6', '7'] })), 'InvalidParameter.UserIdsMorethanSix');
   });
 });
+
+describe('TRTC SetUserBlocked and SetUserBlockedByStrRoomId through the official SDK', () => {
+  // tencentcloud-sdk-nodejs 4.1.313 (the Chinese site's SDK) has no method for these two actions; its generic
+  // `request(action, params)` signs and sends them the same way the international SDK's methods do.
+  const block = (c: ReturnType<typeof trtcClient>, action: 'SetUserBlocked' | 'SetUserBlockedByStrRoomId', params: Record<string, unknown>) =>
+    c.request(action, params) as Promise<{ RequestId?: string }>;
+
+  it('sets and lifts the block of a user in a numeric or string room: IsMute 0 none, 1 audio and video, 2 audio, 3 video', async () => {
+    const c = trtcClient();
+    const id = t.app.sdkAppId;
+    const rooms = t.server.trtcRooms;
+    await rooms.enter(id, { roomId: 4400 }, 'bl1');
+    await rooms.enter(id, { strRoomId: 'bl-s' }, 'bl2');
+    const res = await block(c, 'SetUserBlocked', { SdkAppId: id, RoomId: 4400, UserId: 'bl1', IsMute: 1 });
+    assert.deepEqual(Object.keys(res), ['RequestId']);
+    assert.match(res.RequestId ?? '', /^[0-9a-f-]{36}$/);
+    assert.deepEqual(rooms.blocked(id, { roomId: 4400 }, 'bl1'), { audio: true, video: true });
+    await block(c, 'SetUserBlocked', { SdkAppId: id, RoomId: 4400, UserId: 'bl1', IsMute: 2 });
+    assert.deepEqual(rooms.blocked(id, { roomId: 4400 }, 'bl1'), { audio: true, video: false });
+    await block(c, 'SetUserBlocked', { SdkAppId: id, RoomId: 4400, UserId: 'bl1', IsMute: 3 });
+    assert.deepEqual(rooms.blocked(id, { roomId: 4400 }, 'bl1'), { audio: false, video: true });
+    await block(c, 'SetUserBlocked', { SdkAppId: id, RoomId: 4400, UserId: 'bl1', IsMute: 0 });
+    assert.deepEqual(rooms.blocked(id, { roomId: 4400 }, 'bl1'), { audio: false, video: false });
+    // Unblocking someone not blocked is no error.
+    assert.equal(await code(block(c, 'SetUserBlocked', { SdkAppId: id, RoomId: 4400, UserId: 'bl1', IsMute: 0 })), 'OK');
+
+    assert.equal(await code(block(c, 'SetUserBlockedByStrRoomId', { SdkAppId: id, StrRoomId: 'bl-s', UserId: 'bl2', IsMute: 1 })), 'OK');
+    assert.deepEqual(rooms.blocked(id, { strRoomId: 'bl-s' }, 'bl2'), { audio: true, video: true });
+    // The numeric room with the same digits is another room.
+    assert.deepEqual(rooms.blocked(id, { roomId: 4400 }, 'bl2'), { audio: false, video: false });
+
+    // The block belongs to the room: it holds while the user is out and back, and can be lifted meanwhile.
+    await rooms.enter(id, { strRoomId: 'bl-s' }, 'bl3');
+    await rooms.leave(id, { strRoomId: 'bl-s' }, 'bl2');
+    await rooms.enter(id, { strRoomId: 'bl-s' }, 'bl2');
+    assert.deepEqual(rooms.blocked(id, { strRoomId: 'bl-s' }, 'bl2'), { audio: true, video: true });
+    await rooms.leave(id, { strRoomId: 'bl-s' }, 'bl2');
+    assert.equal(await code(block(c, 'SetUserBlockedByStrRoomId', { SdkAppId: id, StrRoomId: 'bl-s', UserId: 'bl2', IsMute: 0 })), 'OK');
+    // Lifted and gone: the user is now unknown to the room.
+    assert.equal(await code(block(c, 'SetUserBlockedByStrRoomId', { SdkAppId: id, StrRoomId: 'bl-s', UserId: 'bl2', IsMute: 1 })), 'FailedOperation.UserNotExist');
+    // It ends with the room.
+    await block(c, 'SetUserBlockedByStrRoomId', { SdkAppId: id, StrRoomId: 'bl-s', UserId: 'bl3', IsMute: 1 });
+    await rooms.leave(id, { strRoomId: 'bl-s' }, 'bl3');
+    await rooms.enter(id, { strRoomId: 'bl-s' }, 'bl3');
+    assert.deepEqual(rooms.blocked(id, { strRoomId: 'bl-s' }, 'bl3'), { audio: false, video: false });
+    await rooms.leave(id, { strRoomId: 'bl-s' }, 'bl3');
+    await rooms.leave(id, { roomId: 4400 }, 'bl1');
+  });
+
+  it('refuses missing and wrong-typed fields, bad values, unknown rooms and users, another app and bad credentials', async () => {
+    const c = trtcClient();
+    const id = t.app.sdkAppId;
+    await t.server.trtcRooms.enter(id, { roomId: 4401 }, 'in');
+    await t.server.trtcRooms.enter(id, { strRoomId: 's4401' }, 'in');
+    const ok = { SdkAppId: id, RoomId: 4401, UserId: 'in', IsMute: 1 };
+    const okStr = { SdkAppId: id, StrRoomId: 's4401', UserId: 'in', IsMute: 1 };
+    const cases: Array<[string, 'SetUserBlocked' | 'SetUserBlockedByStrRoomId', Record<string, unknown>, string]> = [
+      ['no UserId', 'SetUserBlocked', { SdkAppId: id, RoomId: 4401, IsMute: 1 }, 'MissingParameter'],
+      ['no IsMute', 'SetUserBlocked', { SdkAppId: id, RoomId: 4401, UserId: 'in' }, 'MissingParameter'],
+      ['no SdkAppId', 'SetUserBlockedByStrRoomId', { StrRoomId: 's4401', UserId: 'in', IsMute: 1 }, 'MissingParameter'],
+      ['no StrRoomId', 'SetUserBlockedByStrRoomId', { SdkAppId: id, UserId: 'in', IsMute: 1 }, 'MissingParameter'],
+      ['RoomId on the string form', 'SetUserBlockedByStrRoomId', { ...okStr, RoomId: 's4401' }, 'UnknownParameter'],
+      ['RoomId a string', 'SetUserBlocked', { ...ok, RoomId: '4401' }, 'InvalidParameter'],
+      ['StrRoomId a number', 'SetUserBlockedByStrRoomId', { ...okStr, StrRoomId: 4401 }, 'InvalidParameter'],
+      ['UserId a number', 'SetUserBlocked', { ...ok, UserId: 7 }, 'InvalidParameter'],
+      ['IsMute a string', 'SetUserBlocked', { ...ok, IsMute: '1' }, 'InvalidParameter'],
+      ['IsMute a boolean', 'SetUserBlockedByStrRoomId', { ...okStr, IsMute: true }, 'InvalidParameter'],
+      ['IsMute 4', 'SetUserBlocked', { ...ok, IsMute: 4 }, 'InvalidParameterValue'],
+      ['IsMute -1', 'SetUserBlockedByStrRoomId', { ...okStr, IsMute: -1 }, 'InvalidParameterValue'],
+      ['UserId empty', 'SetUserBlocked', { ...ok, UserId: '' }, 'InvalidParameter.UserId'],
+      ['UserId of 33 bytes', 'SetUserBlockedByStrRoomId', { ...okStr, UserId: 'x'.repeat(33) }, 'InvalidParameter.UserId'],
+      ['RoomId 0', 'SetUserBlocked', { ...ok, RoomId: 0 }, 'InvalidParameter.RoomId'],
+      ['RoomId 4294967295', 'SetUserBlocked', { ...ok, RoomId: 4294967295 }, 'InvalidParameter.RoomId'],
+      ['StrRoomId empty', 'SetUserBlockedByStrRoomId', { ...okStr, StrRoomId: '' }, 'InvalidParameter.RoomId'],
+      ['StrRoomId of 65 bytes', 'SetUserBlockedByStrRoomId', { ...okStr, StrRoomId: 'r'.repeat(65) }, 'InvalidParameter.RoomId'],
+      ['a room nobody is in', 'SetUserBlocked', { ...ok, RoomId: 4402 }, 'FailedOperation.RoomNotExist'],
+      ['a string room nobody is in', 'SetUserBlockedByStrRoomId', { ...okStr, StrRoomId: '4401' }, 'FailedOperation.RoomNotExist'],
+      ['a user not in the room', 'SetUserBlocked', { ...ok, UserId: 'out' }, 'FailedOperation.UserNotExist'],
+      ['another SdkAppId', 'SetUserBlocked', { ...ok, SdkAppId: id + 1 }, 'UnauthorizedOperation.SdkAppId'],
+    ];
+    for (const [what, action, params, expected] of cases) assert.equal(await code(block(c, action, params)), expected, what);
+    assert.deepEqual(t.server.trtcRooms.blocked(id, { roomId: 4401 }, 'in'), { audio: false, video: false }, 'nothing refused was applied');
+
+    // Another tenant: its own Cloud API key cannot touch this app's rooms, and its own SdkAppId does not reach them.
+    const other = await t.server.apps.create();
+    const theirs = new trtc.v20190722.Client({
+      credential: other.cloudApi,
+      region: 'ap-guangzhou',
+      profile: { httpProfile: { endpoint: `trtc.tencentcloudapi.com:${port}`, protocol: 'http://', reqTimeout: 10, agent: loopback } },
+    });
+    assert.equal(await code(block(theirs, 'SetUserBlocked', ok)), 'UnauthorizedOperation.SdkAppId');
+    assert.equal(await code(block(theirs, 'SetUserBlocked', { ...ok, SdkAppId: other.sdkAppId })), 'FailedOperation.RoomNotExist');
+
+    // Unauthenticated: a wrong SecretKey, an unknown SecretId, no signature at all.
+    const wrongKey = new trtc.v20190722.Client({
+      credential: { secretId: t.app.cloudApi.secretId, secretKey: 'x'.repeat(32) },
+      region: 'ap-guangzhou',
+      profile: { httpProfile: { endpoint: `trtc.tencentcloudapi.com:${port}`, protocol: 'http://', reqTimeout: 10, agent: loopback } },
+    });
+    assert.equal(await code(block(wrongKey, 'SetUserBlocked', ok)), 'AuthFailure.SignatureFailure');
+    const unknownId = new trtc.v20190722.Client({
+      credential: { secretId: `AKID${'0'.repeat(32)}`, secretKey: t.app.cloudApi.secretKey },
+      region: 'ap-guangzhou',
+      profile: { httpProfile: { endpoint: `trtc.tencentcloudapi.com:${port}`, protocol: 'http://', reqTimeout: 10, agent: loopback } },
+    });
+    assert.equal(await code(block(unknownId, 'SetUserBlockedByStrRoomId', okStr)), 'AuthFailure.SecretIdNotFound');
+    const unsigned = await fetch(`${t.server.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tc-action': 'SetUserBlocked', 'x-tc-version': '2019-07-22', 'x-tc-timestamp': String(Math.floor(Date.now() / 1000)) },
+      body: JSON.stringify(ok),
+    });
+    const env = (await unsigned.json()) as { Response: { Error: { Code: string } } };
+    assert.equal(env.Response.Error.Code, 'AuthFailure.InvalidAuthorization');
+    assert.deepEqual(t.server.trtcRooms.blocked(id, { roomId: 4401 }, 'in'), { audio: false, video: false });
+  });
+});

@@ -124,6 +124,8 @@ const pageNumber = (h: Half): fc.Arbitrary<unknown> =>
   mix(h, fc.nat({ max: 5 }), fc.oneof(fc.constantFrom(-1, 1e6, 2 ** 31, 2 ** 53, 1e20, 1e300, 0.5, '1'), fc.integer({ min: 0 }), junkValue));
 const pageSize = (h: Half): fc.Arbitrary<unknown> => mix(h, fc.integer({ min: 1, max: 100 }), fc.oneof(fc.integer({ min: -1, max: 120 }), fc.constantFrom(0, 101, 1e300, '10'), junkValue));
 
+const isMute = (h: Half): fc.Arbitrary<unknown> => mix(h, fc.integer({ min: 0, max: 3 }), fc.oneof(fc.constantFrom(-1, 4, 1.5, 2 ** 53, '1', true), junkValue));
+
 /** The parameters each action declares. */
 function paramsOf(action: string, h: Half): fc.Arbitrary<Record<string, unknown>> {
   const win = (max: number, rest: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<Record<string, unknown>> =>
@@ -142,6 +144,10 @@ function paramsOf(action: string, h: Half): fc.Arbitrary<Record<string, unknown>
       return fc.record({ SdkAppId: sdkAppId(h), RoomId: numRoom(h), UserIds: users(h) });
     case 'RemoveUserByStrRoomId':
       return fc.record({ SdkAppId: sdkAppId(h), RoomId: strRoom(h), UserIds: users(h) });
+    case 'SetUserBlocked':
+      return fc.record({ SdkAppId: sdkAppId(h), RoomId: numRoom(h), UserId: mix(h, userIdValid, userIdJunk), IsMute: isMute(h) });
+    case 'SetUserBlockedByStrRoomId':
+      return fc.record({ SdkAppId: sdkAppId(h), StrRoomId: strRoom(h), UserId: mix(h, userIdValid, userIdJunk), IsMute: isMute(h) });
     case 'DescribeRoomInfo':
       return win(86_400, { SdkAppId: sdkAppId(h), RoomId: strRoom(h), PageNumber: pageNumber(h), PageSize: pageSize(h) });
     case 'DescribeUserInfo':

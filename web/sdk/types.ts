@@ -40,6 +40,9 @@ export interface StreamInfo {
   video: boolean;
   audioMuted: boolean;
   videoMuted: boolean;
+  /** Blocked by the server (SetUserBlocked*): not forwarded, whatever the publisher's own mute says. Absent on older servers. */
+  audioBlocked?: boolean;
+  videoBlocked?: boolean;
 }
 
 /** Reply to `room.enter`: everyone in the room now, the caller included, and the streams published in it. */
@@ -203,6 +206,14 @@ export interface MediaUnpublishedEvent extends EventBase<'media.unpublished'> {
   reason: string;
 }
 
+/** The server blocked or unblocked a user's audio and/or video in a room (SetUserBlocked*); you may be that user. */
+export interface MediaBlockedEvent extends EventBase<'media.blocked'> {
+  room: RoomRef;
+  userId: string;
+  audioBlocked: boolean;
+  videoBlocked: boolean;
+}
+
 /** The UserSig expired; the server closes with 4403 next. */
 export interface SessionExpiredEvent extends EventBase<'session.expired'> {
   expiresAt: number;
@@ -249,6 +260,7 @@ export interface ServerEvents {
   'media.published': MediaPublishedEvent;
   'media.updated': MediaUpdatedEvent;
   'media.unpublished': MediaUnpublishedEvent;
+  'media.blocked': MediaBlockedEvent;
 }
 
 /** A room or live room the client could not enter again after a reconnection that did not resume the session. */

@@ -47,6 +47,8 @@ export const CloudErrors = {
   INVALID_ROOM_ID: e('InvalidParameter.RoomId', 'Invalid RoomId.'),
   INVALID_SDK_APP_ID: e('InvalidParameter.SdkAppId', 'Invalid SdkAppId.'),
   INVALID_USER_IDS: e('InvalidParameter.UserIds', 'Invalid UserIds.'),
+  INVALID_USER_ID: e('InvalidParameter.UserId', 'Invalid UserId.'),
+  USER_NOT_EXIST: e('FailedOperation.UserNotExist', 'The user is not in the room.'),
   UNAUTHORIZED_SDK_APP_ID: e('UnauthorizedOperation.SdkAppId', 'No permission to operate this SdkAppId.'),
   INVALID_START_TS: e('InvalidParameter.StartTs', 'Invalid StartTime.'),
   INVALID_END_TS: e('InvalidParameter.EndTs', 'Invalid EndTime.'),

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+import { MAX_USER_ID_BYTES } from '../../services/accounts/accounts-service.ts';
+import type { MediaBlock, RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { defineAction, type ActionTable, type CloudContext } from './action.ts';
 import { CloudError, CloudErrors } from './errors.ts';
 
@@ -14,8 +15,17 @@ export const MAX_PAGE_NUMBER = 1_000_000;
 /** Most UserIds per RemoveUser* call. */
 export const MAX_REMOVE_USERS = 10;
 
+/** IsMute of SetUserBlocked*: 0 lifts the block, 1 blocks audio and video, 2 audio only, 3 video only (the state set, not added to). */
+export const IS_MUTE: readonly MediaBlock[] = [
+  { audio: false, video: false },
+  { audio: true, video: true },
+  { audio: true, video: false },
+  { audio: false, video: true },
+];
+
 const strict = { additionalProperties: false } as const;
 const roomErrors = { ROOM_NOT_EXIST: CloudErrors.ROOM_NOT_EXIST, ROOM_ID: CloudErrors.INVALID_ROOM_ID };
+const blockErrors = { ...roomErrors, USER_NOT_EXIST: CloudErrors.USER_NOT_EXIST };
 
 function ownApp(ctx: CloudContext, sdkAppId: number): void {
   if (sdkAppId !== ctx.app.sdkAppId) throw new CloudError(CloudErrors.UNAUTHORIZED_SDK_APP_ID, `the SecretId has no permission on SdkAppId ${sdkAppId}`);
@@ -65,12 +75,37 @@ const remove = (numeric: boolean) =>
     },
   });
 
+function userId(u: string): string {
+  if (u.length === 0 || Buffer.byteLength(u) > MAX_USER_ID_BYTES) throw new CloudError(CloudErrors.INVALID_USER_ID, `UserId must be 1-${MAX_USER_ID_BYTES} bytes`);
+  return u;
+}
+
+const IsMute = Type.Integer({ minimum: 0, maximum: IS_MUTE.length - 1 });
+
+/** SetUserBlocked / SetUserBlockedByStrRoomId: blocks or unblocks a user's upstream audio and/or video in a room. */
+const block = (numeric: boolean) =>
+  defineAction({
+    limit: TRTC_RATE_LIMIT,
+    params: numeric
+      ? Type.Object({ SdkAppId: Type.Integer(), RoomId: Type.Integer(), UserId: Type.String(), IsMute }, strict)
+      : Type.Object({ SdkAppId: Type.Integer(), StrRoomId: Type.String(), UserId: Type.String(), IsMute }, strict),
+    errors: blockErrors,
+    async handle(ctx, p) {
+      ownApp(ctx, p.SdkAppId);
+      const ref: RoomRef = 'RoomId' in p ? { roomId: p.RoomId } : { strRoomId: p.StrRoomId };
+      await ctx.services.trtcRooms.setBlocked(ctx.app.sdkAppId, ref, userId(p.UserId), IS_MUTE[p.IsMute]!);
+      return {};
+    },
+  });
+
 /** TRTC 2019-07-22: room management and room/user history (shared/spec/tc3.md §5). */
 export const trtcActions: ActionTable = {
   '2019-07-22/DismissRoom': dismiss(true),
   '2019-07-22/DismissRoomByStrRoomId': dismiss(false),
   '2019-07-22/RemoveUser': remove(true),
   '2019-07-22/RemoveUserByStrRoomId': remove(false),
+  '2019-07-22/SetUserBlocked': block(true),
+  '2019-07-22/SetUserBlockedByStrRoomId': block(false),
 
   '2019-07-22/DescribeRoomInfo': defineAction({
     limit: TRTC_RATE_LIMIT,

@@ -20,7 +20,7 @@ export interface RestServices {
   messages: MessagesService;
   /** Chat groups and group messages (group_open_http_svc). */
   groups: GroupsService;
-  /** App settings that REST commands change (live_config/set_callback_token). */
+  /** App settings that REST commands change (live_config/set_callback_token, call_config and live_config callbacks). */
   apps: AppsService;
 }
 

@@ -76,18 +76,30 @@ export const RestErrors = {
   CALL_NOT_FOUND: e(101004, 'The call does not exist, or it once existed but has now ended.'),
   /** 101050: no record for this call. */
   CALL_RECORD_NOT_FOUND: e(101050, 'The record does not exist.'),
-  /** 100001: live service internal error. */
+  /** 100001: live service internal error (also the call_config and live_config callback-configuration APIs). */
   LIVE_INTERNAL: e(100001, 'Server internal error, please try again.'),
-  /** 100002: live API parameter error. */
+  /** 100002: live API parameter error (also the call_config and live_config callback-configuration APIs). */
   LIVE_INVALID: e(100002, 'Invalid parameter.'),
   /** 100003: the room id is taken. */
   LIVE_ROOM_EXISTS: e(100003, 'The room ID already exists. Please select another room ID.'),
   /** 100004: the room does not exist or was dissolved. */
   LIVE_ROOM_NOT_FOUND: e(100004, 'The room does not exist, or it has been dissolved.'),
+  /** 100005: the user is not a member of the room (move_user_to_seat, https://cloud.tencent.com/document/product/269/125739). */
+  LIVE_NOT_MEMBER: e(100005, 'The user is not a member of the room.'),
+  /** 100020: a room may have at most 5 admins (modify_admin, https://cloud.tencent.com/document/product/647/110064). */
+  LIVE_ADMIN_LIMIT: e(100020, 'The number of room administrators exceeds the limit of 5.'),
+  /** 100210: someone is already on the seat (seat APIs, https://trtc.io/zh/document/60718). */
+  LIVE_SEAT_TAKEN: e(100210, 'A user is already on the seat.'),
+  /** 100211: the room does not support seats, IsSeatEnabled false (lock_seat, https://cloud.tencent.com/document/product/647/110669). */
+  LIVE_SEATS_DISABLED: e(100211, 'The room does not support taking seats.'),
   /** 100006: admin permission required (gift configuration pages). */
   LIVE_PERMISSION: e(100006, 'Insufficient operation permissions, admin account required.'),
   /** 100012: a gift configuration API called more often than its limit. */
   LIVE_TOO_FREQUENT: e(100012, 'Called too frequently.'),
+  /** 100300: live_config/set_callback while a configuration exists (https://tencentcloud.com/document/product/647/64420). */
+  CALLBACK_CONFIG_EXISTS: e(100300, 'Callback configuration already exists. Use update_callback to change it.'),
+  /** 100301: get or update_callback with no configuration (https://tencentcloud.com/document/product/647/64418). */
+  CALLBACK_CONFIG_MISSING: e(100301, 'Callback configuration does not exist. Create one with set_callback first.'),
   /** 100302: no callback token configured yet. */
   LIVE_CALLBACK_TOKEN_MISSING: e(100302, 'The callback authentication configuration does not exist. Set one with set_callback_token first.'),
   /** 102001: the app's gift feature is off. */

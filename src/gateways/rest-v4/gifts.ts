@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { GiftErrors, type Gift, type GiftCategory } from '../../services/gifts/gifts-service.ts';
+import { GiftRefusedByApp } from '../../services/gifts/gift.ts';
 import { defineCommand, perSecond, perSeconds, type CommandTable, type RateLimit } from './command.ts';
-import { RestErrors, type RestErrorEntry } from './errors.ts';
+import { RestError, RestErrors, type RestErrorEntry } from './errors.ts';
 
 /** Wire codes of the gift APIs' refusals (shared/spec/rest-v4.md §3.3–3.4). */
 const giftErrors = {
@@ -258,10 +259,16 @@ export const giftCommands: CommandTable = {
     ...gift('send_gift', perSecond(200)),
     body: Type.Object({ RoomId: Str, GiftId: Str, From_Account: Str, ReceiverList_Account: Type.Array(Str), Count: Type.Optional(Type.Integer()) }),
     async handle(ctx, b) {
-      await ctx.services.gifts.sendGift(
-        { sdkAppId: ctx.app.sdkAppId, roomId: b.RoomId, giftId: b.GiftId, from: b.From_Account, receivers: b.ReceiverList_Account, count: b.Count },
-        { clientIp: ctx.clientIp, platform: 'RESTAPI' },
-      );
+      try {
+        await ctx.services.gifts.sendGift(
+          { sdkAppId: ctx.app.sdkAppId, roomId: b.RoomId, giftId: b.GiftId, from: b.From_Account, receivers: b.ReceiverList_Account, count: b.Count },
+          { clientIp: ctx.clientIp, platform: 'RESTAPI' },
+        );
+      } catch (err) {
+        // The app server's own ErrorCode in [102100, 102200] reaches the caller with its ErrorInfo.
+        if (err instanceof GiftRefusedByApp) throw new RestError({ code: err.errorCode, info: err.errorInfo || RestErrors.GIFT_CALLBACK_FAILED.info });
+        throw err;
+      }
       return {};
     },
   }),

@@ -76,9 +76,9 @@ describe('live_config/set_callback_token and get_callback_token', () => {
 describe('which token signs Live.* callbacks', () => {
   const base = parseSettings('{}');
   it('the live_config token when configured and enabled; none when disabled; else callback.token', () => {
-    assert.equal(liveCallbackToken({ ...base, callback: { url: 'u', token: 'im' } }), 'im');
-    assert.equal(liveCallbackToken({ ...base, callback: { url: 'u', token: 'im' }, liveCallback: { ...base.liveCallback, token: 'live', enabled: true, configured: true } }), 'live');
-    assert.equal(liveCallbackToken({ ...base, callback: { url: 'u', token: 'im' }, liveCallback: { ...base.liveCallback, token: 'live', enabled: false, configured: true } }), '');
+    assert.equal(liveCallbackToken({ ...base, callback: { token: 'im' } }), 'im');
+    assert.equal(liveCallbackToken({ ...base, callback: { token: 'im' }, liveCallback: { ...base.liveCallback, token: 'live', enabled: true, configured: true } }), 'live');
+    assert.equal(liveCallbackToken({ ...base, callback: { token: 'im' }, liveCallback: { ...base.liveCallback, token: 'live', enabled: false, configured: true } }), '');
   });
 
   it('old stored settings without liveCallback parse to "not configured"', () => {

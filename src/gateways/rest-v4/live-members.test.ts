@@ -14,6 +14,7 @@ const DESTROY = `${SRV}/destroy_room`;
 const UPDATE = `${SRV}/update_room_info`;
 const SET_META = `${SRV}/set_room_metadata`;
 const STATISTIC = `${SRV}/get_room_statistic`;
+const STATS = `${SRV}/get_room_stats`;
 const MUTE = `${SRV}/mute_member`;
 const MUTED = `${SRV}/get_muted_member_list`;
 const BAN = `${SRV}/ban_member`;
@@ -413,28 +414,32 @@ describe('room_engine_http_mic seats', () => {
   });
 });
 
-describe('get_room_statistic', () => {
-  it('counts the room messages; gifts 0; 100004 for an unknown room', async () => {
+describe('get_room_stats (and its alias get_room_statistic)', () => {
+  // https://trtc.io/zh/document/80421: Response {TotalViewers, TotalGiftsSent, TotalGiftCoins, TotalUniqueGiftSenders, TotalLikesReceived, TotalMsgCount}.
+  it('counts the room messages; gifts 0; 100004 for an unknown room; the old name answers the same', async () => {
     await create(t, 'stat-room');
-    const stat = async () => {
-      const env = expectCode(await t.rest(STATISTIC, { RoomId: 'stat-room' }), 0);
+    const stat = async (command = STATS) => {
+      const env = expectCode(await t.rest(command, { RoomId: 'stat-room' }), 0);
       assert.deepEqual(Object.keys(env), [...ENVELOPE, 'Response']);
       return env.Response as Record<string, unknown>;
     };
     const first = await stat();
-    assert.equal(first.RoomId, 'stat-room');
-    assert.equal(first.MessageCount, 0);
-    assert.equal(first.GiftCount, 0);
+    assert.deepEqual(first, { TotalViewers: 0, TotalGiftsSent: 0, TotalGiftCoins: 0, TotalUniqueGiftSenders: 0, TotalLikesReceived: 0, TotalMsgCount: 0 });
     for (let i = 0; i < 3; i++) expectCode(await t.rest(TEXT, { RoomId: 'stat-room', Sender_Account: 'user1', TextContent: `m${i}` }), 0);
     expectCode(await t.rest(CUSTOM, { RoomId: 'stat-room', Sender_Account: 'user2', BusinessId: 'b', Data: 'd' }), 0);
     // A refused message is not counted.
     await expectFail(t, TEXT, { RoomId: 'stat-room', Sender_Account: 'ghost', TextContent: 'x' }, 100002);
-    assert.equal((await stat()).MessageCount, 4);
+    assert.equal((await stat()).TotalMsgCount, 4);
     // Another room's messages are its own.
     await create(t, 'stat-other');
     expectCode(await t.rest(TEXT, { RoomId: 'stat-other', TextContent: 'x' }), 0);
-    assert.equal((await stat()).MessageCount, 4);
+    assert.equal((await stat()).TotalMsgCount, 4);
+    assert.deepEqual(await stat(STATISTIC), await stat());
+    await expectFail(t, STATS, { RoomId: 'stat-none' }, 100004);
     await expectFail(t, STATISTIC, { RoomId: 'stat-none' }, 100004);
+    await expectFail(t, STATS, {}, 100002, /RoomId/);
+    await expectFail(t, STATS, { RoomId: 7 }, 100002, /RoomId/);
+    await expectFail(t, STATS, { RoomId: 'r'.repeat(49) }, 100002, /RoomId/);
   });
 });
 

@@ -1,8 +1,9 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { LiveRoom, LiveRoomInfo } from '../../services/live/room.ts';
-import { MAX_ROOM_LIST_COUNT } from '../../services/live/live-service.ts';
-import { defineCommand, perSecond, type CommandTable, type RateLimit } from './command.ts';
-import { RestErrors } from './errors.ts';
+import { MAX_MEMBER_LIST, MAX_ROOM_LIST_COUNT, MEMBER_PAGE_SIZE, parseCursor, type LiveOrigin } from '../../services/live/live-service.ts';
+import { SeatErrors } from '../../services/live/seats.ts';
+import { defineCommand, perSecond, type CommandTable, type RateLimit, type RestContext } from './command.ts';
+import { RestErrors, type RestErrorEntry } from './errors.ts';
 
 const live = {
   invalid: RestErrors.LIVE_INVALID,
@@ -15,6 +16,11 @@ const live = {
   },
 };
 const at = (limit: RateLimit) => ({ ...live, limit });
+/** `at` with codes of the command's own for some refusals (by DomainError detail). */
+const atWith = (limit: RateLimit, own: Record<string, RestErrorEntry>) => ({ ...live, limit, errors: { ...live.errors, ...own } });
+
+/** A REST change is made by the admin in the URL, from the caller's address (the callbacks' Operator_Account, ClientIP). */
+const origin = (ctx: RestContext): LiveOrigin => ({ operator: ctx.identifier, clientIp: ctx.clientIp, platform: 'RESTAPI' });
 
 const RoomId = Type.String({ minLength: 1 });
 const Users = Type.Array(Type.String({ minLength: 1 }), { minItems: 1 });
@@ -74,13 +80,35 @@ function roomInfo(r: LiveRoom): Record<string, unknown> {
   };
 }
 
+/**
+ * get_room_stats (100/s; https://trtc.io/zh/document/80421, https://cloud.tencent.com/document/product/647/132566):
+ * cumulative views, gifts received (count, coins, distinct senders), likes (trtcd has none: 0) and room messages.
+ */
+const getRoomStats = defineCommand({
+  ...at(perSecond(100)),
+  body: room({}),
+  async handle(ctx, b) {
+    const { room: r, gifts } = await ctx.services.live.statistic(ctx.app.sdkAppId, b.RoomId);
+    return {
+      Response: {
+        TotalViewers: r.viewCount,
+        TotalGiftsSent: gifts.count,
+        TotalGiftCoins: gifts.coins,
+        TotalUniqueGiftSenders: gifts.senders,
+        TotalLikesReceived: 0,
+        TotalMsgCount: r.state.messages,
+      },
+    };
+  },
+});
+
 /** `live_engine_http_srv` rooms, members, messages and robots; `room_engine_http_mic` seats (shared/spec/rest-v4.md §3). */
 export const liveCommands: CommandTable = {
   'live_engine_http_srv/create_room': defineCommand({
     ...at(perSecond(200)),
     body: Type.Object({ RoomInfo: Type.Object({ RoomId, Owner_Account: Type.Optional(Type.String({ minLength: 1 })), ...infoFields }) }),
     async handle(ctx, b) {
-      await ctx.services.live.create(ctx.app.sdkAppId, b.RoomInfo.RoomId, b.RoomInfo.Owner_Account ?? ctx.identifier, patch(b.RoomInfo));
+      await ctx.services.live.create(ctx.app.sdkAppId, b.RoomInfo.RoomId, b.RoomInfo.Owner_Account ?? ctx.identifier, patch(b.RoomInfo), origin(ctx));
       return {};
     },
   }),
@@ -89,7 +117,7 @@ export const liveCommands: CommandTable = {
     ...at(perSecond(200)),
     body: room({}),
     async handle(ctx, b) {
-      await ctx.services.live.destroy(ctx.app.sdkAppId, b.RoomId);
+      await ctx.services.live.destroy(ctx.app.sdkAppId, b.RoomId, origin(ctx));
       return {};
     },
   }),
@@ -129,7 +157,7 @@ export const liveCommands: CommandTable = {
     ...at(perSecond(200)),
     body: Type.Object({ RoomInfo: Type.Object({ RoomId, ...infoFields }) }),
     async handle(ctx, b) {
-      await ctx.services.live.update(ctx.app.sdkAppId, b.RoomInfo.RoomId, patch(b.RoomInfo));
+      await ctx.services.live.update(ctx.app.sdkAppId, b.RoomInfo.RoomId, patch(b.RoomInfo), origin(ctx));
       return {};
     },
   }),
@@ -138,7 +166,7 @@ export const liveCommands: CommandTable = {
     ...at(perSecond(200)),
     body: room({ Metadata: Type.Array(Type.Object({ Key: Type.String(), Value: Type.String() }), { minItems: 1 }) }),
     async handle(ctx, b) {
-      await ctx.services.live.setMetadata(ctx.app.sdkAppId, b.RoomId, b.Metadata.map((m) => ({ key: m.Key, value: m.Value })));
+      await ctx.services.live.setMetadata(ctx.app.sdkAppId, b.RoomId, b.Metadata.map((m) => ({ key: m.Key, value: m.Value })), origin(ctx));
       return {};
     },
   }),
@@ -157,27 +185,47 @@ export const liveCommands: CommandTable = {
     ...at(perSecond(200)),
     body: room({ Keys: Type.Array(Type.String(), { minItems: 1 }) }),
     async handle(ctx, b) {
-      await ctx.services.live.delMetadata(ctx.app.sdkAppId, b.RoomId, b.Keys);
+      await ctx.services.live.delMetadata(ctx.app.sdkAppId, b.RoomId, b.Keys, origin(ctx));
       return {};
     },
   }),
 
-  'live_engine_http_srv/get_room_statistic': defineCommand({
+  'live_engine_http_srv/get_room_stats': getRoomStats,
+  /** The name trtcd used before get_room_stats was documented (and an admin-console client's constant): an alias of it. */
+  'live_engine_http_srv/get_room_statistic': getRoomStats,
+
+  'live_engine_http_srv/get_member_list': defineCommand({
     ...at(perSecond(200)),
-    body: room({}),
+    body: room({ Next: Type.Optional(Type.String()) }),
     async handle(ctx, b) {
-      const { room: r, gifts } = await ctx.services.live.statistic(ctx.app.sdkAppId, b.RoomId);
+      const all = ctx.services.live.members(ctx.app.sdkAppId, b.RoomId);
+      const offset = parseCursor(b.Next ?? '', 'get_member_list');
+      const end = Math.min(offset + MEMBER_PAGE_SIZE, all.length, MAX_MEMBER_LIST);
       return {
         Response: {
-          RoomId: r.roomId,
-          ViewCount: r.viewCount,
-          MessageCount: r.state.messages,
-          GiftCount: gifts.count,
-          GiftCoins: gifts.coins,
-          GiftSenderCount: gifts.senders,
-          CreateTime: Math.floor(r.createdAt / 1000),
+          Next: end < Math.min(all.length, MAX_MEMBER_LIST) ? `${Math.floor(Date.now() / 1000)}-${end}` : '',
+          MemberCount: all.length,
+          MemberList: all.slice(offset, Math.max(offset, end)).map((m) => ({ Member_Account: m.userId })),
         },
       };
+    },
+  }),
+
+  'live_engine_http_srv/change_room_owner': defineCommand({
+    ...at(perSecond(200)),
+    body: room({ NewOwner_Account: Type.String({ minLength: 1 }) }),
+    async handle(ctx, b) {
+      await ctx.services.live.changeOwner(ctx.app.sdkAppId, b.RoomId, b.NewOwner_Account, origin(ctx));
+      return {};
+    },
+  }),
+
+  'live_engine_http_srv/modify_admin': defineCommand({
+    ...atWith(perSecond(200), { ADMIN_LIMIT: RestErrors.LIVE_ADMIN_LIMIT }),
+    body: room({ Admin_Account: Users, OpType: Type.Union([Type.Literal('add'), Type.Literal('delete')]) }),
+    async handle(ctx, b) {
+      await ctx.services.live.modifyAdmins(ctx.app.sdkAppId, b.RoomId, b.Admin_Account, b.OpType, origin(ctx));
+      return {};
     },
   }),
 
@@ -202,7 +250,7 @@ export const liveCommands: CommandTable = {
     ...at(perSecond(200)),
     body: room({ MemberList_Account: Users, Reason: Type.Optional(Type.String()), Duration: Type.Integer({ minimum: 1 }) }),
     async handle(ctx, b) {
-      await ctx.services.live.ban(ctx.app.sdkAppId, b.RoomId, b.MemberList_Account, b.Duration, b.Reason ?? '');
+      await ctx.services.live.ban(ctx.app.sdkAppId, b.RoomId, b.MemberList_Account, b.Duration, b.Reason ?? '', origin(ctx));
       return {};
     },
   }),
@@ -300,7 +348,7 @@ export const liveCommands: CommandTable = {
     ...at(perSecond(200)),
     body: room({ Member_Account: Type.String({ minLength: 1 }), Index: Type.Integer({ minimum: 0 }) }),
     async handle(ctx, b) {
-      await ctx.services.live.pickOnSeat(ctx.app.sdkAppId, b.RoomId, b.Member_Account, b.Index);
+      await ctx.services.live.pickOnSeat(ctx.app.sdkAppId, b.RoomId, b.Member_Account, b.Index, origin(ctx));
       return {};
     },
   }),
@@ -309,7 +357,34 @@ export const liveCommands: CommandTable = {
     ...at(perSecond(200)),
     body: room({ Member_Account: Type.String({ minLength: 1 }), Data: Type.Optional(Type.String()) }),
     async handle(ctx, b) {
-      await ctx.services.live.kickOffSeat(ctx.app.sdkAppId, b.RoomId, b.Member_Account, b.Data ?? '');
+      await ctx.services.live.kickOffSeat(ctx.app.sdkAppId, b.RoomId, b.Member_Account, b.Data ?? '', origin(ctx));
+      return {};
+    },
+  }),
+
+  'room_engine_http_mic/lock_seat': defineCommand({
+    ...atWith(perSecond(200), { [SeatErrors.DISABLED]: RestErrors.LIVE_SEATS_DISABLED }),
+    body: room({ Index: Type.Integer({ minimum: 0 }), ForbidTaken: Type.Optional(Type.Boolean()), ForbidVideo: Type.Optional(Type.Boolean()), ForbidAudio: Type.Optional(Type.Boolean()) }),
+    async handle(ctx, b) {
+      await ctx.services.live.lockSeat(ctx.app.sdkAppId, b.RoomId, b.Index, { taken: b.ForbidTaken, video: b.ForbidVideo, audio: b.ForbidAudio }, origin(ctx));
+      return {};
+    },
+  }),
+
+  'room_engine_http_mic/switch_seat': defineCommand({
+    ...at(perSecond(200)),
+    body: room({ ToIndex: Type.Integer({ minimum: 0 }), Member_Account: Type.String({ minLength: 1 }) }),
+    async handle(ctx, b) {
+      await ctx.services.live.switchSeat(ctx.app.sdkAppId, b.RoomId, b.Member_Account, b.ToIndex, origin(ctx));
+      return {};
+    },
+  }),
+
+  'room_engine_http_mic/move_user_to_seat': defineCommand({
+    ...atWith(perSecond(200), { [SeatErrors.NOT_MEMBER]: RestErrors.LIVE_NOT_MEMBER, [SeatErrors.TAKEN]: RestErrors.LIVE_SEAT_TAKEN }),
+    body: room({ SeatIndex: Type.Integer({ minimum: 0 }), Member_Account: Type.String({ minLength: 1 }), Policy: Type.Integer() }),
+    async handle(ctx, b) {
+      await ctx.services.live.moveToSeat(ctx.app.sdkAppId, b.RoomId, b.Member_Account, b.SeatIndex, b.Policy, origin(ctx));
       return {};
     },
   }),

@@ -86,6 +86,8 @@ export class SdkConnection {
   private rembTimer: NodeJS.Timeout | undefined;
   /** Whether this user publishes the small stream (publish/v2 or publish_state_change with smallVideo). */
   smallOn = false;
+  /** The latest main publication: the small stream, forwarded here rather than by the SFU, follows its video block. */
+  private mainPub: Publication | undefined;
   /** Subscribers of the small stream: it is not in the SFU (no other protocol receives it). */
   readonly smallSinks = new Set<SdkSink>();
   /** MPC mode: the uplink PeerConnection, and one downlink per remote publisher with what was asked of it. */
@@ -406,6 +408,7 @@ export class SdkConnection {
     });
     this.sources[stream] = fresh;
     const pub = sfu.publish({ sdkAppId: this.sdkAppId, room: ref, userId: this.userId, stream, source: fresh, owner: this });
+    if (stream === 'main') this.mainPub = pub;
     this.s.d.media.announce(pub);
   }
 
@@ -459,7 +462,7 @@ export class SdkConnection {
     if (ssrc === u.audioSsrc) this.sources.main?.emit('audio', rtp);
     else if (ssrc === u.bigVideoSsrc) this.sources.main?.emit('video', rtp);
     else if (ssrc === u.auxVideoSsrc) this.sources.sub?.emit('video', rtp);
-    else if (ssrc === u.smallVideoSsrc && this.smallOn) for (const sink of this.smallSinks) sink.send('video', rtp);
+    else if (ssrc === u.smallVideoSsrc && this.smallOn && !this.mainPub?.blocked.video) for (const sink of this.smallSinks) sink.send('video', rtp);
   }
 
   /** RTCP to this user as a publisher, on whichever uplink it has. */
@@ -727,6 +730,7 @@ export class SdkConnection {
     this.mpcUp = undefined;
     this.smallOn = false;
     this.smallSinks.clear();
+    this.mainPub = undefined;
     delete this.sources.main;
     delete this.sources.sub;
   }
@@ -743,15 +747,16 @@ export class SdkConnection {
     tick();
   }
 
-  /** The user's flag word in cmd 23. */
+  /** The user's flag word in cmd 23: a kind the server blocks (SetUserBlocked*) shows as muted. */
   static flagOf(pubs: Publication[]): number {
     let flag = 0;
     for (const p of pubs) {
+      const off = (kind: MediaKind) => p.muted[kind] || p.blocked[kind];
       if (p.stream === 'main') {
-        if (p.source.kinds.audio) flag |= Flag.AUDIO | (p.muted.audio ? Flag.AUDIO_MUTED : 0);
-        if (p.source.kinds.video) flag |= Flag.BIG_VIDEO | (p.muted.video ? Flag.BIG_VIDEO_MUTED : 0);
+        if (p.source.kinds.audio) flag |= Flag.AUDIO | (off('audio') ? Flag.AUDIO_MUTED : 0);
+        if (p.source.kinds.video) flag |= Flag.BIG_VIDEO | (off('video') ? Flag.BIG_VIDEO_MUTED : 0);
       } else if (p.source.kinds.video) {
-        flag |= Flag.AUX_VIDEO | (p.muted.video ? Flag.AUX_VIDEO_MUTED : 0);
+        flag |= Flag.AUX_VIDEO | (off('video') ? Flag.AUX_VIDEO_MUTED : 0);
       }
     }
     return flag;

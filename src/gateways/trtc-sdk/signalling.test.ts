@@ -3,9 +3,12 @@ import { createSocket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { genUserSig } from '../../auth/usersig.ts';
+import { trtcCloudClient } from '../../../test/helpers/cloud-api.ts';
 import { rtcLogin, type RtcTestClient } from '../../../test/helpers/rtc-client.ts';
 import { sdkClient, SdkWsClient } from '../../../test/helpers/sdk-ws-client.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import type { MediaSource } from '../../realtime/media/source.ts';
+import { Flag } from './protocol.ts';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const byUser = (list: unknown): Array<Record<string, unknown>> => [...(list as Array<Record<string, unknown>>)].sort((a, b) => String(a.userId).localeCompare(String(b.userId)));
@@ -255,6 +258,33 @@ describe('trtc-sdk signalling (/v2/ws)', () => {
     assert.deepEqual(t.server.trtcRooms.members(t.app.sdkAppId, { roomId: 4040 }), []);
     // The socket stays usable: the SDK could join again (it closes it itself after a kick).
     assert.equal((await k1.join(4041)).code, 0);
+  });
+
+  it('shows a user the server blocked (SetUserBlocked) as muted in cmd 23 and the join reply, and unmuted once unblocked', async () => {
+    const id = t.app.sdkAppId;
+    const room = { roomId: 4045 };
+    const s = await joined('blk-viewer', 4045);
+    await t.server.trtcRooms.enter(id, room, 'blk-pub');
+    const source: MediaSource = { kinds: { audio: true, video: true }, onRtp: () => undefined, requestKeyframe: () => undefined, close: () => undefined };
+    const sfu = t.server.rtc.media.sfu;
+    const pub = sfu.publish({ sdkAppId: id, room, userId: 'blk-pub', stream: 'main', source, owner: undefined });
+    const flag = (list: unknown) => (list as Array<Record<string, unknown>>).find((u) => u.userId === 'blk-pub')?.flag;
+    const both = Flag.AUDIO | Flag.BIG_VIDEO;
+    assert.equal(flag((await s.push(23)).data.userList), both);
+
+    const cloud = trtcCloudClient(t.server.url, t.app.cloudApi);
+    const block = (IsMute: number) => cloud.request('SetUserBlocked', { SdkAppId: id, RoomId: 4045, UserId: 'blk-pub', IsMute });
+    await block(1);
+    assert.equal(flag((await s.push(23)).data.userList), both | Flag.AUDIO_MUTED | Flag.BIG_VIDEO_MUTED);
+    await block(3);
+    assert.equal(flag((await s.push(23)).data.userList), both | Flag.BIG_VIDEO_MUTED);
+    const late = client('blk-late');
+    const joinReply = await late.join(4045);
+    assert.equal(flag(joinReply.data.publishers), both | Flag.BIG_VIDEO_MUTED, 'a late joiner sees the block');
+    await block(0);
+    assert.equal(flag((await s.push(23)).data.userList), both);
+    sfu.unpublish(pub, 'unpublished');
+    await t.server.trtcRooms.leave(id, room, 'blk-pub');
   });
 
   it('answers the other commands: roles, publishing without media refused, heartbeats, constraints, unsupported plugins', async () => {

@@ -26,6 +26,8 @@ export interface Publication {
   readonly source: MediaSource;
   readonly owner: Owner | undefined;
   readonly muted: Record<MediaKind, boolean>;
+  /** Kinds the server blocked (SetUserBlocked*): not forwarded, whatever the publisher's own mute says. */
+  readonly blocked: Record<MediaKind, boolean>;
   readonly subscriptions: Set<Subscription>;
   lastKeyframeAsk: number;
 }
@@ -42,9 +44,14 @@ export interface Subscription {
 export interface SfuListener {
   unpublished(p: Publication, reason: string): void;
   published?(p: Publication): void;
-  /** Muted or unmuted. */
+  /** Muted or unmuted, blocked or unblocked. */
   updated?(p: Publication): void;
 }
+
+/** Which kinds of a user's publications in a room the server blocks (looked up once per publication, not per packet). */
+export type BlockLookup = (sdkAppId: number, room: RoomRef, userId: string) => Readonly<Record<MediaKind, boolean>>;
+
+const NONE_BLOCKED: BlockLookup = () => ({ audio: false, video: false });
 
 /**
  * Publications by room and stream, subscriptions by id and owner. A publication's packets go to each of its
@@ -57,7 +64,11 @@ export class Sfu {
   private nextId = 1;
   private readonly listeners: SfuListener[];
 
-  constructor(listener: SfuListener) {
+  /** `blockedOf` tells a new publication which of its kinds start blocked (the room's block of its user). */
+  constructor(
+    listener: SfuListener,
+    private readonly blockedOf: BlockLookup = NONE_BLOCKED,
+  ) {
     this.listeners = [listener];
   }
 
@@ -70,9 +81,10 @@ export class Sfu {
   publish(p: { sdkAppId: number; room: RoomRef; userId: string; stream: StreamType; source: MediaSource; owner: Owner | undefined }): Publication {
     const old = this.find(p.sdkAppId, p.room, p.userId, p.stream);
     if (old) this.unpublish(old, 'replaced');
-    const pub: Publication = { ...p, muted: { audio: false, video: false }, subscriptions: new Set(), lastKeyframeAsk: 0 };
+    const b = this.blockedOf(p.sdkAppId, p.room, p.userId);
+    const pub: Publication = { ...p, muted: { audio: false, video: false }, blocked: { audio: b.audio, video: b.video }, subscriptions: new Set(), lastKeyframeAsk: 0 };
     p.source.onRtp((kind, rtp) => {
-      if (pub.muted[kind]) return;
+      if (pub.muted[kind] || pub.blocked[kind]) return;
       for (const s of pub.subscriptions) s.subscriber.send(kind, rtp);
     });
     const k = key(p.sdkAppId, p.room);
@@ -146,6 +158,21 @@ export class Sfu {
     pub.muted[kind] = muted;
     if (!muted && kind === 'video') this.askKeyframe(pub, true);
     this.changed(pub);
+  }
+
+  /**
+   * Blocks or unblocks kinds of every publication of a user in a room (blocked kinds are not forwarded); unblocking
+   * video asks for a keyframe. The listeners hear of each publication that changed.
+   */
+  setBlocked(sdkAppId: number, room: RoomRef, userId: string, block: Readonly<Record<MediaKind, boolean>>): void {
+    for (const pub of this.inRoom(sdkAppId, room)) {
+      if (pub.userId !== userId || (pub.blocked.audio === block.audio && pub.blocked.video === block.video)) continue;
+      const unblocksVideo = pub.blocked.video && !block.video;
+      pub.blocked.audio = block.audio;
+      pub.blocked.video = block.video;
+      if (unblocksVideo && !pub.muted.video) this.askKeyframe(pub, true);
+      this.changed(pub);
+    }
   }
 
   /** Tells the listeners that a publication changed (muted, or its source now carries other kinds). */

@@ -4,7 +4,7 @@ import { UserSigVerifier, type VerifyResult } from '../../auth/usersig.ts';
 import type { AppRow } from '../../store/apps-repo.ts';
 import type { Store } from '../../store/store.ts';
 import { DomainError } from '../errors.ts';
-import { applySetting, defaultSettings, parseSettings, type AppSettings } from './settings.ts';
+import { applySetting, defaultSettings, parseSettings, type AppSettings, type CallbackConfig, type CallbackFamily } from './settings.ts';
 
 /** The first SDKAppID handed out when none is asked for (Tencent's are 14000xxxxx). */
 export const FIRST_SDK_APP_ID = 1400000001;
@@ -28,6 +28,9 @@ export interface AppCredentials {
   cloudApi: { secretId: string; secretKey: string };
   ivh: { appKey: string; accessToken: string };
 }
+
+/** DomainError details of setCallbackConfig's guards, for the gateways' codes (100300, 100301). */
+export const CallbackConfigErrors = { EXISTS: 'CALLBACK_CONFIG_EXISTS', MISSING: 'CALLBACK_CONFIG_MISSING' } as const;
 
 /** Why an app cannot serve requests right now. */
 export type AppRefusal = 'DISABLED' | 'EXPIRED' | 'IP_NOT_ALLOWED';
@@ -166,16 +169,36 @@ export class AppsService {
 
   /** Applies `key=value` settings (and `secretKey`, which rotates the UserSig key) to an app. */
   async update(sdkAppId: number, changes: Array<[string, string]>): Promise<App> {
+    return this.change(sdkAppId, (settings, extra) => {
+      for (const [key, value] of changes) {
+        if (key === 'secretKey') {
+          if (!/^[\x21-\x7e]{16,128}$/.test(value)) throw new DomainError('INVALID_ARGUMENT', 'secretKey must be 16-128 printable characters');
+          extra.secret_key = value;
+        } else applySetting(settings, key, value);
+      }
+    });
+  }
+
+  /**
+   * Sets one callback family's configuration (null removes it). `expect` is checked against the stored settings being
+   * changed: `absent` refuses an existing configuration (ALREADY_EXISTS), `present` a missing one (NOT_FOUND).
+   */
+  async setCallbackConfig(sdkAppId: number, family: CallbackFamily, config: CallbackConfig | null, expect: 'any' | 'absent' | 'present' = 'any'): Promise<App> {
+    return this.change(sdkAppId, (settings) => {
+      const have = settings.callbacks[family] !== null;
+      if (expect === 'absent' && have) throw new DomainError('ALREADY_EXISTS', `the ${family} callback configuration already exists`, CallbackConfigErrors.EXISTS);
+      if (expect === 'present' && !have) throw new DomainError('NOT_FOUND', `no ${family} callback configuration exists`, CallbackConfigErrors.MISSING);
+      settings.callbacks = { ...settings.callbacks, [family]: config && { url: config.url, commands: config.commands === 'all' ? 'all' : [...config.commands] } };
+    });
+  }
+
+  /** Reads an app's stored settings, lets `mutate` change them (and the secret key), writes them back and reloads. */
+  private async change(sdkAppId: number, mutate: (settings: AppSettings, extra: { secret_key?: string }) => void): Promise<App> {
     const row = await this.store.apps.get(sdkAppId);
     if (!row) throw new DomainError('NOT_FOUND', `app ${sdkAppId} not found`);
     const settings = parseSettings(row.settings);
     const extra: { secret_key?: string } = {};
-    for (const [key, value] of changes) {
-      if (key === 'secretKey') {
-        if (!/^[\x21-\x7e]{16,128}$/.test(value)) throw new DomainError('INVALID_ARGUMENT', 'secretKey must be 16-128 printable characters');
-        extra.secret_key = value;
-      } else applySetting(settings, key, value);
-    }
+    mutate(settings, extra);
     await this.store.transaction(async (tx) => {
       await tx.apps.updateSettings(sdkAppId, JSON.stringify(settings), extra);
       await tx.accounts.upsert(sdkAppId, settings.admins.map((userId) => ({ userId })));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DomainError } from '../errors.ts';
-import { applySetting, defaultSettings, maskedSettings, parseSettings } from './settings.ts';
+import { applySetting, defaultSettings, maskedSettings, MAX_CALLBACK_URL_CHARS, parseSettings } from './settings.ts';
 
 describe('app settings', () => {
   it('applies each key of the CLI contract', () => {
@@ -18,7 +18,9 @@ describe('app settings', () => {
     assert.equal(s.features.gift, false);
     assert.equal(s.features.trtc, false);
     assert.equal(s.features.call, true);
-    assert.deepEqual(s.callback, { url: 'http://127.0.0.1:8080/cb', token: 'tok' });
+    assert.deepEqual(s.callback, { token: 'tok' });
+    const all = { url: 'http://127.0.0.1:8080/cb', commands: 'all' };
+    assert.deepEqual(s.callbacks, { call: all, live: all });
     assert.deepEqual(s.ipAllowlist, ['127.0.0.1', '10.0.0.0/8', '::1']);
     assert.equal(s.disabled, true);
     assert.equal(s.expiresAt, 1893456000);
@@ -40,6 +42,8 @@ describe('app settings', () => {
       ['ipAllowlist', '1.2.3.4/33'],
       ['ipAllowlist', 'example.com'],
       ['callback.url', 'ftp://x'],
+      ['callback.url', 'http://has space'],
+      ['callback.url', `http://x/${'a'.repeat(MAX_CALLBACK_URL_CHARS)}`],
       ['expiresAt', 'soon'],
       ['admins', ' , '],
       ['appRateLimit', '-1'],
@@ -64,10 +68,32 @@ describe('app settings', () => {
     applySetting(s, 'callback.token', 'cb-secret');
     applySetting(s, 'liveCallback.token', 'live-secret');
     const shown = maskedSettings(s);
-    assert.deepEqual(shown.callback, { url: 'http://127.0.0.1:8080/cb', token: '***' });
+    assert.deepEqual(shown.callback, { token: '***' });
+    assert.deepEqual(shown.callbacks, s.callbacks);
     assert.deepEqual(shown.liveCallback, { ...s.liveCallback, token: '***' });
     assert.doesNotMatch(JSON.stringify(shown), /secret/);
     assert.equal(s.callback.token, 'cb-secret');
     assert.equal(s.liveCallback.token, 'live-secret');
+  });
+
+  it('callback.url is the shortcut for both callback families (docs/compatibility.md)', () => {
+    const s = defaultSettings();
+    assert.deepEqual(s.callbacks, { call: null, live: null }, 'a new app sends no callbacks');
+    applySetting(s, 'callback.url', 'http://a/cb');
+    assert.deepEqual(s.callbacks, { call: { url: 'http://a/cb', commands: 'all' }, live: { url: 'http://a/cb', commands: 'all' } }, 'no list yet: every command');
+    s.callbacks = { call: { url: 'http://b/cb', commands: ['Call.CallbackAfterEndCall'] }, live: { url: 'http://a/cb', commands: 'all' } };
+    applySetting(s, 'callback.url', 'https://c/cb');
+    assert.deepEqual(s.callbacks, { call: { url: 'https://c/cb', commands: ['Call.CallbackAfterEndCall'] }, live: { url: 'https://c/cb', commands: 'all' } }, 'a list set by API is kept');
+    applySetting(s, 'callback.url', '');
+    assert.deepEqual(s.callbacks, { call: null, live: null }, 'empty removes both configurations');
+  });
+
+  it('reads rows written before per-family configuration: their callback.url meant every command of both families', () => {
+    const old = parseSettings(JSON.stringify({ callback: { url: 'http://old/cb', token: 'tok' } }));
+    assert.deepEqual(old.callback, { token: 'tok' });
+    assert.deepEqual(old.callbacks, { call: { url: 'http://old/cb', commands: 'all' }, live: { url: 'http://old/cb', commands: 'all' } });
+    assert.deepEqual(parseSettings(JSON.stringify({ callback: { url: '', token: '' } })).callbacks, { call: null, live: null });
+    const stored = parseSettings(JSON.stringify({ callbacks: { live: { url: 'http://l/cb', commands: ['Live.CallbackBeforeSendGift'] } } }));
+    assert.deepEqual(stored.callbacks, { call: null, live: { url: 'http://l/cb', commands: ['Live.CallbackBeforeSendGift'] } });
   });
 });

@@ -8,11 +8,30 @@ export type Feature = (typeof FEATURES)[number];
 /** Rate-limit profiles: `tencent` applies the published per-API limits, `off` none. */
 export type RateLimitProfile = 'tencent' | 'off';
 
+/** The callback families an app configures separately: Call.* (v4/call_config/*) and Live.* (v4/live_config/*). */
+export const CALLBACK_FAMILIES = ['call', 'live'] as const;
+export type CallbackFamily = (typeof CALLBACK_FAMILIES)[number];
+
+/** One family's callback configuration: where its callbacks go and which command words it wants (`all`: every one). */
+export interface CallbackConfig {
+  url: string;
+  commands: string[] | 'all';
+}
+
+/** Longest callback URL accepted, in characters (Tencent publishes no limit; unconfirmed, see docs/compatibility.md). */
+export const MAX_CALLBACK_URL_CHARS = 1024;
+
 /** Everything about an app that an operator may change after creation. */
 export interface AppSettings {
   admins: string[];
   features: Record<Feature, boolean>;
-  callback: { url: string; token: string };
+  /** `token` signs Call.* callbacks, and Live.* ones while live_config has no token of its own. */
+  callback: { token: string };
+  /**
+   * Per family, the callback URL and command list set by call_config/live_config set_callback (or by the `callback.url`
+   * shortcut, which wants every command); null when the family has none, so nothing of it is sent.
+   */
+  callbacks: Record<CallbackFamily, CallbackConfig | null>;
   /**
    * Live.* callback authentication (v4/live_config/set_callback_token) and the before-send-gift policy:
    * `configured` once a token was set; `enabled` is IsTokenEnable; `giftNonBlocking` lets a gift through when
@@ -52,7 +71,8 @@ export function defaultSettings(): AppSettings {
   return {
     admins: ['administrator'],
     features: { call: true, live: true, gift: true, trtc: true, ivh: true },
-    callback: { url: '', token: '' },
+    callback: { token: '' },
+    callbacks: { call: null, live: null },
     liveCallback: { token: '', enabled: false, configured: false, giftNonBlocking: false },
     ipAllowlist: [],
     disabled: false,
@@ -66,15 +86,23 @@ export function defaultSettings(): AppSettings {
   };
 }
 
+/** Both families' configuration as the `callback.url` shortcut leaves it: every command to `url` (none when empty). */
+function shortcutCallbacks(url: string, prev: AppSettings['callbacks']): AppSettings['callbacks'] {
+  const one = (f: CallbackFamily): CallbackConfig | null => (url === '' ? null : { url, commands: prev[f]?.commands ?? 'all' });
+  return { call: one('call'), live: one('live') };
+}
+
 /** Reads settings JSON from the store, filling keys that older rows lack. */
 export function parseSettings(json: string): AppSettings {
   const base = defaultSettings();
-  const raw = JSON.parse(json) as Partial<AppSettings>;
+  // Rows written before per-family configuration kept one URL in callback.url: it meant every command of both families.
+  const raw = JSON.parse(json) as Partial<AppSettings> & { callback?: { url?: string; token?: string } };
   return {
     ...base,
     ...raw,
     features: { ...base.features, ...raw.features },
-    callback: { ...base.callback, ...raw.callback },
+    callback: { token: raw.callback?.token ?? '' },
+    callbacks: raw.callbacks ? { ...base.callbacks, ...raw.callbacks } : shortcutCallbacks(raw.callback?.url ?? '', base.callbacks),
     liveCallback: { ...base.liveCallback, ...raw.liveCallback },
     trtc: { ...base.trtc, ...raw.trtc },
     chat: { ...base.chat, ...raw.chat },
@@ -113,6 +141,13 @@ function bool(key: string, v: string): boolean {
   if (['true', 'on', '1', 'yes'].includes(s)) return true;
   if (['false', 'off', '0', 'no'].includes(s)) return false;
   throw new DomainError('INVALID_ARGUMENT', `${key} must be true or false, got "${v}"`);
+}
+
+/** Why `url` cannot be a callback URL (http or https, no spaces, at most MAX_CALLBACK_URL_CHARS), or null when it can. */
+export function callbackUrlProblem(url: string): string | null {
+  if (!/^https?:\/\/\S+$/i.test(url) || !URL.canParse(url)) return 'must be an http:// or https:// URL';
+  if ([...url].length > MAX_CALLBACK_URL_CHARS) return `must be at most ${MAX_CALLBACK_URL_CHARS} characters`;
+  return null;
 }
 
 function count(key: string, v: string): number {
@@ -178,12 +213,16 @@ export function applySetting(s: AppSettings, key: string, value: string): void {
       s.admins = admins;
       return;
     }
-    case 'callback.url':
-      if (value !== '' && !/^https?:\/\/[^\s]+$/i.test(value)) throw new DomainError('INVALID_ARGUMENT', 'callback.url must be an http(s) URL or empty');
-      s.callback.url = value;
+    case 'callback.url': {
+      // The shortcut for both families (docs/compatibility.md): it moves their URL, keeping a command list set by
+      // call_config/live_config, wants every command where none was set, and removes both configurations when empty.
+      const problem = value === '' ? null : callbackUrlProblem(value);
+      if (problem) throw new DomainError('INVALID_ARGUMENT', `callback.url ${problem} (or empty)`);
+      s.callbacks = shortcutCallbacks(value, s.callbacks);
       return;
+    }
     case 'callback.token':
-      s.callback.token = value;
+      s.callback = { ...s.callback, token: value };
       return;
     case 'liveCallback.token':
       // An empty token removes the Live callback authentication configuration (get_callback_token then answers 100302).

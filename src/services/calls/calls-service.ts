@@ -4,6 +4,7 @@ import { SINGLE_NODE, type Coordination } from '../../bus/coordination.ts';
 import type { CallRow } from '../../store/calls-repo.ts';
 import type { Repos, Store } from '../../store/store.ts';
 import { afterEndCall, afterMemberChanged, afterStartCall, type CallbackEvent } from '../../webhooks/call-callbacks.ts';
+import { callbackTarget } from '../../webhooks/callback-config.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import { DomainError } from '../errors.ts';
@@ -299,15 +300,16 @@ export class CallsService {
     this.publish({ call: t.call, changes: t.changes, started: false, ended: t.ended });
   }
 
-  /** Persists the call and its callbacks in one transaction, then updates memory and timers. */
+  /** Persists the call and the callbacks its app wants (callbackTarget) in one transaction, then updates memory and timers. */
   private async commit(call: Call, events: CallbackEvent[], origin: Origin): Promise<void> {
-    const hasUrl = Boolean(this.apps.get(call.sdkAppId)?.settings.callback.url);
+    const settings = this.apps.get(call.sdkAppId)?.settings;
+    const wanted = settings ? events.filter((e) => callbackTarget(settings, e.command)) : [];
     const now = Date.now();
     await this.store.transaction(async (tx: Repos) => {
       await tx.calls.save(toRow(call));
-      if (hasUrl) {
+      if (wanted.length) {
         await tx.outbox.enqueue(
-          events.map((e) => ({
+          wanted.map((e) => ({
             sdk_app_id: call.sdkAppId,
             command: e.command,
             order_key: e.orderKey,
@@ -326,7 +328,7 @@ export class CallsService {
       }
     });
     this.remember(call);
-    if (hasUrl && events.length) this.onQueued();
+    if (wanted.length) this.onQueued();
   }
 
   private remember(call: Call): void {

@@ -1,12 +1,13 @@
 import type { Insertable } from 'kysely';
 import type { GiftRecordsTable } from '../../store/schema.ts';
 import type { Store } from '../../store/store.ts';
-import { beforeSendGiftBody, callBeforeSendGift, BEFORE_SEND_GIFT_TIMEOUT_MS } from '../../webhooks/live-callbacks.ts';
+import { callbackTarget } from '../../webhooks/callback-config.ts';
+import { beforeSendGiftBody, callBeforeSendGift, BEFORE_SEND_GIFT, BEFORE_SEND_GIFT_TIMEOUT_MS } from '../../webhooks/live-callbacks.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import { DomainError } from '../errors.ts';
 import type { LiveService } from '../live/live-service.ts';
-import { GiftErrors, MAX_GIFT_COUNT, MAX_RECEIVERS, invalid, requireGiftFeature, type Gift, type GiftCount, type GiftMeta, type SendGiftRequest, type SentGift } from './gift.ts';
+import { GiftErrors, GiftRefusedByApp, PASS_THROUGH_MAX, PASS_THROUGH_MIN, MAX_GIFT_COUNT, MAX_RECEIVERS, invalid, requireGiftFeature, type Gift, type GiftCount, type GiftMeta, type SendGiftRequest, type SentGift } from './gift.ts';
 
 type GiftRecordRow = Omit<Insertable<GiftRecordsTable>, 'id'>;
 
@@ -36,8 +37,8 @@ export class GiftSender {
    * Sends a gift in a room. Checks, in order: the app's gift feature (102001), the room (100002 for a bad RoomId,
    * 100004 when unknown), the gift (102002), the room's gift switch (102008), the request's shape (Count 1–9999,
    * 1–100 receivers, no empty UserID: 100002), that the sender and receivers are imported accounts (100002); then
-   * asks the app server through Live.CallbackBeforeSendGift when the app has a callback URL (102004 when it
-   * refuses, fails or times out); then records the gift durably and only then publishes it and answers.
+   * asks the app server through Live.CallbackBeforeSendGift when the app wants that command (102004 when it
+   * refuses, fails or times out; an ErrorCode in [102100, 102200] is passed through); then records the gift durably and only then publishes it and answers.
    */
   async sendGift(req: SendGiftRequest, meta: GiftMeta = {}): Promise<SentGift> {
     const app = requireGiftFeature(this.appsService, req.sdkAppId);
@@ -57,14 +58,19 @@ export class GiftSender {
     if (missing.length) throw new DomainError('INVALID_ARGUMENT', `ReceiverList_Account has accounts that are not imported: ${missing.join(', ')}`, 'UNKNOWN_ACCOUNT');
 
     const time = Date.now();
-    if (app.settings.callback.url) {
+    if (callbackTarget(app.settings, BEFORE_SEND_GIFT)) {
       const verdict = await callBeforeSendGift(
         app.settings,
         beforeSendGiftBody(req.from, req.roomId, { From_Account: req.from, To_Account: receivers, Time: Math.floor(time / 1000), GiftId: gift.giftId, Count: count, Coins: gift.coins }),
         { sdkAppId: req.sdkAppId, clientIp: meta.clientIp ?? '', platform: meta.platform ?? 'RESTAPI' },
         this.callbackTimeoutMs,
       );
-      if (!verdict.allowed) throw new DomainError('FAILED_PRECONDITION', `Live.CallbackBeforeSendGift blocked the gift: ${verdict.reason}`, GiftErrors.CALLBACK_FAILED);
+      if (!verdict.allowed) {
+        const why = `Live.CallbackBeforeSendGift blocked the gift: ${verdict.reason}`;
+        const code = verdict.errorCode;
+        if (code !== undefined && code >= PASS_THROUGH_MIN && code <= PASS_THROUGH_MAX) throw new GiftRefusedByApp(why, code, verdict.errorInfo ?? '');
+        throw new DomainError('FAILED_PRECONDITION', why, GiftErrors.CALLBACK_FAILED);
+      }
       // The room may have been dissolved while the app server was deciding.
       this.live.get(req.sdkAppId, req.roomId);
     }

@@ -39,6 +39,25 @@ export const GiftErrors = {
   CATEGORY_NOT_FOUND: 'CATEGORY_NOT_FOUND',
 } as const;
 
+/**
+ * ErrorCodes of a Live.CallbackBeforeSendGift answer that reach the sender as they are; any other non-zero code
+ * blocks with 102004 ("The error code interval that can be passed through is [102100,102200]",
+ * https://www.tencentcloud.com/document/product/647/72210).
+ */
+export const PASS_THROUGH_MIN = 102100;
+export const PASS_THROUGH_MAX = 102200;
+
+/** The app server refused a gift with an ErrorCode the sender is given as it is (with the server's ErrorInfo). */
+export class GiftRefusedByApp extends DomainError {
+  constructor(
+    message: string,
+    readonly errorCode: number,
+    readonly errorInfo: string,
+  ) {
+    super('FAILED_PRECONDITION', message, GiftErrors.CALLBACK_FAILED);
+  }
+}
+
 /** A name and description in one language. */
 export interface GiftText {
   name: string;

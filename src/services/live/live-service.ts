@@ -1,17 +1,26 @@
 import type { Bus } from '../../bus/bus.ts';
 import { SINGLE_NODE, type Coordination } from '../../bus/coordination.ts';
-import type { LiveRoomRow } from '../../store/live-repo.ts';
 import type { GiftTotals } from '../../store/gifts-repo.ts';
 import type { Store } from '../../store/store.ts';
+import {
+  afterChangeOwner,
+  afterCreateRoom,
+  afterDelMetadata,
+  afterDestroyRoom,
+  afterMemberStateChanged,
+  afterModifyAdmin,
+  afterSetMetadata,
+  afterUpdateRoomInfo,
+  type MemberCause,
+} from '../../webhooks/live-after-callbacks.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { DomainError } from '../errors.ts';
-import { LIVE_TOPIC, type LiveEvent, type LiveRoom, type LiveRoomInfo, type LiveRoomState, type Seat } from './room.ts';
-import { Serial } from '../serial.ts';
+import type { LiveMember, LiveRoom, LiveRoomInfo } from './room.ts';
+import { defaultInfo, fromRow, isMember, LiveRoomStore, roomIdProblem, SERVER_ORIGIN, toRow, type LiveCallbacks, type LiveOrigin } from './room-store.ts';
+import { kickFromSeat, lockSeat, moveToSeat, placeOnSeat, seatList, switchSeat, unseat } from './seats.ts';
 
-/** Longest RoomId, in bytes. */
-export const MAX_ROOM_ID_BYTES = 48;
-/** Seats of a room when create_room sets none (unconfirmed). */
-export const DEFAULT_MAX_SEAT_COUNT = 8;
+export { DEFAULT_MAX_SEAT_COUNT, MAX_ROOM_ID_BYTES, SERVER_ORIGIN, defaultInfo, roomIdProblem, type LiveCallbacks, type LiveOrigin } from './room-store.ts';
+
 /** Most seats a room may have (unconfirmed; the real limit depends on the package). */
 export const MAX_SEAT_COUNT = 16;
 /** Most members ban_member takes per call. */
@@ -25,46 +34,12 @@ export const MAX_METADATA_VALUE_BYTES = 2048;
 export const MAX_MESSAGE_BYTES = 12 * 1024;
 /** Most rooms get_room_list returns per page. */
 export const MAX_ROOM_LIST_COUNT = 20;
-
-/** Settings of a new room. */
-export function defaultInfo(): LiveRoomInfo {
-  return {
-    RoomName: '',
-    RoomType: 'Live',
-    CoverURL: '',
-    Category: [],
-    Notice: '',
-    IsMessageDisabled: false,
-    IsPublicVisible: true,
-    IsSeatEnabled: true,
-    TakeSeatMode: 'FreeToTake',
-    MaxSeatCount: DEFAULT_MAX_SEAT_COUNT,
-    MaxMemberCount: 0,
-    ActivityStatus: 0,
-    IsUnlimitedRoomEnabled: false,
-    IsGiftEnabled: true,
-  };
-}
-
-function seats(n: number, old: Seat[] = []): Seat[] {
-  return Array.from({ length: n }, (_, index) => old[index] ?? { index, member: '', locked: false, videoDisabled: false, audioDisabled: false });
-}
-
-function toRow(r: LiveRoom): LiveRoomRow {
-  return { sdk_app_id: r.sdkAppId, room_id: r.roomId, owner: r.owner, info: JSON.stringify(r.info), state: JSON.stringify(r.state), view_count: r.viewCount, created_at: r.createdAt };
-}
-
-function fromRow(r: LiveRoomRow): LiveRoom {
-  return {
-    sdkAppId: Number(r.sdk_app_id),
-    roomId: r.room_id,
-    owner: r.owner,
-    info: { ...defaultInfo(), ...(JSON.parse(r.info) as Partial<LiveRoomInfo>) },
-    state: JSON.parse(r.state) as LiveRoomState,
-    viewCount: Number(r.view_count),
-    createdAt: Number(r.created_at),
-  };
-}
+/** Most admins a room may have, and most Admin_Account entries of one modify_admin (100020 beyond). */
+export const MAX_ROOM_ADMINS = 5;
+/** Members get_member_list returns per page (unconfirmed: the page gives no page size). */
+export const MEMBER_PAGE_SIZE = 100;
+/** Most members get_member_list returns over all pages ("only 1000 are returned above 1000 members"). */
+export const MAX_MEMBER_LIST = 1000;
 
 /** Time (unix s) and in-room sequence number of a message sent. */
 export interface SentMessage {
@@ -75,82 +50,81 @@ export interface SentMessage {
 const bytes = (s: string) => Buffer.byteLength(s);
 const nowS = () => Math.floor(Date.now() / 1000);
 
-/** Why a RoomId is unacceptable, or null. */
-export function roomIdProblem(roomId: string): string | null {
-  if (roomId.length === 0) return 'RoomId is empty';
-  if (bytes(roomId) > MAX_ROOM_ID_BYTES) return `RoomId is longer than ${MAX_ROOM_ID_BYTES} bytes`;
-  return null;
+/** The fields of `o` that are set. */
+function definedOnly(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** The offset in a `<unix s>-<offset>` paging cursor ('' for the first page); 100002 for anything else. */
+export function parseCursor(next: string, api: string): number {
+  const cursor = /^\d+-(\d{1,9})$/.exec(next);
+  if (next !== '' && !cursor) throw new DomainError('INVALID_ARGUMENT', `Next is not a cursor returned by ${api}`);
+  return cursor ? Number(cursor[1]) : 0;
 }
 
 /**
- * TUILiveKit live rooms: settings, seats, robots, mutes, bans, metadata and room messages. Rooms live in memory
- * and every change is written to the store before it is acknowledged, then published on the bus.
+ * TUILiveKit live rooms: settings, seats, members, admins, robots, mutes, bans, metadata and room messages. Rooms live
+ * in memory; every change is written to the store before it is acknowledged, together with the after-callbacks it
+ * causes (one transaction: a change is never recorded without its callbacks, nor a callback without its change), then
+ * published on the bus.
  */
-export class LiveService {
-  private readonly rooms = new Map<string, LiveRoom>();
-  private readonly serial = new Serial();
-  private readonly unsubscribe: () => void;
-
+export class LiveService extends LiveRoomStore {
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly accounts: AccountsService,
-    private readonly bus: Bus,
-    private readonly coordination: Coordination = SINGLE_NODE,
+    bus: Bus,
+    coordination: Coordination = SINGLE_NODE,
+    callbacks: LiveCallbacks | null = null,
   ) {
-    // Rooms changed by other nodes: their events carry the room as it is now.
-    this.unsubscribe = bus.subscribe(LIVE_TOPIC, (p, remote) => {
-      if (!remote) return;
-      const e = p as LiveEvent;
-      if (e.type === 'destroyed') this.rooms.delete(`${e.sdkAppId}\n${e.roomId}`);
-      else if (e.room) this.rooms.set(`${e.sdkAppId}\n${e.roomId}`, e.room);
-    });
+    super(store, bus, coordination, callbacks);
   }
 
-  /** Stops following other nodes. */
-  stop(): void {
-    this.unsubscribe();
-  }
-
-  /** Loads every room from the store. */
+  /**
+   * Loads every room from the store. On a single node the members a previous run left in rooms have lost their
+   * connections: they go offline (Live.CallbackAfterMemberStateChanged, HeartbeatInterrupt).
+   */
   async load(): Promise<void> {
     for (const row of await this.store.live.all()) {
       const room = fromRow(row);
       this.rooms.set(`${room.sdkAppId}\n${room.roomId}`, room);
     }
-  }
-
-  /** A room, or NOT_FOUND (100004). */
-  get(sdkAppId: number, roomId: string): LiveRoom {
-    const problem = roomIdProblem(roomId);
-    if (problem) throw new DomainError('INVALID_ARGUMENT', problem);
-    const room = this.rooms.get(`${sdkAppId}\n${roomId}`);
-    if (!room) throw new DomainError('NOT_FOUND', `room ${roomId} does not exist`);
-    return room;
-  }
-
-  /** Publishes a room event on the bus. */
-  publish(e: Omit<LiveEvent, 'time'>): void {
-    this.bus.publish(LIVE_TOPIC, { ...e, time: Date.now() } satisfies LiveEvent);
+    if (this.coordination.shared) return;
+    for (const room of [...this.rooms.values()]) {
+      if (room.state.members.length === 0) continue;
+      await this.change(room.sdkAppId, room.roomId, (r) => ({ ...r, state: { ...r.state, members: [] } }), {
+        type: 'member',
+        data: (r) => ({ online: false, users: r.state.members.map((m) => m.userId) }),
+        callbacks: (_, prev, now) => [afterMemberStateChanged(prev, false, 'HeartbeatInterrupt', prev.state.members.map((m) => m.userId), now)],
+      });
+    }
   }
 
   /** Creates a room owned by an imported account. */
-  async create(sdkAppId: number, roomId: string, owner: string, info: Partial<LiveRoomInfo>): Promise<LiveRoom> {
+  async create(sdkAppId: number, roomId: string, owner: string, info: Partial<LiveRoomInfo>, origin: LiveOrigin = SERVER_ORIGIN): Promise<LiveRoom> {
     const problem = roomIdProblem(roomId);
     if (problem) throw new DomainError('INVALID_ARGUMENT', problem);
     await this.requireAccounts(sdkAppId, [owner]);
     const full = this.checkInfo({ ...defaultInfo(), ...info });
     return this.serial.run(async () => {
       if (this.rooms.has(`${sdkAppId}\n${roomId}`)) throw new DomainError('ALREADY_EXISTS', `room ${roomId} already exists`);
+      const now = Date.now();
       const room: LiveRoom = {
         sdkAppId,
         roomId,
         owner,
         info: full,
-        state: { seats: seats(full.MaxSeatCount), robots: [], muted: {}, banned: {}, metadata: {}, messages: 0 },
+        state: { seats: seatList(full.MaxSeatCount), members: [], admins: [], robots: [], muted: {}, banned: {}, metadata: {}, messages: 0 },
         viewCount: 0,
-        createdAt: Date.now(),
+        createdAt: now,
       };
-      if (!(await this.store.live.insert(toRow(room)))) throw new DomainError('ALREADY_EXISTS', `room ${roomId} already exists`);
+      await this.persist(
+        sdkAppId,
+        async (r) => {
+          if (!(await r.live.insert(toRow(room)))) throw new DomainError('ALREADY_EXISTS', `room ${roomId} already exists`);
+        },
+        [afterCreateRoom(room, origin.operator, now)],
+        origin,
+      );
       this.rooms.set(`${sdkAppId}\n${roomId}`, room);
       this.publish({ sdkAppId, roomId, type: 'created', data: { owner }, room });
       return room;
@@ -158,30 +132,70 @@ export class LiveService {
   }
 
   /** Dissolves a room; its audience is told. */
-  async destroy(sdkAppId: number, roomId: string): Promise<void> {
-    await this.locked(sdkAppId, roomId, async () => {
-      await this.store.live.delete(sdkAppId, roomId);
+  async destroy(sdkAppId: number, roomId: string, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
+    await this.locked(sdkAppId, roomId, async (room) => {
+      await this.persist(sdkAppId, (r) => r.live.delete(sdkAppId, roomId), [afterDestroyRoom(room, origin.operator, Date.now())], origin);
       this.rooms.delete(`${sdkAppId}\n${roomId}`);
       this.publish({ sdkAppId, roomId, type: 'destroyed', data: {} });
     });
   }
 
-  /** A member enters as audience (a client): refused while banned; counts one view. No event is published. */
-  async enter(sdkAppId: number, roomId: string, user: string): Promise<LiveRoom> {
-    return this.locked(sdkAppId, roomId, async (room) => {
-      if ((room.state.banned[user]?.until ?? 0) > nowS()) throw new DomainError('PERMISSION_DENIED', `${user} is banned from this room`, 'BANNED');
-      const next = { ...room, viewCount: room.viewCount + 1 };
-      await this.store.live.update(toRow(next));
-      this.rooms.set(`${sdkAppId}\n${roomId}`, next);
-      return next;
-    });
+  /**
+   * One session of a user enters as audience (a client): refused while banned; counts one view. The user's first
+   * session puts them online in the room (Live.CallbackAfterMemberStateChanged Online/Enter). Clients are not told.
+   */
+  async enter(sdkAppId: number, roomId: string, user: string, origin: LiveOrigin = SERVER_ORIGIN): Promise<LiveRoom> {
+    return this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        if ((room.state.banned[user]?.until ?? 0) > nowS()) throw new DomainError('PERMISSION_DENIED', `${user} is banned from this room`, 'BANNED');
+        const had = room.state.members.find((m) => m.userId === user);
+        const members: LiveMember[] = had
+          ? room.state.members.map((m) => (m === had ? { ...m, sessions: m.sessions + 1 } : m))
+          : [...room.state.members, { userId: user, sessions: 1, since: Date.now() }];
+        return { ...room, viewCount: room.viewCount + 1, state: { ...room.state, members } };
+      },
+      {
+        type: 'member',
+        data: { online: true, users: [user] },
+        origin,
+        callbacks: (next, prev, now) => (isMember(prev, user) ? [] : [afterMemberStateChanged(next, true, 'Enter', [user], now)]),
+      },
+    );
+  }
+
+  /**
+   * One session of a user leaves; when it was their last one they go offline (`cause`, Leave by default). A user who is
+   * not a member (banned meanwhile, or never entered) changes nothing.
+   */
+  async leave(sdkAppId: number, roomId: string, user: string, origin: LiveOrigin = SERVER_ORIGIN, cause: MemberCause = 'Leave'): Promise<void> {
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        const had = room.state.members.find((m) => m.userId === user);
+        if (!had) return room;
+        const members = had.sessions > 1 ? room.state.members.map((m) => (m === had ? { ...m, sessions: m.sessions - 1 } : m)) : room.state.members.filter((m) => m !== had);
+        return { ...room, state: { ...room.state, members } };
+      },
+      {
+        type: 'member',
+        data: { online: false, users: [user] },
+        origin,
+        callbacks: (next, _, now) => (isMember(next, user) ? [] : [afterMemberStateChanged(next, false, cause, [user], now)]),
+      },
+    );
+  }
+
+  /** The members online in a room, in order of entry. */
+  members(sdkAppId: number, roomId: string): LiveMember[] {
+    return this.get(sdkAppId, roomId).state.members;
   }
 
   /** Publicly visible rooms by ViewCount, descending; `next` is the cursor of the previous page. */
   list(sdkAppId: number, next: string, count: number): { rooms: LiveRoom[]; next: string } {
-    const cursor = /^\d+-(\d{1,9})$/.exec(next);
-    if (next !== '' && !cursor) throw new DomainError('INVALID_ARGUMENT', 'Next is not a cursor returned by get_room_list');
-    const offset = cursor ? Number(cursor[1]) : 0;
+    const offset = parseCursor(next, 'get_room_list');
     const all = [...this.rooms.values()]
       .filter((r) => r.sdkAppId === sdkAppId && r.info.IsPublicVisible)
       // Stable sort over the map's insertion (creation) order breaks ties.
@@ -191,70 +205,108 @@ export class LiveService {
   }
 
   /** Changes a room's settings (only the fields given). */
-  async update(sdkAppId: number, roomId: string, patch: Partial<LiveRoomInfo>): Promise<LiveRoom> {
-    return this.change(sdkAppId, roomId, (room) => {
-      const info = this.checkInfo({ ...room.info, ...patch });
-      return { ...room, info, state: { ...room.state, seats: seats(info.MaxSeatCount, room.state.seats) } };
-    }, 'updated', { fields: Object.keys(patch) });
+  async update(sdkAppId: number, roomId: string, patch: Partial<LiveRoomInfo>, origin: LiveOrigin = SERVER_ORIGIN): Promise<LiveRoom> {
+    const fields = Object.keys(patch) as Array<keyof LiveRoomInfo>;
+    return this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        const info = this.checkInfo({ ...room.info, ...patch });
+        return { ...room, info, state: { ...room.state, seats: seatList(info.MaxSeatCount, room.state.seats) } };
+      },
+      { type: 'updated', data: { fields }, origin, callbacks: (next, _, now) => [afterUpdateRoomInfo(next, fields, origin.operator, now)] },
+    );
   }
 
   /** Sets metadata keys (adds new ones, replaces existing ones). */
-  async setMetadata(sdkAppId: number, roomId: string, entries: Array<{ key: string; value: string }>): Promise<void> {
+  async setMetadata(sdkAppId: number, roomId: string, entries: Array<{ key: string; value: string }>, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
     for (const { key, value } of entries) {
       if (key === '' || bytes(key) > MAX_METADATA_KEY_BYTES) throw new DomainError('INVALID_ARGUMENT', `metadata Key must be 1-${MAX_METADATA_KEY_BYTES} bytes`);
       if (bytes(value) > MAX_METADATA_VALUE_BYTES) throw new DomainError('INVALID_ARGUMENT', `metadata Value of ${key} is longer than ${MAX_METADATA_VALUE_BYTES} bytes`);
     }
-    await this.change(sdkAppId, roomId, (room) => {
-      const metadata = { ...room.state.metadata };
-      for (const { key, value } of entries) metadata[key] = value;
-      if (Object.keys(metadata).length > MAX_METADATA_KEYS) throw new DomainError('INVALID_ARGUMENT', `a room holds at most ${MAX_METADATA_KEYS} metadata keys`);
-      return { ...room, state: { ...room.state, metadata } };
-    }, 'metadata', { keys: entries.map((e) => e.key) });
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        const metadata = { ...room.state.metadata };
+        for (const { key, value } of entries) metadata[key] = value;
+        if (Object.keys(metadata).length > MAX_METADATA_KEYS) throw new DomainError('INVALID_ARGUMENT', `a room holds at most ${MAX_METADATA_KEYS} metadata keys`);
+        return { ...room, state: { ...room.state, metadata } };
+      },
+      { type: 'metadata', data: { keys: entries.map((e) => e.key) }, origin, callbacks: (next, _, now) => [afterSetMetadata(next, entries, origin.operator, now)] },
+    );
   }
 
   /** Deletes metadata keys. */
-  async delMetadata(sdkAppId: number, roomId: string, keys: string[]): Promise<void> {
-    await this.change(sdkAppId, roomId, (room) => {
-      const metadata = { ...room.state.metadata };
-      for (const k of keys) delete metadata[k];
-      return { ...room, state: { ...room.state, metadata } };
-    }, 'metadata', { deleted: keys });
+  async delMetadata(sdkAppId: number, roomId: string, keys: string[], origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        const metadata = { ...room.state.metadata };
+        for (const k of keys) delete metadata[k];
+        return { ...room, state: { ...room.state, metadata } };
+      },
+      { type: 'metadata', data: { deleted: keys }, origin, callbacks: (next, _, now) => [afterDelMetadata(next, keys, origin.operator, now)] },
+    );
   }
 
   /** Mutes members for `seconds` (0 unmutes). */
   async mute(sdkAppId: number, roomId: string, users: string[], seconds: number): Promise<void> {
     await this.requireAccounts(sdkAppId, users);
-    await this.change(sdkAppId, roomId, (room) => {
-      const muted = { ...room.state.muted };
-      for (const u of users) {
-        if (seconds === 0) delete muted[u];
-        else muted[u] = nowS() + seconds;
-      }
-      return { ...room, state: { ...room.state, muted } };
-    }, 'mute', { users, seconds });
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        const muted = { ...room.state.muted };
+        for (const u of users) {
+          if (seconds === 0) delete muted[u];
+          else muted[u] = nowS() + seconds;
+        }
+        return { ...room, state: { ...room.state, muted } };
+      },
+      { type: 'mute', data: { users, seconds } },
+    );
   }
 
-  /** Bans members from the room for `seconds`; they cannot enter while it lasts. */
-  async ban(sdkAppId: number, roomId: string, users: string[], seconds: number, reason: string): Promise<void> {
+  /** Bans members from the room for `seconds`: they leave it and any seat (Offline/Kicked) and cannot enter while it lasts. */
+  async ban(sdkAppId: number, roomId: string, users: string[], seconds: number, reason: string, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
     if (users.length > MAX_BAN_PER_CALL) throw new DomainError('INVALID_ARGUMENT', `at most ${MAX_BAN_PER_CALL} members per call`);
     if (bytes(reason) > 200) throw new DomainError('INVALID_ARGUMENT', 'Reason is longer than 200 bytes');
     await this.requireAccounts(sdkAppId, users);
-    await this.change(sdkAppId, roomId, (room) => {
-      const banned = { ...room.state.banned };
-      for (const u of users) banned[u] = { until: nowS() + seconds, reason };
-      // A banned member also leaves any seat.
-      const seatsNow = room.state.seats.map((s) => (users.includes(s.member) ? { ...s, member: '' } : s));
-      return { ...room, state: { ...room.state, banned, seats: seatsNow } };
-    }, 'ban', { users, seconds, reason });
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        const banned = { ...room.state.banned };
+        for (const u of users) banned[u] = { until: nowS() + seconds, reason };
+        const next = unseat(room, users);
+        return { ...next, state: { ...next.state, banned, members: room.state.members.filter((m) => !users.includes(m.userId)) } };
+      },
+      {
+        type: 'ban',
+        data: { users, seconds, reason },
+        origin,
+        callbacks: (next, prev, now) => {
+          const kicked = prev.state.members.filter((m) => users.includes(m.userId)).map((m) => m.userId);
+          return kicked.length ? [afterMemberStateChanged(next, false, 'Kicked', kicked, now)] : [];
+        },
+      },
+    );
   }
 
   /** Lifts bans. */
   async unban(sdkAppId: number, roomId: string, users: string[]): Promise<void> {
-    await this.change(sdkAppId, roomId, (room) => {
-      const banned = { ...room.state.banned };
-      for (const u of users) delete banned[u];
-      return { ...room, state: { ...room.state, banned } };
-    }, 'unban', { users });
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        const banned = { ...room.state.banned };
+        for (const u of users) delete banned[u];
+        return { ...room, state: { ...room.state, banned } };
+      },
+      { type: 'unban', data: { users } },
+    );
   }
 
   /** Members muted now, with when it ends. */
@@ -305,63 +357,100 @@ export class LiveService {
   /** Adds robots (imported accounts) to the room. */
   async addRobots(sdkAppId: number, roomId: string, robots: string[]): Promise<void> {
     await this.requireAccounts(sdkAppId, robots);
-    await this.change(sdkAppId, roomId, (room) => ({ ...room, state: { ...room.state, robots: [...new Set([...room.state.robots, ...robots])] } }), 'robot', { added: robots });
+    await this.change(sdkAppId, roomId, (room) => ({ ...room, state: { ...room.state, robots: [...new Set([...room.state.robots, ...robots])] } }), { type: 'robot', data: { added: robots } });
   }
 
   /** Removes robots from the room. */
   async delRobots(sdkAppId: number, roomId: string, robots: string[]): Promise<void> {
-    await this.change(sdkAppId, roomId, (room) => ({ ...room, state: { ...room.state, robots: room.state.robots.filter((r) => !robots.includes(r)) } }), 'robot', { removed: robots });
+    await this.change(sdkAppId, roomId, (room) => ({ ...room, state: { ...room.state, robots: room.state.robots.filter((r) => !robots.includes(r)) } }), { type: 'robot', data: { removed: robots } });
   }
 
   /** Puts a member on a seat (an admin action: no approval needed whatever TakeSeatMode says). */
-  async pickOnSeat(sdkAppId: number, roomId: string, user: string, index: number): Promise<void> {
+  async pickOnSeat(sdkAppId: number, roomId: string, user: string, index: number, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
     await this.requireAccounts(sdkAppId, [user]);
-    await this.change(sdkAppId, roomId, (room) => this.seat(room, user, index), 'seat', { user, index, action: 'pick' });
+    await this.change(sdkAppId, roomId, (room) => placeOnSeat(room, user, index), { type: 'seat', data: { user, index, action: 'pick' }, origin });
   }
 
   /** A member asks for a seat: seated at once under FreeToTake; under ApplyToTake the owner must pick them. */
-  async takeSeat(sdkAppId: number, roomId: string, user: string, index: number): Promise<{ seated: boolean }> {
+  async takeSeat(sdkAppId: number, roomId: string, user: string, index: number, origin: LiveOrigin = SERVER_ORIGIN): Promise<{ seated: boolean }> {
     if (this.get(sdkAppId, roomId).info.TakeSeatMode === 'ApplyToTake') {
       this.publish({ sdkAppId, roomId, type: 'seat', data: { user, index, action: 'apply' } });
       return { seated: false };
     }
-    await this.change(sdkAppId, roomId, (room) => this.seat(room, user, index), 'seat', { user, index, action: 'take' });
+    await this.change(sdkAppId, roomId, (room) => placeOnSeat(room, user, index), { type: 'seat', data: { user, index, action: 'take' }, origin });
     return { seated: true };
   }
 
   /** Takes a member off their seat; `data` is carried in the notification. */
-  async kickOffSeat(sdkAppId: number, roomId: string, user: string, data: string): Promise<void> {
-    await this.change(sdkAppId, roomId, (room) => {
-      if (!room.state.seats.some((s) => s.member === user)) throw new DomainError('FAILED_PRECONDITION', `${user} is not on a seat`);
-      return { ...room, state: { ...room.state, seats: room.state.seats.map((s) => (s.member === user ? { ...s, member: '' } : s)) } };
-    }, 'seat', { user, action: 'kick', data });
+  async kickOffSeat(sdkAppId: number, roomId: string, user: string, data: string, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
+    await this.change(sdkAppId, roomId, (room) => kickFromSeat(room, user), { type: 'seat', data: { user, action: 'kick', data }, origin });
   }
 
-  private seat(room: LiveRoom, user: string, index: number): LiveRoom {
-    if (!room.info.IsSeatEnabled) throw new DomainError('FAILED_PRECONDITION', 'seats are disabled in this room');
-    if (index < 0 || index >= room.info.MaxSeatCount) throw new DomainError('INVALID_ARGUMENT', `Index must be from 0 to ${room.info.MaxSeatCount - 1}`);
-    if ((room.state.banned[user]?.until ?? 0) > nowS()) throw new DomainError('FAILED_PRECONDITION', `${user} is banned from this room`);
-    const target = room.state.seats[index]!;
-    if (target.locked) throw new DomainError('FAILED_PRECONDITION', `seat ${index} is locked`);
-    if (target.member && target.member !== user) throw new DomainError('FAILED_PRECONDITION', `seat ${index} is taken by ${target.member}`);
-    if (room.state.seats.some((s) => s.member === user && s.index !== index)) throw new DomainError('FAILED_PRECONDITION', `${user} is already on another seat`);
-    return { ...room, state: { ...room.state, seats: room.state.seats.map((s) => (s.index === index ? { ...s, member: user } : s)) } };
+  /** Locks or unlocks a seat and forbids or allows its user's video and audio (lock_seat). */
+  async lockSeat(sdkAppId: number, roomId: string, index: number, lock: { taken?: boolean; video?: boolean; audio?: boolean }, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
+    await this.change(sdkAppId, roomId, (room) => lockSeat(room, index, lock), { type: 'seat', data: { index, action: 'lock', ...definedOnly(lock) }, origin });
+  }
+
+  /** Moves a seated member to an empty seat (switch_seat). */
+  async switchSeat(sdkAppId: number, roomId: string, user: string, toIndex: number, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
+    await this.change(sdkAppId, roomId, (room) => switchSeat(room, user, toIndex), { type: 'seat', data: { user, index: toIndex, action: 'switch' }, origin });
+  }
+
+  /** Moves a seated member to a seat, by `policy` when it is taken (move_user_to_seat; see MovePolicy). */
+  async moveToSeat(sdkAppId: number, roomId: string, user: string, index: number, policy: number, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => moveToSeat(room, user, index, policy, room.owner === user || isMember(room, user)),
+      { type: 'seat', data: { user, index, policy, action: 'move' }, origin },
+    );
+  }
+
+  /** Hands the room to another imported account (change_room_owner); the new owner stops being an admin. */
+  async changeOwner(sdkAppId: number, roomId: string, owner: string, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
+    this.get(sdkAppId, roomId);
+    await this.requireAccounts(sdkAppId, [owner]);
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => (room.owner === owner ? room : { ...room, owner, state: { ...room.state, admins: room.state.admins.filter((a) => a !== owner) } }),
+      {
+        type: 'owner',
+        data: (next) => ({ owner: next.owner }),
+        origin,
+        callbacks: (next, prev, now) => [afterChangeOwner(next, prev.owner, origin.operator, now)],
+      },
+    );
+  }
+
+  /** Adds or removes room admins (modify_admin): at most MAX_ROOM_ADMINS per call and per room. */
+  async modifyAdmins(sdkAppId: number, roomId: string, users: string[], op: 'add' | 'delete', origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
+    if (users.length > MAX_ROOM_ADMINS) throw new DomainError('INVALID_ARGUMENT', `Admin_Account holds at most ${MAX_ROOM_ADMINS} accounts`);
+    this.get(sdkAppId, roomId);
+    if (op === 'add') await this.requireAccounts(sdkAppId, users);
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        const admins = op === 'add' ? [...new Set([...room.state.admins, ...users])] : room.state.admins.filter((a) => !users.includes(a));
+        if (admins.length > MAX_ROOM_ADMINS) throw new DomainError('LIMIT_EXCEEDED', `a room has at most ${MAX_ROOM_ADMINS} admins`, 'ADMIN_LIMIT');
+        return { ...room, state: { ...room.state, admins } };
+      },
+      { type: 'admin', data: { op, users }, origin, callbacks: (next, _, now) => [afterModifyAdmin(next, users, op, origin.operator, now)] },
+    );
   }
 
   private async message(sdkAppId: number, roomId: string, sender: string, type: 'text' | 'custom', data: Record<string, unknown>): Promise<SentMessage> {
     await this.requireAccounts(sdkAppId, [sender]);
     const time = nowS();
-    const room = await this.change(
-      sdkAppId,
-      roomId,
-      (r) => ({ ...r, state: { ...r.state, messages: r.state.messages + 1 } }),
+    const room = await this.change(sdkAppId, roomId, (r) => ({ ...r, state: { ...r.state, messages: r.state.messages + 1 } }), {
       type,
-      (r) => ({ sender, ...data, seq: r.state.messages, time }),
-    );
+      data: (r) => ({ sender, ...data, seq: r.state.messages, time }),
+    });
     return { time, seq: room.state.messages };
   }
 
-  /** Totals of a room for get_room_statistic. */
+  /** Totals of a room for get_room_stats. */
   async statistic(sdkAppId: number, roomId: string): Promise<{ room: LiveRoom; gifts: GiftTotals }> {
     const room = this.get(sdkAppId, roomId);
     return { room, gifts: await this.store.gifts.totals(sdkAppId, roomId) };
@@ -383,39 +472,5 @@ export class LiveService {
     if (missing.length) throw new DomainError('INVALID_ARGUMENT', `accounts not imported: ${missing.join(', ')}`, 'UNKNOWN_ACCOUNT');
   }
 
-  /** Applies a change to a room, persists it, then updates memory and publishes the event (with the new room). */
-  private change(
-    sdkAppId: number,
-    roomId: string,
-    fn: (room: LiveRoom) => LiveRoom,
-    type: LiveEvent['type'],
-    data: Record<string, unknown> | ((room: LiveRoom) => Record<string, unknown>),
-  ): Promise<LiveRoom> {
-    return this.locked(sdkAppId, roomId, async (room) => {
-      const next = fn(room);
-      await this.store.live.update(toRow(next));
-      this.rooms.set(`${sdkAppId}\n${roomId}`, next);
-      this.publish({ sdkAppId, roomId, type, data: typeof data === 'function' ? data(next) : data, room: next });
-      return next;
-    });
-  }
 
-  /**
-   * Runs one change of a room at a time: in this process's queue, and under the room's cluster lock with the room
-   * read again from the store when other nodes share it.
-   */
-  private locked<T>(sdkAppId: number, roomId: string, fn: (room: LiveRoom) => Promise<T>): Promise<T> {
-    return this.serial.run(() =>
-      this.coordination.withLock(`live:${sdkAppId}:${roomId}`, async () => {
-        if (!this.coordination.shared) return fn(this.get(sdkAppId, roomId));
-        this.get(sdkAppId, roomId);
-        const row = await this.store.live.get(sdkAppId, roomId);
-        if (!row) {
-          this.rooms.delete(`${sdkAppId}\n${roomId}`);
-          throw new DomainError('NOT_FOUND', `room ${roomId} does not exist`);
-        }
-        return fn(fromRow(row));
-      }),
-    );
-  }
 }

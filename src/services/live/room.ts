@@ -29,9 +29,20 @@ export interface Seat {
   audioDisabled: boolean;
 }
 
+/** A member in the room (entered through a client): how many of their sessions are in it, and since when (unix ms). */
+export interface LiveMember {
+  userId: string;
+  sessions: number;
+  since: number;
+}
+
 /** What changes while a room is live. */
 export interface LiveRoomState {
   seats: Seat[];
+  /** Members online in the room, in order of entry (get_member_list, Live.CallbackAfterMemberStateChanged). */
+  members: LiveMember[];
+  /** Room administrators (modify_admin). */
+  admins: string[];
   robots: string[];
   /** UserID → muted until (unix seconds). */
   muted: Record<string, number>;
@@ -53,14 +64,17 @@ export interface LiveRoom {
   createdAt: number;
 }
 
-/** Bus topic of live-room events (messages, seats, mutes, bans, gifts, destroy). */
+/**
+ * Bus topic of live-room events (messages, seats, mutes, bans, gifts, owner and admin changes, destroy). `member`
+ * events (a member online or offline) only keep other nodes' copies of the room current: clients are not told.
+ */
 export const LIVE_TOPIC = 'live.event';
 
 /** A live-room event as published on the bus. */
 export interface LiveEvent {
   sdkAppId: number;
   roomId: string;
-  type: 'created' | 'updated' | 'destroyed' | 'text' | 'custom' | 'seat' | 'mute' | 'ban' | 'unban' | 'robot' | 'metadata' | 'gift';
+  type: 'created' | 'updated' | 'destroyed' | 'text' | 'custom' | 'seat' | 'mute' | 'ban' | 'unban' | 'robot' | 'metadata' | 'gift' | 'owner' | 'admin' | 'member';
   /** Event-specific fields. */
   data: Record<string, unknown>;
   /** Unix ms. */

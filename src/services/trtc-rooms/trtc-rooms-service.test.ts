@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
-import { TRTC_ROOM_TOPIC, type TrtcRoomEvent } from './trtc-rooms-service.ts';
+import { TRTC_BLOCK_TOPIC, TRTC_ROOM_TOPIC, type TrtcBlockEvent, type TrtcRoomEvent } from './trtc-rooms-service.ts';
 
 let t: TestServer;
 let id: number;
@@ -55,6 +55,41 @@ describe('TRTC rooms', () => {
     assert.ok(users.users.every((u) => u.leaveTs >= u.joinTs && u.leaveTs > 0));
     const bob = await rooms.userHistory({ sdkAppId: id, commId: `${id}_123_1760000000`, from: now - 3600, to: now, userIds: ['bob'], page: 0, size: 10 });
     assert.deepEqual(bob.users.map((u) => u.userId), ['bob']);
+  });
+
+  it('keeps media blocks per room until lifted or the room closes, telling the bus of each change', async () => {
+    const rooms = t.server.trtcRooms;
+    const seen: TrtcBlockEvent[] = [];
+    const off = t.server.bus.subscribe(TRTC_BLOCK_TOPIC, (e) => seen.push(e as TrtcBlockEvent));
+    const room = { roomId: 900 };
+    await rooms.enter(id, room, 'ann');
+    await rooms.enter(id, room, 'ben');
+    await rooms.setBlocked(id, room, 'ben', { audio: true, video: true });
+    await rooms.setBlocked(id, room, 'ben', { audio: true, video: true });
+    assert.deepEqual(rooms.blocked(id, room, 'ben'), { audio: true, video: true });
+    assert.deepEqual(rooms.blocked(id, room, 'ann'), { audio: false, video: false });
+    // Out and back in: still blocked; a block can be changed while the user is out.
+    await rooms.leave(id, room, 'ben');
+    await rooms.setBlocked(id, room, 'ben', { audio: false, video: true });
+    await rooms.enter(id, room, 'ben');
+    assert.deepEqual(rooms.blocked(id, room, 'ben'), { audio: false, video: true });
+    await assert.rejects(rooms.setBlocked(id, room, 'nobody', { audio: true, video: true }), (e: Error & { detail?: string }) => e.detail === 'USER_NOT_EXIST');
+    await assert.rejects(rooms.setBlocked(id, { roomId: 901 }, 'ben', { audio: true, video: true }), (e: Error & { detail?: string }) => e.detail === 'ROOM_NOT_EXIST');
+    await assert.rejects(rooms.setBlocked(id, { roomId: 0 }, 'ben', { audio: true, video: true }), (e: Error & { detail?: string }) => e.detail === 'ROOM_ID');
+    // The room closes: its blocks go with it.
+    await rooms.leave(id, room, 'ann');
+    await rooms.leave(id, room, 'ben');
+    await rooms.enter(id, room, 'ben');
+    assert.deepEqual(rooms.blocked(id, room, 'ben'), { audio: false, video: false });
+    await rooms.leave(id, room, 'ben');
+    off();
+    assert.deepEqual(
+      seen.map((e) => [e.userId, e.audio, e.video]),
+      [
+        ['ben', true, true],
+        ['ben', false, true],
+      ],
+    );
   });
 
   it('a restart closes what was left open (nobody is connected after it)', async () => {

@@ -19,6 +19,25 @@ export interface TrtcRoomEvent {
   reason: string;
 }
 
+/** Bus topic of media blocks (SetUserBlocked*): which of a user's kinds the SFU stops forwarding in a room. */
+export const TRTC_BLOCK_TOPIC = 'trtc.block';
+
+/** Which of a user's media kinds are blocked in a room. */
+export interface MediaBlock {
+  audio: boolean;
+  video: boolean;
+}
+
+/** A change of a user's media block in a room, as published on the bus. */
+export interface TrtcBlockEvent extends MediaBlock {
+  sdkAppId: number;
+  room: RoomRef;
+  userId: string;
+}
+
+/** The block of a user nobody blocked. */
+export const NOT_BLOCKED: Readonly<MediaBlock> = Object.freeze({ audio: false, video: false });
+
 /** Details of a client entering, kept in the user history. */
 export interface EnterInfo {
   role?: string;
@@ -36,6 +55,8 @@ interface Room {
   ref: RoomRef;
   commId: string;
   members: Map<string, Member>;
+  /** Media blocks of users (in the room or not): they last until lifted or the room closes. */
+  blocks: Map<string, MediaBlock>;
 }
 
 /** Largest numeric room id. */
@@ -74,8 +95,8 @@ export interface UserHistory {
 }
 
 /**
- * TRTC rooms that clients are in: presence, removal and dismissal, published on the bus for the real-time plane,
- * and the history of each room's lives and users' stays for DescribeRoomInfo / DescribeUserInfo.
+ * TRTC rooms that clients are in: presence, removal, dismissal and media blocks, published on the bus for the
+ * real-time plane, and the history of each room's lives and users' stays for DescribeRoomInfo / DescribeUserInfo.
  */
 export class TrtcRoomsService {
   private readonly rooms = new Map<string, Room>();
@@ -116,7 +137,7 @@ export class TrtcRoomsService {
         // A room reopened within the same second keeps one CommId per life.
         row.comm_id = await this.uniqueCommId(row.comm_id);
         await this.store.trtc.openRoom(row);
-        room = { ref, commId: row.comm_id, members: new Map() };
+        room = { ref, commId: row.comm_id, members: new Map(), blocks: new Map() };
         this.rooms.set(key, room);
       }
       const stayId = await this.store.trtc.join({
@@ -164,6 +185,31 @@ export class TrtcRoomsService {
       if (!room) throw new DomainError('NOT_FOUND', `room ${roomText(ref)} does not exist`, 'ROOM_NOT_EXIST');
       return this.drop(sdkAppId, ref, [...room.members.keys()], 'dismissed', reason);
     });
+  }
+
+  /**
+   * Sets which of a user's media kinds are blocked in a room (SetUserBlocked*), published on TRTC_BLOCK_TOPIC when it
+   * changes. The block belongs to the room: it holds for the user's later publications and re-entries until lifted or
+   * the room closes. NOT_FOUND when nobody is in the room, or the user is neither in it nor blocked there.
+   */
+  async setBlocked(sdkAppId: number, ref: RoomRef, userId: string, block: MediaBlock): Promise<void> {
+    checkRef(ref);
+    await this.serial.run(async () => {
+      const room = this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`);
+      if (!room) throw new DomainError('NOT_FOUND', `room ${roomText(ref)} does not exist`, 'ROOM_NOT_EXIST');
+      const was = room.blocks.get(userId) ?? NOT_BLOCKED;
+      if (!room.members.has(userId) && was === NOT_BLOCKED) throw new DomainError('NOT_FOUND', `user ${userId} is not in room ${roomText(ref)}`, 'USER_NOT_EXIST');
+      if (was.audio === block.audio && was.video === block.video) return;
+      if (block.audio || block.video) room.blocks.set(userId, { audio: block.audio, video: block.video });
+      else room.blocks.delete(userId);
+      const e: TrtcBlockEvent = { sdkAppId, room: ref, userId, audio: block.audio, video: block.video };
+      this.bus.publish(TRTC_BLOCK_TOPIC, e);
+    });
+  }
+
+  /** Which of a user's media kinds are blocked in a room (NOT_BLOCKED when none). */
+  blocked(sdkAppId: number, ref: RoomRef, userId: string): Readonly<MediaBlock> {
+    return this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`)?.blocks.get(userId) ?? NOT_BLOCKED;
   }
 
   /** Room lives created in [from, to] (unix s), newest first. */
