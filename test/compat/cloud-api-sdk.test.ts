@@ -31,10 +31,10 @@ function iot(opts: { endpoint?: Endpoint; secretKey?: string; secretId?: string;
   });
 }
 
-function trtcClient() {
+function trtcClient(region = 'ap-guangzhou') {
   return new trtc.v20190722.Client({
     credential: t.app.cloudApi,
-    region: 'ap-guangzhou',
+    region,
     profile: { httpProfile: { endpoint: `trtc.tencentcloudapi.com:${port}`, protocol: 'http://', reqTimeout: 10, agent: loopback } },
   });
 }
@@ -154,6 +154,77 @@ describe('TRTC room management through the official SDK', () => {
     assert.equal(await code(c.DescribeRoomInfo({ SdkAppId: id, StartTime: now - 2 * 86400, EndTime: now })), 'InvalidParameter.QueryScaleOversize');
     assert.equal(await code(c.DescribeUserInfo({ CommId: r.CommId!, SdkAppId: id, StartTime: now - 5 * 3600, EndTime: now })), 'InvalidParameter.QueryScaleOversize');
     assert.equal(await code(c.DescribeUserInfo({ CommId: r.CommId!, SdkAppId: id, StartTime: now - 60, EndTime: now, UserIds: ['1', '2', '3', '4', '5', '6', '7'] })), 'InvalidParameter.UserIdsMorethanSix');
+  });
+});
+
+describe('TRTC actions as the current pages describe them', () => {
+  // https://www.tencentcloud.com/document/api/647/39096 (DescribeUserInfo) and the SDK's UserInformation.LeaveTs:
+  // "用户退房时间，用户没有退房则返回当前时间" — a user still in the room has LeaveTs = now, Finished false.
+  it('DescribeUserInfo gives a user still in the room the current time as LeaveTs', async () => {
+    const c = trtcClient();
+    const id = t.app.sdkAppId;
+    await t.server.trtcRooms.enter(id, { roomId: 4500 }, 'stay');
+    const now = Math.floor(Date.now() / 1000);
+    const rooms = await c.DescribeRoomInfo({ SdkAppId: id, StartTime: now - 60, EndTime: now + 60, RoomId: '4500' });
+    const r = rooms.RoomList![0]!;
+    assert.equal(r.IsFinished, false);
+    const users = await c.DescribeUserInfo({ CommId: r.CommId!, SdkAppId: id, StartTime: now - 60, EndTime: now + 60 });
+    const u = users.UserList![0]!;
+    assert.equal(u.Finished, false);
+    assert.ok(u.LeaveTs! >= now && u.LeaveTs! <= Math.floor(Date.now() / 1000), `LeaveTs ${u.LeaveTs} is the current time`);
+    assert.ok(u.LeaveTs! >= u.JoinTs!);
+    await t.server.trtcRooms.leave(id, { roomId: 4500 }, 'stay');
+  });
+
+  // https://www.tencentcloud.com/document/api/647/36754 (DescribeRoomInfo) and /39096 (DescribeUserInfo): "If PageNumber
+  // or PageSize is not specified, 10 (6) records are returned by default" — either one alone is not enough.
+  it('DescribeRoomInfo and DescribeUserInfo use the default page unless both PageNumber and PageSize are given', async () => {
+    const c = trtcClient();
+    const id = t.app.sdkAppId;
+    for (const u of ['p1', 'p2', 'p3']) await t.server.trtcRooms.enter(id, { roomId: 4501 }, u);
+    await t.server.trtcRooms.enter(id, { roomId: 4502 }, 'p1');
+    const now = Math.floor(Date.now() / 1000);
+    const span = { SdkAppId: id, StartTime: now - 3600, EndTime: now + 60 };
+    const all = await c.DescribeRoomInfo(span);
+    assert.ok(all.RoomList!.length >= 2);
+    assert.equal((await c.DescribeRoomInfo({ ...span, PageSize: 1 })).RoomList!.length, Math.min(all.Total!, 10));
+    assert.equal((await c.DescribeRoomInfo({ ...span, PageSize: 1, PageNumber: 1 })).RoomList!.length, 1);
+    const commId = (await c.DescribeRoomInfo({ ...span, RoomId: '4501' })).RoomList![0]!.CommId!;
+    const users = { CommId: commId, SdkAppId: id, StartTime: now - 60, EndTime: now + 60 };
+    assert.equal((await c.DescribeUserInfo({ ...users, PageSize: 1 })).UserList!.length, 3);
+    assert.equal((await c.DescribeUserInfo({ ...users, PageNumber: 2 })).UserList!.length, 3);
+    assert.deepEqual((await c.DescribeUserInfo({ ...users, PageSize: 1, PageNumber: 2 })).UserList!.map((u) => u.UserId), ['p3']);
+    assert.equal(await code(c.DescribeUserInfo({ ...users, PageSize: 101 })), 'InvalidParameter.PageSizeOversize');
+    for (const u of ['p1', 'p2', 'p3']) await t.server.trtcRooms.leave(id, { roomId: 4501 }, u);
+    await t.server.trtcRooms.leave(id, { roomId: 4502 }, 'p1');
+  });
+
+  // Region lists of the pages: room management "This API only supports: ap-beijing, ap-guangzhou, ap-singapore"
+  // (https://www.tencentcloud.com/document/product/647/34268, /39630, /51289, /51288); history "ap-beijing, ap-guangzhou,
+  // ap-mumbai, ap-singapore, na-toronto" (https://www.tencentcloud.com/document/api/647/36754, /39096).
+  it('accepts each action only in the regions its page lists', async () => {
+    const id = t.app.sdkAppId;
+    const now = Math.floor(Date.now() / 1000);
+    const span = { SdkAppId: id, StartTime: now - 60, EndTime: now };
+    for (const region of ['ap-beijing', 'ap-guangzhou', 'ap-singapore']) {
+      assert.equal(await code(trtcClient(region).DismissRoom({ SdkAppId: id, RoomId: 4599 })), 'FailedOperation.RoomNotExist', region);
+    }
+    for (const region of ['ap-shanghai', 'ap-mumbai', 'na-toronto', 'eu-frankfurt']) {
+      const c = trtcClient(region);
+      assert.equal(await code(c.DismissRoom({ SdkAppId: id, RoomId: 4599 })), 'UnsupportedRegion', region);
+      assert.equal(await code(c.DismissRoomByStrRoomId({ SdkAppId: id, RoomId: 's4599' })), 'UnsupportedRegion', region);
+      assert.equal(await code(c.RemoveUser({ SdkAppId: id, RoomId: 4599, UserIds: ['a'] })), 'UnsupportedRegion', region);
+      assert.equal(await code(c.RemoveUserByStrRoomId({ SdkAppId: id, RoomId: 's4599', UserIds: ['a'] })), 'UnsupportedRegion', region);
+      assert.equal(await code(c.request('SetUserBlocked', { SdkAppId: id, RoomId: 4599, UserId: 'a', IsMute: 1 })), 'UnsupportedRegion', region);
+      assert.equal(await code(c.request('SetUserBlockedByStrRoomId', { SdkAppId: id, StrRoomId: 's4599', UserId: 'a', IsMute: 1 })), 'UnsupportedRegion', region);
+    }
+    for (const region of ['ap-beijing', 'ap-guangzhou', 'ap-mumbai', 'ap-singapore', 'na-toronto']) {
+      assert.equal(await code(trtcClient(region).DescribeRoomInfo(span)), 'OK', region);
+    }
+    for (const region of ['ap-shanghai', 'eu-frankfurt']) {
+      assert.equal(await code(trtcClient(region).DescribeRoomInfo(span)), 'UnsupportedRegion', region);
+      assert.equal(await code(trtcClient(region).DescribeUserInfo({ ...span, CommId: `${id}_1_1` })), 'UnsupportedRegion', region);
+    }
   });
 });
 

@@ -280,6 +280,11 @@ const HOST = (): string => `127.0.0.1:${port}`;
 
 const actionArb = fc.constantFrom(...ACTION_KEYS, '2019-07-22/Junk');
 
+/** The regions a clean request to `key` may name: the action's own list (IOT_REGIONS for an unknown action). */
+function regionsOf(key: string): readonly string[] {
+  return cloudActions[key]?.regions ?? IOT_REGIONS;
+}
+
 /** A TC3 (v3) request: clean (every common field right, correctly signed, valid parameters) or anything. */
 const v3Case = fc.tuple(actionArb, modeArb).chain(([key, mode]) => {
   const clean = mode !== 'dirty';
@@ -292,7 +297,7 @@ const v3Case = fc.tuple(actionArb, modeArb).chain(([key, mode]) => {
       action: clean ? fc.constant('$body') : actionHeader,
       version: clean ? fc.constant('$body') : versionHeader,
       ts: clean ? fc.integer({ min: -250, max: 250 }).map((d) => ({ kind: 'now' as const, skew: d })) : tsChoice,
-      region: clean ? fc.constantFrom<string | null>(...IOT_REGIONS) : regionHeader,
+      region: clean ? fc.constantFrom<string | null>(...regionsOf(key)) : regionHeader,
       contentType: clean ? fc.constantFrom<string | null>('application/json', 'application/json; charset=utf-8') : contentType,
       auth: clean ? fc.constantFrom('signed' as const, 'upper-hex' as const) : authChoice,
       signed: signedHeaderSet,
@@ -391,7 +396,7 @@ const v1Case = fc.tuple(actionArb, modeArb).chain(([key, mode]) => {
       get: fc.boolean(),
       action: clean ? fc.constant('$body') : actionHeader,
       version: clean ? fc.constant('$body') : versionHeader,
-      region: clean ? fc.constantFrom<string | null>(...IOT_REGIONS) : regionHeader,
+      region: clean ? fc.constantFrom<string | null>(...regionsOf(key)) : regionHeader,
       sigMethod: clean ? fc.constantFrom<string | null>('HmacSHA1', 'HmacSHA256', null) : v1Method,
       breakage: clean ? fc.constantFrom('none', 'bare-host') : v1Breakage,
       nonce: clean ? fc.nat().map(String) : fc.oneof(fc.nat().map(String), fc.constantFrom('', 'abc')),

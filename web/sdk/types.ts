@@ -136,6 +136,8 @@ export interface LiveRoom {
   seats: LiveSeat[];
   viewCount: number;
   metadata: Record<string, string>;
+  /** The room's admins (modify_admin). */
+  admins: string[];
 }
 
 /** Reply to `live.text` / `live.custom`: the room's message sequence and unix time in s. */
@@ -152,7 +154,7 @@ export interface GiftOptions {
 }
 
 /** What a `live.event` announces. */
-export type LiveEventKind = 'text' | 'custom' | 'gift' | 'seat' | 'mute' | 'ban' | 'unban' | 'metadata' | 'updated' | 'robot' | 'destroyed';
+export type LiveEventKind = 'text' | 'custom' | 'gift' | 'seat' | 'mute' | 'ban' | 'unban' | 'metadata' | 'updated' | 'robot' | 'owner' | 'admin' | 'destroyed';
 
 /** Fields every server event carries: its type and, on servers with sessions, its sequence number. */
 export interface EventBase<T extends string> {

@@ -12,6 +12,14 @@ export const ROOM_INFO_WINDOW_S = 86_400;
 export const USER_INFO_WINDOW_S = 4 * 3600;
 /** Largest PageNumber of the history queries (keeps the row offset within what the store can take). */
 export const MAX_PAGE_NUMBER = 1_000_000;
+/**
+ * Regions the pages list for each family of actions (UnsupportedRegion elsewhere; a request without a region is
+ * allowed, as for every action). Room management (DismissRoom*, RemoveUser*, SetUserBlocked*):
+ * https://www.tencentcloud.com/document/product/647/34268; history (DescribeRoomInfo, DescribeUserInfo):
+ * https://www.tencentcloud.com/document/api/647/39096 (na-toronto is missing from some copies of that page).
+ */
+export const TRTC_ROOM_REGIONS = ['ap-beijing', 'ap-guangzhou', 'ap-singapore'] as const;
+export const TRTC_HISTORY_REGIONS = ['ap-beijing', 'ap-guangzhou', 'ap-mumbai', 'ap-singapore', 'na-toronto'] as const;
 /** Most UserIds per RemoveUser* call. */
 export const MAX_REMOVE_USERS = 10;
 
@@ -43,14 +51,19 @@ function window(start: number, end: number, maxWindow: number): void {
   if (end - start > maxWindow) throw new CloudError(CloudErrors.QUERY_SCALE_OVERSIZE, `the query window is longer than ${maxWindow} s`);
 }
 
-function page(size: number | undefined, fallback: number): number {
-  const n = size ?? fallback;
-  if (n < 1 || n > 100) throw new CloudError(CloudErrors.PAGE_SIZE_OVERSIZE, 'PageSize must be 1-100');
-  return n;
+/**
+ * The page asked for. The pages say "PageNumber和PageSize 其中一个不填均默认返回10条数据" (6 for DescribeUserInfo): when
+ * either is left out the first page of the default size is returned, whatever the other one says.
+ */
+function paging(number: number | undefined, size: number | undefined, fallback: number): { page: number; size: number } {
+  if (size !== undefined && (size < 1 || size > 100)) throw new CloudError(CloudErrors.PAGE_SIZE_OVERSIZE, 'PageSize must be 1-100');
+  if (number === undefined || size === undefined) return { page: 0, size: fallback };
+  return { page: number, size };
 }
 
 const dismiss = (numeric: boolean) =>
   defineAction({
+    regions: TRTC_ROOM_REGIONS,
     limit: TRTC_RATE_LIMIT,
     params: Type.Object({ SdkAppId: Type.Integer(), RoomId: numeric ? Type.Integer() : Type.String() }, strict),
     errors: roomErrors,
@@ -64,6 +77,7 @@ const dismiss = (numeric: boolean) =>
 
 const remove = (numeric: boolean) =>
   defineAction({
+    regions: TRTC_ROOM_REGIONS,
     limit: TRTC_RATE_LIMIT,
     params: Type.Object({ SdkAppId: Type.Integer(), RoomId: numeric ? Type.Integer() : Type.String(), UserIds: Type.Array(Type.String()) }, strict),
     errors: roomErrors,
@@ -85,6 +99,7 @@ const IsMute = Type.Integer({ minimum: 0, maximum: IS_MUTE.length - 1 });
 /** SetUserBlocked / SetUserBlockedByStrRoomId: blocks or unblocks a user's upstream audio and/or video in a room. */
 const block = (numeric: boolean) =>
   defineAction({
+    regions: TRTC_ROOM_REGIONS,
     limit: TRTC_RATE_LIMIT,
     params: numeric
       ? Type.Object({ SdkAppId: Type.Integer(), RoomId: Type.Integer(), UserId: Type.String(), IsMute }, strict)
@@ -108,6 +123,7 @@ export const trtcActions: ActionTable = {
   '2019-07-22/SetUserBlockedByStrRoomId': block(false),
 
   '2019-07-22/DescribeRoomInfo': defineAction({
+    regions: TRTC_HISTORY_REGIONS,
     limit: TRTC_RATE_LIMIT,
     params: Type.Object(
       {
@@ -128,8 +144,7 @@ export const trtcActions: ActionTable = {
         from: p.StartTime,
         to: p.EndTime,
         roomId: p.RoomId,
-        page: p.PageNumber ?? 0,
-        size: page(p.PageSize, 10),
+        ...paging(p.PageNumber, p.PageSize, 10),
       });
       return {
         Total: total,
@@ -139,6 +154,7 @@ export const trtcActions: ActionTable = {
   }),
 
   '2019-07-22/DescribeUserInfo': defineAction({
+    regions: TRTC_HISTORY_REGIONS,
     limit: TRTC_RATE_LIMIT,
     params: Type.Object(
       {
@@ -162,16 +178,17 @@ export const trtcActions: ActionTable = {
         from: p.StartTime,
         to: p.EndTime,
         userIds: p.UserIds,
-        page: p.PageNumber ?? 0,
-        size: page(p.PageSize, 6),
+        ...paging(p.PageNumber, p.PageSize, 6),
       });
+      // "用户退房时间，用户没有退房则返回当前时间" (UserInformation.LeaveTs): a user still in the room leaves now.
+      const now = Math.floor(Date.now() / 1000);
       return {
         Total: total,
         UserList: list.map((u) => ({
           RoomStr: u.roomId,
           UserId: u.userId,
           JoinTs: u.joinTs,
-          LeaveTs: u.leaveTs,
+          LeaveTs: u.leaveTs > 0 ? u.leaveTs : now,
           DeviceType: u.deviceType,
           SdkVersion: u.sdkVersion,
           ClientIp: u.clientIp,

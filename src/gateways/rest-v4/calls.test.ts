@@ -504,6 +504,30 @@ describe('get_record_by_filter', () => {
     assert.deepEqual((await filter({ Page: 99 })).CallRecordList, []);
   });
 
+  // https://trtc.io/document/68931: "Page: When Page > 0, there is data. Incrementing Page by 1 allows you to
+  // continue", so a client pages until Page is 0; a page with no records must not echo the page asked for.
+  it('answers Page 0 for a page with no records, so that paging until Page is 0 ends', async () => {
+    assert.equal((await filter({ NumberPerPage: 5, Page: 3 })).Page, 3);
+    const past = await filter({ NumberPerPage: 5, Page: 4 });
+    assert.deepEqual([past.TotalNum, past.Page, past.CallRecordList], [12, 0, []]);
+    const none = await filter({ CallType: 'MultiCall', CallResult: 'CallBusy' });
+    assert.deepEqual([none.TotalNum, none.Page, none.CallRecordList], [0, 0, []]);
+    const seen: string[] = [];
+    for (let page = 1; page < 10; page++) {
+      const r = await filter({ NumberPerPage: 5, Page: page });
+      if (r.Page === 0) break;
+      seen.push(...r.CallRecordList.map((c) => c.CallId));
+    }
+    assert.equal(seen.length, 12);
+  });
+
+  // https://trtc.io/document/68940 lists `Offline` among the CallResult values of a call record (heartbeat expiry);
+  // the record pages (https://trtc.io/document/68930, 68931) do not. trtcd records `Interrupt` but accepts the filter.
+  it('accepts CallResult Offline as a filter (no record carries it)', async () => {
+    const r = await filter({ CallResult: 'Offline' });
+    assert.deepEqual([r.TotalNum, r.Page, r.CallRecordList], [0, 0, []]);
+  });
+
   it('filters by CallResult', async () => {
     for (const [result, outcome] of [
       ['NormalEnd', 'accept'],

@@ -1,7 +1,7 @@
 /** Bus topic of Chat messages, C2C and group: gateways deliver them to the recipients' connections. */
 export const CHAT_TOPIC = 'chat.message';
 
-/** One element of a message body, kept as Tencent's `{MsgType, MsgContent}` (shared/spec/chat-web-sdk.md §5). */
+/** One element of a message body, kept as Tencent's `{MsgType, MsgContent}` (docs/chat-and-calls.md; https://trtc.io/document/34919 "MsgBody"). */
 export interface MsgElement {
   MsgType: string;
   MsgContent: Record<string, unknown>;
