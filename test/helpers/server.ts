@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { genUserSig } from '../../src/auth/usersig.ts';
+import TLSSigAPIv2 from 'tls-sig-api-v2';
 import { DEFAULT_CONFIG, type Config } from '../../src/config.ts';
 import { startServer, type Trtcd } from '../../src/server.ts';
 import type { App } from '../../src/services/apps/apps-service.ts';
@@ -35,7 +35,8 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
   const dir = tempDir();
   const server = await startServer({ ...DEFAULT_CONFIG, dataDir: dir, port: 0, logLevel: 'silent', appsPollMs: 100, ...overrides });
   const app = server.devApp!;
-  const adminSig = genUserSig({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, userId: 'administrator', expire: 86400 });
+  // The admin's UserSig comes from Tencent's official generator, as an app server's would.
+  const adminSig = new TLSSigAPIv2.Api(app.sdkAppId, app.secretKey).genUserSig('administrator', 86400);
   const baseQuery = { sdkappid: String(app.sdkAppId), identifier: 'administrator', usersig: adminSig, random: '99999999', contenttype: 'json' };
   return {
     server,

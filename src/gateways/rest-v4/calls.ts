@@ -12,6 +12,12 @@ export const MAX_CALLEES = 100;
 export const MAX_RECORDS_PER_PAGE = 100;
 /** Per-callee ResultCode of start_call_by_robot for a callee already in a call (unconfirmed). */
 export const CALLEE_BUSY_RESULT_CODE = 101003;
+/**
+ * CallResult values get_record_by_filter accepts: every value trtcd records, plus `Offline`, which the
+ * Call.CallbackAfterEndCall page lists (https://trtc.io/document/68940) although trtcd records a heartbeat loss as
+ * `Interrupt`, as the record pages do (see docs/compatibility.md).
+ */
+export const FILTER_CALL_RESULTS: readonly string[] = [...CALL_RESULTS, 'Offline'];
 
 const callId = Type.Object({ CallId: Type.String({ minLength: 1 }) });
 const engine = { limit: perSecond(200), invalid: RestErrors.CALL_INVALID, internal: RestErrors.CALL_INTERNAL };
@@ -106,7 +112,7 @@ export const callCommands: CommandTable = {
     body: Type.Object({
       StartTime: Type.Optional(Type.Integer({ minimum: 0 })),
       EndTime: Type.Optional(Type.Integer({ minimum: 0 })),
-      CallResult: Type.Optional(Type.Union(CALL_RESULTS.map((r) => Type.Literal(r)))),
+      CallResult: Type.Optional(Type.Union(FILTER_CALL_RESULTS.map((r) => Type.Literal(r)))),
       CallType: Type.Optional(Type.Union([Type.Literal('SingleCall'), Type.Literal('MultiCall')])),
       NumberPerPage: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RECORDS_PER_PAGE })),
       Page: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -123,7 +129,8 @@ export const callCommands: CommandTable = {
         page,
         perPage: b.NumberPerPage ?? 10,
       });
-      return { Response: { TotalNum: total, Page: page, CallRecordList: calls.map(callRecord) } };
+      // "When Page > 0, there is data" (https://trtc.io/document/68931): a page with no records answers Page 0.
+      return { Response: { TotalNum: total, Page: calls.length > 0 ? page : 0, CallRecordList: calls.map(callRecord) } };
     },
   }),
 };
