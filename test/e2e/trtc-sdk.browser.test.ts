@@ -250,6 +250,33 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     assert.deepEqual(await b.waitEvent('kicked-out'), { reason: 'room_disband' });
   });
 
+  it('SetUserBlocked through the official Cloud API client: the subscriber sees the blocked video go unavailable, then decode again once unblocked', { timeout: 90_000 }, async () => {
+    const client = trtcCloudClient(rig.child.url, cloud);
+    // tencentcloud-sdk-nodejs 4.1.313 has no method for SetUserBlocked (https://www.tencentcloud.com/document/product/647/48484):
+    // its generic request() signs and sends it as a method would.
+    const block = (isMute: number) => client.request('SetUserBlocked', { SdkAppId: rig.app.sdkAppId, RoomId: 1006, UserId: 'blk-a', IsMute: isMute });
+    const a = await open();
+    const b = await open();
+    assert.equal(await enterRoom(a, params('blk-a', 1006)), 'ok');
+    assert.equal(await enterRoom(b, params('blk-b', 1006)), 'ok');
+    assert.equal(await callSdk(a, 'startLocalVideo'), 'ok');
+    await b.waitEvent('remote-video-available', 'e.userId === "blk-a"');
+    await watchRemoteVideo(b, 'blk-a');
+    await framesGrow(b.page, 'blk-a');
+    await block(3);
+    await b.waitEvent('remote-video-unavailable', 'e.userId === "blk-a"');
+    const stopped = await decodedFrames(b.page, 'blk-a');
+    await b.page.waitForTimeout(1500);
+    assert.ok((await decodedFrames(b.page, 'blk-a')).frames <= stopped.frames + 2, 'no frames of a blocked video');
+    // Unblocked: the video is available again, and the app plays it again, as on any remote-video-available.
+    await block(0);
+    await b.page.waitForFunction(
+      () => (window as unknown as { t: { events: Array<[string, { userId?: string }]> } }).t.events.filter(([n, e]) => n === 'remote-video-available' && e.userId === 'blk-a').length >= 2,
+    );
+    assert.equal(await callSdk(b, 'startRemoteVideo', { userId: 'blk-a', streamType: 'main', view: 'v-blk-a-main' }), 'ok');
+    await framesGrow(b.page, 'blk-a', 'main', 30_000);
+  });
+
   it('an audience member receives, does not publish, and publishes after switchRole("anchor")', { timeout: 90_000 }, async () => {
     const host = await open();
     const fan = await open();

@@ -81,6 +81,23 @@ describe('multiaccount_import', () => {
     assert.equal((await t.rest(`${svc}/multiaccount_import`, { AccountList: [{ Nick: 'x' }] })).ErrorCode, 70402);
     assert.equal((await t.rest(`${svc}/multiaccount_import`, { Accounts: 'm1' })).ErrorCode, 70402);
   });
+
+  // https://trtc.io/document/34954 (CN https://cloud.tencent.com/document/product/454/124174): multiaccount_import's
+  // error table has no 40601 (that is account_import's, https://trtc.io/document/34953); an account that cannot be
+  // imported is listed in FailAccounts, and the page's own example repeats UserID_002.
+  it('lists an account with an over-500-byte Nick or FaceUrl in FailAccounts and imports the others', async () => {
+    const env = await t.rest(`${svc}/multiaccount_import`, {
+      AccountList: [
+        { UserID: 'UserID_001', Nick: 'Nick_001', FaceUrl: 'http://www.qq.com' },
+        { UserID: 'long_nick', Nick: 'n'.repeat(501) },
+        { UserID: 'long_face', FaceUrl: 'f'.repeat(501) },
+        { UserID: 'UserID_002', Nick: 'Nick_002', FaceUrl: 'http://www.qq.com' },
+        { UserID: 'UserID_002', Nick: 'Nick_001', FaceUrl: 'http://www.qq.com' },
+      ],
+    });
+    assert.deepEqual([env.ErrorCode, env.FailAccounts], [0, ['long_nick', 'long_face']]);
+    assert.deepEqual(await status(['UserID_001', 'long_nick', 'long_face', 'UserID_002']), ['Imported', 'NotImported', 'NotImported', 'Imported']);
+  });
 });
 
 describe('account_delete', () => {

@@ -58,7 +58,8 @@ export interface IvhEvent {
   SessionId: string;
   ReqId: string;
   SpeakStatus?: SpeakStatus;
-  Seq?: number;
+  /** Required in every downstream message (https://tencentcloud.com/document/product/1211/62116). */
+  Seq: number;
   FinalType?: number;
   ErrorCode?: number;
   ErrorMessage?: string;

@@ -72,13 +72,14 @@ describe('SpeechDriver: SEND_TEXT', () => {
     const d = driver();
     assert.equal(d.speakStatus, 'Initial');
     d.handle('r1', 'SEND_TEXT', { Text: 'abc', ChatCommand: 'NotUseChat' });
-    assert.deepEqual(events, [{ Type: 3, SessionId: 'sess-1', ReqId: 'r1', SpeakStatus: 'TextStart' }]);
+    // Seq is in every downstream message (https://tencentcloud.com/document/product/1211/62116): 1 for a SEND_TEXT.
+    assert.deepEqual(events, [{ Type: 3, SessionId: 'sess-1', ReqId: 'r1', Seq: 1, SpeakStatus: 'TextStart' }]);
     assert.equal(d.speakStatus, 'TextStart');
     assert.equal(d.activeReqId, 'r1');
     mock.timers.tick(599);
     assert.equal(events.length, 1);
     mock.timers.tick(1);
-    assert.deepEqual(events[1], { Type: 3, SessionId: 'sess-1', ReqId: 'r1', SpeakStatus: 'TextOver' });
+    assert.deepEqual(events[1], { Type: 3, SessionId: 'sess-1', ReqId: 'r1', Seq: 1, SpeakStatus: 'TextOver' });
     assert.equal(d.speakStatus, 'TextOver');
     assert.equal(d.activeReqId, null);
   });
@@ -100,6 +101,18 @@ describe('SpeechDriver: SEND_TEXT', () => {
     assert.deepEqual(times, [
       ['r1:TextStart', 0],
       ['r1:TextOver', 6 * 200 + 1000],
+    ]);
+  });
+
+  // The <break strength> example of https://www.tencentcloud.com/zh/document/product/1211/65921, a fragment without
+  // <speak>: accepted, and the weak break adds its pause (it used to be refused, and a strength alone added nothing).
+  it('accepts and times the SSML page example "自定义停顿的 <break strength="weak"/>SSML 标签"', () => {
+    const { d, times } = timed();
+    d.handle('r1', 'SEND_TEXT', { Text: '自定义停顿的 <break strength="weak"/>SSML 标签' });
+    tickTo(10_000);
+    assert.deepEqual(times, [
+      ['r1:TextStart', 0],
+      ['r1:TextOver', 12 * 200 + 500],
     ]);
   });
 
@@ -223,7 +236,8 @@ describe('SpeechDriver: SEND_STREAMTEXT', () => {
     d.handle('s1', 'SEND_STREAMTEXT', { Text: '<speak>你好<br', Seq: 1 });
     d.handle('s1', 'SEND_STREAMTEXT', { Text: 'eak/>世界</speak>', Seq: 2, IsFinal: true });
     tickTo(5000);
-    assert.deepEqual(times[1], ['s1:TextOver', 800]);
+    // Four characters, and the rejoined <break/> is a medium pause (750 ms; the page's default strength).
+    assert.deepEqual(times[1], ['s1:TextOver', 4 * 200 + 750]);
   });
 
   it('auto-finalizes when no fragment arrives within streamMaxIntervalMs; each fragment re-arms the wait', () => {
@@ -312,7 +326,9 @@ describe('SpeechDriver: SEND_AUDIO', () => {
       ['a1:AudioStart', 0],
       ['a1:AudioOver/1', 480],
     ]);
-    assert.deepEqual(events[1], { Type: 3, SessionId: 'sess-1', ReqId: 'a1', SpeakStatus: 'AudioOver', FinalType: 1 });
+    // https://tencentcloud.com/document/product/1211/62116: Seq is required downstream; the end carries the last packet's.
+    assert.deepEqual(events[0], { Type: 3, SessionId: 'sess-1', ReqId: 'a1', Seq: 1, SpeakStatus: 'AudioStart' });
+    assert.deepEqual(events[1], { Type: 3, SessionId: 'sess-1', ReqId: 'a1', Seq: 4, SpeakStatus: 'AudioOver', FinalType: 1 });
     assert.equal(d.speakStatus, 'AudioOver');
   });
 
@@ -498,7 +514,7 @@ describe('SpeechDriver: other commands, fail and stop', () => {
     const d = driver();
     d.handle('t1', 'SEND_TEXT', { Text: 'abc' });
     d.fail('t1', -111005, 'drive failed');
-    assert.deepEqual(events[1], { Type: 9, SessionId: 'sess-1', ReqId: 't1', ErrorCode: -111005, ErrorMessage: 'drive failed' });
+    assert.deepEqual(events[1], { Type: 9, SessionId: 'sess-1', ReqId: 't1', Seq: 1, ErrorCode: -111005, ErrorMessage: 'drive failed' });
     assert.equal(d.speakStatus, 'Error');
     mock.timers.tick(10_000);
     assert.deepEqual(seen(), ['t1:TextStart', 't1:!-111005']);

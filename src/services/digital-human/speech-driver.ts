@@ -168,7 +168,8 @@ export class SpeechDriver {
       this.remember(u.reqId, u.kind, 3);
     }
     this.status = 'Error';
-    this.emit({ Type: 9, SessionId: this.sessionId, ReqId: reqId, ErrorCode: code, ErrorMessage: message });
+    const seq = u && u.reqId === reqId ? Math.max(u.seq, 1) : 0;
+    this.emit({ Type: 9, SessionId: this.sessionId, ReqId: reqId, Seq: seq, ErrorCode: code, ErrorMessage: message });
   }
 
   /** Cancels every pending event; later commands are refused. */
@@ -304,7 +305,7 @@ export class SpeechDriver {
   private begin(kind: Utterance['kind'], reqId: string, now: number): Utterance {
     const u: Utterance = { kind, reqId, seq: 0, final: false, startedAt: now, playEnd: now, text: '', spokenMs: 0 };
     this.current = u;
-    this.publish(reqId, kind === 'audio' ? 'AudioStart' : 'TextStart');
+    this.publish(reqId, kind === 'audio' ? 'AudioStart' : 'TextStart', 1);
     return u;
   }
 
@@ -350,8 +351,9 @@ export class SpeechDriver {
     this.clearTimers(u);
     this.current = null;
     this.remember(u.reqId, u.kind, finalType);
-    if (u.kind === 'audio') this.publish(u.reqId, 'AudioOver', finalType);
-    else this.publish(u.reqId, 'TextOver');
+    const seq = Math.max(u.seq, 1);
+    if (u.kind === 'audio') this.publish(u.reqId, 'AudioOver', seq, finalType);
+    else this.publish(u.reqId, 'TextOver', seq);
   }
 
   private remember(reqId: string, kind: Utterance['kind'], finalType: FinalType): void {
@@ -367,9 +369,13 @@ export class SpeechDriver {
     u.over = undefined;
   }
 
-  private publish(reqId: string, status: SpeakStatus, finalType?: FinalType): void {
+  /**
+   * Emits a Type 3 event. `Seq` is required in every downstream message (https://tencentcloud.com/document/product/1211/62116):
+   * 1 for a start and for SEND_TEXT, the last Seq received for a stream's end.
+   */
+  private publish(reqId: string, status: SpeakStatus, seq: number, finalType?: FinalType): void {
     this.status = status;
-    const e: IvhEvent = { Type: 3, SessionId: this.sessionId, ReqId: reqId, SpeakStatus: status };
+    const e: IvhEvent = { Type: 3, SessionId: this.sessionId, ReqId: reqId, Seq: seq, SpeakStatus: status };
     if (finalType !== undefined) e.FinalType = finalType;
     this.emit(e);
   }

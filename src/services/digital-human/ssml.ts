@@ -9,6 +9,11 @@ export const SSML_TAGS = ['speak', 'phoneme', 'break', 'word', 'sub', 'say-as', 
 export const SAY_AS_TYPES = ['cardinal', 'digits', 'telephone', 'address', 'id', 'date', 'time', 'punctuation', 'characters', 'measure', 'currency'] as const;
 /** Values of `<break strength>`. */
 export const BREAK_STRENGTHS = ['x-weak', 'weak', 'medium', 'strong', 'x-strong'] as const;
+/**
+ * The pause of a `<break>` without `time`, by strength (`medium` when neither is given, as the page says). The IVH
+ * pages give no durations; these are the usual TTS ones (250 ms steps from x-weak to x-strong).
+ */
+export const BREAK_STRENGTH_MS: Readonly<Record<(typeof BREAK_STRENGTHS)[number], number>> = { 'x-weak': 250, weak: 500, medium: 750, strong: 1000, 'x-strong': 1250 };
 
 interface SsmlText {
   kind: 'text';
@@ -237,13 +242,16 @@ function root(nodes: SsmlNode[]): SsmlElement {
 
 /**
  * Null when `text` is acceptable drive text, else a human-readable problem. Text without `<` is plain text. Text with
- * `<` is SSML and must be exactly one `<speak>…</speak>` element (whitespace around it allowed), since the IVH docs
- * give `<speak>` as the root of every SSML text.
+ * `<` is SSML: either exactly one `<speak>…</speak>` element (whitespace around it allowed), or, when there is no
+ * `<speak>` at the top level, markup read as if it were inside one — the SSML page's own examples of `<phoneme>`,
+ * `<break>` and `<word>` are such fragments (https://www.tencentcloud.com/zh/document/product/1211/65921).
  */
 export function validateSsml(text: string): string | null {
   if (!text.includes('<')) return null;
   try {
-    checkElement(root(parse(text)), null);
+    const nodes = parse(text);
+    const hasSpeak = nodes.some((c) => c.kind === 'element' && c.name === 'speak');
+    checkElement(hasSpeak ? root(nodes) : { kind: 'element', name: 'speak', attrs: new Map(), children: nodes }, null);
     return null;
   } catch (err) {
     if (err instanceof SsmlError) return err.message;
@@ -251,7 +259,18 @@ export function validateSsml(text: string): string | null {
   }
 }
 
-/** What a drive text says: the words (tags stripped, `<sub>` read as its alias, entities decoded) and the explicit `<break time>` pauses. */
+/** The pause of a `<break>`: its `time`, else its `strength` (default medium). */
+function breakMs(el: SsmlElement): number {
+  const time = el.attrs.get('time');
+  if (time !== undefined) {
+    const m = BREAK_TIME.exec(time);
+    return m ? Number(m[1]) * (m[2] === 's' ? 1000 : 1) : 0;
+  }
+  const strength = el.attrs.get('strength') ?? 'medium';
+  return (BREAK_STRENGTH_MS as Record<string, number | undefined>)[strength] ?? BREAK_STRENGTH_MS.medium;
+}
+
+/** What a drive text says: the words (tags stripped, `<sub>` read as its alias, entities decoded) and the `<break>` pauses. */
 export interface SsmlSpeech {
   text: string;
   pauseMs: number;
@@ -261,10 +280,8 @@ function speechOf(nodes: SsmlNode[], acc: SsmlSpeech): void {
   for (const c of nodes) {
     if (c.kind === 'text') acc.text += c.text;
     else if (c.name === 'sub') acc.text += c.attrs.get('alias') ?? '';
-    else if (c.name === 'break') {
-      const m = BREAK_TIME.exec(c.attrs.get('time') ?? '');
-      if (m) acc.pauseMs += Number(m[1]) * (m[2] === 's' ? 1000 : 1);
-    } else speechOf(c.children, acc);
+    else if (c.name === 'break') acc.pauseMs += breakMs(c);
+    else speechOf(c.children, acc);
   }
 }
 
