@@ -296,6 +296,8 @@ describe('send_gift: Live.CallbackBeforeSendGift', () => {
   });
 });
 
+// From_Account is the "Gift sender" on https://www.tencentcloud.com/document/product/647/72557 and the "Gift receiver" on
+// https://www.tencentcloud.website/ko/document/product/1071/76862: trtcd counts what it received (docs/compatibility.md, Choices).
 describe('get_gift_count', () => {
   it('counts what a user received in the room: Count, Count × Coins, distinct senders; Sequence counts the room’s sends', async () => {
     await createRoom(t, 'count_room');

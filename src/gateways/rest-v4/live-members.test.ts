@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG } from '../../config.ts';
 import { startServer } from '../../server.ts';
 import { LIVE_TOPIC, type LiveEvent } from '../../services/live/room.ts';
 import { startTestServer, tempDir, type TestServer } from '../../../test/helpers/server.ts';
+import { liveCommands } from './live.ts';
 
 // live_engine_http_srv members, messages, statistics and robots, room_engine_http_mic seats, persistence (shared/spec/rest-v4.md §3.1, §3.2).
 
@@ -328,6 +329,26 @@ describe('add_robot, get_robot, del_robot', () => {
     await expectFail(t, ADD_ROBOT, { RoomId: 'robot-nowhere', RobotList_Account: ['robot1'] }, 100004, /robot-nowhere/);
     await expectFail(t, GET_ROBOT, { RoomId: 'robot-nowhere' }, 100004);
     await expectFail(t, DEL_ROBOT, { RoomId: 'robot-nowhere', RobotList_Account: ['robot1'] }, 100004);
+  });
+
+  // "Each room can accommodate a maximum of three robots": https://trtc.io/document/69079 (add_robot),
+  // https://trtc.io/document/69081 (get_robot).
+  it('a room holds at most 3 robots: a call that would make a 4th is refused whole (100002); re-adding one is not a 4th', async () => {
+    await create(t, 'robot-cap');
+    await ok(t, ADD_ROBOT, { RoomId: 'robot-cap', RobotList_Account: ['robot1', 'robot2', 'robot3'] });
+    await ok(t, ADD_ROBOT, { RoomId: 'robot-cap', RobotList_Account: ['robot3'] });
+    await expectFail(t, ADD_ROBOT, { RoomId: 'robot-cap', RobotList_Account: ['robot3', 'user4'] }, 100002, /at most 3 robots/);
+    assert.deepEqual(await robots('robot-cap'), ['robot1', 'robot2', 'robot3']);
+    await ok(t, DEL_ROBOT, { RoomId: 'robot-cap', RobotList_Account: ['robot2'] });
+    await ok(t, ADD_ROBOT, { RoomId: 'robot-cap', RobotList_Account: ['user4'] });
+    assert.deepEqual(await robots('robot-cap'), ['robot1', 'robot3', 'user4']);
+    await expectFail(t, ADD_ROBOT, { RoomId: 'robot-four', RobotList_Account: ['robot1', 'robot2', 'robot3', 'user4'] }, 100004);
+  });
+
+  // get_robot's "Maximum Calling Frequency: 100 times/second": https://trtc.io/document/69081
+  it('get_robot is limited to 100 calls a second, like add_robot', () => {
+    assert.deepEqual(liveCommands['live_engine_http_srv/get_robot']!.limit, { points: 100, seconds: 1 });
+    assert.deepEqual(liveCommands['live_engine_http_srv/add_robot']!.limit, { points: 100, seconds: 1 });
   });
 });
 

@@ -144,7 +144,9 @@ describe('create_room and get_room_info', () => {
     }
   });
 
-  it('fills defaults: FreeToTake, 8 seats, public, seats enabled, owner = the calling admin', async () => {
+  // RoomName "defaults to Room ID": https://trtc.io/document/63418 (create_room); TakeSeatMode "默认为 FreeToTake":
+  // https://cloud.tencent.cn/document/product/269/125712
+  it('fills defaults: RoomName = RoomId, FreeToTake, 8 seats, public, seats enabled, owner = the calling admin', async () => {
     await create(t, 'defaults-room');
     const i = await info(t, 'defaults-room');
     assert.equal(i.Owner_Account, 'administrator');
@@ -153,7 +155,10 @@ describe('create_room and get_room_info', () => {
     assert.equal(i.IsPublicVisible, true);
     assert.equal(i.IsSeatEnabled, true);
     assert.equal(i.IsMessageDisabled, false);
-    assert.deepEqual([i.RoomName, i.CoverURL, i.Category], ['', '', []]);
+    assert.deepEqual([i.RoomName, i.CoverURL, i.Category], ['defaults-room', '', []]);
+    // Only a RoomName left out is filled: an empty one given is kept.
+    await create(t, 'unnamed-room', { RoomName: '' });
+    assert.equal((await info(t, 'unnamed-room')).RoomName, '');
     assert.equal((await seatMembers(t, 'defaults-room')).length, 8);
   });
 
@@ -167,6 +172,9 @@ describe('create_room and get_room_info', () => {
     assert.equal((await info(t, 'owned-room')).Owner_Account, 'owner1');
   });
 
+  // get_room_info answers TakeSeatMode as a string on the current page (https://trtc.io/zh/document/63404: "ApplyToTake")
+  // and as an integer on the older one (https://www.tencentcloud.com/zh/document/product/647/63420: 1 自由上麦, 2 申请上麦):
+  // the string is answered (docs/compatibility.md, Choices).
   it('accepts the older integer TakeSeatMode (1 = FreeToTake, 2 = ApplyToTake) and answers the string', async () => {
     await create(t, 'mode-1', { TakeSeatMode: 1 });
     await create(t, 'mode-2', { TakeSeatMode: 2 });
@@ -557,5 +565,22 @@ describe('set_room_metadata, get_room_metadata, del_room_metadata', () => {
     expectCode(await t.rest(DEL_META, { RoomId: 'meta-room', Keys: now.map((m) => m.Key) }), 0);
     await expectFail(t, SET_META, { RoomId: 'meta-room', Metadata: eleven }, 100002);
     expectCode(await set(eleven.slice(0, 10)), 0);
+  });
+
+  // "Individual values can be up to 2KB in size, while the aggregate size of all values should not surpass 16KB":
+  // https://www.tencentcloud.com/document/product/647/64375
+  it('all values of a room hold at most 16 KiB together: the call that would pass it is refused whole (100002)', async () => {
+    await create(t, 'meta-total');
+    const kib2 = 'v'.repeat(2048);
+    const eight = Array.from({ length: 8 }, (_, i) => ({ Key: `big${i}`, Value: kib2 }));
+    expectCode(await t.rest(SET_META, { RoomId: 'meta-total', Metadata: eight }), 0);
+    // Exactly 16 KiB: one more byte in a new key is over, and so is a call that shrinks one value but adds a bigger one.
+    await expectFail(t, SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'extra', Value: 'x' }] }, 100002, /16384/);
+    await expectFail(t, SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'big0', Value: 'v' }, { Key: 'new', Value: kib2 }] }, 100002, /16384/);
+    const env = expectCode(await t.rest(GET_META, { RoomId: 'meta-total', Keys: ['big0'] }), 0);
+    assert.equal((env.Response as { Metadata: Array<{ Value: string }> }).Metadata[0]!.Value, kib2);
+    // An empty value adds a key without adding bytes; shrinking one value makes room for another.
+    expectCode(await t.rest(SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'empty', Value: '' }] }), 0);
+    expectCode(await t.rest(SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'big0', Value: 'v' }, { Key: 'small', Value: 'v'.repeat(2047) }] }), 0);
   });
 });

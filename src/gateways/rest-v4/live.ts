@@ -308,8 +308,9 @@ export const liveCommands: CommandTable = {
     },
   }),
 
+  /** get_robot: 100/s like add_robot (https://trtc.io/document/69081). */
   'live_engine_http_srv/get_robot': defineCommand({
-    ...at(perSecond(200)),
+    ...at(perSecond(100)),
     body: room({}),
     async handle(ctx, b) {
       return { Response: { RobotList_Account: ctx.services.live.get(ctx.app.sdkAppId, b.RoomId).state.robots } };

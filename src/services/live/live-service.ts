@@ -30,6 +30,10 @@ export const MAX_METADATA_KEYS = 10;
 /** Longest metadata key and value, in bytes. */
 export const MAX_METADATA_KEY_BYTES = 50;
 export const MAX_METADATA_VALUE_BYTES = 2048;
+/** Most bytes all of a room's metadata values may hold together (https://www.tencentcloud.com/document/product/647/64375). */
+export const MAX_METADATA_TOTAL_VALUE_BYTES = 16 * 1024;
+/** Most robots a room may hold ("Each room can accommodate a maximum of three robots", https://trtc.io/document/69079). */
+export const MAX_ROBOTS = 3;
 /** Longest text or custom message, in bytes (Chat's message limit). */
 export const MAX_MESSAGE_BYTES = 12 * 1024;
 /** Most rooms get_room_list returns per page. */
@@ -99,12 +103,13 @@ export class LiveService extends LiveRoomStore {
     }
   }
 
-  /** Creates a room owned by an imported account. */
+  /** Creates a room owned by an imported account; a RoomName not given is the RoomId. */
   async create(sdkAppId: number, roomId: string, owner: string, info: Partial<LiveRoomInfo>, origin: LiveOrigin = SERVER_ORIGIN): Promise<LiveRoom> {
     const problem = roomIdProblem(roomId);
     if (problem) throw new DomainError('INVALID_ARGUMENT', problem);
     await this.requireAccounts(sdkAppId, [owner]);
-    const full = this.checkInfo({ ...defaultInfo(), ...info });
+    // RoomName "defaults to Room ID" when create_room leaves it out (https://trtc.io/document/63418).
+    const full = this.checkInfo({ ...defaultInfo(), RoomName: roomId, ...info });
     return this.serial.run(async () => {
       if (this.rooms.has(`${sdkAppId}\n${roomId}`)) throw new DomainError('ALREADY_EXISTS', `room ${roomId} already exists`);
       const now = Date.now();
@@ -231,6 +236,8 @@ export class LiveService extends LiveRoomStore {
         const metadata = { ...room.state.metadata };
         for (const { key, value } of entries) metadata[key] = value;
         if (Object.keys(metadata).length > MAX_METADATA_KEYS) throw new DomainError('INVALID_ARGUMENT', `a room holds at most ${MAX_METADATA_KEYS} metadata keys`);
+        const total = Object.values(metadata).reduce((n, v) => n + bytes(v), 0);
+        if (total > MAX_METADATA_TOTAL_VALUE_BYTES) throw new DomainError('INVALID_ARGUMENT', `a room's metadata values hold at most ${MAX_METADATA_TOTAL_VALUE_BYTES} bytes together (${total} after this call)`);
         return { ...room, state: { ...room.state, metadata } };
       },
       { type: 'metadata', data: { keys: entries.map((e) => e.key) }, origin, callbacks: (next, _, now) => [afterSetMetadata(next, entries, origin.operator, now)] },
@@ -354,10 +361,19 @@ export class LiveService extends LiveRoomStore {
     return this.message(sdkAppId, roomId, sender, 'custom', { businessId, data });
   }
 
-  /** Adds robots (imported accounts) to the room. */
+  /** Adds robots (imported accounts) to the room: at most MAX_ROBOTS in all (100002 beyond, nothing added). */
   async addRobots(sdkAppId: number, roomId: string, robots: string[]): Promise<void> {
     await this.requireAccounts(sdkAppId, robots);
-    await this.change(sdkAppId, roomId, (room) => ({ ...room, state: { ...room.state, robots: [...new Set([...room.state.robots, ...robots])] } }), { type: 'robot', data: { added: robots } });
+    await this.change(
+      sdkAppId,
+      roomId,
+      (room) => {
+        const all = [...new Set([...room.state.robots, ...robots])];
+        if (all.length > MAX_ROBOTS) throw new DomainError('INVALID_ARGUMENT', `a room holds at most ${MAX_ROBOTS} robots (RobotList_Account would make ${all.length})`);
+        return { ...room, state: { ...room.state, robots: all } };
+      },
+      { type: 'robot', data: { added: robots } },
+    );
   }
 
   /** Removes robots from the room. */
