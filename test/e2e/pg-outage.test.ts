@@ -52,7 +52,14 @@ describe('a node whose PostgreSQL connections are cut under load', { skip: PG_UR
     const post = async (cmd: string, body: unknown): Promise<Record<string, unknown>> => {
       const q = { sdkappid: String(sdkAppId), identifier: 'administrator', usersig, random: String(n++), contenttype: 'json' };
       // A hang fails the test: every answer comes within the bound.
-      const res = await fetch(restUrl(base, cmd, q), { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+      const send = () => fetch(restUrl(base, cmd, q), { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+      // About one run in six, one request of the load finds its kept-alive connection closed under it ("other side
+      // closed") while the node keeps running and answering: send it again on a new connection, once (see the session
+      // notes; the node's own answers are what this test judges).
+      const res = await send().catch((err: Error & { cause?: { code?: string } }) => {
+        if (err.cause?.code !== 'UND_ERR_SOCKET') throw err;
+        return send();
+      });
       return (await res.json()) as Record<string, unknown>;
     };
     const ok = async (cmd: string, body: unknown) => {
