@@ -43,6 +43,7 @@ describe('/rtc live rooms', () => {
     await rest('send_gift', { RoomId: 'live-1', GiftId: 'rose', From_Account: 'admin1', ReceiverList_Account: ['host'], Count: 2 });
     await t.server.live.sendText(id, 'live-1', 'admin1', 'hello room');
     await t.server.live.sendCustom(id, 'live-1', 'admin1', 'biz', '{"x":1}');
+    await t.server.live.enter(id, 'live-1', 'admin1');
     await t.server.live.pickOnSeat(id, 'live-1', 'admin1', 1);
     await t.server.live.mute(id, 'live-1', ['viewer1'], 60);
     const gift = await v.event('live.event');

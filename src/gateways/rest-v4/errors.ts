@@ -88,6 +88,10 @@ export const RestErrors = {
   LIVE_NOT_MEMBER: e(100005, 'The user is not a member of the room.'),
   /** 100020: a room may have at most 5 admins (modify_admin, https://cloud.tencent.com/document/product/647/110064). */
   LIVE_ADMIN_LIMIT: e(100020, 'The number of room administrators exceeds the limit of 5.'),
+  /** 100200: "麦位已锁定" on pick_user_on_seat (https://cloud.tencent.com/document/product/647/110668). */
+  LIVE_SEAT_LOCKED: e(100200, 'The seat is locked. Try another seat.'),
+  /** 100203: "已经处于麦上状态" on pick_user_on_seat (the same page). */
+  LIVE_ALREADY_SEATED: e(100203, 'The user is already on a seat.'),
   /** 100210: someone is already on the seat (seat APIs, https://trtc.io/zh/document/60718). */
   LIVE_SEAT_TAKEN: e(100210, 'A user is already on the seat.'),
   /** 100211: the room does not support seats, IsSeatEnabled false (lock_seat, https://cloud.tencent.com/document/product/647/110669). */
@@ -110,6 +114,8 @@ export const RestErrors = {
   GIFT_CALLBACK_FAILED: e(102004, 'Gift callback failed.'),
   /** 102008: the room's gift switch is off. */
   GIFT_ROOM_DISABLED: e(102008, 'Gift switch in current room not enabled.'),
+  /** copy_default_gift_config: "已存在礼物配置，需将配置全部删除才可配置默认礼物" (https://cloud.tencent.com/document/product/269/125752). */
+  GIFT_CONFIG_EXISTS: e(102010, 'A gift configuration already exists. Delete all of it before copying the default configuration.'),
   /** 90002: MsgBody is not an array of valid message elements (TIMMsgElement). */
   MSG_BODY: e(90002, 'The MsgBody in the JSON request does not conform to the message format, or MsgBody is not an array.'),
   /** 90003: To_Account missing or not a string. */

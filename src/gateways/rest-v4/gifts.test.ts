@@ -399,6 +399,12 @@ describe('gift catalogue commands', () => {
     expectCode(await t.rest(`${C}/add_gift_category`, { CategoryId: 'CId2', ExtensionInfo: '{"a":1}', DefaultName: 'name1', DefaultDesc: 'desc1' }), 0);
     await expectError(t, `${C}/add_gift_category`, { CategoryId: 'CId2', DefaultName: 'x' }, 100002, /CategoryId CId2 already exists/);
     await expectError(t, `${C}/add_gift_category`, { CategoryId: 'c'.repeat(21), DefaultName: 'x' }, 100002, /CategoryId is longer than 20 bytes/);
+    // Category descriptions up to 60 bytes (https://cloud.tencent.com/document/product/454/124223); gifts' stay at 20.
+    expectCode(await t.rest(`${C}/add_gift_category`, { CategoryId: 'CId60', DefaultName: 'n', DefaultDesc: 'd'.repeat(60) }), 0);
+    await expectError(t, `${C}/add_gift_category`, { CategoryId: 'CId61', DefaultName: 'n', DefaultDesc: 'd'.repeat(61) }, 100002, /DefaultDesc is longer than 60 bytes/);
+    await expectError(t, `${C}/set_gift_category_language`, { CategoryId: 'CId60', Language: 'en', CategoryName: 'n', CategoryDesc: 'd'.repeat(61) }, 100002, /CategoryDesc is longer than 60 bytes/);
+    expectCode(await t.rest(`${C}/set_gift_category_language`, { CategoryId: 'CId60', Language: 'en', CategoryName: 'n', CategoryDesc: 'd'.repeat(60) }), 0);
+    expectCode(await t.rest(`${C}/del_gift_category`, { CategoryId: 'CId60' }), 0);
     expectCode(await t.rest(`${C}/edit_gift_category`, { CategoryId: 'CId2', DefaultDesc: 'desc2' }), 0);
     const got = expectCode(await t.rest(`${C}/get_gift_category`, { CategoryId: 'CId2' }), 0);
     assert.deepEqual(Object.keys(got), [...ENVELOPE, 'CategoryInfo']);
@@ -414,6 +420,19 @@ describe('gift catalogue commands', () => {
     expectCode(await t.rest(`${C}/del_gift_category`, { CategoryId: 'CId2' }), 0);
     await expectError(t, `${C}/get_gift_category`, { CategoryId: 'CId2' }, 100002, /CategoryId CId2 does not exist/);
     await expectError(t, `${C}/del_gift_category`, { CategoryId: 'CId2' }, 100002, /does not exist/);
+  });
+
+  it('an app configures at most 3 categories ("最多设置3个礼物分类", https://cloud.tencent.com/document/product/454/124223)', async () => {
+    const fresh = await startTestServer();
+    try {
+      await fresh.server.apps.update(fresh.app.sdkAppId, [['rateLimits', 'off']]);
+      for (const id of ['c1', 'c2', 'c3']) expectCode(await fresh.rest(`${S}/add_gift_category`, { CategoryId: id, DefaultName: id }), 0);
+      await expectError(fresh, `${S}/add_gift_category`, { CategoryId: 'c4', DefaultName: 'c4' }, 100002, /at most 3 categories/);
+      expectCode(await fresh.rest(`${S}/del_gift_category`, { CategoryId: 'c2' }), 0);
+      expectCode(await fresh.rest(`${S}/add_gift_category`, { CategoryId: 'c4', DefaultName: 'c4' }), 0);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('relations: add appends and reports unknown GiftIds in InvalidGiftIdList; del removes; get lists; del_gift removes the gift from categories', async () => {
@@ -467,14 +486,15 @@ describe('copy_default_gift_config', () => {
         const g = expectCode(await fresh.rest(`${S}/get_gift_language`, { GiftId: gifts[0]!.GiftId, Language: lang }), 0).GiftInfo as { Name: string };
         assert.ok(g.Name.length > 0, lang);
       }
-      await expectError(fresh, `${S}/copy_default_gift_config`, {}, 100002, /already has a gift configuration \(15 gifts, 3 categories\)/);
+      // 102010 "已存在礼物配置" (https://cloud.tencent.com/document/product/269/125752).
+      await expectError(fresh, `${S}/copy_default_gift_config`, {}, 102010, /already has a gift configuration \(15 gifts, 3 categories\)/);
     } finally {
       await fresh.close();
     }
   });
 
   it('is refused when the app has any gift or category of its own', async () => {
-    await expectError(t, `${S}/copy_default_gift_config`, {}, 100002, /already has a gift configuration/);
+    await expectError(t, `${S}/copy_default_gift_config`, {}, 102010, /already has a gift configuration/);
   });
 });
 
@@ -516,12 +536,13 @@ describe('published rate limits (rateLimits=tencent)', () => {
       mock.timers.tick(1000);
       assert.equal((await fresh.rest(`${S}/get_gift`, { GiftId: 'g' })).ErrorCode, 0, 'a new second lets a call through');
 
-      // copy_default_gift_config: 1 per 10 s. The app has a gift now, so the call that passes is refused with 100002.
-      assert.deepEqual((await codes(`${S}/copy_default_gift_config`, {}, 2)).sort(), [100002, 60007]);
+      // copy_default_gift_config: 1 per 10 s, 100012 at the limit (its page's table, https://cloud.tencent.com/document/product/269/125752).
+      // The app has a gift now, so the call that passes is refused with 102010.
+      assert.deepEqual((await codes(`${S}/copy_default_gift_config`, {}, 2)).sort(), [100012, 102010]);
       mock.timers.tick(9000);
-      assert.equal((await fresh.rest(`${S}/copy_default_gift_config`, {})).ErrorCode, 60007, 'still limited after 9 s');
+      assert.equal((await fresh.rest(`${S}/copy_default_gift_config`, {})).ErrorCode, 100012, 'still limited after 9 s');
       mock.timers.tick(1000);
-      assert.equal((await fresh.rest(`${S}/copy_default_gift_config`, {})).ErrorCode, 100002, 'allowed again after 10 s');
+      assert.equal((await fresh.rest(`${S}/copy_default_gift_config`, {})).ErrorCode, 102010, 'allowed again after 10 s');
 
       for (const [cmd, body] of [
         [SEND, { ...SAMPLE, RoomId: 'no_room' }],

@@ -10,6 +10,7 @@ const giftErrors = {
   [GiftErrors.NOT_FOUND]: RestErrors.GIFT_NOT_FOUND,
   [GiftErrors.ROOM_DISABLED]: RestErrors.GIFT_ROOM_DISABLED,
   [GiftErrors.CALLBACK_FAILED]: RestErrors.GIFT_CALLBACK_FAILED,
+  [GiftErrors.CONFIG_EXISTS]: RestErrors.GIFT_CONFIG_EXISTS,
   [GiftErrors.CATEGORY_NOT_FOUND]: RestErrors.LIVE_INVALID,
   UNKNOWN_ACCOUNT: RestErrors.LIVE_INVALID,
   NOT_FOUND: RestErrors.LIVE_ROOM_NOT_FOUND,
@@ -22,7 +23,7 @@ const giftErrors = {
  * Catalogue commands whose pages list 100012 ("called too frequently") answer it at their limit; the others
  * answer the common 60007 (their error tables were not retrieved; see docs/compatibility.md).
  */
-export const LISTS_100012 = new Set(['get_gift_language', 'del_gift_language']);
+export const LISTS_100012 = new Set(['get_gift_language', 'del_gift_language', 'copy_default_gift_config']);
 
 function gift(command: string, limit: RateLimit): { limit: RateLimit; invalid: RestErrorEntry; internal: RestErrorEntry; limited: RestErrorEntry; errors: typeof giftErrors } {
   return {

@@ -160,6 +160,7 @@ describe('room callbacks from REST', () => {
 
   it('seats: pick, lock, switch, move, kick and a ban each report the whole seat list after the change', async () => {
     await rest(`${SRV}/create_room`, { RoomInfo: { RoomId: 'cb-seats', Owner_Account: 'host', MaxSeatCount: 3 } });
+    await rest(`${SRV}/add_robot`, { RoomId: 'cb-seats', RobotList_Account: ['u1', 'u2'] }); // in the room without member callbacks
     await rest(`${MIC}/pick_user_on_seat`, { RoomId: 'cb-seats', Member_Account: 'u1', Index: 0 });
     await rest(`${MIC}/lock_seat`, { RoomId: 'cb-seats', Index: 0, ForbidAudio: true });
     await rest(`${MIC}/switch_seat`, { RoomId: 'cb-seats', Member_Account: 'u1', ToIndex: 1 });
@@ -276,6 +277,7 @@ describe('which callbacks are queued', () => {
     await t.server.apps.update(id, [['callback.url', '']]);
     try {
       await rest(`${SRV}/create_room`, { RoomInfo: { RoomId: 'cb-quiet' } });
+      await t.server.live.enter(id, 'cb-quiet', 'u1');
       await rest(`${SRV}/set_room_metadata`, { RoomId: 'cb-quiet', Metadata: [{ Key: 'k', Value: 'v' }] });
       await rest(`${MIC}/pick_user_on_seat`, { RoomId: 'cb-quiet', Member_Account: 'u1', Index: 0 });
       await rest(`${SRV}/destroy_room`, { RoomId: 'cb-quiet' });
@@ -289,6 +291,7 @@ describe('which callbacks are queued', () => {
     await t.server.apps.setCallbackConfig(id, 'live', { url: rx.url, commands: ['Live.CallbackAfterCreateRoom', 'Mic.CallbackAfterSeatInfoChanged'] });
     try {
       await rest(`${SRV}/create_room`, { RoomInfo: { RoomId: 'cb-listed' } });
+      await t.server.live.enter(id, 'cb-listed', 'u1');
       await rest(`${SRV}/set_room_metadata`, { RoomId: 'cb-listed', Metadata: [{ Key: 'k', Value: 'v' }] });
       await rest(`${MIC}/pick_user_on_seat`, { RoomId: 'cb-listed', Member_Account: 'u1', Index: 0 });
       await rest(`${SRV}/destroy_room`, { RoomId: 'cb-listed' });

@@ -77,6 +77,12 @@ async function create(s: TestServer, roomId: string, extra: Record<string, unkno
   await ok(s, CREATE, { RoomInfo: { RoomId: roomId, ...extra } });
 }
 
+/** Seats a user by pick_user_on_seat, entering them into the room first (only room members can be picked). */
+async function pick(s: TestServer, roomId: string, user: string, index: number): Promise<void> {
+  await s.server.live.enter(s.app.sdkAppId, roomId, user);
+  await ok(s, PICK, { RoomId: roomId, Member_Account: user, Index: index });
+}
+
 async function seatList(s: TestServer, roomId: string): Promise<SeatEntry[]> {
   const r = await response<{ SeatList: SeatEntry[] }>(s, SEATS, { RoomId: roomId });
   assert.deepEqual(Object.keys(r), ['SeatList']);
@@ -154,8 +160,8 @@ describe('ban_member, unban_member, get_banned_member_list', () => {
     const T = wholeSecondNow();
     mock.timers.enable({ apis: ['Date'], now: T });
     try {
-      await ok(t, PICK, { RoomId: 'ban-room', Member_Account: 'user3', Index: 2 });
-      await ok(t, PICK, { RoomId: 'ban-room', Member_Account: 'user4', Index: 3 });
+      await pick(t, 'ban-room', 'user3', 2);
+      await pick(t, 'ban-room', 'user4', 3);
       await ok(t, BAN, { RoomId: 'ban-room', MemberList_Account: ['user1', 'user3'], Reason: '', Duration: 3600 });
       const r = await banned(t, { RoomId: 'ban-room', Offset: 0, Limit: 10 });
       assert.deepEqual(Object.keys(r), ['BannedAccountList', 'NextOffset']);
@@ -167,20 +173,20 @@ describe('ban_member, unban_member, get_banned_member_list', () => {
         NextOffset: 0,
       });
       assert.deepEqual(await seatMembers(t, 'ban-room'), ['', '', '', 'user4', '', '', '', '']);
-      await expectFail(t, PICK, { RoomId: 'ban-room', Member_Account: 'user3', Index: 2 }, 100002, /banned/);
+      await expectFail(t, PICK, { RoomId: 'ban-room', Member_Account: 'user3', Index: 2 }, 100005, /not a member/); // the ban put them out of the room
       assert.ok(t.server.live.isBanned(t.app.sdkAppId, 'ban-room', 'user3'));
 
       await ok(t, UNBAN, { RoomId: 'ban-room', MemberList_Account: ['user3'] });
       assert.deepEqual((await banned(t, { RoomId: 'ban-room' })).BannedAccountList.map((b) => b.Member_Account), ['user1']);
-      await ok(t, PICK, { RoomId: 'ban-room', Member_Account: 'user3', Index: 2 });
+      await pick(t, 'ban-room', 'user3', 2);
 
       // The ban ends by itself after Duration.
       mock.timers.setTime(T + 3599_000);
-      await expectFail(t, PICK, { RoomId: 'ban-room', Member_Account: 'user1', Index: 0 }, 100002, /banned/);
+      await expectFail(t, PICK, { RoomId: 'ban-room', Member_Account: 'user1', Index: 0 }, 100005, /not a member/);
       mock.timers.setTime(T + 3600_000);
       assert.deepEqual(await banned(t, { RoomId: 'ban-room' }), { BannedAccountList: [], NextOffset: 0 });
       assert.equal(t.server.live.isBanned(t.app.sdkAppId, 'ban-room', 'user1'), false);
-      await ok(t, PICK, { RoomId: 'ban-room', Member_Account: 'user1', Index: 0 });
+      await pick(t, 'ban-room', 'user1', 0);
     } finally {
       mock.timers.reset();
     }
@@ -236,7 +242,8 @@ describe('send_text_msg and send_custom_msg', () => {
     await create(t, 'msg-other');
   });
 
-  it('answers MsgTime and an increasing MsgSeq per room; ExtensionInfo must be JSON; Sender_Account is optional', async () => {
+  // send_text_msg: "Sender_Account | String | Required" (https://www.tencentcloud.com/document/product/647/74353).
+  it('answers MsgTime and an increasing MsgSeq per room; ExtensionInfo must be JSON; Sender_Account is required', async () => {
     const T = wholeSecondNow();
     mock.timers.enable({ apis: ['Date'], now: T });
     try {
@@ -247,9 +254,12 @@ describe('send_text_msg and send_custom_msg', () => {
       await expectFail(t, TEXT, { RoomId: 'room1', Sender_Account: 'user1', TextContent: 'msg', ExtensionInfo: 'not json' }, 100002, /ExtensionInfo/);
       await expectFail(t, TEXT, { RoomId: 'room1', Sender_Account: 'ghost-s', TextContent: 'msg' }, 100002, /ghost-s/);
       mock.timers.setTime(T + 2000);
-      const b = await send({ RoomId: 'room1', TextContent: 'from the admin' });
+      await expectFail(t, TEXT, { RoomId: 'room1', TextContent: 'no sender' }, 100002, /Sender_Account/);
+      await expectFail(t, TEXT, { RoomId: 'room1', Sender_Account: '', TextContent: 'x' }, 100002, /Sender_Account/);
+      await expectFail(t, TEXT, { RoomId: 'room1', Sender_Account: 7, TextContent: 'x' }, 100002, /Sender_Account/);
+      const b = await send({ RoomId: 'room1', Sender_Account: 'administrator', TextContent: 'from the admin' });
       assert.deepEqual(b, { MsgTime: T / 1000 + 2, MsgSeq: 2 });
-      assert.equal((await send({ RoomId: 'msg-other', TextContent: 'x' })).MsgSeq, 1);
+      assert.equal((await send({ RoomId: 'msg-other', Sender_Account: 'user1', TextContent: 'x' })).MsgSeq, 1);
       assert.equal((await send({ RoomId: 'room1', Sender_Account: 'user2', TextContent: 'é'.repeat(6144) })).MsgSeq, 3);
     } finally {
       mock.timers.reset();
@@ -276,6 +286,7 @@ describe('send_text_msg and send_custom_msg', () => {
 describe('room events on the bus', () => {
   it('publishes text, custom, seat, mute, ban and destroyed, in order; refusals publish nothing', async () => {
     await create(t, 'events-room');
+    await t.server.live.enter(t.app.sdkAppId, 'events-room', 'user2');
     const seen: LiveEvent[] = [];
     const stop = t.server.bus.subscribe(LIVE_TOPIC, (p) => {
       const e = p as LiveEvent;
@@ -283,9 +294,9 @@ describe('room events on the bus', () => {
     });
     try {
       await response(t, TEXT, { RoomId: 'events-room', Sender_Account: 'user1', TextContent: 'hello', ExtensionInfo: '{"a":1}' });
-      await response(t, CUSTOM, { RoomId: 'events-room', BusinessId: 'biz', Data: 'payload' });
+      await response(t, CUSTOM, { RoomId: 'events-room', BusinessId: 'biz', Data: 'payload' }); // Sender_Account 选填 (https://cloud.tencent.com/document/product/269/125772)
       await ok(t, PICK, { RoomId: 'events-room', Member_Account: 'user2', Index: 1 });
-      await expectFail(t, PICK, { RoomId: 'events-room', Member_Account: 'user3', Index: 1 }, 100002);
+      await expectFail(t, PICK, { RoomId: 'events-room', Member_Account: 'user3', Index: 1 }, 100005);
       await expectFail(t, TEXT, { RoomId: 'events-room', Sender_Account: 'ghost-e', TextContent: 'x' }, 100002);
       await ok(t, MUTE, { RoomId: 'events-room', MemberList_Account: ['user3'], MuteTime: 60 });
       await ok(t, BAN, { RoomId: 'events-room', MemberList_Account: ['user2'], Reason: 'r', Duration: 60 });
@@ -346,16 +357,18 @@ describe('add_robot, get_robot, del_robot', () => {
   });
 
   // get_robot's "Maximum Calling Frequency: 100 times/second": https://trtc.io/document/69081
-  it('get_robot is limited to 100 calls a second, like add_robot', () => {
+  // del_robot's "Maximum Calling Frequency 100 times/second": https://www.tencentcloud.com/document/product/1071/76864
+  it('get_robot and del_robot are limited to 100 calls a second, like add_robot', () => {
     assert.deepEqual(liveCommands['live_engine_http_srv/get_robot']!.limit, { points: 100, seconds: 1 });
     assert.deepEqual(liveCommands['live_engine_http_srv/add_robot']!.limit, { points: 100, seconds: 1 });
+    assert.deepEqual(liveCommands['live_engine_http_srv/del_robot']!.limit, { points: 100, seconds: 1 });
   });
 });
 
 describe('room_engine_http_mic seats', () => {
   it('get_seat_list: MaxSeatCount entries in the documented shape; Member_Account only on a taken seat', async () => {
     await create(t, 'seat-room', { MaxSeatCount: 8 });
-    await ok(t, PICK, { RoomId: 'seat-room', Member_Account: 'user2', Index: 0 });
+    await pick(t, 'seat-room', 'user2', 0);
     const list = await seatList(t, 'seat-room');
     assert.equal(list.length, 8);
     assert.deepEqual(list[0], { Index: 0, Member_Account: 'user2', IsTakenDisabled: false, IsVideoDisabled: false, IsAudioDisabled: false });
@@ -366,27 +379,39 @@ describe('room_engine_http_mic seats', () => {
     await expectFail(t, SEATS, { RoomId: 'seat-nowhere' }, 100004);
   });
 
-  it('pick_user_on_seat refuses a bad Index, a taken seat, a seated user, an unknown user, disabled seats', async () => {
+  // pick_user_on_seat's own codes (https://cloud.tencent.com/document/product/647/110668): 100005 not a room member,
+  // 100200 locked, 100203 already on a seat, 100210 taken, 100211 seats disabled.
+  it('pick_user_on_seat refuses a bad Index (100002), a non-member (100005), a locked (100200) or taken seat (100210), a seated user (100203), disabled seats (100211)', async () => {
     await create(t, 'pick-room', { MaxSeatCount: 4 });
-    await ok(t, PICK, { RoomId: 'pick-room', Member_Account: 'user1', Index: 3 });
+    await pick(t, 'pick-room', 'user1', 3);
+    await expectFail(t, PICK, { RoomId: 'pick-room', Member_Account: 'user2', Index: 0 }, 100005, /user2 is not a member/);
+    await t.server.live.enter(t.app.sdkAppId, 'pick-room', 'user2');
     await expectFail(t, PICK, { RoomId: 'pick-room', Member_Account: 'user2', Index: 4 }, 100002, /Index/);
     for (const Index of [-1, 1.5, '1', undefined]) await expectFail(t, PICK, { RoomId: 'pick-room', Member_Account: 'user2', Index }, 100002, /Index/);
-    await expectFail(t, PICK, { RoomId: 'pick-room', Member_Account: 'user2', Index: 3 }, 100002, /taken by user1/);
-    await expectFail(t, PICK, { RoomId: 'pick-room', Member_Account: 'user1', Index: 0 }, 100002, /already/);
+    await expectFail(t, PICK, { RoomId: 'pick-room', Member_Account: 'user2', Index: 3 }, 100210, /taken by user1/);
+    await expectFail(t, PICK, { RoomId: 'pick-room', Member_Account: 'user1', Index: 0 }, 100203, /already/);
+    await ok(t, 'room_engine_http_mic/lock_seat', { RoomId: 'pick-room', Index: 1, ForbidTaken: true });
+    await expectFail(t, PICK, { RoomId: 'pick-room', Member_Account: 'user2', Index: 1 }, 100200, /locked/);
     await expectFail(t, PICK, { RoomId: 'pick-room', Member_Account: 'ghost-p', Index: 0 }, 100002, /ghost-p/);
     await expectFail(t, PICK, { RoomId: 'pick-room', Index: 0 }, 100002, /Member_Account/);
     await expectFail(t, PICK, { RoomId: 'pick-nowhere', Member_Account: 'user2', Index: 0 }, 100004);
     assert.deepEqual(await seatMembers(t, 'pick-room'), ['', '', '', 'user1']);
+    // The owner and the room's robots count as in the room.
+    await ok(t, 'live_engine_http_srv/add_robot', { RoomId: 'pick-room', RobotList_Account: ['user3'] });
+    await ok(t, PICK, { RoomId: 'pick-room', Member_Account: 'user3', Index: 2 });
+    await ok(t, PICK, { RoomId: 'pick-room', Member_Account: 'administrator', Index: 0 });
+    assert.deepEqual(await seatMembers(t, 'pick-room'), ['administrator', '', 'user3', 'user1']);
 
     await create(t, 'no-seats', { IsSeatEnabled: false });
-    await expectFail(t, PICK, { RoomId: 'no-seats', Member_Account: 'user2', Index: 0 }, 100002, /disabled/);
+    await t.server.live.enter(t.app.sdkAppId, 'no-seats', 'user2');
+    await expectFail(t, PICK, { RoomId: 'no-seats', Member_Account: 'user2', Index: 0 }, 100211, /disabled/);
     await ok(t, UPDATE, { RoomInfo: { RoomId: 'no-seats', IsSeatEnabled: true } });
     await ok(t, PICK, { RoomId: 'no-seats', Member_Account: 'user2', Index: 0 });
   });
 
   it('kick_user_off_seat frees the seat, carries Data, refuses a user not seated', async () => {
     await create(t, 'kick-room');
-    await ok(t, PICK, { RoomId: 'kick-room', Member_Account: 'user2', Index: 5 });
+    await pick(t, 'kick-room', 'user2', 5);
     const seen: LiveEvent[] = [];
     const stop = t.server.bus.subscribe(LIVE_TOPIC, (p) => {
       if ((p as LiveEvent).roomId === 'kick-room') seen.push(p as LiveEvent);
@@ -424,7 +449,7 @@ describe('room_engine_http_mic seats', () => {
     assert.deepEqual(seen.map((e) => [e.type, e.data]), [['seat', { user: 'user1', index: 2, action: 'apply' }]]);
     assert.deepEqual(await seatMembers(t, 'apply-room'), Array(8).fill(''));
     // The owner (here the admin) approves by picking.
-    await ok(t, PICK, { RoomId: 'apply-room', Member_Account: 'user1', Index: 2 });
+    await pick(t, 'apply-room', 'user1', 2);
     assert.equal((await seatMembers(t, 'apply-room'))[2], 'user1');
 
     await ok(t, UPDATE, { RoomInfo: { RoomId: 'apply-room', TakeSeatMode: 'FreeToTake' } });
@@ -453,7 +478,7 @@ describe('get_room_stats (and its alias get_room_statistic)', () => {
     assert.equal((await stat()).TotalMsgCount, 4);
     // Another room's messages are its own.
     await create(t, 'stat-other');
-    expectCode(await t.rest(TEXT, { RoomId: 'stat-other', TextContent: 'x' }), 0);
+    expectCode(await t.rest(TEXT, { RoomId: 'stat-other', Sender_Account: 'user1', TextContent: 'x' }), 0);
     assert.equal((await stat()).TotalMsgCount, 4);
     assert.deepEqual(await stat(STATISTIC), await stat());
     await expectFail(t, STATS, { RoomId: 'stat-none' }, 100004);
@@ -475,9 +500,10 @@ describe('persistence', () => {
         expectCode(await a.rest('im_open_login_svc/multiaccount_import', { Accounts: ['p1', 'p2'] }), 0);
         await create(a, 'kept-room', { RoomName: 'live name', TakeSeatMode: 'ApplyToTake', Category: [1, 2, 3], MaxSeatCount: 4 });
         expectCode(await a.rest(SET_META, { RoomId: 'kept-room', Metadata: [{ Key: 'k', Value: 'v' }] }), 0);
+        expectCode(await a.rest(ADD_ROBOT, { RoomId: 'kept-room', RobotList_Account: ['p1'] }), 0); // a robot stays in the room across restarts
         expectCode(await a.rest(PICK, { RoomId: 'kept-room', Member_Account: 'p1', Index: 2 }), 0);
         expectCode(await a.rest(BAN, { RoomId: 'kept-room', MemberList_Account: ['p2'], Duration: 3600 }), 0);
-        expectCode(await a.rest(TEXT, { RoomId: 'kept-room', TextContent: 'x' }), 0);
+        expectCode(await a.rest(TEXT, { RoomId: 'kept-room', Sender_Account: 'p1', TextContent: 'x' }), 0);
         await create(a, 'gone-room');
         expectCode(await a.rest(DESTROY, { RoomId: 'gone-room' }), 0);
       } finally {

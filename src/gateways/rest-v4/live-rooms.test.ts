@@ -498,6 +498,7 @@ describe('update_room_info', () => {
 
   it('a MaxSeatCount change resizes the seat list, keeping the members of remaining seats', async () => {
     await create(t, 'resize-room', { MaxSeatCount: 8 });
+    for (const u of ['user1', 'user2']) await t.server.live.enter(t.app.sdkAppId, 'resize-room', u);
     expectCode(await t.rest(PICK, { RoomId: 'resize-room', Member_Account: 'user1', Index: 1 }), 0);
     expectCode(await t.rest(PICK, { RoomId: 'resize-room', Member_Account: 'user2', Index: 6 }), 0);
     assert.deepEqual(await seatMembers(t, 'resize-room'), ['', 'user1', '', '', '', '', 'user2', '']);

@@ -60,8 +60,10 @@ async function seats(roomId: string): Promise<SeatEntry[]> {
 }
 const occupants = async (roomId: string) => (await seats(roomId)).map((s) => s.Member_Account ?? '');
 
+/** Creates a room with u1 and u2 in it (pick_user_on_seat seats room members only); u3 stays out. */
 async function room(roomId: string, extra: Record<string, unknown> = {}): Promise<void> {
   await ok(`${SRV}/create_room`, { RoomInfo: { RoomId: roomId, Owner_Account: 'host', MaxSeatCount: 4, ...extra } });
+  for (const u of ['u1', 'u2']) await t.server.live.enter(id, roomId, u);
 }
 
 /** The shared bad-input cases of a seat command: RoomId missing, wrong-typed, oversized; unknown room; another app's admin. */
@@ -85,7 +87,7 @@ describe('lock_seat', () => {
     assert.deepEqual((await seats('lock-room'))[1], { Index: 1, Member_Account: 'u1', IsTakenDisabled: false, IsVideoDisabled: true, IsAudioDisabled: false });
     await ok(LOCK, { RoomId: 'lock-room', Index: 1, ForbidTaken: true });
     assert.deepEqual((await seats('lock-room'))[1], { Index: 1, IsTakenDisabled: true, IsVideoDisabled: false, IsAudioDisabled: false });
-    await fail(PICK, { RoomId: 'lock-room', Member_Account: 'u1', Index: 1 }, 100002, /locked/);
+    await fail(PICK, { RoomId: 'lock-room', Member_Account: 'u1', Index: 1 }, 100200, /locked/);
     // On an empty or locked seat the stream flags are accepted and ignored.
     await ok(LOCK, { RoomId: 'lock-room', Index: 1, ForbidVideo: true });
     await ok(LOCK, { RoomId: 'lock-room', Index: 2, ForbidAudio: true });

@@ -281,11 +281,13 @@ export const liveCommands: CommandTable = {
     },
   }),
 
+  // Sender_Account is required here (https://www.tencentcloud.com/document/product/647/74353) and optional on
+  // send_custom_msg, which then sends as the admin ("选填", https://cloud.tencent.com/document/product/269/125772).
   'live_engine_http_srv/send_text_msg': defineCommand({
     ...at(perSecond(200)),
-    body: room({ Sender_Account: Type.Optional(Type.String({ minLength: 1 })), TextContent: Type.String({ minLength: 1 }), ExtensionInfo: Type.Optional(Type.String()) }),
+    body: room({ Sender_Account: Type.String({ minLength: 1 }), TextContent: Type.String({ minLength: 1 }), ExtensionInfo: Type.Optional(Type.String()) }),
     async handle(ctx, b) {
-      const sent = await ctx.services.live.sendText(ctx.app.sdkAppId, b.RoomId, b.Sender_Account ?? ctx.identifier, b.TextContent, b.ExtensionInfo);
+      const sent = await ctx.services.live.sendText(ctx.app.sdkAppId, b.RoomId, b.Sender_Account, b.TextContent, b.ExtensionInfo);
       return { Response: { MsgTime: sent.time, MsgSeq: sent.seq } };
     },
   }),
@@ -317,8 +319,9 @@ export const liveCommands: CommandTable = {
     },
   }),
 
+  /** del_robot: 100/s (https://www.tencentcloud.com/document/product/1071/76864). */
   'live_engine_http_srv/del_robot': defineCommand({
-    ...at(perSecond(200)),
+    ...at(perSecond(100)),
     body: room({ RobotList_Account: Users }),
     async handle(ctx, b) {
       await ctx.services.live.delRobots(ctx.app.sdkAppId, b.RoomId, b.RobotList_Account);
@@ -345,8 +348,15 @@ export const liveCommands: CommandTable = {
     },
   }),
 
+  // pick_user_on_seat's own codes (https://cloud.tencent.com/document/product/647/110668).
   'room_engine_http_mic/pick_user_on_seat': defineCommand({
-    ...at(perSecond(200)),
+    ...atWith(perSecond(200), {
+      [SeatErrors.NOT_MEMBER]: RestErrors.LIVE_NOT_MEMBER,
+      [SeatErrors.LOCKED]: RestErrors.LIVE_SEAT_LOCKED,
+      [SeatErrors.ALREADY_SEATED]: RestErrors.LIVE_ALREADY_SEATED,
+      [SeatErrors.TAKEN]: RestErrors.LIVE_SEAT_TAKEN,
+      [SeatErrors.DISABLED]: RestErrors.LIVE_SEATS_DISABLED,
+    }),
     body: room({ Member_Account: Type.String({ minLength: 1 }), Index: Type.Integer({ minimum: 0 }) }),
     async handle(ctx, b) {
       await ctx.services.live.pickOnSeat(ctx.app.sdkAppId, b.RoomId, b.Member_Account, b.Index, origin(ctx));

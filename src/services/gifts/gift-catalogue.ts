@@ -5,6 +5,7 @@ import { DomainError } from '../errors.ts';
 import { DEFAULT_CATALOGUE } from './default-catalogue.ts';
 import {
   MAX_CATEGORIES_PER_APP,
+  MAX_CATEGORY_DESC_BYTES,
   MAX_DESC_BYTES,
   MAX_GIFTS_PER_APP,
   MAX_NAME_BYTES,
@@ -238,7 +239,7 @@ export class GiftCatalogue {
     requireGiftFeature(this.appsService, sdkAppId);
     checkLanguage(language);
     checkMax('CategoryName', text.name, MAX_NAME_BYTES);
-    checkMax('CategoryDesc', text.desc, MAX_DESC_BYTES);
+    checkMax('CategoryDesc', text.desc, MAX_CATEGORY_DESC_BYTES);
     await this.changeCategory(sdkAppId, categoryId, (cat) => {
       const old = cat.languages[language];
       if (!old && text.name === undefined) invalid(`CategoryName is required the first time a ${language} entry is set for category ${categoryId}`);
@@ -291,7 +292,7 @@ export class GiftCatalogue {
     return this.category(sdkAppId, categoryId).giftIds;
   }
 
-  /** Installs the default catalogue (3 categories, 15 gifts); FAILED_PRECONDITION unless the app has no gift configuration. */
+  /** Installs the default catalogue (3 categories, 15 gifts); FAILED_PRECONDITION (CONFIG_EXISTS) unless the app has no gift configuration. */
   async copyDefault(sdkAppId: number): Promise<{ gifts: number; categories: number }> {
     requireGiftFeature(this.appsService, sdkAppId);
     return this.write(async () => {
@@ -300,6 +301,7 @@ export class GiftCatalogue {
         throw new DomainError(
           'FAILED_PRECONDITION',
           `the app already has a gift configuration (${c.gifts.size} gifts, ${c.categories.size} categories); copy_default_gift_config only runs on an app with none — delete them first`,
+          GiftErrors.CONFIG_EXISTS,
         );
       }
       const gifts: Gift[] = [];

@@ -13,13 +13,16 @@ export const MAX_URL_BYTES = 200;
 export const MAX_EXTENSION_INFO_BYTES = 100;
 /** Longest name (DefaultName, Name, CategoryName), in bytes. */
 export const MAX_NAME_BYTES = 20;
-/** Longest description (DefaultDesc, Desc, CategoryDesc), in bytes. */
+/** Longest gift description (DefaultDesc, Desc), in bytes (https://cloud.tencent.com/document/product/647/121322). */
 export const MAX_DESC_BYTES = 20;
+/** Longest category description (DefaultDesc, CategoryDesc), in bytes: "最长60字节" (https://cloud.tencent.com/document/product/454/124223). */
+export const MAX_CATEGORY_DESC_BYTES = 60;
 /** Largest Coins and Level (unconfirmed: an Int32). */
 export const MAX_INT = 2_147_483_647;
-/** Most gifts and categories one app may configure (unconfirmed; Tencent's limit depends on the package). */
+/** Most gifts one app may configure (unconfirmed; Tencent's limit depends on the package). */
 export const MAX_GIFTS_PER_APP = 1000;
-export const MAX_CATEGORIES_PER_APP = 100;
+/** Most categories one app may configure: "最多设置3个礼物分类" (https://cloud.tencent.com/document/product/454/124223). */
+export const MAX_CATEGORIES_PER_APP = 3;
 /** Largest Count of one send_gift (unconfirmed). */
 export const MAX_GIFT_COUNT = 9999;
 /** Most receivers of one send_gift (unconfirmed). */
@@ -35,6 +38,8 @@ export const GiftErrors = {
   ROOM_DISABLED: 'ROOM_GIFT_DISABLED',
   /** Live.CallbackBeforeSendGift blocked the gift (102004). */
   CALLBACK_FAILED: 'GIFT_CALLBACK_FAILED',
+  /** copy_default_gift_config on an app that has a gift configuration (102010). */
+  CONFIG_EXISTS: 'GIFT_CONFIG_EXISTS',
   /** Unknown CategoryId (100002: no code of its own is documented). */
   CATEGORY_NOT_FOUND: 'CATEGORY_NOT_FOUND',
 } as const;
@@ -218,7 +223,7 @@ export function validGift(g: Gift): Gift {
 export function validCategory(c: GiftCategory): GiftCategory {
   checkId('CategoryId', c.categoryId);
   checkMax('DefaultName', c.defaultName, MAX_NAME_BYTES);
-  checkMax('DefaultDesc', c.defaultDesc, MAX_DESC_BYTES);
+  checkMax('DefaultDesc', c.defaultDesc, MAX_CATEGORY_DESC_BYTES);
   checkExtension(c.extensionInfo);
   return c;
 }

@@ -16,8 +16,8 @@ import {
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { DomainError } from '../errors.ts';
 import type { LiveMember, LiveRoom, LiveRoomInfo } from './room.ts';
-import { defaultInfo, fromRow, isMember, LiveRoomStore, roomIdProblem, SERVER_ORIGIN, toRow, type LiveCallbacks, type LiveOrigin } from './room-store.ts';
-import { kickFromSeat, lockSeat, moveToSeat, placeOnSeat, seatList, switchSeat, unseat } from './seats.ts';
+import { defaultInfo, fromRow, inRoom, isMember, LiveRoomStore, roomIdProblem, SERVER_ORIGIN, toRow, type LiveCallbacks, type LiveOrigin } from './room-store.ts';
+import { kickFromSeat, lockSeat, moveToSeat, pickOnSeat, placeOnSeat, seatList, switchSeat, unseat } from './seats.ts';
 
 export { DEFAULT_MAX_SEAT_COUNT, MAX_ROOM_ID_BYTES, SERVER_ORIGIN, defaultInfo, roomIdProblem, type LiveCallbacks, type LiveOrigin } from './room-store.ts';
 
@@ -381,10 +381,10 @@ export class LiveService extends LiveRoomStore {
     await this.change(sdkAppId, roomId, (room) => ({ ...room, state: { ...room.state, robots: room.state.robots.filter((r) => !robots.includes(r)) } }), { type: 'robot', data: { removed: robots } });
   }
 
-  /** Puts a member on a seat (an admin action: no approval needed whatever TakeSeatMode says). */
+  /** Puts a room member (the owner and robots count) on a seat: an admin action, no approval whatever TakeSeatMode says. */
   async pickOnSeat(sdkAppId: number, roomId: string, user: string, index: number, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
     await this.requireAccounts(sdkAppId, [user]);
-    await this.change(sdkAppId, roomId, (room) => placeOnSeat(room, user, index), { type: 'seat', data: { user, index, action: 'pick' }, origin });
+    await this.change(sdkAppId, roomId, (room) => pickOnSeat(room, user, index, inRoom(room, user)), { type: 'seat', data: { user, index, action: 'pick' }, origin });
   }
 
   /** A member asks for a seat: seated at once under FreeToTake; under ApplyToTake the owner must pick them. */
@@ -417,7 +417,7 @@ export class LiveService extends LiveRoomStore {
     await this.change(
       sdkAppId,
       roomId,
-      (room) => moveToSeat(room, user, index, policy, room.owner === user || isMember(room, user)),
+      (room) => moveToSeat(room, user, index, policy, inRoom(room, user)),
       { type: 'seat', data: { user, index, policy, action: 'move' }, origin },
     );
   }

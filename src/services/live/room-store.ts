@@ -79,6 +79,11 @@ export function isMember(room: LiveRoom, user: string): boolean {
   return room.state.members.some((m) => m.userId === user);
 }
 
+/** Whether the seat APIs count `user` as in the room: a member, the owner, or one of the room's robots. */
+export function inRoom(room: LiveRoom, user: string): boolean {
+  return room.owner === user || isMember(room, user) || room.state.robots.includes(user);
+}
+
 /** Why a RoomId is unacceptable, or null. */
 export function roomIdProblem(roomId: string): string | null {
   if (roomId.length === 0) return 'RoomId is empty';

@@ -7,8 +7,12 @@ export const SeatErrors = {
   DISABLED: 'SEATS_DISABLED',
   /** The target seat is taken and the policy says not to move anyone (100210 on move_user_to_seat). */
   TAKEN: 'SEAT_TAKEN',
-  /** The user is not in the room (100005 on move_user_to_seat). */
+  /** The user is not in the room (100005 on move_user_to_seat and pick_user_on_seat). */
   NOT_MEMBER: 'NOT_MEMBER',
+  /** The seat is locked (100200 on pick_user_on_seat). */
+  LOCKED: 'SEAT_LOCKED',
+  /** The user already holds another seat (100203 on pick_user_on_seat). */
+  ALREADY_SEATED: 'ALREADY_SEATED',
 } as const;
 
 /** What move_user_to_seat does when the target seat is taken: refuse, kick the occupant off, or swap the two. */
@@ -53,10 +57,16 @@ export function placeOnSeat(room: LiveRoom, user: string, index: number): LiveRo
   checkIndex(room, index);
   if ((room.state.banned[user]?.until ?? 0) > nowS()) throw refused(`${user} is banned from this room`);
   const target = room.state.seats[index]!;
-  if (target.locked) throw refused(`seat ${index} is locked`);
+  if (target.locked) throw refused(`seat ${index} is locked`, SeatErrors.LOCKED);
   if (target.member && target.member !== user) throw refused(`seat ${index} is taken by ${target.member}`, SeatErrors.TAKEN);
-  if (room.state.seats.some((s) => s.member === user && s.index !== index)) throw refused(`${user} is already on another seat`);
+  if (room.state.seats.some((s) => s.member === user && s.index !== index)) throw refused(`${user} is already on another seat`, SeatErrors.ALREADY_SEATED);
   return withSeats(room, room.state.seats.map((s) => (s.index === index ? { ...s, member: user } : s)));
+}
+
+/** pick_user_on_seat: `placeOnSeat` for a user who must be in the room ("需要为房间成员", https://cloud.tencent.com/document/product/647/110668). */
+export function pickOnSeat(room: LiveRoom, user: string, index: number, member: boolean): LiveRoom {
+  if (!member) throw refused(`${user} is not a member of the room`, SeatErrors.NOT_MEMBER);
+  return placeOnSeat(room, user, index);
 }
 
 /** Takes a user off their seat. */
