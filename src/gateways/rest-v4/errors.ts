@@ -82,6 +82,10 @@ export const RestErrors = {
   LIVE_INVALID: e(100002, 'Invalid parameter.'),
   /** 100003: the room id is taken. */
   LIVE_ROOM_EXISTS: e(100003, 'The room ID already exists. Please select another room ID.'),
+  /** 100010: the room exists and Owner_Account is the same: "You can use it directly" (create_room, https://trtc.io/document/63401). */
+  LIVE_ROOM_EXISTS_SAME_OWNER: e(100010, 'The room ID already exists with the same Owner_Account; it can be used directly.'),
+  /** 100011: the room ID is a Chat group's (create_room, the same page). */
+  LIVE_ROOM_ID_CHAT_GROUP: e(100011, 'The room ID is occupied by Chat. Please use a different room ID.'),
   /** 100004: the room does not exist or was dissolved. */
   LIVE_ROOM_NOT_FOUND: e(100004, 'The room does not exist, or it has been dissolved.'),
   /** 100005: the user is not a member of the room (move_user_to_seat, https://cloud.tencent.com/document/product/269/125739). */

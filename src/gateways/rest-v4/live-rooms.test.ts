@@ -185,13 +185,71 @@ describe('create_room and get_room_info', () => {
     await expectFail(t, INFO, { RoomId: 'mode-3' }, 100004);
   });
 
-  it('100003 for an existing RoomId, also when several creates race', async () => {
-    await expectFail(t, CREATE, SAMPLE, 100003, /live-room/);
-    await expectFail(t, CREATE, { RoomInfo: { RoomId: 'live-room', Owner_Account: 'user1' } }, 100003);
+  // create_room's table (https://trtc.io/document/63401): 100003 "Room ID already exists", 100010 "Room ID already
+  // exists and Owner_Account is the same. You can use it directly", 100011 "Room ID is occupied by Chat", 100012 "The
+  // same Room ID can only be created once per second".
+  it('100003 for an existing RoomId of another owner, 100010 of the same owner, also when several creates race', async () => {
+    await expectFail(t, CREATE, SAMPLE, 100010, /live-room.*same Owner_Account/);
+    await expectFail(t, CREATE, { RoomInfo: { RoomId: 'live-room', Owner_Account: 'user1' } }, 100003, /live-room/);
     assert.equal((await info(t, 'live-room')).RoomName, 'live name');
     const codes = await Promise.all(Array.from({ length: 5 }, (_, i) => t.rest(CREATE, { RoomInfo: { RoomId: 'race-room', RoomName: `n${i}` } }).then((e) => e.ErrorCode)));
     assert.deepEqual(codes.filter((c) => c === 0).length, 1, String(codes));
-    assert.deepEqual(codes.filter((c) => c === 100003).length, 4, String(codes));
+    assert.deepEqual(codes.filter((c) => c === 100010).length, 4, String(codes));
+  });
+
+  it('100011 for the GroupId of a Chat group of the app; another app\'s group is no obstacle', async () => {
+    expectCode(await t.rest('group_open_http_svc/create_group', { Type: 'Public', Name: 'g', GroupId: 'chat-taken' }), 0);
+    await expectFail(t, CREATE, { RoomInfo: { RoomId: 'chat-taken' } }, 100011, /Chat group/);
+    await expectFail(t, INFO, { RoomId: 'chat-taken' }, 100004);
+  });
+
+  it('100012 when the same RoomId is created again within a second (after a destroy); other RoomIds are not held back', async () => {
+    const T = Date.now();
+    mock.timers.enable({ apis: ['Date'], now: T });
+    try {
+      await create(t, 'quick-room');
+      expectCode(await t.rest(DESTROY, { RoomId: 'quick-room' }), 0);
+      await expectFail(t, CREATE, { RoomInfo: { RoomId: 'quick-room' } }, 100012, /less than a second/);
+      await create(t, 'quick-other');
+      mock.timers.setTime(T + 999);
+      await expectFail(t, CREATE, { RoomInfo: { RoomId: 'quick-room' } }, 100012);
+      mock.timers.setTime(T + 1000);
+      await create(t, 'quick-room');
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  // SeatTemplate (https://www.tencentcloud.com/document/product/647/63401): "MaxSeatCount … only applies to voice chat
+  // rooms, i.e., when SeatTemplate is set to AudioSalon or karaoke"; the names and layout ids of TUILiveKit's templates.
+  it('SeatTemplate: a video template fixes the seats, AudioSalon/Karaoke take MaxSeatCount; SeatLayoutTemplateId names one; KeepOwnerOnSeat kept', async () => {
+    await create(t, 'tpl-grid', { SeatTemplate: 'VideoDynamicGrid9Seats', MaxSeatCount: 3, KeepOwnerOnSeat: false });
+    const grid = await info(t, 'tpl-grid');
+    assert.deepEqual([grid.SeatTemplate, grid.MaxSeatCount, grid.KeepOwnerOnSeat], ['VideoDynamicGrid9Seats', 9, false]);
+    assert.equal(((expectCode(await t.rest(SEATS, { RoomId: 'tpl-grid' }), 0).Response as { SeatList: unknown[] }).SeatList).length, 9);
+    await create(t, 'tpl-salon', { SeatTemplate: 'AudioSalon', MaxSeatCount: 10 });
+    assert.deepEqual(await info(t, 'tpl-salon').then((i) => [i.SeatTemplate, i.MaxSeatCount, i.KeepOwnerOnSeat]), ['AudioSalon', 10, true]);
+    await create(t, 'tpl-karaoke', { SeatTemplate: 'Karaoke' });
+    assert.equal((await info(t, 'tpl-karaoke')).MaxSeatCount, 8);
+    await create(t, 'tpl-id', { SeatLayoutTemplateId: 601 });
+    assert.deepEqual(await info(t, 'tpl-id').then((i) => [i.SeatTemplate, i.MaxSeatCount]), ['VideoDynamicFloat7Seats', 7]);
+    await create(t, 'tpl-landscape', { SeatTemplate: 'VideoLandscape4Seats', SeatLayoutTemplateId: 200 });
+    assert.equal((await info(t, 'tpl-landscape')).MaxSeatCount, 4);
+    await create(t, 'tpl-none');
+    assert.deepEqual(await info(t, 'tpl-none').then((i) => [i.SeatTemplate, i.MaxSeatCount]), ['', 8]);
+
+    await expectFail(t, CREATE, { RoomInfo: { RoomId: 'tpl-bad', SeatTemplate: 'Grid' } }, 100002, /SeatTemplate must be one of VideoDynamicGrid9Seats/);
+    await expectFail(t, CREATE, { RoomInfo: { RoomId: 'tpl-bad', SeatTemplate: 9 } }, 100002, /SeatTemplate/);
+    await expectFail(t, CREATE, { RoomInfo: { RoomId: 'tpl-bad', SeatTemplate: 'AudioSalon', SeatLayoutTemplateId: 600 } }, 100002, /SeatLayoutTemplateId 600 is VideoDynamicGrid9Seats/);
+    await expectFail(t, CREATE, { RoomInfo: { RoomId: 'tpl-bad', KeepOwnerOnSeat: 'yes' } }, 100002, /KeepOwnerOnSeat/);
+    await expectFail(t, INFO, { RoomId: 'tpl-bad' }, 100004);
+
+    // The template is fixed for the room's life: update_room_info ignores it, and a video room's seats stay.
+    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'tpl-grid', SeatTemplate: 'AudioSalon', RoomName: 'renamed' } }), 0);
+    assert.deepEqual(await info(t, 'tpl-grid').then((i) => [i.SeatTemplate, i.RoomName]), ['VideoDynamicGrid9Seats', 'renamed']);
+    await expectFail(t, UPDATE, { RoomInfo: { RoomId: 'tpl-grid', MaxSeatCount: 4 } }, 100002, /MaxSeatCount applies only to AudioSalon and Karaoke/);
+    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'tpl-salon', MaxSeatCount: 12 } }), 0);
+    assert.equal((await info(t, 'tpl-salon')).MaxSeatCount, 12);
   });
 
   it('100002 naming the owner when Owner_Account is not imported; no room is made', async () => {
@@ -231,7 +289,12 @@ describe('create_room and get_room_info', () => {
     await expectFail(t, INFO, { RoomId: 'doomed-room' }, 100004, /doomed-room/);
     await expectFail(t, DESTROY, { RoomId: 'doomed-room' }, 100004);
     await expectFail(t, UPDATE, { RoomInfo: { RoomId: 'doomed-room', RoomName: 'x' } }, 100004);
-    await create(t, 'doomed-room', { RoomName: 'again' });
+    mock.timers.enable({ apis: ['Date'], now: Date.now() + 1000 }); // the same RoomId once per second (100012)
+    try {
+      await create(t, 'doomed-room', { RoomName: 'again' });
+    } finally {
+      mock.timers.reset();
+    }
     assert.equal((await info(t, 'doomed-room')).RoomName, 'again');
   });
 });

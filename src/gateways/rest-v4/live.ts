@@ -1,6 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { LiveRoom, LiveRoomInfo } from '../../services/live/room.ts';
-import { MAX_MEMBER_LIST, MAX_ROOM_LIST_COUNT, MEMBER_PAGE_SIZE, parseCursor, type LiveOrigin } from '../../services/live/live-service.ts';
+import { LiveRoomErrors, MAX_MEMBER_LIST, MAX_ROOM_LIST_COUNT, MEMBER_PAGE_SIZE, parseCursor, type LiveOrigin } from '../../services/live/live-service.ts';
 import { SeatErrors } from '../../services/live/seats.ts';
 import { defineCommand, perSecond, type CommandTable, type RateLimit, type RestContext } from './command.ts';
 import { RestErrors, type RestErrorEntry } from './errors.ts';
@@ -44,12 +44,19 @@ const infoFields = {
   IsGiftEnabled: Type.Optional(Type.Boolean()),
 };
 
-type InfoInput = { [K in keyof typeof infoFields]?: unknown };
+/** Fields only create_room takes: the seat template is fixed for the room's life. */
+const createOnlyFields = {
+  SeatTemplate: Type.Optional(Type.String()),
+  SeatLayoutTemplateId: Type.Optional(Type.Integer({ minimum: 0 })),
+  KeepOwnerOnSeat: Type.Optional(Type.Boolean()),
+};
+
+type InfoInput = { [K in keyof typeof infoFields | keyof typeof createOnlyFields]?: unknown };
 
 /** The settings given in a RoomInfo body, in the service's form. */
-function patch(i: InfoInput): Partial<LiveRoomInfo> {
+function patch(i: InfoInput, keys = Object.keys(infoFields)): Partial<LiveRoomInfo> {
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(infoFields)) if (i[key as keyof InfoInput] !== undefined) out[key] = i[key as keyof InfoInput];
+  for (const key of keys) if (i[key as keyof InfoInput] !== undefined) out[key] = i[key as keyof InfoInput];
   if (i.TakeSeatMode === 1) out.TakeSeatMode = 'FreeToTake';
   if (i.TakeSeatMode === 2) out.TakeSeatMode = 'ApplyToTake';
   return out as Partial<LiveRoomInfo>;
@@ -77,6 +84,8 @@ function roomInfo(r: LiveRoom): Record<string, unknown> {
     IsPublicVisible: i.IsPublicVisible,
     IsUnlimitedRoomEnabled: i.IsUnlimitedRoomEnabled,
     IsGiftEnabled: i.IsGiftEnabled,
+    SeatTemplate: i.SeatTemplate,
+    KeepOwnerOnSeat: i.KeepOwnerOnSeat,
   };
 }
 
@@ -104,11 +113,17 @@ const getRoomStats = defineCommand({
 
 /** `live_engine_http_srv` rooms, members, messages and robots; `room_engine_http_mic` seats (shared/spec/rest-v4.md §3). */
 export const liveCommands: CommandTable = {
+  // create_room's own codes (https://trtc.io/document/63401): 100003 exists, 100010 exists with the same owner,
+  // 100011 taken by a Chat group, 100012 the same RoomId created again within a second.
   'live_engine_http_srv/create_room': defineCommand({
-    ...at(perSecond(200)),
-    body: Type.Object({ RoomInfo: Type.Object({ RoomId, Owner_Account: Type.Optional(Type.String({ minLength: 1 })), ...infoFields }) }),
+    ...atWith(perSecond(200), {
+      [LiveRoomErrors.SAME_OWNER]: RestErrors.LIVE_ROOM_EXISTS_SAME_OWNER,
+      [LiveRoomErrors.CHAT_GROUP]: RestErrors.LIVE_ROOM_ID_CHAT_GROUP,
+      [LiveRoomErrors.TOO_FREQUENT]: RestErrors.LIVE_TOO_FREQUENT,
+    }),
+    body: Type.Object({ RoomInfo: Type.Object({ RoomId, Owner_Account: Type.Optional(Type.String({ minLength: 1 })), ...infoFields, ...createOnlyFields }) }),
     async handle(ctx, b) {
-      await ctx.services.live.create(ctx.app.sdkAppId, b.RoomInfo.RoomId, b.RoomInfo.Owner_Account ?? ctx.identifier, patch(b.RoomInfo), origin(ctx));
+      await ctx.services.live.create(ctx.app.sdkAppId, b.RoomInfo.RoomId, b.RoomInfo.Owner_Account ?? ctx.identifier, patch(b.RoomInfo, [...Object.keys(infoFields), ...Object.keys(createOnlyFields)]), origin(ctx));
       return {};
     },
   }),

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { DEFAULT_CONFIG } from '../../config.ts';
 import { startServer } from '../../server.ts';
 import { LIVE_TOPIC, type LiveEvent } from '../live/room.ts';
@@ -221,8 +221,12 @@ describe('sendGift: recording and counting', () => {
     assert.equal((await g.getGiftCount(id, 'again', 'host')).totalCount, 2);
     await t.server.live.destroy(id, 'again');
     await refuses(g.getGiftCount(id, 'again', 'host'), 'NOT_FOUND', undefined, /does not exist/);
-    await new Promise((r) => setTimeout(r, 2));
-    await t.server.live.create(id, 'again', 'host', {});
+    mock.timers.enable({ apis: ['Date'], now: Date.now() + 1000 }); // the same RoomId once per second
+    try {
+      await t.server.live.create(id, 'again', 'host', {});
+    } finally {
+      mock.timers.reset();
+    }
     assert.deepEqual(await g.getGiftCount(id, 'again', 'host'), { sequence: 0, totalCount: 0, totalCoins: 0, senderCount: 0 });
   });
 

@@ -17,9 +17,44 @@ import type { AccountsService } from '../accounts/accounts-service.ts';
 import { DomainError } from '../errors.ts';
 import type { LiveMember, LiveRoom, LiveRoomInfo } from './room.ts';
 import { defaultInfo, fromRow, inRoom, isMember, LiveRoomStore, roomIdProblem, SERVER_ORIGIN, toRow, type LiveCallbacks, type LiveOrigin } from './room-store.ts';
+import { isSeatTemplate, SEAT_TEMPLATES, templateOfLayoutId, templateSeats } from './seat-templates.ts';
 import { kickFromSeat, lockSeat, moveToSeat, pickOnSeat, placeOnSeat, seatList, switchSeat, unseat } from './seats.ts';
 
 export { DEFAULT_MAX_SEAT_COUNT, MAX_ROOM_ID_BYTES, SERVER_ORIGIN, defaultInfo, roomIdProblem, type LiveCallbacks, type LiveOrigin } from './room-store.ts';
+
+/** DomainError details of create_room refusals with codes of their own (https://trtc.io/document/63401). */
+export const LiveRoomErrors = {
+  /** The room exists with the same Owner_Account: "You can use it directly" (100010). */
+  SAME_OWNER: 'ROOM_EXISTS_SAME_OWNER',
+  /** The RoomId is a Chat group's GroupId (100011). */
+  CHAT_GROUP: 'ROOM_ID_CHAT_GROUP',
+  /** The same RoomId created again within a second (100012). */
+  TOO_FREQUENT: 'ROOM_CREATE_TOO_FREQUENT',
+} as const;
+
+function roomExists(roomId: string, sameOwner: boolean): DomainError {
+  return sameOwner
+    ? new DomainError('ALREADY_EXISTS', `room ${roomId} already exists with the same Owner_Account; it can be used as it is`, LiveRoomErrors.SAME_OWNER)
+    : new DomainError('ALREADY_EXISTS', `room ${roomId} already exists`);
+}
+
+/**
+ * Resolves the seat template of a new room: SeatLayoutTemplateId names one when SeatTemplate is absent; a video
+ * template fixes MaxSeatCount (a MaxSeatCount sent with it is ignored, as the page says it applies to audio rooms only).
+ */
+function withTemplate(info: LiveRoomInfo): LiveRoomInfo {
+  let template = info.SeatTemplate;
+  if (template !== '' && !isSeatTemplate(template)) {
+    throw new DomainError('INVALID_ARGUMENT', `SeatTemplate must be one of ${Object.keys(SEAT_TEMPLATES).join(', ')}`);
+  }
+  if (info.SeatLayoutTemplateId) {
+    const named = templateOfLayoutId(info.SeatLayoutTemplateId);
+    if (template === '' && named) template = named;
+    else if (template !== '' && named && named !== template) throw new DomainError('INVALID_ARGUMENT', `SeatLayoutTemplateId ${info.SeatLayoutTemplateId} is ${named}, not ${template}`);
+  }
+  const seats = templateSeats(template);
+  return { ...info, SeatTemplate: template, MaxSeatCount: seats ?? info.MaxSeatCount };
+}
 
 /** Most seats a room may have (unconfirmed; the real limit depends on the package). */
 export const MAX_SEAT_COUNT = 16;
@@ -83,6 +118,9 @@ export class LiveService extends LiveRoomStore {
     super(store, bus, coordination, callbacks);
   }
 
+  /** When each recently created RoomId was created (unix ms), for the once-per-second rule. */
+  private readonly lastCreated = new Map<string, number>();
+
   /**
    * Loads every room from the store. On a single node the members a previous run left in rooms have lost their
    * connections: they go offline (Live.CallbackAfterMemberStateChanged, HeartbeatInterrupt).
@@ -109,10 +147,13 @@ export class LiveService extends LiveRoomStore {
     if (problem) throw new DomainError('INVALID_ARGUMENT', problem);
     await this.requireAccounts(sdkAppId, [owner]);
     // RoomName "defaults to Room ID" when create_room leaves it out (https://trtc.io/document/63418).
-    const full = this.checkInfo({ ...defaultInfo(), RoomName: roomId, ...info });
+    const full = this.checkInfo(withTemplate({ ...defaultInfo(), RoomName: roomId, ...info }));
     return this.serial.run(async () => {
-      if (this.rooms.has(`${sdkAppId}\n${roomId}`)) throw new DomainError('ALREADY_EXISTS', `room ${roomId} already exists`);
+      const existing = this.rooms.get(`${sdkAppId}\n${roomId}`);
+      if (existing) throw roomExists(roomId, existing.owner === owner);
+      if (await this.store.chat.group(sdkAppId, roomId)) throw new DomainError('ALREADY_EXISTS', `room ID ${roomId} is taken by a Chat group`, LiveRoomErrors.CHAT_GROUP);
       const now = Date.now();
+      this.checkCreateRate(sdkAppId, roomId, now);
       const room: LiveRoom = {
         sdkAppId,
         roomId,
@@ -125,7 +166,7 @@ export class LiveService extends LiveRoomStore {
       await this.persist(
         sdkAppId,
         async (r) => {
-          if (!(await r.live.insert(toRow(room)))) throw new DomainError('ALREADY_EXISTS', `room ${roomId} already exists`);
+          if (!(await r.live.insert(toRow(room)))) throw roomExists(roomId, (await r.live.get(sdkAppId, roomId))?.owner === owner);
         },
         [afterCreateRoom(room, origin.operator, now)],
         origin,
@@ -216,6 +257,9 @@ export class LiveService extends LiveRoomStore {
       sdkAppId,
       roomId,
       (room) => {
+        if (patch.MaxSeatCount !== undefined && templateSeats(room.info.SeatTemplate) !== undefined) {
+          throw new DomainError('INVALID_ARGUMENT', `MaxSeatCount applies only to AudioSalon and Karaoke rooms; this room's SeatTemplate is ${room.info.SeatTemplate}`);
+        }
         const info = this.checkInfo({ ...room.info, ...patch });
         return { ...room, info, state: { ...room.state, seats: seatList(info.MaxSeatCount, room.state.seats) } };
       },
@@ -480,6 +524,15 @@ export class LiveService extends LiveRoomStore {
     if (info.Category.length > 3) throw new DomainError('INVALID_ARGUMENT', 'Category holds at most 3 tags');
     if (info.MaxSeatCount < 1 || info.MaxSeatCount > MAX_SEAT_COUNT) throw new DomainError('INVALID_ARGUMENT', `MaxSeatCount must be from 1 to ${MAX_SEAT_COUNT}`);
     return info;
+  }
+
+  /** 100012: "The same Room ID can only be created once per second" (create_room, https://trtc.io/document/63401). */
+  private checkCreateRate(sdkAppId: number, roomId: string, now: number): void {
+    const key = `${sdkAppId}\n${roomId}`;
+    const last = this.lastCreated.get(key);
+    if (last !== undefined && now - last < 1000) throw new DomainError('LIMIT_EXCEEDED', `room ${roomId} was created less than a second ago`, LiveRoomErrors.TOO_FREQUENT);
+    if (this.lastCreated.size >= 10_000) for (const [k, t] of this.lastCreated) if (now - t >= 1000) this.lastCreated.delete(k);
+    this.lastCreated.set(key, now);
   }
 
   private async requireAccounts(sdkAppId: number, users: string[]): Promise<void> {

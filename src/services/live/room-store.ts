@@ -52,6 +52,9 @@ export function defaultInfo(): LiveRoomInfo {
     ActivityStatus: 0,
     IsUnlimitedRoomEnabled: false,
     IsGiftEnabled: true,
+    SeatTemplate: '',
+    SeatLayoutTemplateId: 0,
+    KeepOwnerOnSeat: true,
   };
 }
 

@@ -1,3 +1,5 @@
+import type { SeatTemplate } from './seat-templates.ts';
+
 /** How a seat is taken: directly, or after the owner or an admin approves. */
 export type TakeSeatMode = 'FreeToTake' | 'ApplyToTake';
 
@@ -18,6 +20,12 @@ export interface LiveRoomInfo {
   IsUnlimitedRoomEnabled: boolean;
   /** The room's gift switch (error 102008 when off). */
   IsGiftEnabled: boolean;
+  /** The seat template chosen at creation ('' when none was given); fixes MaxSeatCount for the video templates. */
+  SeatTemplate: SeatTemplate;
+  /** The older numeric layout id (0 when none was given). */
+  SeatLayoutTemplateId: number;
+  /** Whether the owner keeps a seat while live (TUILiveKit's keepOwnerOnSeat; kept and returned, not acted on). */
+  KeepOwnerOnSeat: boolean;
 }
 
 /** One seat (mic position). */
