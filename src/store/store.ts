@@ -8,6 +8,7 @@ import { IvhRepo } from './ivh-repo.ts';
 import { LiveRepo } from './live-repo.ts';
 import { TrtcRepo } from './trtc-repo.ts';
 import { OutboxRepo } from './outbox-repo.ts';
+import { GroupCommit } from './group-commit.ts';
 import { migrations } from './migrations/index.ts';
 import { dialectOf, type DialectName, type SqlDialect } from './dialect.ts';
 import type { Database } from './schema.ts';
@@ -88,10 +89,12 @@ export async function openStore(opts: StoreOptions, log?: StoreLog): Promise<Sto
     if (!isPostgresUrl(opts.store)) throw err;
     throw new Error(`cannot open PostgreSQL at ${redactedUrl(opts.store)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+  // PostgreSQL commits concurrent transactions in groups (one fsync for many writes); SQLite commits are cheap.
+  const groups = dialect.name === 'postgres' ? new GroupCommit<Repos>(db, (trx) => repos(trx, dialect)) : null;
   return {
     dialect: dialect.name,
     ...repos(db, dialect),
-    transaction: (fn) => db.transaction().execute((trx) => fn(repos(trx, dialect))),
+    transaction: (fn) => (groups ? groups.run(fn) : db.transaction().execute((trx) => fn(repos(trx, dialect)))),
     ping: async () => {
       await sql`SELECT 1`.execute(db);
     },
