@@ -48,10 +48,11 @@ async function setup(storeArgs: string[], count: number, extra: string[]): Promi
   };
 }
 
-/** Total req/s of one autocannon load per URL, all at once (CONNECTIONS connections in all). */
-async function loadAll(urls: string[], body: string): Promise<number> {
+/** Total req/s of one autocannon load per URL, all at once (CONNECTIONS connections in all); a function body is made per request. */
+async function loadAll(urls: string[], body: string | (() => string)): Promise<number> {
+  const request = typeof body === 'string' ? { body } : { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: body() }) }] };
   const run = (duration: number) =>
-    Promise.all(urls.map((url) => autocannon({ url, method: 'POST', body, connections: Math.max(1, Math.round(CONNECTIONS / urls.length)), duration })));
+    Promise.all(urls.map((url) => autocannon({ url, method: 'POST', ...request, connections: Math.max(1, Math.round(CONNECTIONS / urls.length)), duration })));
   await run(1);
   const results = await run(DURATION_S);
   if (results.some((r) => r.non2xx + r.errors > 0)) throw new Error('benchmark requests failed');
@@ -61,7 +62,9 @@ async function loadAll(urls: string[], body: string): Promise<number> {
 /** account_check (read, cached) and account_import (a durable write) on the three set-ups. */
 export async function benchNodes(): Promise<BenchRow[]> {
   const check = JSON.stringify({ CheckItem: [{ UserID: 'administrator' }] });
-  const write = JSON.stringify({ UserID: 'bench-user', Nick: 'n' });
+  // Each import a new account, as an app importing its users does (one hot row would measure its lock instead).
+  let imported = 0;
+  const write = () => JSON.stringify({ UserID: `bench-user-${imported++}`, Nick: 'n' });
   const sqliteDir = tempDir('trtcd-bench-nodes-');
   const schema = await freshSchema();
   const results: Record<string, { check: number; write: number }> = {};
@@ -85,10 +88,15 @@ export async function benchNodes(): Promise<BenchRow[]> {
     await schema.drop();
   }
   const base = results['SQLite, 1 node']!;
-  return recorded(
-    Object.entries(results).flatMap(([name, r]) => [
-      { name: `REST account_check, ${name}, ${CONNECTIONS} connections, req/s`, value: r.check.toFixed(0), baseline: `${base.check.toFixed(0)} (SQLite, 1 node)`, ratio: r.check / base.check, target: '', pass: true },
-      { name: `REST account_import (durable write), ${name}, req/s`, value: r.write.toFixed(0), baseline: `${base.write.toFixed(0)} (SQLite, 1 node)`, ratio: r.write / base.write, target: '', pass: true },
-    ]),
-  );
+  const all: BenchRow[] = Object.entries(results).flatMap(([name, r]) => [
+    { name: `REST account_check, ${name}, ${CONNECTIONS} connections, req/s`, value: r.check.toFixed(0), baseline: `${base.check.toFixed(0)} (SQLite, 1 node)`, ratio: r.check / base.check, target: '', pass: true },
+    {
+      name: `REST account_import (durable write, a new account each), ${name}, req/s`,
+      value: r.write.toFixed(0),
+      baseline: `${base.write.toFixed(0)} (SQLite, 1 node)`,
+      ratio: r.write / base.write,
+      ...(name.startsWith('PostgreSQL') ? { target: '≥ 0.5× the SQLite node', pass: r.write / base.write >= 0.5 } : { target: '', pass: true }),
+    },
+  ]);
+  return all.map((r) => (r.target === '' ? recorded([r])[0]! : r));
 }

@@ -12,16 +12,33 @@ export interface AccountInput {
 export class AccountsRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Inserts accounts; existing ones keep their row and take only the profile fields given. */
+  /**
+   * Inserts accounts; existing ones keep their row and take only the profile fields given. A UserID listed twice
+   * takes the fields of each entry in order. One statement per combination of fields given (usually one in all).
+   */
   async upsert(sdkAppId: number, accounts: AccountInput[], now = Date.now()): Promise<void> {
+    const merged = new Map<string, AccountInput>();
     for (const a of accounts) {
-      const update: { nick?: string; face_url?: string; updated_at: number } = { updated_at: now };
-      if (a.nick !== undefined) update.nick = a.nick;
-      if (a.faceUrl !== undefined) update.face_url = a.faceUrl;
+      const prev = merged.get(a.userId);
+      merged.set(a.userId, prev ? { userId: a.userId, nick: a.nick ?? prev.nick, faceUrl: a.faceUrl ?? prev.faceUrl } : a);
+    }
+    const shapes = new Map<string, AccountInput[]>();
+    for (const a of merged.values()) {
+      const shape = `${a.nick !== undefined}${a.faceUrl !== undefined}`;
+      shapes.set(shape, [...(shapes.get(shape) ?? []), a]);
+    }
+    for (const rows of shapes.values()) {
+      const { nick, faceUrl } = rows[0]!;
       await this.db
         .insertInto('accounts')
-        .values({ sdk_app_id: sdkAppId, user_id: a.userId, nick: a.nick ?? '', face_url: a.faceUrl ?? '', created_at: now, updated_at: now })
-        .onConflict((oc) => oc.columns(['sdk_app_id', 'user_id']).doUpdateSet(update))
+        .values(rows.map((a) => ({ sdk_app_id: sdkAppId, user_id: a.userId, nick: a.nick ?? '', face_url: a.faceUrl ?? '', created_at: now, updated_at: now })))
+        .onConflict((oc) =>
+          oc.columns(['sdk_app_id', 'user_id']).doUpdateSet((eb) => ({
+            updated_at: eb.ref('excluded.updated_at'),
+            ...(nick !== undefined ? { nick: eb.ref('excluded.nick') } : {}),
+            ...(faceUrl !== undefined ? { face_url: eb.ref('excluded.face_url') } : {}),
+          })),
+        )
         .execute();
     }
   }

@@ -117,6 +117,10 @@ function conformance(name: keyof typeof targets): void {
     assert.equal(await store.accounts.count(999), 0);
     // Case matters in UserIDs on both dialects.
     assert.deepEqual(await store.accounts.existing(APP, ['Alice', 'ALICE']), new Set());
+    // One call may list a UserID twice and mix which profile fields are given (one statement per combination; a
+    // PostgreSQL upsert cannot touch a row twice in one statement).
+    await store.accounts.upsert(APP + 2, [{ userId: 'dup', nick: 'a' }, { userId: 'dup', faceUrl: 'f' }, { userId: 'plain' }, { userId: 'dup' }, { userId: 'n', nick: 'n' }]);
+    assert.equal(await store.accounts.count(APP + 2), 3);
   });
 
   it('calls: save replaces, get within an app, active, ended with filters, paging and total', async () => {

@@ -2,6 +2,7 @@ import type { Bus } from '../../bus/bus.ts';
 import type { AccountInput } from '../../store/accounts-repo.ts';
 import type { Store } from '../../store/store.ts';
 import type { AppsService } from '../apps/apps-service.ts';
+import { Batcher, type ItemOutcome } from '../batcher.ts';
 import { DomainError } from '../errors.ts';
 
 /** Most accounts one batch call may carry (multiaccount_import, account_delete, account_check). */
@@ -60,6 +61,7 @@ interface AccountsChanged {
  */
 export class AccountsService {
   private readonly known = new Map<string, boolean>();
+  private readonly imports = new Batcher<{ sdkAppId: number; account: AccountInput }, void>((items) => this.importBatch(items));
   /** Bumped by every write, so a read that raced with a write does not cache what it saw. */
   private writes = 0;
 
@@ -83,17 +85,36 @@ export class AccountsService {
     this.bus?.publish(ACCOUNTS_TOPIC, { sdkAppId, userIds, imported } satisfies AccountsChanged);
   }
 
-  /** Imports one account; importing it again updates the profile fields given. */
+  /**
+   * Imports one account; importing it again updates the profile fields given. Imports made while others are being
+   * written are written together, in one transaction and one statement per app (see `importBatch`).
+   */
   async importOne(sdkAppId: number, account: AccountInput): Promise<void> {
     const problem = userIdProblem(account.userId);
     if (problem) throw new DomainError('INVALID_ARGUMENT', problem);
     checkProfile(account);
     this.writes++;
+    await this.imports.run({ sdkAppId, account });
+  }
+
+  /** Writes a batch of single imports: each app's account limit is checked in order, the accepted ones written at once. */
+  private async importBatch(items: Array<{ sdkAppId: number; account: AccountInput }>): Promise<Array<ItemOutcome<void>>> {
+    const outcomes: Array<ItemOutcome<void>> = items.map(() => ({ ok: true, value: undefined }));
     await this.store.transaction(async (tx) => {
-      await this.checkLimit(tx, sdkAppId, [account.userId]);
-      await tx.accounts.upsert(sdkAppId, [account]);
+      for (const sdkAppId of new Set(items.map((i) => i.sdkAppId))) {
+        const mine = items.flatMap((item, i) => (item.sdkAppId === sdkAppId ? [i] : []));
+        const room = await this.room(tx, sdkAppId, mine.map((i) => items[i]!.account.userId));
+        const accepted = mine.filter((i) => room.has(items[i]!.account.userId));
+        for (const i of mine) if (!room.has(items[i]!.account.userId)) outcomes[i] = { ok: false, err: new DomainError('LIMIT_EXCEEDED', 'the app has reached its account limit', 'ACCOUNT_LIMIT') };
+        if (accepted.length) await tx.accounts.upsert(sdkAppId, accepted.map((i) => items[i]!.account));
+      }
     });
-    this.wrote(sdkAppId, [account.userId], true);
+    // One cache update and one bus message per app for the whole batch, once it is durable.
+    for (const sdkAppId of new Set(items.map((i) => i.sdkAppId))) {
+      const done = items.filter((item, i) => item.sdkAppId === sdkAppId && outcomes[i]!.ok).map((item) => item.account.userId);
+      if (done.length) this.wrote(sdkAppId, done, true);
+    }
+    return outcomes;
   }
 
   /**
@@ -159,13 +180,6 @@ export class AccountsService {
       const key = `${sdkAppId}\n${id}`;
       if (!this.known.has(key) && this.known.size >= KNOWN_ACCOUNTS_CACHE) this.known.delete(this.known.keys().next().value!);
       this.known.set(key, imported);
-    }
-  }
-
-  private async checkLimit(tx: Pick<Store, 'accounts'>, sdkAppId: number, userIds: string[]): Promise<void> {
-    const room = await this.room(tx, sdkAppId, userIds);
-    if (room.size < new Set(userIds).size) {
-      throw new DomainError('LIMIT_EXCEEDED', 'the app has reached its account limit', 'ACCOUNT_LIMIT');
     }
   }
 

@@ -1,0 +1,49 @@
+/** What a batch did for one item: its result, or why it failed. */
+export type ItemOutcome<O> = { ok: true; value: O } | { ok: false; err: unknown };
+
+/**
+ * Gathers concurrent calls into batches handled by one function: the calls made while a batch is in flight form
+ * the next one (those of the same event-loop turn the first). Each caller resumes with its own outcome once its
+ * batch is done; a batch that throws fails every call in it.
+ */
+export class Batcher<I, O> {
+  private pending: Array<{ item: I; resolve: (v: O) => void; reject: (e: unknown) => void }> = [];
+  private running = false;
+
+  constructor(
+    private readonly handle: (items: I[]) => Promise<Array<ItemOutcome<O>>>,
+    private readonly maxBatch = 100,
+  ) {}
+
+  /** Adds `item` to the next batch; resolves or rejects with its outcome. */
+  run(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      await new Promise<void>((r) => setImmediate(r));
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0, this.maxBatch);
+        let outcomes: Array<ItemOutcome<O>>;
+        try {
+          outcomes = await this.handle(batch.map((b) => b.item));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+          continue;
+        }
+        batch.forEach((b, i) => {
+          const o = outcomes[i]!;
+          if (o.ok) b.resolve(o.value);
+          else b.reject(o.err);
+        });
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
