@@ -1,9 +1,10 @@
 // trtc-sdk-v5's older "MPC" mode (TRTC.create({ enableSPC: false })): one PeerConnection for the uplink and one per
 // remote publisher for the downlink, each negotiated with an SDP offer from the SDK and an answer from trtcd.
-import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCDtlsTransport, type RtcpPacket, type RTCRtpSender } from 'werift';
+import { RTCPeerConnection, type RtpPacket, type RTCDtlsTransport, type RtcpPacket } from 'werift';
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
-import { onKeyframeRequest } from '../../realtime/media/subscriber.ts';
+import type { PacketHistory } from '../../realtime/media/packet-history.ts';
+import { onKeyframeRequest, SenderOut } from '../../realtime/media/sender-out.ts';
 import type { MediaKind, MediaSink } from '../../realtime/media/source.ts';
 import type { UplinkSsrcs } from './sdk-media.ts';
 
@@ -103,20 +104,21 @@ export class MpcUplink {
   }
 }
 
-/** Writes one stream's packets through werift senders (which put in their own SSRCs and payload types). */
+/** Writes one stream's packets through the transceivers' SenderOut (their own SSRCs, payload types, NACK answers). */
 class SenderSink implements MediaSink {
   private closed = false;
 
   constructor(
-    private readonly senders: Partial<Record<MediaKind, RTCRtpSender>>,
+    private readonly senders: Partial<Record<MediaKind, SenderOut>>,
     readonly wants: Record<MediaKind, boolean>,
   ) {}
 
   send(kind: MediaKind, rtp: RtpPacket): void {
-    const sender = this.senders[kind];
-    if (this.closed || !sender || !this.wants[kind]) return;
-    const h = rtp.header;
-    sender.sendRtp(new RtpPacket(new RtpHeader({ marker: h.marker, payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc }), rtp.payload)).catch(() => undefined);
+    if (!this.closed && this.wants[kind]) this.senders[kind]?.send(rtp);
+  }
+
+  useHistory(kind: MediaKind, history: PacketHistory): void {
+    this.senders[kind]?.useHistory(history);
   }
 
   want(wants: Record<MediaKind, boolean>): void {
@@ -141,7 +143,7 @@ export class MpcDownlink {
 
   private constructor(
     private readonly pc: RTCPeerConnection,
-    senders: { audio?: RTCRtpSender; video?: RTCRtpSender; aux?: RTCRtpSender },
+    senders: { audio?: SenderOut; video?: SenderOut; aux?: SenderOut },
   ) {
     this.main = new SenderSink({ audio: senders.audio, video: senders.video }, { audio: false, video: false });
     this.aux = new SenderSink({ video: senders.aux }, { audio: false, video: false });
@@ -152,7 +154,7 @@ export class MpcDownlink {
     const pc = new RTCPeerConnection(peerConfig(net));
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: cleanOffer(offer) });
-      const senders: { audio?: RTCRtpSender; video?: RTCRtpSender; aux?: RTCRtpSender } = {};
+      const senders: { audio?: SenderOut; video?: SenderOut; aux?: SenderOut } = {};
       const roles: Array<'main' | 'sub' | undefined> = [];
       for (const t of pc.getTransceivers()) {
         const slot = t.kind === 'audio' ? (senders.audio ? undefined : 'audio') : t.kind === 'video' ? (!senders.video ? 'video' : !senders.aux ? 'aux' : undefined) : undefined;
@@ -162,7 +164,7 @@ export class MpcDownlink {
           continue;
         }
         t.setDirection('sendonly');
-        senders[slot] = t.sender;
+        senders[slot] = new SenderOut(t);
         const stream = slot === 'aux' ? 'sub' : 'main';
         roles.push(stream);
         onKeyframeRequest(t, () => onKeyframe(stream));
@@ -192,7 +194,7 @@ export class MpcDownlink {
 }
 
 /** Puts the SDK's stream ids into an answer: on a=msid, and on a=ssrc … msid lines (added where werift wrote none). */
-function withStreamIds(sdp: string, roles: Array<'main' | 'sub' | undefined>, senders: { audio?: RTCRtpSender; video?: RTCRtpSender; aux?: RTCRtpSender }): string {
+function withStreamIds(sdp: string, roles: Array<'main' | 'sub' | undefined>, senders: { audio?: { ssrc: number }; video?: { ssrc: number }; aux?: { ssrc: number } }): string {
   const parts = sdp.split(/\r\n(?=m=)/);
   const head = parts[0]!;
   const out = parts.slice(1).map((text, i) => {

@@ -12,7 +12,7 @@ import { MAX_NUMERIC_ROOM_ID, roomKey, type RoomRef } from '../../services/trtc-
 import { Flag, frame, publishedUsers, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, UplinkRepair, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
 import type { SdkSignalling } from './signalling.ts';
-import { FIR_FMT } from '../../realtime/media/subscriber.ts';
+import { FIR_FMT } from '../../realtime/media/sender-out.ts';
 import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
 import { SpcTransport, type ClientAbility } from './spc-transport.ts';
 

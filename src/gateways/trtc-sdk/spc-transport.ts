@@ -1,7 +1,8 @@
 // The server end of trtc-sdk-v5's single PeerConnection: one ICE-lite, DTLS-SRTP, BUNDLE transport negotiated from
 // the client's "ability" (no SDP on the wire). RTP is routed by SSRC both ways, outside werift's transceivers: the SDK
 // sends no MID, announces its uplink SSRCs in publish/v2 and picks the downlink SSRCs itself in subscribe/v3.
-import { RTCPeerConnection, RtpHeader, type RTCDtlsTransport, type RtcpPacket, type RtpPacket } from 'werift';
+import { RTCPeerConnection, type RTCDtlsTransport, type RtcpPacket, type RtpPacket } from 'werift';
+import { RtpWriter, type RtpOut } from '../../realtime/media/rtp-writer.ts';
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
 
@@ -95,6 +96,7 @@ function answerFacts(sdp: string): { ufrag: string; pwd: string; fingerprint: st
  */
 export class SpcTransport {
   private dtls: RTCDtlsTransport | undefined;
+  private writer: RtpWriter | undefined;
   private closed = false;
   private unwatch: () => void = () => undefined;
   onRtp: (rtp: RtpPacket) => void = () => undefined;
@@ -148,10 +150,11 @@ export class SpcTransport {
     }
   }
 
-  /** Sends one RTP packet (dropped until DTLS is up); header extensions are not carried over. */
-  sendRtp(h: { payloadType: number; ssrc: number; sequenceNumber: number; timestamp: number; marker: boolean }, payload: Buffer): void {
+  /** Sends one RTP packet through the SFU's RtpWriter (dropped until DTLS is up); header extensions are not carried over. */
+  sendRtp(h: RtpOut, payload: Buffer): void {
     if (this.closed || !this.dtls?.srtpStarted) return;
-    this.dtls.sendRtp(payload, new RtpHeader(h)).catch(() => undefined);
+    if (this.writer?.dtls !== this.dtls) this.writer = new RtpWriter(this.dtls);
+    this.writer.write(h, payload);
   }
 
   /** Sends RTCP (keyframe requests upstream). */

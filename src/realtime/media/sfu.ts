@@ -1,12 +1,16 @@
 // The SFU's state on this node: who publishes what in which room, who subscribes to it, and the forwarding between.
 import type { RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { roomKey } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+import { PacketHistory } from './packet-history.ts';
 import type { MediaKind, MediaSink, MediaSource } from './source.ts';
 
 /** A user's two streams in a room: `main` (camera and microphone) and `sub` (screen share, video only). */
 export type StreamType = 'main' | 'sub';
 /** The stream types, as the protocol names them. */
 export const STREAM_TYPES = ['main', 'sub'] as const;
+
+/** Video packets kept per publication for retransmission: about 4 s of 1 Mbit/s video. */
+export const VIDEO_HISTORY_SLOTS = 512;
 
 /** A keyframe is asked of a publisher at most this often, however many subscribers ask, ms. */
 export const KEYFRAME_INTERVAL_MS = 200;
@@ -29,6 +33,8 @@ export interface Publication {
   /** Kinds the server blocked (SetUserBlocked*): not forwarded, whatever the publisher's own mute says. */
   readonly blocked: Record<MediaKind, boolean>;
   readonly subscriptions: Set<Subscription>;
+  /** The recent video packets, as forwarded (subscribers' NACKs are answered from it). */
+  readonly history: PacketHistory;
   lastKeyframeAsk: number;
 }
 
@@ -82,9 +88,18 @@ export class Sfu {
     const old = this.find(p.sdkAppId, p.room, p.userId, p.stream);
     if (old) this.unpublish(old, 'replaced');
     const b = this.blockedOf(p.sdkAppId, p.room, p.userId);
-    const pub: Publication = { ...p, muted: { audio: false, video: false }, blocked: { audio: b.audio, video: b.video }, subscriptions: new Set(), lastKeyframeAsk: 0 };
+    const pub: Publication = {
+      ...p,
+      muted: { audio: false, video: false },
+      blocked: { audio: b.audio, video: b.video },
+      subscriptions: new Set(),
+      history: new PacketHistory(VIDEO_HISTORY_SLOTS),
+      lastKeyframeAsk: 0,
+    };
     p.source.onRtp((kind, rtp) => {
       if (pub.muted[kind] || pub.blocked[kind]) return;
+      // Kept once for every subscriber (only video is NACKed: Opus sections negotiate no NACK).
+      if (kind === 'video') pub.history.put(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
       for (const s of pub.subscriptions) s.subscriber.send(kind, rtp);
     });
     const k = key(p.sdkAppId, p.room);
@@ -128,6 +143,7 @@ export class Sfu {
   /** Starts forwarding a publication to a subscriber. */
   subscribe(pub: Publication, subscriber: MediaSink, owner: Owner): Subscription {
     const sub: Subscription = { id: `s${this.nextId++}`, publication: pub, subscriber, owner };
+    subscriber.useHistory?.('video', pub.history);
     pub.subscriptions.add(sub);
     this.subscriptions.set(sub.id, sub);
     this.owned(owner).subs.add(sub);

@@ -1,5 +1,6 @@
 // What a publication forwards: RTP packets of an audio and/or video track, from a WebRTC publisher or a clip player.
 import type { RtpPacket } from 'werift';
+import type { PacketHistory } from './packet-history.ts';
 
 /** A media kind. */
 export type MediaKind = 'audio' | 'video';
@@ -27,6 +28,8 @@ export interface MediaSource {
 export interface MediaSink {
   /** Sends one packet of `kind`; the packet must not be changed. */
   send(kind: MediaKind, rtp: RtpPacket): void;
+  /** Given the publication's recent packets of `kind`, for answering the subscriber's NACKs (sinks that do). */
+  useHistory?(kind: MediaKind, history: PacketHistory): void;
   /** Stops sending and frees the connection, if the sink owns one. */
   close(): void;
 }

@@ -1,33 +1,18 @@
 // A subscription's peer connection: answers the subscriber's recvonly offer and sends it a publication's packets.
-import { PictureLossIndication, RtcpPayloadSpecificFeedback, RTCPeerConnection, RtpHeader, RtpPacket, type RtcpPacket, type RTCRtpSender, type RTCRtpTransceiver } from 'werift';
+import { RTCPeerConnection, type RtpPacket } from 'werift';
+import type { PacketHistory } from './packet-history.ts';
 import { peerConfig, type MediaNetwork } from './peer-config.ts';
 import { watchPeer, type PeerEnd } from './publisher.ts';
+import { onKeyframeRequest, SenderOut } from './sender-out.ts';
 import { mediaKind, type MediaKind } from './source.ts';
-
-/** RTCP payload-specific feedback FMT of a Full Intra Request (RFC 5104; werift does not export its class). */
-export const FIR_FMT = 4;
-
-/** Calls `onKeyframe` when the peer asks a sending transceiver for a keyframe (PLI or FIR). */
-export function onKeyframeRequest(t: RTCRtpTransceiver, onKeyframe: () => void): void {
-  const sender = t.sender;
-  const onRtcp = (p: RtcpPacket) => {
-    if (p instanceof RtcpPayloadSpecificFeedback && (p.feedback.count === PictureLossIndication.count || p.feedback.count === FIR_FMT)) onKeyframe();
-  };
-  sender.onRtcp.subscribe(onRtcp);
-  // werift routes feedback by the sender SSRC first: from a peer that announced SSRCs for its recvonly sections it
-  // lands on this transceiver's receiver instead of its sender.
-  t.receiver.onRtcp.subscribe((p) => {
-    if (p instanceof RtcpPayloadSpecificFeedback && 'mediaSsrc' in p.feedback && p.feedback.mediaSsrc === sender.ssrc) onRtcp(p);
-  });
-}
 
 /**
  * The server side of one subscription. Packets keep their sequence numbers and timestamps; the payload type and SSRC
- * are the ones negotiated with this subscriber, and the publisher's header extensions are dropped (their ids were
- * negotiated on the other connection). werift's sender answers the subscriber's NACKs from its own history.
+ * are the ones negotiated with this subscriber, the extensions its own (MID, transport-wide sequence). Packets go
+ * out through an RtpWriter, and NACKs are answered from the publication's PacketHistory.
  */
 export class Subscriber {
-  private readonly senders: Partial<Record<MediaKind, RTCRtpSender>> = {};
+  private readonly out: Partial<Record<MediaKind, SenderOut>> = {};
   private closed = false;
   private unwatch: () => void = () => undefined;
 
@@ -50,12 +35,12 @@ export class Subscriber {
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       for (const t of pc.getTransceivers()) {
         const kind = mediaKind(t.kind);
-        if (!kind || !kinds[kind] || s.senders[kind]) {
+        if (!kind || !kinds[kind] || s.out[kind]) {
           t.setDirection('inactive');
           continue;
         }
         t.setDirection('sendonly');
-        s.senders[kind] = t.sender;
+        s.out[kind] = new SenderOut(t);
         onKeyframeRequest(t, onKeyframe);
       }
       await pc.setLocalDescription(await pc.createAnswer());
@@ -75,13 +60,14 @@ export class Subscriber {
     }
   }
 
+  /** The publication's recent packets of `kind`, which the subscriber's NACKs are answered from. */
+  useHistory(kind: MediaKind, history: PacketHistory): void {
+    this.out[kind]?.useHistory(history);
+  }
+
   /** Sends one packet of `kind` (dropped until the connection is up, or if the kind is not subscribed). */
   send(kind: MediaKind, rtp: RtpPacket): void {
-    const sender = this.senders[kind];
-    if (!sender || this.closed) return;
-    const h = rtp.header;
-    const copy = new RtpPacket(new RtpHeader({ marker: h.marker, payloadType: h.payloadType, sequenceNumber: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc }), rtp.payload);
-    sender.sendRtp(copy).catch(() => undefined);
+    if (!this.closed) this.out[kind]?.send(rtp);
   }
 
   close(): void {
