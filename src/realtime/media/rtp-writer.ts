@@ -5,7 +5,8 @@
 // 128 packets as objects and track sent-info for its bandwidth estimator. This is the one place that reaches into
 // werift's internals to do so:
 //   - `dtls.srtp.localContext`: the SRTP session keys and rollover counters (SrtpProtector, shared with werift's own
-//     sends, so both agree on the ROC);
+//     sends, so both agree on the ROC), and `dtls.srtp.config`: the master key, salt and profile (the libsrtp2
+//     accelerator derives its own session keys; no RTP of these SSRCs is sent through werift then);
 //   - `dtls.iceTransport.connection`: the nominated candidate pair (its UDP socket and remote address), its consent
 //     check (`canSendApplicationData`) and its byte counters; a relayed pair (TURN) goes through `connection.send`;
 //   - `dtls.transportSequenceNumber`, `dtls.bytesSent`, `dtls.packetsSent`: the transport-wide sequence (TWCC) and
@@ -14,7 +15,8 @@
 //     sender reports werift keeps sending (Subscriber), and `mid`/`headerExtensions` for the MID and TWCC extensions.
 // NACKs are answered from a PacketHistory of the publication (bytes, not objects) instead of werift's packet cache.
 import type { Socket } from 'node:dgram';
-import type { RTCDtlsTransport } from 'werift';
+import { ProtectionProfileAeadAes128Gcm, type RTCDtlsTransport } from 'werift';
+import { nativeSrtp, type NativeSrtp } from './native-srtp.ts';
 import { SrtpProtector, type WeriftSrtpContext } from './srtp-protect.ts';
 
 /** The header fields of an outgoing packet. */
@@ -33,10 +35,12 @@ export interface RtpExtensions {
   twccId?: number;
 }
 
-/** Headers written and possibly still queued in the socket: each slot is reused this many packets later. */
-const HEADER_SLOTS = 1024;
-/** Room for the 12-byte header and the extensions (MID up to 16 bytes, TWCC). */
-const HEADER_BYTES = 64;
+/** Packets written and possibly still queued in the socket: each slot is reused this many packets later. */
+const SLOTS = 64;
+/** A slot: the header and extensions, the payload and the SRTP tag (16 bytes at most). */
+const SLOT_BYTES = 1600;
+/** Room kept after the packet for the tag. */
+const TAG_ROOM = 16;
 
 interface IcePair {
   protocol: { type?: string; transport?: { socket?: Socket; closed?: boolean } };
@@ -54,7 +58,7 @@ interface IceConnection {
 interface DtlsInternals {
   state: string;
   srtpStarted?: boolean;
-  srtp?: { localContext: WeriftSrtpContext };
+  srtp?: { localContext: WeriftSrtpContext; config: { profile: number; keys: { localMasterKey: Buffer; localMasterSalt: Buffer } } };
   iceTransport: { connection: IceConnection };
   transportSequenceNumber: number;
   bytesSent: number;
@@ -62,17 +66,23 @@ interface DtlsInternals {
 }
 
 /**
- * Writes RTP onto one DTLS transport: the header into a preallocated slot, the payload protected by SrtpProtector,
- * and the three pieces handed to the socket as one datagram. Packets are dropped until DTLS-SRTP is up.
+ * Writes RTP onto one DTLS transport: the header into a preallocated slot, the payload protected, and the datagram
+ * handed to the socket. With the SRTP accelerator (libsrtp2, see native-srtp.ts) the payload is copied after the
+ * header and protected in place, so a packet allocates nothing; without it SrtpProtector (node:crypto) protects
+ * and the three pieces (header, ciphertext, tag) go out as one datagram. Packets are dropped until DTLS-SRTP is up.
  */
 export class RtpWriter {
   private readonly internals: DtlsInternals;
   private protector: SrtpProtector | undefined;
+  private session: unknown;
   private context: WeriftSrtpContext | undefined;
-  private readonly headers = Buffer.alloc(HEADER_SLOTS * HEADER_BYTES);
+  private readonly slots = Buffer.alloc(SLOTS * SLOT_BYTES);
   private slot = 0;
 
-  constructor(readonly dtls: RTCDtlsTransport) {
+  constructor(
+    readonly dtls: RTCDtlsTransport,
+    private readonly native: NativeSrtp | undefined = nativeSrtp(),
+  ) {
     this.internals = dtls as unknown as DtlsInternals;
   }
 
@@ -86,30 +96,41 @@ export class RtpWriter {
     // werift makes a new SRTP session when DTLS renegotiates keys.
     if (this.context !== dtls.srtp.localContext) {
       this.context = dtls.srtp.localContext;
-      this.protector = new SrtpProtector(this.context);
+      const { profile, keys } = dtls.srtp.config;
+      this.session = this.native?.create(profile === ProtectionProfileAeadAes128Gcm, Buffer.concat([keys.localMasterKey, keys.localMasterSalt]));
+      this.protector = this.session === undefined ? new SrtpProtector(this.context) : undefined;
     }
-    const header = this.header(h, ext);
-    const [hdr, enc, tag] = this.protector!.protect(header, payload);
-    const size = hdr.length + enc.length + tag.length;
-    const socket = pair.protocol.transport?.socket;
-    if (socket && pair.protocol.type === 'stun') {
-      if (pair.protocol.transport?.closed) return false;
-      socket.send([hdr, enc, tag], pair.remoteAddr[1], pair.remoteAddr[0]);
+    const at = this.slot * SLOT_BYTES;
+    this.slot = (this.slot + 1) % SLOTS;
+    const headerEnd = this.header(at, h, ext);
+    const socket = pair.protocol.type === 'stun' ? pair.protocol.transport?.socket : undefined;
+    if (socket && pair.protocol.transport?.closed) return false;
+    let size: number;
+    if (this.session !== undefined) {
+      if (headerEnd - at + payload.length + TAG_ROOM > SLOT_BYTES) return false;
+      payload.copy(this.slots, headerEnd);
+      size = this.native!.protect(this.session, this.slots, at, headerEnd - at + payload.length);
+      if (size < 0) return false;
+      if (socket) socket.send(this.slots, at, size, pair.remoteAddr[1], pair.remoteAddr[0]);
+      else void ice.send(Buffer.from(this.slots.subarray(at, at + size))).catch(() => undefined);
+    } else {
+      const [hdr, enc, tag] = this.protector!.protect(this.slots.subarray(at, headerEnd), payload);
+      size = hdr.length + enc.length + tag.length;
+      if (socket) socket.send([hdr, enc, tag], pair.remoteAddr[1], pair.remoteAddr[0]);
+      else void ice.send(Buffer.concat([hdr, enc, tag])).catch(() => undefined);
+    }
+    if (socket) {
       pair.packetsSent++;
       pair.bytesSent += size;
-    } else {
-      void ice.send(Buffer.concat([hdr, enc, tag])).catch(() => undefined);
     }
     dtls.bytesSent += size;
     dtls.packetsSent++;
     return true;
   }
 
-  /** Writes the header (and extensions) into the next slot; returns a view of it. */
-  private header(h: RtpOut, ext: RtpExtensions | undefined): Buffer {
-    const at = this.slot * HEADER_BYTES;
-    this.slot = (this.slot + 1) % HEADER_SLOTS;
-    const b = this.headers;
+  /** Writes the header (and extensions) at `at` in the slots; returns where it ends. */
+  private header(at: number, h: RtpOut, ext: RtpExtensions | undefined): number {
+    const b = this.slots;
     const withMid = ext?.midId !== undefined && ext.mid !== undefined && ext.mid.length > 0 && ext.mid.length <= 16;
     const withTwcc = ext?.twccId !== undefined;
     const hasExt = withMid || withTwcc;
@@ -118,7 +139,7 @@ export class RtpWriter {
     b.writeUInt16BE(h.sequenceNumber & 0xffff, at + 2);
     b.writeUInt32BE(h.timestamp >>> 0, at + 4);
     b.writeUInt32BE(h.ssrc >>> 0, at + 8);
-    if (!hasExt) return b.subarray(at, at + 12);
+    if (!hasExt) return at + 12;
     let p = at + 16;
     if (withMid) {
       b[p++] = (ext.midId! << 4) | (ext.mid!.length - 1);
@@ -134,6 +155,6 @@ export class RtpWriter {
     while ((p - at - 16) % 4 !== 0) b[p++] = 0;
     b.writeUInt16BE(0xbede, at + 12);
     b.writeUInt16BE((p - at - 16) / 4, at + 14);
-    return b.subarray(at, p);
+    return p;
   }
 }

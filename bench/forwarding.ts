@@ -1,0 +1,123 @@
+// The SFU's forwarding loop alone, in this process: one publisher packet → header rewrite → SRTP protect → UDP send,
+// for each of 50 subscribers (each its own SRTP session), against werift's path and the bare `dgram` floor.
+import { createSocket, type Socket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import type { RTCDtlsTransport } from 'werift';
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession } from 'werift';
+import { RtpWriter } from '../src/realtime/media/rtp-writer.ts';
+import type { BenchRow } from './harness.ts';
+
+const SUBSCRIBERS = 50;
+const PAYLOAD_BYTES = 1000;
+/** CPU time each variant runs for, ms. */
+const CPU_MS = Number(process.env.BENCH_FORWARD_MS ?? 3000);
+
+interface Variant {
+  name: string;
+  /** Sends one publisher packet to every subscriber. */
+  forward(seq: number, ts: number, payload: Buffer): void;
+}
+
+function session(profile: number): SrtpSession {
+  const saltLen = profile === ProtectionProfileAeadAes128Gcm ? 12 : 14;
+  return new SrtpSession({ profile, keys: { localMasterKey: randomBytes(16), localMasterSalt: randomBytes(saltLen), remoteMasterKey: randomBytes(16), remoteMasterSalt: randomBytes(saltLen) } });
+}
+
+/** The product path: RtpWriter over a transport shaped like werift's (its SRTP context, a nominated pair's socket). */
+function ours(profile: number, socket: Socket, port: number): Variant {
+  const writers = Array.from({ length: SUBSCRIBERS }, () => {
+    const dtls = {
+      state: 'connected',
+      srtp: session(profile),
+      iceTransport: { connection: { nominated: { protocol: { type: 'stun', transport: { socket } }, remoteAddr: ['127.0.0.1', port], packetsSent: 0, bytesSent: 0 }, canSendApplicationData: () => true } },
+      transportSequenceNumber: 0,
+      bytesSent: 0,
+      packetsSent: 0,
+    };
+    return new RtpWriter(dtls as unknown as RTCDtlsTransport);
+  });
+  const ext = { midId: 1, mid: Buffer.from('1'), twccId: 3 };
+  return {
+    name: `ours (${profile === ProtectionProfileAeadAes128Gcm ? 'AEAD_AES_128_GCM' : 'AES_CM_128_HMAC_SHA1_80'})`,
+    forward(seq, ts, payload) {
+      for (let i = 0; i < SUBSCRIBERS; i++) writers[i]!.write({ payloadType: 96, ssrc: 1000 + i, sequenceNumber: seq, timestamp: ts, marker: false }, payload, ext);
+    },
+  };
+}
+
+/** werift's own path: a new RtpPacket/RtpHeader per subscriber, its SrtpSession, one Buffer per datagram. */
+function weriftLike(socket: Socket, port: number): Variant {
+  const sessions = Array.from({ length: SUBSCRIBERS }, () => session(ProtectionProfileAeadAes128Gcm));
+  return {
+    name: 'werift-like (RtpPacket per subscriber, werift SRTP, AEAD_AES_128_GCM)',
+    forward(seq, ts, payload) {
+      for (let i = 0; i < SUBSCRIBERS; i++) {
+        const p = new RtpPacket(new RtpHeader({ payloadType: 96, ssrc: 1000 + i, sequenceNumber: seq, timestamp: ts }), payload);
+        socket.send(sessions[i]!.encrypt(p.payload, p.header), port, '127.0.0.1');
+      }
+    },
+  };
+}
+
+/** The floor: the same datagrams, unprotected and prebuilt. */
+function floor(socket: Socket, port: number): Variant {
+  const packet = Buffer.alloc(12 + PAYLOAD_BYTES + 16);
+  return {
+    name: 'dgram floor (no SRTP)',
+    forward() {
+      for (let i = 0; i < SUBSCRIBERS; i++) socket.send(packet, port, '127.0.0.1');
+    },
+  };
+}
+
+/** Forwarded packets (one per subscriber) per CPU-second of this process, over about CPU_MS of CPU. */
+async function measure(v: Variant): Promise<number> {
+  const payload = randomBytes(PAYLOAD_BYTES);
+  let seq = 0;
+  const run = async (cpuMs: number) => {
+    const start = process.cpuUsage();
+    let packets = 0;
+    for (;;) {
+      for (let k = 0; k < 20; k++) {
+        v.forward(seq, seq * 3000, payload);
+        seq = (seq + 1) & 0xffff;
+        packets += SUBSCRIBERS;
+      }
+      // Let libuv drain the socket now and then, as the event loop does between publisher packets.
+      await new Promise((r) => setImmediate(r));
+      const used = process.cpuUsage(start);
+      const ms = (used.user + used.system) / 1000;
+      if (ms >= cpuMs) return packets / (ms / 1000);
+    }
+  };
+  await run(CPU_MS / 5); // warm-up
+  return run(CPU_MS);
+}
+
+/** The forwarding micro-benchmark rows. */
+export async function benchForwarding(): Promise<BenchRow[]> {
+  const sink = createSocket('udp4');
+  sink.on('message', () => undefined);
+  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
+  const port = sink.address().port;
+  const socket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  try {
+    const results: Array<[string, number]> = [];
+    for (const v of [floor(socket, port), ours(ProtectionProfileAeadAes128Gcm, socket, port), ours(ProtectionProfileAes128CmHmacSha1_80, socket, port), weriftLike(socket, port)]) {
+      results.push([v.name, await measure(v)]);
+    }
+    const base = results[0]![1];
+    return results.slice(1).map(([name, pps]) => ({
+      name: `SFU forwarding loop, in process: ${name}, 1 packet → ${SUBSCRIBERS} subscribers (header, SRTP, UDP send), packets per CPU-second`,
+      value: pps.toFixed(0),
+      baseline: `${base.toFixed(0)} (dgram floor, same datagrams unprotected)`,
+      ratio: pps / base,
+      target: 'recorded (no target set)',
+      pass: true,
+    }));
+  } finally {
+    socket.close();
+    sink.close();
+  }
+}

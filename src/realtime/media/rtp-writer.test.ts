@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { after, before, describe, it } from 'node:test';
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpPacket, SrtpSession, type RTCDtlsTransport } from 'werift';
+import { nativeSrtp, type NativeSrtp } from './native-srtp.ts';
+import { RtpWriter } from './rtp-writer.ts';
+
+// The forwarding path writes datagrams that werift's own SRTP receiver opens, with the header fields and extensions
+// asked for, through libsrtp2 (when built) and through node:crypto.
+
+let rx: Socket;
+let tx: Socket;
+const got: Buffer[] = [];
+
+before(async () => {
+  rx = createSocket('udp4');
+  rx.on('message', (m) => got.push(m));
+  await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
+  tx = createSocket('udp4');
+  await new Promise<void>((r) => tx.bind(0, '127.0.0.1', r));
+});
+after(() => {
+  rx.close();
+  tx.close();
+});
+
+/** A transport shaped like werift's (its SRTP session, a nominated pair's socket) and the receiving end's session. */
+function transport(profile: number) {
+  const saltLen = profile === ProtectionProfileAeadAes128Gcm ? 12 : 14;
+  const k = { a: randomBytes(16), as: randomBytes(saltLen), b: randomBytes(16), bs: randomBytes(saltLen) };
+  const pair = { protocol: { type: 'stun', transport: { socket: tx } }, remoteAddr: ['127.0.0.1', rx.address().port], packetsSent: 0, bytesSent: 0 };
+  const dtls = {
+    state: 'connected',
+    srtp: new SrtpSession({ profile, keys: { localMasterKey: k.a, localMasterSalt: k.as, remoteMasterKey: k.b, remoteMasterSalt: k.bs } }),
+    iceTransport: { connection: { nominated: pair, canSendApplicationData: () => true, send: async () => undefined } },
+    transportSequenceNumber: 7,
+    bytesSent: 0,
+    packetsSent: 0,
+  };
+  const receiver = new SrtpSession({ profile, keys: { localMasterKey: k.b, localMasterSalt: k.bs, remoteMasterKey: k.a, remoteMasterSalt: k.as } });
+  return { dtls, pair, receiver };
+}
+
+async function received(n: number): Promise<Buffer[]> {
+  for (let i = 0; i < 200 && got.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+  return got.splice(0, got.length);
+}
+
+const engines: Array<[string, NativeSrtp | undefined]> = [['node:crypto', undefined], ...(nativeSrtp() ? [['libsrtp2', nativeSrtp()] as [string, NativeSrtp]] : [])];
+if (!nativeSrtp()) it('RtpWriter through libsrtp2', (t) => t.skip('the SRTP accelerator was not built (libsrtp2-dev missing)'));
+
+for (const [engine, native] of engines) {
+  for (const [name, profile] of [
+    ['AEAD_AES_128_GCM', ProtectionProfileAeadAes128Gcm],
+    ['AES_CM_128_HMAC_SHA1_80', ProtectionProfileAes128CmHmacSha1_80],
+  ] as const) {
+    describe(`RtpWriter through ${engine}, ${name}`, () => {
+      it('writes packets werift decrypts, with the SSRC, payload type, sequence, timestamp, marker, MID and TWCC asked for; a repeat (NACK answer) too', async () => {
+        const { dtls, pair, receiver } = transport(profile);
+        const w = new RtpWriter(dtls as unknown as RTCDtlsTransport, native);
+        const payloads = [randomBytes(1000), randomBytes(50), randomBytes(1200)];
+        const seqs = [65535, 0, 1];
+        seqs.forEach((seq, i) => assert.equal(w.write({ payloadType: 96, ssrc: 0xabcdef01, sequenceNumber: seq, timestamp: 90_000 * i, marker: i === 2 }, payloads[i]!, { midId: 1, mid: Buffer.from('1'), twccId: 3 }), true));
+        assert.equal(w.write({ payloadType: 96, ssrc: 0xabcdef01, sequenceNumber: 0, timestamp: 90_000, marker: false }, payloads[1]!, { midId: 1, mid: Buffer.from('1'), twccId: 3 }), true, 'a retransmission');
+        const datagrams = await received(4);
+        assert.equal(datagrams.length, 4);
+        const packets = datagrams.map((d) => RtpPacket.deSerialize(receiver.decrypt(d)));
+        assert.deepEqual(packets.map((p) => [p.header.sequenceNumber, p.header.timestamp, p.header.marker, p.header.payloadType, p.header.ssrc]), [
+          [65535, 0, false, 96, 0xabcdef01],
+          [0, 90_000, false, 96, 0xabcdef01],
+          [1, 180_000, true, 96, 0xabcdef01],
+          [0, 90_000, false, 96, 0xabcdef01],
+        ]);
+        packets.slice(0, 3).forEach((p, i) => assert.deepEqual(p.payload, payloads[i]));
+        assert.deepEqual(packets[0]!.header.extensions.map((e) => [e.id, e.payload.toString('hex')]), [[1, Buffer.from('1').toString('hex')], [3, '0008']]);
+        assert.deepEqual(packets.map((p) => p.header.extensions.find((e) => e.id === 3)!.payload.readUInt16BE(0)), [8, 9, 10, 11], 'transport-wide sequence');
+        assert.equal(dtls.packetsSent, 4);
+        assert.equal(pair.packetsSent, 4);
+        assert.equal(dtls.bytesSent, datagrams.reduce((a, d) => a + d.length, 0));
+      });
+
+      it('drops packets until the transport is connected and while consent is missing', async () => {
+        const { dtls } = transport(profile);
+        const w = new RtpWriter(dtls as unknown as RTCDtlsTransport, native);
+        const h = { payloadType: 111, ssrc: 5, sequenceNumber: 1, timestamp: 1, marker: false };
+        dtls.state = 'connecting';
+        assert.equal(w.write(h, Buffer.from('x')), false);
+        dtls.state = 'connected';
+        dtls.iceTransport.connection.canSendApplicationData = () => false;
+        assert.equal(w.write(h, Buffer.from('x')), false);
+        assert.deepEqual(await received(0), []);
+      });
+    });
+  }
+}
