@@ -4,6 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { RTCDtlsTransport } from 'werift';
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession } from 'werift';
+import { nativeSrtp, type NativeSrtp } from '../src/realtime/media/native-srtp.ts';
 import { RtpWriter } from '../src/realtime/media/rtp-writer.ts';
 import type { BenchRow } from './harness.ts';
 
@@ -24,7 +25,7 @@ function session(profile: number): SrtpSession {
 }
 
 /** The product path: RtpWriter over a transport shaped like werift's (its SRTP context, a nominated pair's socket). */
-function ours(profile: number, socket: Socket, port: number): Variant {
+function ours(profile: number, socket: Socket, port: number, native: NativeSrtp | null): Variant {
   const writers = Array.from({ length: SUBSCRIBERS }, () => {
     const dtls = {
       state: 'connected',
@@ -34,11 +35,11 @@ function ours(profile: number, socket: Socket, port: number): Variant {
       bytesSent: 0,
       packetsSent: 0,
     };
-    return new RtpWriter(dtls as unknown as RTCDtlsTransport);
+    return new RtpWriter(dtls as unknown as RTCDtlsTransport, native);
   });
   const ext = { midId: 1, mid: Buffer.from('1'), twccId: 3 };
   return {
-    name: `ours (${profile === ProtectionProfileAeadAes128Gcm ? 'AEAD_AES_128_GCM' : 'AES_CM_128_HMAC_SHA1_80'})`,
+    name: `RtpWriter, ${native ? 'libsrtp2 accelerator' : 'node:crypto'}, ${profile === ProtectionProfileAeadAes128Gcm ? 'AEAD_AES_128_GCM' : 'AES_CM_128_HMAC_SHA1_80'}`,
     forward(seq, ts, payload) {
       for (let i = 0; i < SUBSCRIBERS; i++) writers[i]!.write({ payloadType: 96, ssrc: 1000 + i, sequenceNumber: seq, timestamp: ts, marker: false }, payload, ext);
     },
@@ -104,7 +105,12 @@ export async function benchForwarding(): Promise<BenchRow[]> {
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
   try {
     const results: Array<[string, number]> = [];
-    for (const v of [floor(socket, port), ours(ProtectionProfileAeadAes128Gcm, socket, port), ours(ProtectionProfileAes128CmHmacSha1_80, socket, port), weriftLike(socket, port)]) {
+    const native = nativeSrtp();
+    const variants = [floor(socket, port), weriftLike(socket, port)];
+    for (const engine of native ? [null, native] : [null]) {
+      variants.push(ours(ProtectionProfileAeadAes128Gcm, socket, port, engine), ours(ProtectionProfileAes128CmHmacSha1_80, socket, port, engine));
+    }
+    for (const v of variants) {
       results.push([v.name, await measure(v)]);
     }
     const base = results[0]![1];

@@ -7,6 +7,7 @@ import { benchCloudApi } from './cloud-api.ts';
 import { benchGifts } from './gifts.ts';
 import type { BenchRow } from './harness.ts';
 import { benchIvh } from './ivh.ts';
+import { benchForwarding } from './forwarding.ts';
 import { benchMedia } from './media.ts';
 import { benchNodes } from './nodes.ts';
 import { benchRealtime } from './realtime.ts';
@@ -42,6 +43,7 @@ if (!only || only === 'gifts') rows.push(...(await benchGifts()));
 if (!only || only === 'ivh') rows.push(...(await benchIvh()));
 if (!only || only === 'realtime') rows.push(...(await benchRealtime()));
 if (!only || only === 'nodes') rows.push(...(await benchNodes()));
+if (!only || only === 'media' || only === 'forwarding') rows.push(...(await benchForwarding()));
 if (!only || only === 'media') rows.push(...(await benchMedia()));
 if (!only || only === 'trtc-sdk') rows.push(...(await benchTrtcSdk()));
 

@@ -47,7 +47,7 @@ async function received(n: number): Promise<Buffer[]> {
   return got.splice(0, got.length);
 }
 
-const engines: Array<[string, NativeSrtp | undefined]> = [['node:crypto', undefined], ...(nativeSrtp() ? [['libsrtp2', nativeSrtp()] as [string, NativeSrtp]] : [])];
+const engines: Array<[string, NativeSrtp | null]> = [['node:crypto', null], ...(nativeSrtp() ? [['libsrtp2', nativeSrtp()] as [string, NativeSrtp]] : [])];
 if (!nativeSrtp()) it('RtpWriter through libsrtp2', (t) => t.skip('the SRTP accelerator was not built (libsrtp2-dev missing)'));
 
 for (const [engine, native] of engines) {

@@ -81,7 +81,8 @@ export class RtpWriter {
 
   constructor(
     readonly dtls: RTCDtlsTransport,
-    private readonly native: NativeSrtp | undefined = nativeSrtp(),
+    /** The SRTP accelerator, if built; null protects with node:crypto. */
+    private readonly native: NativeSrtp | null = nativeSrtp() ?? null,
   ) {
     this.internals = dtls as unknown as DtlsInternals;
   }
