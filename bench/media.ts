@@ -1,11 +1,13 @@
 // The SFU: one publisher (audio + video) to N subscribers on one core, stepping N up until forwarding degrades.
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { SrtpAuthenticationError } from 'werift';
 import { genUserSig } from '../src/auth/usersig.ts';
 import { MediaPeer } from '../test/helpers/media-peer.ts';
 import { RtcTestClient, type Msg } from '../test/helpers/rtc-client.ts';
-import { tempDir } from '../test/helpers/server.ts';
+import { restUrl, tempDir } from '../test/helpers/server.ts';
 import { cpuTicks, createBenchApp, othersLoad, pct, rssKiB, sleep, startPinnedServer, withHardStop, type BenchRow, type CpuTicks, type PinnedServer } from './harness.ts';
 
 type Kind = 'audio' | 'video';
@@ -31,6 +33,12 @@ const P99_LIMIT_MS = 100;
 /** The issue's line-rate rule and target ("Media at line rate", point 4). */
 const STRICT_P99_MS = 20;
 const STRICT_TARGET_PPS = 40_000;
+/** The step at which REST latency is probed while the SFU forwards, and the probe's rate and length. */
+const REST_PROBE_N = 40;
+const REST_PROBE_RATE = 100;
+const REST_PROBE_S = 5;
+/** The issue's bound on REST latency under media load, ms. */
+const REST_P99_LIMIT_MS = 10;
 const CPU_LIMIT = 95;
 /** Above this share of its core, the load generator may be what limits the figures. */
 const CLIENT_BUSY = 90;
@@ -321,6 +329,7 @@ export async function benchMedia(): Promise<BenchRow[]> {
 
     // N = 0: the publisher alone (the server receives, forwards nothing) — the base the per-subscriber figures subtract.
     const base = await measure(0);
+    let restProbe: { p99: number; p50: number; requests: number; errors: number } | undefined;
     const steps: Step[] = [];
     let tried = 0;
     let stopped = '';
@@ -347,6 +356,7 @@ export async function benchMedia(): Promise<BenchRow[]> {
       }
       if (failedShare > MAX_FAILED_SHARE) step.degraded.push(`${(failedShare * 100).toFixed(0)} % of the new subscribers failed to connect`);
       steps.push(step);
+      if (n === REST_PROBE_N) restProbe = await probeRest(url, app);
       if (step.degraded.length) break;
     }
     if (stopped) notes.push(stopped);
@@ -376,6 +386,14 @@ export async function benchMedia(): Promise<BenchRow[]> {
     // The issue's rule for line rate: the largest step forwarded with p99 < 20 ms and no loss at all.
     const strict = steps.filter((s) => s.degraded.length === 0 && s.p99 < STRICT_P99_MS && s.loss === 0).at(-1);
     return [
+      {
+        name: `SFU: REST account_check latency while the SFU forwards to N=${REST_PROBE_N} subscribers (${REST_PROBE_RATE} req/s for ${REST_PROBE_S} s from a separate autocannon process on the load generator's CPU), p50 / p99 ms`,
+        value: restProbe ? `${fmt(restProbe.p50, 1)} / ${fmt(restProbe.p99, 1)}` : 'n/a',
+        baseline: restProbe ? `${restProbe.requests} requests, ${restProbe.errors} failed` : `the bench did not reach N=${REST_PROBE_N}`,
+        ratio: null,
+        target: `p99 < ${REST_P99_LIMIT_MS} ms`,
+        pass: restProbe !== undefined && restProbe.errors === 0 && restProbe.p99 < REST_P99_LIMIT_MS,
+      },
       {
         name: `SFU: packets forwarded per second on one core at the largest step with p99 < ${STRICT_P99_MS} ms and no loss (N=${strict?.n ?? 0}; ${load})`,
         value: fmt(strict?.pps, 0),
@@ -434,4 +452,18 @@ export async function benchMedia(): Promise<BenchRow[]> {
       },
     ];
   }
+}
+
+/** REST account_check at a steady rate from an autocannon child process (so the bench's own event loop adds nothing). */
+async function probeRest(url: string, app: { sdkAppId: number; secretKey: string }): Promise<{ p99: number; p50: number; requests: number; errors: number }> {
+  const usersig = genUserSig({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, userId: 'administrator', expire: 86400 });
+  const target = restUrl(url, 'im_open_login_svc/account_check', { sdkappid: String(app.sdkAppId), identifier: 'administrator', usersig, random: '1', contenttype: 'json' });
+  const body = JSON.stringify({ CheckItem: [{ UserID: 'administrator' }] });
+  const args = [fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url)), '-j', '-c', '2', '-R', String(REST_PROBE_RATE), '-d', String(REST_PROBE_S), '-m', 'POST', '-b', body, target];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => child.on('close', r));
+  const r = JSON.parse(out) as { latency: { p99: number; p50: number }; requests: { total: number }; errors: number; non2xx: number; timeouts: number };
+  return { p99: r.latency.p99, p50: r.latency.p50, requests: r.requests.total, errors: r.errors + r.non2xx + r.timeouts };
 }
