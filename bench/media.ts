@@ -14,7 +14,7 @@ type Kind = 'audio' | 'video';
 const KINDS: Kind[] = ['audio', 'video'];
 
 /** Subscriber counts, each held for SETTLE_MS + MEASURE_MS; earlier subscribers stay as N grows. */
-const STEPS = (process.env.BENCH_MEDIA_STEPS ?? '1,10,25,40,50,60,75,100,150,200,250,300,400').split(',').map(Number);
+const STEPS = (process.env.BENCH_MEDIA_STEPS ?? (Number(process.env.BENCH_MEDIA_SOAK_S ?? 0) > 0 ? '1,10,25,40' : '1,10,25,40,50,60,75,100,150,200,250,300,400')).split(',').map(Number);
 /** The publisher: 1000-byte video packets at this rate, plus 160-byte audio packets 50 times a second. */
 const VIDEO_KBPS = 500;
 const SETTLE_MS = 1000;
@@ -24,7 +24,13 @@ const GRACE_MS = 500;
 /** Subscribers being set up (login, room.enter, media.subscribe, ICE + DTLS) at once. */
 const IN_FLIGHT = 8;
 /** Limits: the whole group, one request, one connection. */
-const OVERALL_MS = 240_000;
+/** A soak (BENCH_MEDIA_SOAK_S > 0): after the steps, N=SOAK_N subscribers are held this long, measured every minute. */
+const SOAK_S = Number(process.env.BENCH_MEDIA_SOAK_S ?? 0);
+const SOAK_N = 40;
+const SOAK_EVERY_MS = 60_000;
+/** A flat heap: the last third's mean JS heap within this share of the first third's. */
+const SOAK_HEAP_DRIFT = 0.1;
+const OVERALL_MS = 240_000 + SOAK_S * 1000;
 const REQUEST_TIMEOUT_MS = 15_000;
 const CONNECT_TIMEOUT_MS = 20_000;
 /** "Degraded": more loss, a slower p99, or a busier server core than this. */
@@ -360,6 +366,15 @@ export async function benchMedia(): Promise<BenchRow[]> {
       if (step.degraded.length) break;
     }
     if (stopped) notes.push(stopped);
+    const soak: Step[] = [];
+    if (SOAK_S > 0 && steps.at(-1)?.n === SOAK_N && !steps.at(-1)!.degraded.length) {
+      const end = performance.now() + SOAK_S * 1000;
+      while (performance.now() + MEASURE_MS + SETTLE_MS < end) {
+        const t = performance.now();
+        soak.push(await measure(0));
+        await sleep(Math.max(0, SOAK_EVERY_MS - (performance.now() - t)));
+      }
+    }
     if (steps.length === STEPS.length && !steps.at(-1)!.degraded.length) notes.push(`not degraded at the largest step (N=${STEPS.at(-1)})`);
 
     const clean = steps.filter((s) => s.degraded.length === 0);
@@ -385,6 +400,26 @@ export async function benchMedia(): Promise<BenchRow[]> {
     const load = `1 publisher: ${VIDEO_KBPS} kbps of 1000-byte video packets + 50/s audio, each subscriber audio + video`;
     // The issue's rule for line rate: the largest step forwarded with p99 < 20 ms and no loss at all.
     const strict = steps.filter((s) => s.degraded.length === 0 && s.p99 < STRICT_P99_MS && s.loss === 0).at(-1);
+    const soakRows: BenchRow[] = [];
+    if (soak.length >= 3) {
+      const third = Math.max(1, Math.floor(soak.length / 3));
+      const mean = (xs: Step[], f: (s: Step) => number) => xs.reduce((a, x) => a + f(x), 0) / xs.length;
+      const h0 = mean(soak.slice(0, third), (x) => x.heapKiB) / 1024;
+      const h1 = mean(soak.slice(-third), (x) => x.heapKiB) / 1024;
+      const r0 = mean(soak.slice(0, third), (x) => x.rssKiB) / 1024;
+      const r1 = mean(soak.slice(-third), (x) => x.rssKiB) / 1024;
+      const worstP99 = Math.max(...soak.map((x) => x.p99));
+      const lost = soak.reduce((a, x) => a + x.expected - x.received, 0);
+      soakRows.push({
+        name: `SFU soak: N=${SOAK_N} subscribers held ${(SOAK_S / 60).toFixed(0)} min, ${soak.length} windows of ${MEASURE_MS / 1000} s a minute apart: server JS heap, mean of the first third → last third, MiB (RSS ${fmt(r0, 0)} → ${fmt(r1, 0)} MiB; worst window p99 ${fmt(worstP99)} ms; ${lost} packets lost)`,
+        value: `${fmt(h0)} → ${fmt(h1)}`,
+        baseline: `${fmt(base.heapKiB / 1024)} MiB with the publisher alone`,
+        ratio: h1 / h0,
+        target: `flat heap (within ${SOAK_HEAP_DRIFT * 100} %) for the soak (issue: one hour at N = ${SOAK_N})`,
+        pass: Math.abs(h1 - h0) <= SOAK_HEAP_DRIFT * h0,
+      });
+    }
+    if (SOAK_S > 0) return soakRows;
     return [
       {
         name: `SFU: REST account_check latency while the SFU forwards to N=${REST_PROBE_N} subscribers (${REST_PROBE_RATE} req/s for ${REST_PROBE_S} s from a separate autocannon process on the load generator's CPU), p50 / p99 ms`,
