@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
 /** Most transactions one group commit carries. */
-export const MAX_GROUP = 64;
+const MAX_GROUP = 64;
 
 interface Pending<R> {
   fn: (tx: R) => Promise<unknown>;

@@ -172,6 +172,7 @@ export class LiveService extends LiveRoomStore {
         origin,
       );
       this.rooms.set(`${sdkAppId}\n${roomId}`, room);
+      this.lastCreated.set(`${sdkAppId}\n${roomId}`, now);
       this.publish({ sdkAppId, roomId, type: 'created', data: { owner }, room });
       return room;
     });
@@ -526,13 +527,12 @@ export class LiveService extends LiveRoomStore {
     return info;
   }
 
-  /** 100012: "The same Room ID can only be created once per second" (create_room, https://trtc.io/document/63401). */
+  /** 100012: "The same Room ID can only be created once per second" (create_room, https://trtc.io/document/63401); a create that failed does not count. */
   private checkCreateRate(sdkAppId: number, roomId: string, now: number): void {
     const key = `${sdkAppId}\n${roomId}`;
     const last = this.lastCreated.get(key);
     if (last !== undefined && now - last < 1000) throw new DomainError('LIMIT_EXCEEDED', `room ${roomId} was created less than a second ago`, LiveRoomErrors.TOO_FREQUENT);
     if (this.lastCreated.size >= 10_000) for (const [k, t] of this.lastCreated) if (now - t >= 1000) this.lastCreated.delete(k);
-    this.lastCreated.set(key, now);
   }
 
   private async requireAccounts(sdkAppId: number, users: string[]): Promise<void> {
