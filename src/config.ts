@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -25,6 +26,8 @@ const ConfigSchema = Type.Object(
     redisTimeoutMs: Type.Integer({ minimum: 1 }),
     /** UDP ports of WebRTC media, 'min-max' (e.g. 40000-49999; one port per peer connection); '' for any free port. */
     mediaPortRange: Type.String({ pattern: '^(|\\d{1,5}-\\d{1,5})$' }),
+    /** Worker threads that protect and send the SFU's media (one per core by default); 0 sends on the main thread. */
+    mediaWorkers: Type.Integer({ minimum: 0, maximum: 64 }),
     /** pino level: fatal, error, warn, info, debug, trace or silent. */
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
     /** Largest request body accepted, in bytes. */
@@ -70,6 +73,7 @@ export const DEFAULT_CONFIG: Config = {
   redis: '',
   redisTimeoutMs: 2000,
   mediaPortRange: '',
+  mediaWorkers: availableParallelism(),
   logLevel: 'info',
   bodyLimit: 1024 * 1024,
   unauthenticatedBodyBytes: 32 * 1024 * 1024,
@@ -96,6 +100,7 @@ export const ENV_KEYS: Record<keyof Config, string> = {
   redis: 'TRTCD_REDIS',
   redisTimeoutMs: 'TRTCD_REDIS_TIMEOUT_MS',
   mediaPortRange: 'TRTCD_MEDIA_PORT_RANGE',
+  mediaWorkers: 'TRTCD_MEDIA_WORKERS',
   logLevel: 'TRTCD_LOG_LEVEL',
   bodyLimit: 'TRTCD_BODY_LIMIT',
   unauthenticatedBodyBytes: 'TRTCD_UNAUTHENTICATED_BODY_BYTES',

@@ -18,6 +18,7 @@ import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gatewa
 import { IvhChannels, IVH_WS_PREFIX } from './gateways/ivh/channel.ts';
 import { IvhGateway, IVH_HTTP_PREFIX } from './gateways/ivh/gateway.ts';
 import { RedisPresence } from './realtime/presence.ts';
+import { MediaWorkers } from './realtime/media/media-workers.ts';
 import { parsePortRange } from './realtime/media/peer-config.ts';
 import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
 import { SdkHttp, isSdkHttpPath } from './gateways/trtc-sdk/http.ts';
@@ -142,9 +143,14 @@ export async function startServer(
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
   const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;
   parsePortRange(config.mediaPortRange); // a bad range fails the start, not the first publish
-  const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, presence, media: { portRange: config.mediaPortRange } });
+  // SRTP and UDP sends of the SFU's packets, on worker threads (started with the first subscriber).
+  const mediaWorkers = new MediaWorkers(config.mediaWorkers, log);
+  const media = { portRange: config.mediaPortRange, workers: mediaWorkers };
+  metrics.gauge('trtcd_media_worker_sent_packets', 'RTP packets the media workers sent since start', () => mediaWorkers.counts().sent);
+  metrics.gauge('trtcd_media_worker_dropped_packets', 'RTP packets the media workers dropped (socket buffer full or closed) since start', () => mediaWorkers.counts().dropped);
+  const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, presence, media });
   // Tencent's Web SDK (trtc-sdk-v5): its signalling, schedule and log uploads, onto the same rooms and SFU as /rtc.
-  const sdk = new SdkSignalling({ apps, trtcRooms, media: rtc.media, bus, log, metrics, net: { portRange: config.mediaPortRange } });
+  const sdk = new SdkSignalling({ apps, trtcRooms, media: rtc.media, bus, log, metrics, net: media });
   const sdkHttp = new SdkHttp({ bodies, log, metrics });
   // Tencent's Chat SDK and TUICallKit's call engine over it (proxyServer): messages, groups, calls.
   const chat = createChatGateway({ apps, accounts, calls, messages, groups, bus, log, metrics });
@@ -240,6 +246,7 @@ export async function startServer(
           server.closeIdleConnections();
         });
         await channelsClosed;
+        await mediaWorkers.stop();
         apps.stop();
         calls.stop();
         live.stop();

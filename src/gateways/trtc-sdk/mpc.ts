@@ -128,6 +128,7 @@ class SenderSink implements MediaSink {
 
   close(): void {
     this.closed = true;
+    for (const s of Object.values(this.senders)) s.close();
   }
 }
 
@@ -164,7 +165,7 @@ export class MpcDownlink {
           continue;
         }
         t.setDirection('sendonly');
-        senders[slot] = new SenderOut(t);
+        senders[slot] = new SenderOut(t, net.workers);
         const stream = slot === 'aux' ? 'sub' : 'main';
         roles.push(stream);
         onKeyframeRequest(t, () => onKeyframe(stream));

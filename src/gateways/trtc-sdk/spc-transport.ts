@@ -2,6 +2,7 @@
 // the client's "ability" (no SDP on the wire). RTP is routed by SSRC both ways, outside werift's transceivers: the SDK
 // sends no MID, announces its uplink SSRCs in publish/v2 and picks the downlink SSRCs itself in subscribe/v3.
 import { RTCPeerConnection, type RTCDtlsTransport, type RtcpPacket, type RtpPacket } from 'werift';
+import type { MediaWorkers } from '../../realtime/media/media-workers.ts';
 import { RtpWriter, type RtpOut } from '../../realtime/media/rtp-writer.ts';
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
@@ -105,6 +106,7 @@ export class SpcTransport {
   private constructor(
     private readonly pc: RTCPeerConnection,
     readonly codecs: SpcCodecs,
+    private readonly workers: MediaWorkers | undefined,
   ) {}
 
   /** Negotiates with a client ability; resolves with the transport and the server ability of the join/rebuild reply. */
@@ -112,7 +114,7 @@ export class SpcTransport {
     const codecs = spcCodecs(client);
     if (!codecs) throw new Error('the ability offers no Opus or no VP8');
     const pc = new RTCPeerConnection({ ...peerConfig(net), iceLite: true });
-    const t = new SpcTransport(pc, codecs);
+    const t = new SpcTransport(pc, codecs, net.workers);
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: offerFromAbility(client, codecs) });
       for (const tr of pc.getTransceivers()) tr.setDirection('recvonly');
@@ -153,7 +155,10 @@ export class SpcTransport {
   /** Sends one RTP packet through the SFU's RtpWriter (dropped until DTLS is up); header extensions are not carried over. */
   sendRtp(h: RtpOut, payload: Buffer): void {
     if (this.closed || !this.dtls?.srtpStarted) return;
-    if (this.writer?.dtls !== this.dtls) this.writer = new RtpWriter(this.dtls);
+    if (this.writer?.dtls !== this.dtls) {
+      this.writer?.close();
+      this.writer = new RtpWriter(this.dtls, undefined, this.workers);
+    }
     this.writer.write(h, payload);
   }
 
@@ -167,6 +172,7 @@ export class SpcTransport {
     if (this.closed) return;
     this.closed = true;
     this.unwatch();
+    this.writer?.close();
     void this.pc.close().catch(() => undefined);
   }
 }

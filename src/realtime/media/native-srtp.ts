@@ -1,4 +1,5 @@
 // The optional SRTP accelerator (native/srtp/srtp.c, libsrtp2), loaded once if it was built at install.
+// (A loaded addon cannot be unloaded, so remembering it here is process state by nature.)
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -10,23 +11,38 @@ export interface NativeSrtp {
   create(aead: boolean, masterKeyAndSalt: Buffer): unknown;
   /** Protects the packet at buffer[offset, offset + length) in place; the protected length (tag included), or -1. */
   protect(session: unknown, buffer: Buffer, offset: number, length: number): number;
+  /** An IPv4 or IPv6 socket address. */
+  destination(ip: string, port: number): unknown;
+  /** Protects (unless `session` is null) and sends a packet on a UDP socket descriptor: bytes sent, -1 or -2 when dropped. */
+  protectSend(session: unknown, fd: number, destination: unknown, buffer: Buffer, offset: number, length: number): number;
 }
 
-let loaded: NativeSrtp | null | undefined;
+let loaded: { file: string; api: NativeSrtp } | null | undefined;
 
-/** The accelerator, or undefined when it was not built (or TRTCD_NO_NATIVE is set): node:crypto is used then. */
-export function nativeSrtp(): NativeSrtp | undefined {
+function load(): { file: string; api: NativeSrtp } | null {
   if (loaded === undefined) {
     loaded = null;
     const root = packageRoot();
     const file = root && join(root, 'native', 'build', 'srtp.node');
     if (!process.env.TRTCD_NO_NATIVE && file && existsSync(file)) {
       try {
-        loaded = createRequire(import.meta.url)(file) as NativeSrtp;
+        const api = createRequire(import.meta.url)(file) as NativeSrtp;
+        // An addon built before protectSend existed is rebuilt by `npm rebuild`; until then it is not used.
+        loaded = typeof api.protectSend === 'function' ? { file, api } : null;
       } catch {
         loaded = null;
       }
     }
   }
-  return loaded ?? undefined;
+  return loaded;
+}
+
+/** The accelerator, or undefined when it was not built (or TRTCD_NO_NATIVE is set): node:crypto is used then. */
+export function nativeSrtp(): NativeSrtp | undefined {
+  return load()?.api;
+}
+
+/** The accelerator's file, for the media workers to load, when it loads here. */
+export function nativeSrtpFile(): string | undefined {
+  return load()?.file;
 }

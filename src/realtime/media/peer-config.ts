@@ -10,9 +10,12 @@ import {
   useTWCC,
   type RTCPeerConnectionConfig,
 } from 'werift';
+import type { MediaWorkers } from './media-workers.ts';
 
-/** Where server-side peer connections listen: a UDP port range ('' = any free port) and extra host addresses. */
+/** Where server-side peer connections listen (a UDP port range, '' = any free port; extra host addresses) and who sends. */
 export interface MediaNetwork {
+  /** The media worker threads that protect and send the SFU's packets; the main thread does when absent. */
+  workers?: MediaWorkers;
   /** 'min-max', e.g. '40000-49999'; '' lets the system pick. */
   portRange: string;
   /** Host addresses to offer besides the machine's interfaces (werift leaves out loopback by default). */

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpPacket, SrtpSession, type RTCDtlsTransport } from 'werift';
+import { MediaWorkers } from './media-workers.ts';
 import { nativeSrtp, type NativeSrtp } from './native-srtp.ts';
 import { RtpWriter } from './rtp-writer.ts';
 
@@ -47,10 +48,17 @@ async function received(n: number): Promise<Buffer[]> {
   return got.splice(0, got.length);
 }
 
-const engines: Array<[string, NativeSrtp | null]> = [['node:crypto', null], ...(nativeSrtp() ? [['libsrtp2', nativeSrtp()] as [string, NativeSrtp]] : [])];
-if (!nativeSrtp()) it('RtpWriter through libsrtp2', (t) => t.skip('the SRTP accelerator was not built (libsrtp2-dev missing)'));
+const quiet = { warn: () => undefined };
+const workers = new MediaWorkers(1, quiet);
+after(() => workers.stop());
 
-for (const [engine, native] of engines) {
+const engines: Array<[string, NativeSrtp | null, MediaWorkers | undefined]> = [
+  ['node:crypto', null, undefined],
+  ...(nativeSrtp() ? [['libsrtp2', nativeSrtp()!, undefined] as const, ['a media worker', null, workers] as const] : []),
+];
+if (!nativeSrtp()) it('RtpWriter through libsrtp2 and media workers', (t) => t.skip('the SRTP accelerator was not built (libsrtp2-dev missing)'));
+
+for (const [engine, native, pool] of engines) {
   for (const [name, profile] of [
     ['AEAD_AES_128_GCM', ProtectionProfileAeadAes128Gcm],
     ['AES_CM_128_HMAC_SHA1_80', ProtectionProfileAes128CmHmacSha1_80],
@@ -58,7 +66,7 @@ for (const [engine, native] of engines) {
     describe(`RtpWriter through ${engine}, ${name}`, () => {
       it('writes packets werift decrypts, with the SSRC, payload type, sequence, timestamp, marker, MID and TWCC asked for; a repeat (NACK answer) too', async () => {
         const { dtls, pair, receiver } = transport(profile);
-        const w = new RtpWriter(dtls as unknown as RTCDtlsTransport, native);
+        const w = new RtpWriter(dtls as unknown as RTCDtlsTransport, native, pool);
         const payloads = [randomBytes(1000), randomBytes(50), randomBytes(1200)];
         const seqs = [65535, 0, 1];
         seqs.forEach((seq, i) => assert.equal(w.write({ payloadType: 96, ssrc: 0xabcdef01, sequenceNumber: seq, timestamp: 90_000 * i, marker: i === 2 }, payloads[i]!, { midId: 1, mid: Buffer.from('1'), twccId: 3 }), true));
@@ -82,7 +90,7 @@ for (const [engine, native] of engines) {
 
       it('drops packets until the transport is connected and while consent is missing', async () => {
         const { dtls } = transport(profile);
-        const w = new RtpWriter(dtls as unknown as RTCDtlsTransport, native);
+        const w = new RtpWriter(dtls as unknown as RTCDtlsTransport, native, pool);
         const h = { payloadType: 111, ssrc: 5, sequenceNumber: 1, timestamp: 1, marker: false };
         dtls.state = 'connecting';
         assert.equal(w.write(h, Buffer.from('x')), false);
@@ -94,3 +102,54 @@ for (const [engine, native] of engines) {
     });
   }
 }
+
+describe('RtpWriter through media workers', { skip: !nativeSrtp() && 'the SRTP accelerator was not built (libsrtp2-dev missing)' }, () => {
+  const h = (seq: number) => ({ payloadType: 96, ssrc: 42, sequenceNumber: seq, timestamp: seq * 3000, marker: false });
+
+  it('takes new keys when DTLS renegotiates them, and the main thread sends once its worker is gone', async () => {
+    const pool = new MediaWorkers(2, quiet);
+    try {
+      const first = transport(ProtectionProfileAeadAes128Gcm);
+      const w = new RtpWriter(first.dtls as unknown as RTCDtlsTransport, null, pool);
+      assert.equal(w.write(h(1), Buffer.from('one')), true);
+      const second = transport(ProtectionProfileAes128CmHmacSha1_80);
+      first.dtls.srtp = second.dtls.srtp;
+      assert.equal(w.write(h(2), Buffer.from('two')), true);
+      const [a, b] = await received(2);
+      assert.deepEqual(RtpPacket.deSerialize(first.receiver.decrypt(a!)).payload, Buffer.from('one'));
+      assert.deepEqual(RtpPacket.deSerialize(second.receiver.decrypt(b!)).payload, Buffer.from('two'));
+      await pool.stop();
+      assert.equal(w.write(h(3), Buffer.from('three')), true, 'sent by the main thread');
+      const [c] = await received(1);
+      assert.deepEqual(RtpPacket.deSerialize(second.receiver.decrypt(c!)).payload, Buffer.from('three'));
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  it('spreads transports over the workers and keeps each on its own; counts what they sent', async () => {
+    const pool = new MediaWorkers(2, quiet);
+    try {
+      const ends = [transport(ProtectionProfileAeadAes128Gcm), transport(ProtectionProfileAeadAes128Gcm), transport(ProtectionProfileAeadAes128Gcm)];
+      const lanes = ends.map((e) => pool.lane(e.dtls));
+      assert.notEqual(lanes[0], undefined);
+      assert.equal(pool.lane(ends[0]!.dtls), lanes[0], 'the same lane for the same transport');
+      const writers = ends.map((e) => new RtpWriter(e.dtls as unknown as RTCDtlsTransport, null, pool));
+      writers.forEach((w, i) => assert.equal(w.write(h(i), Buffer.from(`p${i}`)), true));
+      assert.equal(new Set(lanes).size, 2, 'both workers are used');
+      assert.equal((await received(3)).length, 3);
+      assert.deepEqual(pool.counts(), { sent: 3, dropped: 0 });
+      writers[0]!.close();
+      writers[0]!.close();
+    } finally {
+      await pool.stop();
+      await pool.stop();
+    }
+  });
+
+  it('uses no worker when none is configured', () => {
+    const pool = new MediaWorkers(0, quiet);
+    assert.equal(pool.enabled, false);
+    assert.equal(pool.lane({}), undefined);
+  });
+});

@@ -14,8 +14,12 @@
 //   - `RTCRtpSender` `packetCount`, `octetCount`, `ntpTimestamp`, `rtpTimestamp` and `runRtcp()`: the figures of the
 //     sender reports werift keeps sending (Subscriber), and `mid`/`headerExtensions` for the MID and TWCC extensions.
 // NACKs are answered from a PacketHistory of the publication (bytes, not objects) instead of werift's packet cache.
+// With media workers (media-workers.ts), a packet to a host or reflexive pair is written into a worker's send ring and
+// the worker protects it and sends it on the pair's UDP socket by its descriptor (Node keeps the socket's handle under
+// its `state symbol`); werift's own packets (STUN, DTLS, RTCP) still go through the socket on the main thread.
 import type { Socket } from 'node:dgram';
 import { ProtectionProfileAeadAes128Gcm, type RTCDtlsTransport } from 'werift';
+import { LANE_SLOT_BYTES, LANE_TAG_ROOM, type MediaWorkers, type SendLane } from './media-workers.ts';
 import { nativeSrtp, type NativeSrtp } from './native-srtp.ts';
 import { SrtpProtector, type WeriftSrtpContext } from './srtp-protect.ts';
 
@@ -49,6 +53,25 @@ interface IcePair {
   bytesSent: number;
 }
 
+/** A transport's route in a media worker, and what it was made for. */
+interface Route {
+  id: number;
+  lane: SendLane;
+  context: WeriftSrtpContext;
+  socket: Socket;
+  ip: string;
+  port: number;
+  /** The SRTP tag's length: 16 for AEAD_AES_128_GCM, 10 for AES_CM_128_HMAC_SHA1_80. */
+  tag: number;
+}
+
+/** The descriptor of a bound dgram socket (Node keeps its handle under a symbol), or -1 where there is none. */
+function socketFd(socket: Socket): number {
+  const state = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
+  const fd = (state && (socket as unknown as Record<symbol, { handle?: { fd?: number } } | undefined>)[state]?.handle?.fd) ?? -1;
+  return typeof fd === 'number' ? fd : -1;
+}
+
 interface IceConnection {
   nominated?: IcePair;
   canSendApplicationData(): boolean;
@@ -76,50 +99,32 @@ export class RtpWriter {
   private protector: SrtpProtector | undefined;
   private session: unknown;
   private context: WeriftSrtpContext | undefined;
-  private readonly slots = Buffer.alloc(SLOTS * SLOT_BYTES);
+  private slots: Buffer | undefined;
   private slot = 0;
+  private route: Route | undefined;
 
   constructor(
     readonly dtls: RTCDtlsTransport,
     /** The SRTP accelerator, if built; null protects with node:crypto. */
     private readonly native: NativeSrtp | null = nativeSrtp() ?? null,
+    /** The media workers; packets to a host or reflexive pair are protected and sent by one of them when given. */
+    private readonly workers?: MediaWorkers,
   ) {
     this.internals = dtls as unknown as DtlsInternals;
   }
 
-  /** Sends one packet; false when it was dropped (transport not up, no consent, closed socket). */
+  /** Sends one packet; false when it was dropped (transport not up, no consent, closed socket, full send ring). */
   write(h: RtpOut, payload: Buffer, ext?: RtpExtensions): boolean {
     const dtls = this.internals;
     if (dtls.state !== 'connected' || !dtls.srtp) return false;
     const ice = dtls.iceTransport.connection;
     const pair = ice.nominated;
     if (!pair || !ice.canSendApplicationData()) return false;
-    // werift makes a new SRTP session when DTLS renegotiates keys.
-    if (this.context !== dtls.srtp.localContext) {
-      this.context = dtls.srtp.localContext;
-      const { profile, keys } = dtls.srtp.config;
-      this.session = this.native?.create(profile === ProtectionProfileAeadAes128Gcm, Buffer.concat([keys.localMasterKey, keys.localMasterSalt]));
-      this.protector = this.session === undefined ? new SrtpProtector(this.context) : undefined;
-    }
-    const at = this.slot * SLOT_BYTES;
-    this.slot = (this.slot + 1) % SLOTS;
-    const headerEnd = this.header(at, h, ext);
     const socket = pair.protocol.type === 'stun' ? pair.protocol.transport?.socket : undefined;
     if (socket && pair.protocol.transport?.closed) return false;
-    let size: number;
-    if (this.session !== undefined) {
-      if (headerEnd - at + payload.length + TAG_ROOM > SLOT_BYTES) return false;
-      payload.copy(this.slots, headerEnd);
-      size = this.native!.protect(this.session, this.slots, at, headerEnd - at + payload.length);
-      if (size < 0) return false;
-      if (socket) socket.send(this.slots, at, size, pair.remoteAddr[1], pair.remoteAddr[0]);
-      else void ice.send(Buffer.from(this.slots.subarray(at, at + size))).catch(() => undefined);
-    } else {
-      const [hdr, enc, tag] = this.protector!.protect(this.slots.subarray(at, headerEnd), payload);
-      size = hdr.length + enc.length + tag.length;
-      if (socket) socket.send([hdr, enc, tag], pair.remoteAddr[1], pair.remoteAddr[0]);
-      else void ice.send(Buffer.concat([hdr, enc, tag])).catch(() => undefined);
-    }
+    const route = socket && this.workers?.enabled ? this.routeTo(dtls.srtp, pair, socket) : undefined;
+    const size = route ? this.toLane(route, h, payload, ext) : this.sendHere(dtls.srtp, ice, pair, socket, h, payload, ext);
+    if (size < 0) return false;
     if (socket) {
       pair.packetsSent++;
       pair.bytesSent += size;
@@ -129,9 +134,78 @@ export class RtpWriter {
     return true;
   }
 
-  /** Writes the header (and extensions) at `at` in the slots; returns where it ends. */
-  private header(at: number, h: RtpOut, ext: RtpExtensions | undefined): number {
-    const b = this.slots;
+  /** Stops using the transport: its route in a media worker is forgotten. Safe to repeat. */
+  close(): void {
+    this.route?.lane.unroute(this.route.id);
+    this.route = undefined;
+  }
+
+  /** The media worker route for the transport's current keys and nominated pair (a new one when either changed). */
+  private routeTo(srtp: NonNullable<DtlsInternals['srtp']>, pair: IcePair, socket: Socket): Route | undefined {
+    const r = this.route;
+    if (r && r.context === srtp.localContext && r.socket === socket && r.ip === pair.remoteAddr[0] && r.port === pair.remoteAddr[1] && r.lane.alive) return r;
+    this.close();
+    const lane = this.workers!.lane(this.dtls);
+    const fd = lane ? socketFd(socket) : -1;
+    if (!lane || fd < 0) return undefined;
+    const { profile, keys } = srtp.config;
+    const aead = profile === ProtectionProfileAeadAes128Gcm;
+    const id = lane.route({ aead, key: Buffer.concat([keys.localMasterKey, keys.localMasterSalt]), fd, ip: pair.remoteAddr[0], port: pair.remoteAddr[1] });
+    this.route = { id, lane, context: srtp.localContext, socket, ip: pair.remoteAddr[0], port: pair.remoteAddr[1], tag: aead ? 16 : 10 };
+    return this.route;
+  }
+
+  /** Writes the packet into the route's send ring; its size once protected, or -1 when the ring is full. */
+  private toLane(route: Route, h: RtpOut, payload: Buffer, ext: RtpExtensions | undefined): number {
+    const lane = route.lane;
+    const at = lane.reserve();
+    if (at < 0) return -1;
+    const headerEnd = this.header(lane.data, at, h, ext);
+    const length = headerEnd - at + payload.length;
+    if (length + LANE_TAG_ROOM > LANE_SLOT_BYTES) return -1;
+    payload.copy(lane.data, headerEnd);
+    lane.commit(route.id, length);
+    return length + route.tag;
+  }
+
+  /** Protects and sends the packet on this thread; its size, or -1 when it was dropped. */
+  private sendHere(
+    srtp: NonNullable<DtlsInternals['srtp']>,
+    ice: IceConnection,
+    pair: IcePair,
+    socket: Socket | undefined,
+    h: RtpOut,
+    payload: Buffer,
+    ext: RtpExtensions | undefined,
+  ): number {
+    // werift makes a new SRTP session when DTLS renegotiates keys.
+    if (this.context !== srtp.localContext) {
+      this.context = srtp.localContext;
+      const { profile, keys } = srtp.config;
+      this.session = this.native?.create(profile === ProtectionProfileAeadAes128Gcm, Buffer.concat([keys.localMasterKey, keys.localMasterSalt]));
+      this.protector = this.session === undefined ? new SrtpProtector(this.context) : undefined;
+    }
+    const slots = (this.slots ??= Buffer.alloc(SLOTS * SLOT_BYTES));
+    const at = this.slot * SLOT_BYTES;
+    this.slot = (this.slot + 1) % SLOTS;
+    const headerEnd = this.header(slots, at, h, ext);
+    if (this.session !== undefined) {
+      if (headerEnd - at + payload.length + TAG_ROOM > SLOT_BYTES) return -1;
+      payload.copy(slots, headerEnd);
+      const size = this.native!.protect(this.session, slots, at, headerEnd - at + payload.length);
+      if (size < 0) return -1;
+      if (socket) socket.send(slots, at, size, pair.remoteAddr[1], pair.remoteAddr[0]);
+      else void ice.send(Buffer.from(slots.subarray(at, at + size))).catch(() => undefined);
+      return size;
+    }
+    const [hdr, enc, tag] = this.protector!.protect(slots.subarray(at, headerEnd), payload);
+    if (socket) socket.send([hdr, enc, tag], pair.remoteAddr[1], pair.remoteAddr[0]);
+    else void ice.send(Buffer.concat([hdr, enc, tag])).catch(() => undefined);
+    return hdr.length + enc.length + tag.length;
+  }
+
+  /** Writes the header (and extensions) at `at` in `b`; returns where it ends. */
+  private header(b: Buffer, at: number, h: RtpOut, ext: RtpExtensions | undefined): number {
     const withMid = ext?.midId !== undefined && ext.mid !== undefined && ext.mid.length > 0 && ext.mid.length <= 16;
     const withTwcc = ext?.twccId !== undefined;
     const hasExt = withMid || withTwcc;

@@ -12,6 +12,7 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import type { PacketHistory } from './packet-history.ts';
+import type { MediaWorkers } from './media-workers.ts';
 import { RtpWriter, type RtpExtensions } from './rtp-writer.ts';
 
 /** RTCP payload-specific feedback FMT of a Full Intra Request (RFC 5104; werift does not export its class). */
@@ -63,7 +64,11 @@ export class SenderOut {
   private history: PacketHistory | undefined;
   private srAt = 0;
 
-  constructor(t: RTCRtpTransceiver) {
+  constructor(
+    t: RTCRtpTransceiver,
+    /** The media workers that protect and send, if any. */
+    private readonly workers?: MediaWorkers,
+  ) {
     this.sender = t.sender;
     onSenderFeedback(t, (p) => {
       if (p instanceof RtcpTransportLayerFeedback && p.feedback instanceof GenericNack) this.retransmit(p.feedback.lost);
@@ -89,7 +94,10 @@ export class SenderOut {
   private write(seq: number, timestamp: number, marker: boolean, payload: Buffer): void {
     const sender = this.sender;
     if (!sender.codec || sender.dtlsTransport.state !== 'connected') return;
-    if (this.writer?.dtls !== sender.dtlsTransport) this.writer = new RtpWriter(sender.dtlsTransport);
+    if (this.writer?.dtls !== sender.dtlsTransport) {
+      this.writer?.close();
+      this.writer = new RtpWriter(sender.dtlsTransport, undefined, this.workers);
+    }
     this.ext ??= extensionsOf(sender);
     if (!this.writer.write({ payloadType: sender.codec.payloadType, ssrc: sender.ssrc, sequenceNumber: seq, timestamp, marker }, payload, this.ext)) return;
     const s = sender as unknown as SenderInternals;
@@ -102,6 +110,12 @@ export class SenderOut {
       s.rtpTimestamp = timestamp;
       void s.runRtcp();
     }
+  }
+
+  /** Stops sending (the writer's worker route is freed). */
+  close(): void {
+    this.writer?.close();
+    this.writer = undefined;
   }
 
   /** Sends again the packets a NACK lists, those the publication still keeps. */

@@ -40,7 +40,7 @@ export class Subscriber {
           continue;
         }
         t.setDirection('sendonly');
-        s.out[kind] = new SenderOut(t);
+        s.out[kind] = new SenderOut(t, net.workers);
         onKeyframeRequest(t, onKeyframe);
       }
       await pc.setLocalDescription(await pc.createAnswer());
@@ -74,6 +74,7 @@ export class Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.unwatch();
+    for (const o of Object.values(this.out)) o.close();
     void this.pc.close().catch(() => undefined);
   }
 }

@@ -1,0 +1,182 @@
+// The media worker threads: the SFU's SRTP protection and UDP sends, spread over the machine's cores.
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { Logger } from '../../logger.ts';
+import { packageRoot } from '../../package-root.ts';
+import { nativeSrtpFile } from './native-srtp.ts';
+
+/** Packets a send ring holds (a power of two): a keyframe burst to a few hundred subscribers. */
+const SLOTS = 4096;
+/** Bytes per slot: a packet's header, extensions, payload and SRTP tag. */
+export const LANE_SLOT_BYTES = 1600;
+/** Room kept after a packet for its SRTP tag. */
+export const LANE_TAG_ROOM = 16;
+
+/** Where things are in a send ring's SharedArrayBuffer (send-worker.mjs reads the same layout). */
+const LAYOUT = {
+  WRITE: 0,
+  READ: 1,
+  SLEEPING: 2,
+  SENT: 3,
+  DROPPED: 4,
+  ctlInts: 8,
+  metaAt: 32,
+  dataAt: 32 + SLOTS * 8,
+} as const;
+
+/** A socket address to send a route's packets to, on a UDP socket's descriptor. */
+export interface RouteTarget {
+  /** The SRTP master key followed by the master salt, and whether the profile is AEAD_AES_128_GCM. */
+  key: Buffer;
+  aead: boolean;
+  fd: number;
+  ip: string;
+  port: number;
+}
+
+/**
+ * One worker's send ring, written by the main thread only: a packet is written into a free slot (`reserve`, then
+ * `commit` with its route), and the worker protects it in place and sends it. Nothing is copied between threads.
+ */
+export class SendLane {
+  /** The ring's packet bytes (slot `i` at i × LANE_SLOT_BYTES). */
+  readonly data: Buffer;
+  private readonly ctl: Int32Array;
+  private readonly meta: Int32Array;
+  private write = 0;
+  private nextRoute = 1;
+  /** Routes announced on this lane, and transports given to it that have none yet (for choosing the least loaded). */
+  routes = 0;
+  pending = 0;
+  alive = true;
+
+  constructor(
+    private readonly worker: Worker,
+    sab: SharedArrayBuffer,
+  ) {
+    this.ctl = new Int32Array(sab, 0, LAYOUT.ctlInts);
+    this.meta = new Int32Array(sab, LAYOUT.metaAt, SLOTS * 2);
+    this.data = Buffer.from(sab, LAYOUT.dataAt, SLOTS * LANE_SLOT_BYTES);
+  }
+
+  /** Announces a route (an SRTP session and a destination); its id tags the packets written for it. */
+  route(target: RouteTarget): number {
+    const id = this.nextRoute++;
+    this.routes++;
+    if (this.pending > 0) this.pending--;
+    this.worker.postMessage({ op: 'route', id, aead: target.aead, key: target.key, fd: target.fd, ip: target.ip, port: target.port });
+    return id;
+  }
+
+  /** Forgets a route; its packets still in the ring are dropped. */
+  unroute(id: number): void {
+    this.routes--;
+    if (this.alive) this.worker.postMessage({ op: 'unroute', id });
+  }
+
+  /** The byte offset of a free slot in `data`, or -1 when the ring is full (the packet is dropped). */
+  reserve(): number {
+    if (((this.write - Atomics.load(this.ctl, LAYOUT.READ)) | 0) >= SLOTS) return -1;
+    return (this.write & (SLOTS - 1)) * LANE_SLOT_BYTES;
+  }
+
+  /** Hands the reserved slot's packet (`length` bytes, unprotected) to the worker. */
+  commit(route: number, length: number): void {
+    const i = this.write & (SLOTS - 1);
+    this.meta[i * 2] = route;
+    this.meta[i * 2 + 1] = length;
+    this.write = (this.write + 1) | 0;
+    Atomics.store(this.ctl, LAYOUT.WRITE, this.write);
+    if (Atomics.load(this.ctl, LAYOUT.SLEEPING) === 1) {
+      Atomics.store(this.ctl, LAYOUT.SLEEPING, 0);
+      Atomics.notify(this.ctl, LAYOUT.WRITE, 1);
+    }
+  }
+
+  /** Stops the worker; its transports send on the main thread from then on. */
+  async stop(): Promise<void> {
+    this.alive = false;
+    await this.worker.terminate();
+  }
+
+  /** Packets the worker sent, and those the socket refused or protection failed on. */
+  counts(): { sent: number; dropped: number } {
+    return { sent: Atomics.load(this.ctl, LAYOUT.SENT) >>> 0, dropped: Atomics.load(this.ctl, LAYOUT.DROPPED) >>> 0 };
+  }
+}
+
+/**
+ * `count` worker threads, started when the first packet needs one. Each peer connection's transport is given to one
+ * lane (the one with the fewest routes) and stays there. Without the SRTP accelerator there are none: the main thread
+ * protects and sends.
+ */
+export class MediaWorkers {
+  private lanes: SendLane[] | undefined;
+  private readonly byTransport = new WeakMap<object, SendLane>();
+  private readonly addon: string | undefined;
+
+  constructor(
+    readonly count: number,
+    private readonly log: Pick<Logger, 'warn'>,
+    /** The built accelerator (native/build/srtp.node), which the workers load. */
+    addon: string | undefined = nativeSrtpFile(),
+  ) {
+    this.addon = count > 0 ? addon : undefined;
+  }
+
+  /** Whether packets go through workers at all. */
+  get enabled(): boolean {
+    return this.addon !== undefined;
+  }
+
+  /** The lane of a transport (the same one for its life), or undefined to send on the main thread. */
+  lane(transport: object): SendLane | undefined {
+    if (!this.addon) return undefined;
+    const known = this.byTransport.get(transport);
+    if (known?.alive) return known;
+    this.lanes ??= Array.from({ length: this.count }, () => this.spawn(this.addon!));
+    let best: SendLane | undefined;
+    for (const l of this.lanes) if (l.alive && (!best || l.routes + l.pending < best.routes + best.pending)) best = l;
+    if (best) {
+      best.pending++;
+      this.byTransport.set(transport, best);
+    }
+    return best;
+  }
+
+  /** Packets sent and dropped by every worker so far. */
+  counts(): { sent: number; dropped: number } {
+    let sent = 0;
+    let dropped = 0;
+    for (const l of this.lanes ?? []) {
+      const c = l.counts();
+      sent += c.sent;
+      dropped += c.dropped;
+    }
+    return { sent, dropped };
+  }
+
+  /** Stops the workers; safe to repeat. Transports created later send on the main thread. */
+  async stop(): Promise<void> {
+    const lanes = this.lanes ?? [];
+    this.lanes = [];
+    await Promise.all(lanes.map((l) => l.stop()));
+  }
+
+  private spawn(addon: string): SendLane {
+    const sab = new SharedArrayBuffer(LAYOUT.dataAt + SLOTS * LANE_SLOT_BYTES);
+    const worker = new Worker(join(packageRoot() ?? '.', 'src', 'realtime', 'media', 'send-worker.mjs'), {
+      workerData: { addon, sab, slots: SLOTS, slotBytes: LANE_SLOT_BYTES, layout: LAYOUT },
+    });
+    worker.unref();
+    const lane = new SendLane(worker, sab);
+    const dead = (why: string) => {
+      if (!lane.alive) return;
+      lane.alive = false;
+      this.log.warn({ why }, 'media worker stopped; its transports send on the main thread');
+    };
+    worker.on('error', (err) => dead(err.message));
+    worker.on('exit', (code) => dead(`exit ${code}`));
+    return lane;
+  }
+}

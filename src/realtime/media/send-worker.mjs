@@ -1,0 +1,68 @@
+/* global setImmediate */
+// A media worker thread: protects and sends the RTP packets the main thread writes into its send ring (see
+// media-workers.ts for the ring's layout). Plain JavaScript so that it runs the same under tsx and from the bundled
+// CLI. Each route is one SRTP session (libsrtp2) and one destination on a peer connection's UDP socket descriptor.
+import { createRequire } from 'node:module';
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { addon, sab, slots, slotBytes, layout } = workerData;
+const native = createRequire(import.meta.url)(addon);
+const ctl = new Int32Array(sab, 0, layout.ctlInts);
+const meta = new Int32Array(sab, layout.metaAt, slots * 2);
+const data = Buffer.from(sab, layout.dataAt, slots * slotBytes);
+const mask = slots - 1;
+/** @type {Map<number, { session: unknown, fd: number, destination: unknown }>} */
+const routes = new Map();
+/** The highest route id announced: a packet of a higher one waits for its route message. */
+let announced = 0;
+let waitingForRoute = false;
+
+parentPort.on('message', (m) => {
+  if (m.op === 'route') {
+    routes.set(m.id, { session: native.create(m.aead, Buffer.from(m.key)), fd: m.fd, destination: native.destination(m.ip, m.port) });
+    if (m.id > announced) announced = m.id;
+    if (waitingForRoute) drain();
+  } else if (m.op === 'unroute') routes.delete(m.id);
+});
+
+/** Sends every packet in the ring, in order; stops at a packet whose route has not arrived yet. */
+function drain() {
+  waitingForRoute = false;
+  let r = Atomics.load(ctl, layout.READ);
+  const w = Atomics.load(ctl, layout.WRITE);
+  let sent = 0;
+  let dropped = 0;
+  while (r !== w) {
+    const i = r & mask;
+    const id = meta[i * 2];
+    const route = routes.get(id);
+    if (!route && id > announced) {
+      waitingForRoute = true;
+      break;
+    }
+    // A route removed since is dropped silently: its subscriber is gone.
+    if (route) {
+      if (native.protectSend(route.session, route.fd, route.destination, data, i * slotBytes, meta[i * 2 + 1]) < 0) dropped++;
+      else sent++;
+    }
+    r = (r + 1) | 0;
+    Atomics.store(ctl, layout.READ, r);
+  }
+  if (sent) Atomics.add(ctl, layout.SENT, sent);
+  if (dropped) Atomics.add(ctl, layout.DROPPED, dropped);
+}
+
+for (;;) {
+  drain();
+  Atomics.store(ctl, layout.SLEEPING, 1);
+  const w = Atomics.load(ctl, layout.WRITE);
+  if (waitingForRoute || w !== Atomics.load(ctl, layout.READ)) {
+    // More to send, or a route to wait for: let the messages in first.
+    Atomics.store(ctl, layout.SLEEPING, 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    continue;
+  }
+  const wait = Atomics.waitAsync(ctl, layout.WRITE, w);
+  if (wait.async) await wait.value;
+  Atomics.store(ctl, layout.SLEEPING, 0);
+}
