@@ -3,32 +3,45 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Logger } from '../../logger.ts';
 import { packageRoot } from '../../package-root.ts';
-import { nativeSrtpFile } from './native-srtp.ts';
+import { nativeSrtpFile, type NativeSrtp } from './native-srtp.ts';
 
 /** Packets a send ring holds (a power of two): a keyframe burst to a few hundred subscribers. */
 const SLOTS = 4096;
 /** Bytes per slot: a packet's header, extensions, payload and SRTP tag. */
 export const LANE_SLOT_BYTES = 1600;
+/** Packets written in one task before the worker is told of them anyway (a power of two). */
+const FLUSH_EVERY = 256;
 /** Room kept after a packet for its SRTP tag. */
 export const LANE_TAG_ROOM = 16;
 
-/** Where things are in a send ring's SharedArrayBuffer (send-worker.mjs reads the same layout). */
+/**
+ * Where things are in a send ring's SharedArrayBuffer (send-worker.mjs reads the same layout): what the main thread
+ * writes (WRITE) and what the worker writes (READ, the counts) on separate cache lines, so that they do not bounce
+ * between the cores with every packet.
+ */
 const LAYOUT = {
   WRITE: 0,
-  READ: 1,
-  SLEEPING: 2,
-  SENT: 3,
-  DROPPED: 4,
-  ctlInts: 8,
-  metaAt: 32,
-  dataAt: 32 + SLOTS * 8,
+  SLEEPING: 1,
+  READ: 16,
+  SENT: 32,
+  DROPPED: 33,
+  ctlInts: 48,
+  metaAt: 192,
+  dataAt: 192 + SLOTS * 8,
 } as const;
+
+/** An SRTP session's keys: AEAD_AES_128_GCM from the derived session key and salt, AES_CM_128_HMAC_SHA1_80 from the master key and salt. */
+export type SessionKeys = { gcm: true; key: Buffer; salt: Buffer } | { gcm: false; masterKeyAndSalt: Buffer };
+
+/** Makes the accelerator's session for `keys`. */
+export function nativeSession(native: NativeSrtp, keys: SessionKeys): unknown {
+  return keys.gcm ? native.createGcm(keys.key, keys.salt) : native.create(false, keys.masterKeyAndSalt);
+}
 
 /** A socket address to send a route's packets to, on a UDP socket's descriptor. */
 export interface RouteTarget {
-  /** The SRTP master key followed by the master salt, and whether the profile is AEAD_AES_128_GCM. */
-  key: Buffer;
-  aead: boolean;
+  /** How the worker makes the route's SRTP session (see sessionKeys in rtp-writer.ts). */
+  keys: SessionKeys;
   fd: number;
   ip: string;
   port: number;
@@ -44,7 +57,10 @@ export class SendLane {
   private readonly ctl: Int32Array;
   private readonly meta: Int32Array;
   private write = 0;
+  /** The worker's read position when last looked at: slots before it are free. */
+  private read = 0;
   private nextRoute = 1;
+  private flushing = false;
   /** Routes announced on this lane, and transports given to it that have none yet (for choosing the least loaded). */
   routes = 0;
   pending = 0;
@@ -64,7 +80,7 @@ export class SendLane {
     const id = this.nextRoute++;
     this.routes++;
     if (this.pending > 0) this.pending--;
-    this.worker.postMessage({ op: 'route', id, aead: target.aead, key: target.key, fd: target.fd, ip: target.ip, port: target.port });
+    this.worker.postMessage({ op: 'route', id, keys: target.keys, fd: target.fd, ip: target.ip, port: target.port });
     return id;
   }
 
@@ -76,22 +92,38 @@ export class SendLane {
 
   /** The byte offset of a free slot in `data`, or -1 when the ring is full (the packet is dropped). */
   reserve(): number {
-    if (((this.write - Atomics.load(this.ctl, LAYOUT.READ)) | 0) >= SLOTS) return -1;
+    if (((this.write - this.read) | 0) >= SLOTS) {
+      this.flush();
+      this.read = Atomics.load(this.ctl, LAYOUT.READ);
+      if (((this.write - this.read) | 0) >= SLOTS) return -1;
+    }
     return (this.write & (SLOTS - 1)) * LANE_SLOT_BYTES;
   }
 
-  /** Hands the reserved slot's packet (`length` bytes, unprotected) to the worker. */
+  /**
+   * Hands the reserved slot's packet (`length` bytes, unprotected) to the worker. The worker sees it at the end of
+   * this task (one publication and at most one wake-up per burst: a packet for every subscriber), or sooner in a long one.
+   */
   commit(route: number, length: number): void {
     const i = this.write & (SLOTS - 1);
     this.meta[i * 2] = route;
     this.meta[i * 2 + 1] = length;
     this.write = (this.write + 1) | 0;
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(this.flush);
+    } else if ((this.write & (FLUSH_EVERY - 1)) === 0) this.flush();
+  }
+
+  /** Publishes the packets written so far to the worker, waking it if it sleeps. */
+  private readonly flush = (): void => {
+    this.flushing = false;
     Atomics.store(this.ctl, LAYOUT.WRITE, this.write);
     if (Atomics.load(this.ctl, LAYOUT.SLEEPING) === 1) {
       Atomics.store(this.ctl, LAYOUT.SLEEPING, 0);
       Atomics.notify(this.ctl, LAYOUT.WRITE, 1);
     }
-  }
+  };
 
   /** Stops the worker; its transports send on the main thread from then on. */
   async stop(): Promise<void> {

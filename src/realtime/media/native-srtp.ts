@@ -7,8 +7,10 @@ import { packageRoot } from '../../package-root.ts';
 
 /** The accelerator's two functions (see native/srtp/srtp.c). */
 export interface NativeSrtp {
-  /** A session protecting RTP with the master key followed by the master salt. */
+  /** A libsrtp2 session protecting RTP with the master key followed by the master salt. */
   create(aead: boolean, masterKeyAndSalt: Buffer): unknown;
+  /** An AEAD_AES_128_GCM session from the derived session key (16 bytes) and salt (12 bytes). */
+  createGcm(sessionKey: Buffer, sessionSalt: Buffer): unknown;
   /** Protects the packet at buffer[offset, offset + length) in place; the protected length (tag included), or -1. */
   protect(session: unknown, buffer: Buffer, offset: number, length: number): number;
   /** An IPv4 or IPv6 socket address. */
@@ -27,8 +29,8 @@ function load(): { file: string; api: NativeSrtp } | null {
     if (!process.env.TRTCD_NO_NATIVE && file && existsSync(file)) {
       try {
         const api = createRequire(import.meta.url)(file) as NativeSrtp;
-        // An addon built before protectSend existed is rebuilt by `npm rebuild`; until then it is not used.
-        loaded = typeof api.protectSend === 'function' ? { file, api } : null;
+        // An addon built before these functions existed is rebuilt by `npm rebuild`; until then it is not used.
+        loaded = typeof api.protectSend === 'function' && typeof api.createGcm === 'function' ? { file, api } : null;
       } catch {
         loaded = null;
       }

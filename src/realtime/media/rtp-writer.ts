@@ -5,8 +5,9 @@
 // 128 packets as objects and track sent-info for its bandwidth estimator. This is the one place that reaches into
 // werift's internals to do so:
 //   - `dtls.srtp.localContext`: the SRTP session keys and rollover counters (SrtpProtector, shared with werift's own
-//     sends, so both agree on the ROC), and `dtls.srtp.config`: the master key, salt and profile (the libsrtp2
-//     accelerator derives its own session keys; no RTP of these SSRCs is sent through werift then);
+//     sends, so both agree on the ROC; the accelerator's GCM takes the session key and salt and counts its own
+//     rollovers), and `dtls.srtp.config`: the master key, salt and profile (libsrtp2 derives its own session keys for
+//     AES_CM_128_HMAC_SHA1_80; no RTP of these SSRCs is sent through werift then);
 //   - `dtls.iceTransport.connection`: the nominated candidate pair (its UDP socket and remote address), its consent
 //     check (`canSendApplicationData`) and its byte counters; a relayed pair (TURN) goes through `connection.send`;
 //   - `dtls.transportSequenceNumber`, `dtls.bytesSent`, `dtls.packetsSent`: the transport-wide sequence (TWCC) and
@@ -19,7 +20,7 @@
 // its `state symbol`); werift's own packets (STUN, DTLS, RTCP) still go through the socket on the main thread.
 import type { Socket } from 'node:dgram';
 import { ProtectionProfileAeadAes128Gcm, type RTCDtlsTransport } from 'werift';
-import { LANE_SLOT_BYTES, LANE_TAG_ROOM, type MediaWorkers, type SendLane } from './media-workers.ts';
+import { LANE_SLOT_BYTES, LANE_TAG_ROOM, nativeSession, type MediaWorkers, type SendLane, type SessionKeys } from './media-workers.ts';
 import { nativeSrtp, type NativeSrtp } from './native-srtp.ts';
 import { SrtpProtector, type WeriftSrtpContext } from './srtp-protect.ts';
 
@@ -63,6 +64,16 @@ interface Route {
   port: number;
   /** The SRTP tag's length: 16 for AEAD_AES_128_GCM, 10 for AES_CM_128_HMAC_SHA1_80. */
   tag: number;
+}
+
+/**
+ * The keys of the transport's outgoing SRTP: for AEAD_AES_128_GCM the session key and salt werift derived (the
+ * accelerator does GCM itself), otherwise the master key and salt (libsrtp2 derives its own).
+ */
+function sessionKeys(srtp: NonNullable<DtlsInternals['srtp']>): SessionKeys {
+  const { profile, keys } = srtp.config;
+  if (profile === ProtectionProfileAeadAes128Gcm) return { gcm: true, key: Buffer.from(srtp.localContext.cipher.srtpSessionKey), salt: Buffer.from(srtp.localContext.cipher.srtpSessionSalt.subarray(0, 12)) };
+  return { gcm: false, masterKeyAndSalt: Buffer.concat([keys.localMasterKey, keys.localMasterSalt]) };
 }
 
 /** The descriptor of a bound dgram socket (Node keeps its handle under a symbol), or -1 where there is none. */
@@ -148,10 +159,9 @@ export class RtpWriter {
     const lane = this.workers!.lane(this.dtls);
     const fd = lane ? socketFd(socket) : -1;
     if (!lane || fd < 0) return undefined;
-    const { profile, keys } = srtp.config;
-    const aead = profile === ProtectionProfileAeadAes128Gcm;
-    const id = lane.route({ aead, key: Buffer.concat([keys.localMasterKey, keys.localMasterSalt]), fd, ip: pair.remoteAddr[0], port: pair.remoteAddr[1] });
-    this.route = { id, lane, context: srtp.localContext, socket, ip: pair.remoteAddr[0], port: pair.remoteAddr[1], tag: aead ? 16 : 10 };
+    const keys = sessionKeys(srtp);
+    const id = lane.route({ keys, fd, ip: pair.remoteAddr[0], port: pair.remoteAddr[1] });
+    this.route = { id, lane, context: srtp.localContext, socket, ip: pair.remoteAddr[0], port: pair.remoteAddr[1], tag: keys.gcm ? 16 : 10 };
     return this.route;
   }
 
@@ -163,7 +173,7 @@ export class RtpWriter {
     const headerEnd = this.header(lane.data, at, h, ext);
     const length = headerEnd - at + payload.length;
     if (length + LANE_TAG_ROOM > LANE_SLOT_BYTES) return -1;
-    payload.copy(lane.data, headerEnd);
+    lane.data.set(payload, headerEnd);
     lane.commit(route.id, length);
     return length + route.tag;
   }
@@ -181,8 +191,7 @@ export class RtpWriter {
     // werift makes a new SRTP session when DTLS renegotiates keys.
     if (this.context !== srtp.localContext) {
       this.context = srtp.localContext;
-      const { profile, keys } = srtp.config;
-      this.session = this.native?.create(profile === ProtectionProfileAeadAes128Gcm, Buffer.concat([keys.localMasterKey, keys.localMasterSalt]));
+      this.session = this.native ? nativeSession(this.native, sessionKeys(srtp)) : undefined;
       this.protector = this.session === undefined ? new SrtpProtector(this.context) : undefined;
     }
     const slots = (this.slots ??= Buffer.alloc(SLOTS * SLOT_BYTES));

@@ -19,7 +19,9 @@ let waitingForRoute = false;
 
 parentPort.on('message', (m) => {
   if (m.op === 'route') {
-    routes.set(m.id, { session: native.create(m.aead, Buffer.from(m.key)), fd: m.fd, destination: native.destination(m.ip, m.port) });
+    const k = m.keys;
+    const session = k.gcm ? native.createGcm(Buffer.from(k.key), Buffer.from(k.salt)) : native.create(false, Buffer.from(k.masterKeyAndSalt));
+    routes.set(m.id, { session, fd: m.fd, destination: native.destination(m.ip, m.port) });
     if (m.id > announced) announced = m.id;
     if (waitingForRoute) drain();
   } else if (m.op === 'unroute') routes.delete(m.id);
@@ -46,8 +48,10 @@ function drain() {
       else sent++;
     }
     r = (r + 1) | 0;
-    Atomics.store(ctl, layout.READ, r);
+    // The read position is published now and then, not per packet: the main thread only needs it when the ring is full.
+    if ((r & 63) === 0) Atomics.store(ctl, layout.READ, r);
   }
+  Atomics.store(ctl, layout.READ, r);
   if (sent) Atomics.add(ctl, layout.SENT, sent);
   if (dropped) Atomics.add(ctl, layout.DROPPED, dropped);
 }
