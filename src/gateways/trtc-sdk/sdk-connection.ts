@@ -1,6 +1,6 @@
 // One trtc-sdk-v5 signalling socket: its join into a room, its commands, and its media through the SFU.
 import type { RtcpPacket, RtpPacket } from 'werift';
-import { GenericNack, PictureLossIndication, RtcpPayloadSpecificFeedback, RtcpTransportLayerFeedback } from 'werift';
+import { GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, RtcpRrPacket, RtcpSrPacket, RtcpTransportLayerFeedback } from 'werift';
 import type { WebSocket } from 'ws';
 import { Privilege, verifyPrivateMapKey } from '../../auth/private-map-key.ts';
 import type { Publication, StreamType, Subscription } from '../../realtime/media/sfu.ts';
@@ -13,6 +13,7 @@ import { Flag, frame, publishedUsers, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErr
 import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, UplinkRepair, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
 import type { SdkSignalling } from './signalling.ts';
 import { FIR_FMT } from '../../realtime/media/sender-out.ts';
+import { LayerChoice } from '../../realtime/media/layer-choice.ts';
 import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
 import { SpcTransport, type ClientAbility } from './spc-transport.ts';
 
@@ -42,8 +43,10 @@ interface Want {
   ssrc: DownlinkSsrcs;
   writers: { audio: SsrcWriter; big: SsrcWriter; aux: SsrcWriter };
   subs: Partial<Record<StreamType, Subscription>>;
-  /** The publisher's small stream, when chosen and published (an SDK publisher on this node). */
+  /** The publisher's small stream, when it publishes one (an SDK publisher on this node). */
   small?: { sink: SdkSink; from: SdkConnection };
+  /** Which of the big and small streams goes out on the big-video SSRC. */
+  layers: LayerChoice;
 }
 
 /** How often trtcd tells an SDK publisher the bandwidth it may use, ms. */
@@ -578,6 +581,26 @@ export class SdkConnection {
 
   /** Feedback from this user as a subscriber: a keyframe request on a downlink SSRC goes to that publisher. */
   private downlinkRtcp(rtcp: RtcpPacket): void {
+    // Congestion feedback on the big-video SSRC: receiver reports' loss, and the bandwidth estimate (REMB).
+    if (rtcp instanceof RtcpRrPacket || rtcp instanceof RtcpSrPacket) {
+      for (const r of rtcp.reports) {
+        for (const w of this.wants.values()) {
+          if (r.ssrc !== w.ssrc.bigVideoSsrc || w.ssrc.bigVideoSsrc === 0) continue;
+          w.layers.lossReport(r.fractionLost / 256);
+          this.chooseLayer(w);
+        }
+      }
+      return;
+    }
+    if (rtcp instanceof RtcpPayloadSpecificFeedback && rtcp.feedback instanceof ReceiverEstimatedMaxBitrate) {
+      const { bitrate, ssrcFeedbacks } = rtcp.feedback;
+      for (const w of this.wants.values()) {
+        if (ssrcFeedbacks.length > 0 && !ssrcFeedbacks.includes(w.ssrc.bigVideoSsrc)) continue;
+        w.layers.estimate(Number(bitrate));
+        this.chooseLayer(w);
+      }
+      return;
+    }
     if (rtcp instanceof RtcpTransportLayerFeedback && rtcp.feedback instanceof GenericNack) {
       const { mediaSourceSsrc, lost } = rtcp.feedback;
       for (const w of this.wants.values()) {
@@ -621,6 +644,10 @@ export class SdkConnection {
           aux: new SsrcWriter(t, down.auxVideoSsrc, t.codecs.downVp8.payload, { ssrc: down.auxVideoRtxSsrc, payloadType: t.codecs.downVp8.rtx }),
         },
         subs: {},
+        layers: new LayerChoice(),
+      };
+      want.writers.big.onOffered = (from, rtp) => {
+        if (from !== want.small?.sink) want.layers.bigPacket(rtp.payload.length);
       };
       this.wants.set(src, want);
     }
@@ -658,8 +685,9 @@ export class SdkConnection {
     const w = this.wants.get(userId);
     if (!w || !this.room || !this.transport) return;
     const sfu = this.s.d.media.sfu;
-    // The small stream goes out on the big-video SSRC; a publisher without one is sent its big stream instead.
-    const smallFrom = w.smallVideo ? this.s.connectionOf(this.sdkAppId, this.room, userId) : undefined;
+    // The small stream goes out on the big-video SSRC; a publisher without one is sent its big stream instead. Both
+    // reach the writer while video is wanted, and the layer choice says which it sends.
+    const smallFrom = w.smallVideo || w.bigVideo ? this.s.connectionOf(this.sdkAppId, this.room, userId) : undefined;
     const small = smallFrom?.smallOn ? smallFrom : undefined;
     if (w.small && w.small.from !== small) {
       w.small.from.smallSinks.delete(w.small.sink);
@@ -668,10 +696,9 @@ export class SdkConnection {
     if (small && !w.small) {
       w.small = { sink: new SdkSink({ video: w.writers.big }, { audio: false, video: true }), from: small };
       small.smallSinks.add(w.small.sink);
-      small.smallKeyframe();
     }
     for (const stream of ['main', 'sub'] as const) {
-      const kinds = stream === 'main' ? { audio: w.audio, video: w.bigVideo || (w.smallVideo && !small) } : { audio: false, video: w.auxVideo };
+      const kinds = stream === 'main' ? { audio: w.audio, video: w.bigVideo || w.smallVideo } : { audio: false, video: w.auxVideo };
       const pub: Publication | undefined = sfu.find(this.sdkAppId, this.room, userId, stream);
       const sub = w.subs[stream];
       if (sub && (!pub || sub.publication !== pub || !sfu.live(pub) || (!kinds.audio && !kinds.video))) {
@@ -690,6 +717,19 @@ export class SdkConnection {
       w.subs[stream] = sfu.subscribe(pub, sink, this);
       if (kinds.video) sfu.askKeyframe(pub, true);
     }
+    this.chooseLayer(w);
+  }
+
+  /** Points the big-video writer at the layer the choice names, asking that layer for a keyframe when it changes. */
+  private chooseLayer(w: Want): void {
+    w.layers.asked = w.smallVideo ? 'small' : 'big';
+    w.layers.smallAvailable = w.small !== undefined;
+    const small = w.layers.layer() === 'small' ? w.small : undefined;
+    const target = small ? small.sink : w.subs.main?.subscriber;
+    if (!target || w.writers.big.preference === target) return;
+    w.writers.big.prefer(target);
+    if (small) small.from.smallKeyframe();
+    else if (w.subs.main) this.s.d.media.sfu.askKeyframe(w.subs.main.publication, true);
   }
 
   /** Forgets what was asked of a user who left the room. */

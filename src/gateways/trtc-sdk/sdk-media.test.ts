@@ -38,6 +38,34 @@ describe('SsrcWriter', () => {
     assert.deepEqual(t.sent.map((p) => p.timestamp), [0xfffff000, (0xfffff000 + 3000) >>> 0, (0xfffff000 + 6000) >>> 0, (0xfffff000 + 9000) >>> 0]);
   });
 
+  it('with a preferred source, switches to it at its next keyframe, sending the old source until then and no other', () => {
+    const t = fakeTransport();
+    const w = new SsrcWriter(t, 1111, 96);
+    const big = {};
+    const small = {};
+    const other = {};
+    // VP8 payloads: descriptor 0x10 (start of partition 0), then the frame tag (bit 0 clear on a keyframe).
+    const key = Buffer.from([0x10, 0x00, 0xaa]);
+    const delta = Buffer.from([0x10, 0x01, 0xbb]);
+    const middle = Buffer.from([0x00, 0x00, 0xcc]);
+    w.prefer(big);
+    w.write(big, rtp(100, 1000, delta));
+    w.write(other, rtp(7, 7, key));
+    w.prefer(small);
+    w.write(small, rtp(50, 500, delta));
+    w.write(small, rtp(51, 500, middle));
+    w.write(big, rtp(101, 4000, delta));
+    w.write(small, rtp(52, 3500, key));
+    w.write(big, rtp(102, 7000, key));
+    w.write(small, rtp(53, 3500, middle));
+    assert.deepEqual(t.sent.map((p) => [p.sequenceNumber, p.payload[2]]), [[100, 0xbb], [101, 0xbb], [102, 0xaa], [103, 0xcc]], 'big until the small keyframe, then small only');
+    assert.deepEqual(t.sent.map((p) => p.timestamp), [1000, 4000, 7000, 7000]);
+    let offered = 0;
+    w.onOffered = () => offered++;
+    w.write(big, rtp(103, 10000, delta));
+    assert.equal(offered, 1, 'every packet is offered, the dropped ones too');
+  });
+
   it('answers a NACK with RTX packets (original sequence number first) for the packets it still has', () => {
     const t = fakeTransport();
     const w = new SsrcWriter(t, 1111, 96, { ssrc: 2222, payloadType: 97 });

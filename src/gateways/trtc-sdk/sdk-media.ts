@@ -11,6 +11,7 @@ import {
   type RtcpPacket,
 } from 'werift';
 import type { MediaKind, MediaSink, MediaSource, RtpSink } from '../../realtime/media/source.ts';
+import { startsVp8Keyframe } from '../../realtime/media/vp8-packetizer.ts';
 import type { SpcTransport } from './spc-transport.ts';
 
 /** The uplink SSRCs of publish/v2 (0 = none). */
@@ -101,10 +102,14 @@ const SWITCH_TS_GAP = 3000;
 /**
  * Writes packets of one kind to one downlink SSRC. The source behind an SSRC can change (the big and the small stream
  * of a publisher both go out on the big-video SSRC): sequence numbers and timestamps are then offset so the receiver
- * sees one continuous stream.
+ * sees one continuous stream. With a preferred source (`prefer`), packets of any other are dropped, and a switch to the
+ * preferred one waits for the first packet of its next keyframe, the old source being sent until then.
  */
 export class SsrcWriter {
   private source: object | undefined;
+  private preferred: object | undefined;
+  /** Called with each packet offered, before it is chosen or dropped. */
+  onOffered: ((source: object, rtp: RtpPacket) => void) | undefined;
   private seqOffset = 0;
   private tsOffset = 0;
   private lastSeq = -1;
@@ -140,9 +145,22 @@ export class SsrcWriter {
     }
   }
 
+  /** Sends `source` from its next keyframe on, and only it (undefined: whatever source writes, at once). */
+  prefer(source: object | undefined): void {
+    this.preferred = source;
+  }
+
+  /** The preferred source. */
+  get preference(): object | undefined {
+    return this.preferred;
+  }
+
   /** Writes one packet that came from `source`. */
   write(source: object, rtp: RtpPacket): void {
     const h = rtp.header;
+    this.onOffered?.(source, rtp);
+    if (this.preferred !== undefined && source !== this.preferred && source !== this.source) return;
+    if (source !== this.source && this.preferred !== undefined && this.source !== undefined && !startsVp8Keyframe(rtp.payload)) return;
     if (source !== this.source) {
       if (this.lastSeq >= 0) {
         this.seqOffset = (this.lastSeq + 1 - h.sequenceNumber) & 0xffff;

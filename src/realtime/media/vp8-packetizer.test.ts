@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { VP8_MAX_PAYLOAD, isVp8Keyframe, packetizeVp8 } from './vp8-packetizer.ts';
+import { VP8_MAX_PAYLOAD, isVp8Keyframe, packetizeVp8, startsVp8Keyframe } from './vp8-packetizer.ts';
 
 const frameOf = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => i & 0xff));
 
@@ -38,5 +38,29 @@ describe('isVp8Keyframe', () => {
     assert.equal(isVp8Keyframe(Buffer.from([0x50, 0x2d, 0x00])), true);
     assert.equal(isVp8Keyframe(Buffer.from([0x51, 0x2d, 0x00])), false);
     assert.equal(isVp8Keyframe(Buffer.alloc(0)), false);
+  });
+});
+
+describe('startsVp8Keyframe', () => {
+  it('finds the first packet of a keyframe behind the payload descriptor, with or without its extensions', () => {
+    assert.equal(startsVp8Keyframe(Buffer.from([0x10, 0x00])), true, 'S, PID 0, key frame tag');
+    assert.equal(startsVp8Keyframe(Buffer.from([0x10, 0x01])), false, 'an interframe');
+    assert.equal(startsVp8Keyframe(Buffer.from([0x00, 0x00])), false, 'not the start of a partition');
+    assert.equal(startsVp8Keyframe(Buffer.from([0x11, 0x00])), false, 'a later partition');
+    // X, then I (a 15-bit picture id), L (TL0PICIDX) and T/K (one byte).
+    assert.equal(startsVp8Keyframe(Buffer.from([0x90, 0xe0, 0x80, 0x01, 0x05, 0x40, 0x00])), true);
+    assert.equal(startsVp8Keyframe(Buffer.from([0x90, 0xe0, 0x80, 0x01, 0x05, 0x40, 0x01])), false);
+    // X with a 7-bit picture id only.
+    assert.equal(startsVp8Keyframe(Buffer.from([0x90, 0x80, 0x05, 0x00])), true);
+    assert.equal(startsVp8Keyframe(Buffer.from([0x90, 0x80, 0x05])), false, 'truncated');
+    assert.equal(startsVp8Keyframe(Buffer.alloc(0)), false);
+  });
+
+  it('agrees with the packetizer: the first payload of a keyframe starts one, the others do not', () => {
+    const frame = Buffer.concat([Buffer.from([0x00]), frameOf(2000)]);
+    const payloads = packetizeVp8(frame);
+    assert.ok(payloads.length > 1);
+    assert.deepEqual(payloads.map(startsVp8Keyframe), [true, ...payloads.slice(1).map(() => false)]);
+    assert.equal(isVp8Keyframe(frame), true);
   });
 });

@@ -34,3 +34,22 @@ export function packetizeVp8(frame: Buffer, maxPayload = VP8_MAX_PAYLOAD): Buffe
 export function isVp8Keyframe(frame: Buffer): boolean {
   return frame.length > 0 && (frame[0]! & 0x01) === 0;
 }
+
+/**
+ * Whether an RTP packet's VP8 payload starts a keyframe: the payload descriptor (RFC 7741 §4.2) marks the start of
+ * partition 0 (S set, PID 0), and the frame tag after it has bit 0 clear.
+ */
+export function startsVp8Keyframe(payload: Buffer): boolean {
+  if (payload.length < 2) return false;
+  const b0 = payload[0]!;
+  if ((b0 & 0x10) === 0 || (b0 & 0x07) !== 0) return false;
+  let at = 1;
+  if (b0 & 0x80) {
+    const x = payload[at++];
+    if (x === undefined) return false;
+    if (x & 0x80) at += payload[at] !== undefined && payload[at]! & 0x80 ? 2 : 1;
+    if (x & 0x40) at++;
+    if (x & 0x30) at++;
+  }
+  return at < payload.length && (payload[at]! & 0x01) === 0;
+}
