@@ -84,10 +84,19 @@ export class SendLane {
     return id;
   }
 
-  /** Forgets a route; its packets still in the ring are dropped. */
-  unroute(id: number): void {
+  /**
+   * Forgets a route once the packets written for it so far are sent (new keys or a new path), or, with `drop`, now:
+   * its packets still in the ring are not sent (route 0 is nobody's). The worker then frees its session.
+   */
+  unroute(id: number, drop: boolean): void {
     this.routes--;
-    if (this.alive) this.worker.postMessage({ op: 'unroute', id });
+    if (drop) {
+      for (let w = Atomics.load(this.ctl, LAYOUT.READ); w !== this.write; w = (w + 1) | 0) {
+        const i = (w & (SLOTS - 1)) * 2;
+        if (this.meta[i] === id) this.meta[i] = 0;
+      }
+    }
+    if (this.alive) this.worker.postMessage({ op: 'unroute', id, at: this.write });
   }
 
   /** The byte offset of a free slot in `data`, or -1 when the ring is full (the packet is dropped). */

@@ -148,6 +148,27 @@ describe('RtpWriter through media workers', { skip: !nativeSrtp() && 'the SRTP a
     }
   });
 
+  it('sends nothing more of a closed writer, even what it wrote earlier in the same tick', async () => {
+    const pool = new MediaWorkers(1, quiet);
+    try {
+      const gone = transport(ProtectionProfileAeadAes128Gcm);
+      const kept = transport(ProtectionProfileAeadAes128Gcm);
+      const a = new RtpWriter(gone.dtls as unknown as RTCDtlsTransport, null, pool);
+      const b = new RtpWriter(kept.dtls as unknown as RTCDtlsTransport, null, pool);
+      for (let i = 0; i < 3; i++) assert.equal(a.write(h(i), Buffer.from('gone')), true);
+      a.close();
+      assert.equal(b.write(h(9), Buffer.from('kept')), true);
+      const got = await received(1);
+      await new Promise((r) => setTimeout(r, 50));
+      got.push(...(await received(0)));
+      assert.equal(got.length, 1);
+      assert.deepEqual(RtpPacket.deSerialize(kept.receiver.decrypt(got[0]!)).payload, Buffer.from('kept'));
+      assert.deepEqual(pool.counts(), { sent: 1, dropped: 0 });
+    } finally {
+      await pool.stop();
+    }
+  });
+
   it('uses no worker when none is configured', () => {
     const pool = new MediaWorkers(0, quiet);
     assert.equal(pool.enabled, false);

@@ -145,9 +145,9 @@ export class RtpWriter {
     return true;
   }
 
-  /** Stops using the transport: its route in a media worker is forgotten. Safe to repeat. */
+  /** Stops using the transport: packets not yet sent by a media worker are dropped. Safe to repeat. */
   close(): void {
-    this.route?.lane.unroute(this.route.id);
+    this.route?.lane.unroute(this.route.id, true);
     this.route = undefined;
   }
 
@@ -155,7 +155,9 @@ export class RtpWriter {
   private routeTo(srtp: NonNullable<DtlsInternals['srtp']>, pair: IcePair, socket: Socket): Route | undefined {
     const r = this.route;
     if (r && r.context === srtp.localContext && r.socket === socket && r.ip === pair.remoteAddr[0] && r.port === pair.remoteAddr[1] && r.lane.alive) return r;
-    this.close();
+    // The old route's packets still go out, with its keys and to its address.
+    r?.lane.unroute(r.id, false);
+    this.route = undefined;
     const lane = this.workers!.lane(this.dtls);
     const fd = lane ? socketFd(socket) : -1;
     if (!lane || fd < 0) return undefined;

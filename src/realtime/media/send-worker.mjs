@@ -24,8 +24,25 @@ parentPort.on('message', (m) => {
     routes.set(m.id, { session, fd: m.fd, destination: native.destination(m.ip, m.port) });
     if (m.id > announced) announced = m.id;
     if (waitingForRoute) drain();
-  } else if (m.op === 'unroute') routes.delete(m.id);
+  } else if (m.op === 'unroute') {
+    retiring.push(m);
+    retire();
+  }
 });
+
+/** Routes to forget once the ring is read past the position they were retired at (their packets are sent first). */
+const retiring = [];
+
+function retire() {
+  const r = Atomics.load(ctl, layout.READ);
+  for (let i = retiring.length - 1; i >= 0; i--) {
+    const m = retiring[i];
+    if (((r - m.at) | 0) >= 0) {
+      routes.delete(m.id);
+      retiring.splice(i, 1);
+    }
+  }
+}
 
 /** Sends every packet in the ring, in order; stops at a packet whose route has not arrived yet. */
 function drain() {
@@ -52,6 +69,7 @@ function drain() {
     if ((r & 63) === 0) Atomics.store(ctl, layout.READ, r);
   }
   Atomics.store(ctl, layout.READ, r);
+  if (retiring.length) retire();
   if (sent) Atomics.add(ctl, layout.SENT, sent);
   if (dropped) Atomics.add(ctl, layout.DROPPED, dropped);
 }
