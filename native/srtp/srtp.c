@@ -2,7 +2,7 @@
 // by libsrtp2 (Debian's libsrtp2-dev); AEAD_AES_128_GCM (RFC 7714) by the OpenSSL Node itself carries, with one cipher
 // context per session, because Debian's libsrtp2 does GCM through NSS, whose per-packet contexts serialise threads.
 // Built at install by scripts/build-native.mjs when the library and Node's headers are present; without it trtcd
-// protects with node:crypto (src/realtime/media/srtp-protect.ts). Five functions:
+// protects with node:crypto (src/realtime/media/srtp-protect.ts). Six functions:
 //   create(aead: boolean, masterKeyAndSalt: Buffer) -> session   (libsrtp2: AEAD_AES_128_GCM or AES_CM_128_HMAC_SHA1_80)
 //   createGcm(sessionKey: Buffer, sessionSalt: Buffer) -> session (AEAD_AES_128_GCM from the derived session key and salt)
 //   protect(session, buffer, offset, length) -> protected length (the tag is written after the packet)
@@ -10,6 +10,9 @@
 //   protectSend(session | null, fd, destination, buffer, offset, length) -> bytes sent; -1 when protection failed,
 //     -2 when the socket refused the datagram (full or closed). The media workers send on the UDP socket of a
 //     peer connection's nominated ICE pair by its descriptor (a datagram send is one system call, safe from any thread).
+//   protectSendJoined(session | null, fd, destination, buffer, headerOffset, headerLength, payloadOffset, payloadLength)
+//     -> the same, for a packet whose header and payload lie apart in `buffer` (the payload shared by every subscriber's
+//     copy): they are joined in a per-thread scratch buffer first.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <node_api.h>
@@ -274,6 +277,42 @@ static void init_once(void) {
   init_status = srtp_init();
 }
 
+static napi_value protect_send_joined(napi_env env, napi_callback_info info) {
+  static __thread uint8_t scratch[2048];
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_valuetype session_type;
+  void* s = NULL;
+  void* sa = NULL;
+  void* buf = NULL;
+  size_t buf_len = 0;
+  int32_t fd = -1, h_off = 0, h_len = 0, p_off = 0, p_len = 0;
+  int len;
+  ssize_t sent;
+  napi_value out;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 || napi_typeof(env, argv[0], &session_type) != napi_ok ||
+      (session_type != napi_null && napi_get_value_external(env, argv[0], &s) != napi_ok) || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
+      napi_get_value_external(env, argv[2], &sa) != napi_ok || napi_get_buffer_info(env, argv[3], &buf, &buf_len) != napi_ok ||
+      napi_get_value_int32(env, argv[4], &h_off) != napi_ok || napi_get_value_int32(env, argv[5], &h_len) != napi_ok ||
+      napi_get_value_int32(env, argv[6], &p_off) != napi_ok || napi_get_value_int32(env, argv[7], &p_len) != napi_ok || fd < 0 || h_off < 0 ||
+      h_len < 12 || p_off < 0 || p_len < 0 || (size_t)h_off + (size_t)h_len > buf_len || (size_t)p_off + (size_t)p_len > buf_len ||
+      (size_t)h_len + (size_t)p_len + 16 > sizeof scratch) {
+    napi_throw_range_error(env, NULL, "protectSendJoined(session, fd, destination, buffer, headerOffset, headerLength, payloadOffset, payloadLength): out of range");
+    return NULL;
+  }
+  memcpy(scratch, (uint8_t*)buf + h_off, (size_t)h_len);
+  memcpy(scratch + h_len, (uint8_t*)buf + p_off, (size_t)p_len);
+  len = h_len + p_len;
+  if (s && protect_any(s, scratch, &len) != 0) {
+    napi_create_int32(env, -1, &out);
+    return out;
+  }
+  sent = sendto(fd, scratch, (size_t)len, MSG_DONTWAIT, (struct sockaddr*)sa,
+                ((struct sockaddr*)sa)->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  napi_create_int32(env, sent < 0 ? -2 : (int32_t)sent, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   napi_value f;
@@ -293,6 +332,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "destination", f);
   napi_create_function(env, "protectSend", NAPI_AUTO_LENGTH, protect_send, NULL, &f);
   napi_set_named_property(env, exports, "protectSend", f);
+  napi_create_function(env, "protectSendJoined", NAPI_AUTO_LENGTH, protect_send_joined, NULL, &f);
+  napi_set_named_property(env, exports, "protectSendJoined", f);
   return exports;
 }
 

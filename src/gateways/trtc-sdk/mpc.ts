@@ -128,7 +128,7 @@ class SenderSink implements MediaSink {
 
   close(): void {
     this.closed = true;
-    for (const s of Object.values(this.senders)) s.close();
+    for (const s of Object.values(this.senders)) s?.close();
   }
 }
 

@@ -27,8 +27,16 @@ const LAYOUT = {
   DROPPED: 33,
   ctlInts: 48,
   metaAt: 192,
-  dataAt: 192 + SLOTS * 8,
+  /** Per slot: route, length (of the header alone when the payload is shared), shared payload's offset or -1, its length. */
+  metaInts: 4,
+  dataAt: 192 + SLOTS * 16,
 } as const;
+/**
+ * At most this many packets are queued, half the ring: a packet may share the payload of one written less than
+ * SHARE_SPAN packets before it, whose slot then cannot be reused while the packet waits.
+ */
+const QUEUED = SLOTS / 2;
+const SHARE_SPAN = SLOTS / 4;
 
 /** An SRTP session's keys: AEAD_AES_128_GCM from the derived session key and salt, AES_CM_128_HMAC_SHA1_80 from the master key and salt. */
 export type SessionKeys = { gcm: true; key: Buffer; salt: Buffer } | { gcm: false; masterKeyAndSalt: Buffer };
@@ -61,6 +69,9 @@ export class SendLane {
   private read = 0;
   private nextRoute = 1;
   private flushing = false;
+  private lastPayload: Buffer | undefined;
+  private lastPayloadAt = -1;
+  private lastPayloadWrite = 0;
   /** Routes announced on this lane, and transports given to it that have none yet (for choosing the least loaded). */
   routes = 0;
   pending = 0;
@@ -71,7 +82,7 @@ export class SendLane {
     sab: SharedArrayBuffer,
   ) {
     this.ctl = new Int32Array(sab, 0, LAYOUT.ctlInts);
-    this.meta = new Int32Array(sab, LAYOUT.metaAt, SLOTS * 2);
+    this.meta = new Int32Array(sab, LAYOUT.metaAt, SLOTS * LAYOUT.metaInts);
     this.data = Buffer.from(sab, LAYOUT.dataAt, SLOTS * LANE_SLOT_BYTES);
   }
 
@@ -92,7 +103,7 @@ export class SendLane {
     this.routes--;
     if (drop) {
       for (let w = Atomics.load(this.ctl, LAYOUT.READ); w !== this.write; w = (w + 1) | 0) {
-        const i = (w & (SLOTS - 1)) * 2;
+        const i = (w & (SLOTS - 1)) * LAYOUT.metaInts;
         if (this.meta[i] === id) this.meta[i] = 0;
       }
     }
@@ -101,22 +112,46 @@ export class SendLane {
 
   /** The byte offset of a free slot in `data`, or -1 when the ring is full (the packet is dropped). */
   reserve(): number {
-    if (((this.write - this.read) | 0) >= SLOTS) {
+    if (((this.write - this.read) | 0) >= QUEUED) {
       this.flush();
       this.read = Atomics.load(this.ctl, LAYOUT.READ);
-      if (((this.write - this.read) | 0) >= SLOTS) return -1;
+      if (((this.write - this.read) | 0) >= QUEUED) return -1;
     }
     return (this.write & (SLOTS - 1)) * LANE_SLOT_BYTES;
+  }
+
+  /**
+   * Where `payload` already lies in `data`, when this very buffer was written into a slot in this task not long ago
+   * (the same publisher packet going to another subscriber); -1 otherwise.
+   */
+  sharedPayload(payload: Buffer): number {
+    return payload === this.lastPayload && ((this.write - this.lastPayloadWrite) | 0) < SHARE_SPAN ? this.lastPayloadAt : -1;
   }
 
   /**
    * Hands the reserved slot's packet (`length` bytes, unprotected) to the worker. The worker sees it at the end of
    * this task (one publication and at most one wake-up per burst: a packet for every subscriber), or sooner in a long one.
    */
-  commit(route: number, length: number): void {
-    const i = this.write & (SLOTS - 1);
-    this.meta[i * 2] = route;
-    this.meta[i * 2 + 1] = length;
+  commit(route: number, length: number, payload?: { buffer: Buffer; at: number }): void {
+    this.publish(route, length, -1, 0);
+    if (payload) {
+      this.lastPayload = payload.buffer;
+      this.lastPayloadAt = payload.at;
+      this.lastPayloadWrite = (this.write - 1) | 0;
+    }
+  }
+
+  /** Hands the reserved slot's header (`length` bytes) to the worker, to be sent with the payload at `payloadAt`. */
+  commitHeader(route: number, length: number, payloadAt: number, payloadLength: number): void {
+    this.publish(route, length, payloadAt, payloadLength);
+  }
+
+  private publish(route: number, length: number, payloadAt: number, payloadLength: number): void {
+    const i = (this.write & (SLOTS - 1)) * LAYOUT.metaInts;
+    this.meta[i] = route;
+    this.meta[i + 1] = length;
+    this.meta[i + 2] = payloadAt;
+    this.meta[i + 3] = payloadLength;
     this.write = (this.write + 1) | 0;
     if (!this.flushing) {
       this.flushing = true;
@@ -127,6 +162,8 @@ export class SendLane {
   /** Publishes the packets written so far to the worker, waking it if it sleeps. */
   private readonly flush = (): void => {
     this.flushing = false;
+    // A payload is shared within one task only: a buffer rewritten in place later is never taken for the old packet.
+    this.lastPayload = undefined;
     Atomics.store(this.ctl, LAYOUT.WRITE, this.write);
     if (Atomics.load(this.ctl, LAYOUT.SLEEPING) === 1) {
       Atomics.store(this.ctl, LAYOUT.SLEEPING, 0);

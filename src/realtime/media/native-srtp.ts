@@ -17,6 +17,8 @@ export interface NativeSrtp {
   destination(ip: string, port: number): unknown;
   /** Protects (unless `session` is null) and sends a packet on a UDP socket descriptor: bytes sent, -1 or -2 when dropped. */
   protectSend(session: unknown, fd: number, destination: unknown, buffer: Buffer, offset: number, length: number): number;
+  /** protectSend of a packet whose header and payload lie apart in `buffer`. */
+  protectSendJoined(session: unknown, fd: number, destination: unknown, buffer: Buffer, headerOffset: number, headerLength: number, payloadOffset: number, payloadLength: number): number;
 }
 
 let loaded: { file: string; api: NativeSrtp } | null | undefined;
@@ -30,7 +32,7 @@ function load(): { file: string; api: NativeSrtp } | null {
       try {
         const api = createRequire(import.meta.url)(file) as NativeSrtp;
         // An addon built before these functions existed is rebuilt by `npm rebuild`; until then it is not used.
-        loaded = typeof api.protectSend === 'function' && typeof api.createGcm === 'function' ? { file, api } : null;
+        loaded = typeof api.protectSendJoined === 'function' && typeof api.createGcm === 'function' ? { file, api } : null;
       } catch {
         loaded = null;
       }

@@ -175,8 +175,13 @@ export class RtpWriter {
     const headerEnd = this.header(lane.data, at, h, ext);
     const length = headerEnd - at + payload.length;
     if (length + LANE_TAG_ROOM > LANE_SLOT_BYTES) return -1;
-    lane.data.set(payload, headerEnd);
-    lane.commit(route.id, length);
+    // The publisher's packet is copied once per burst: the other subscribers' copies take only their header.
+    const shared = lane.sharedPayload(payload);
+    if (shared >= 0) lane.commitHeader(route.id, headerEnd - at, shared, payload.length);
+    else {
+      lane.data.set(payload, headerEnd);
+      lane.commit(route.id, length, { buffer: payload, at: headerEnd });
+    }
     return length + route.tag;
   }
 

@@ -8,7 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 const { addon, sab, slots, slotBytes, layout } = workerData;
 const native = createRequire(import.meta.url)(addon);
 const ctl = new Int32Array(sab, 0, layout.ctlInts);
-const meta = new Int32Array(sab, layout.metaAt, slots * 2);
+const meta = new Int32Array(sab, layout.metaAt, slots * layout.metaInts);
+const M = layout.metaInts;
 const data = Buffer.from(sab, layout.dataAt, slots * slotBytes);
 const mask = slots - 1;
 /** @type {Map<number, { session: unknown, fd: number, destination: unknown }>} */
@@ -53,7 +54,7 @@ function drain() {
   let dropped = 0;
   while (r !== w) {
     const i = r & mask;
-    const id = meta[i * 2];
+    const id = meta[i * M];
     const route = routes.get(id);
     if (!route && id > announced) {
       waitingForRoute = true;
@@ -61,7 +62,12 @@ function drain() {
     }
     // A route removed since is dropped silently: its subscriber is gone.
     if (route) {
-      if (native.protectSend(route.session, route.fd, route.destination, data, i * slotBytes, meta[i * 2 + 1]) < 0) dropped++;
+      const payloadAt = meta[i * M + 2];
+      const n =
+        payloadAt < 0
+          ? native.protectSend(route.session, route.fd, route.destination, data, i * slotBytes, meta[i * M + 1])
+          : native.protectSendJoined(route.session, route.fd, route.destination, data, i * slotBytes, meta[i * M + 1], payloadAt, meta[i * M + 3]);
+      if (n < 0) dropped++;
       else sent++;
     }
     r = (r + 1) | 0;

@@ -74,7 +74,7 @@ export class Subscriber {
     if (this.closed) return;
     this.closed = true;
     this.unwatch();
-    for (const o of Object.values(this.out)) o.close();
+    for (const o of Object.values(this.out)) o?.close();
     void this.pc.close().catch(() => undefined);
   }
 }
