@@ -240,6 +240,19 @@ static napi_value destination(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/** Protects (with a session) the packet at p and sends it: bytes sent, -1 when protection failed, -2 when the socket refused it. */
+static napi_value protect_and_send(napi_env env, session* s, int fd, const struct sockaddr* sa, uint8_t* p, int len) {
+  ssize_t sent;
+  napi_value out;
+  if (s && protect_any(s, p, &len) != 0) {
+    napi_create_int32(env, -1, &out);
+    return out;
+  }
+  sent = sendto(fd, p, (size_t)len, MSG_DONTWAIT, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  napi_create_int32(env, sent < 0 ? -2 : (int32_t)sent, &out);
+  return out;
+}
+
 static napi_value protect_send(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -249,9 +262,6 @@ static napi_value protect_send(napi_env env, napi_callback_info info) {
   void* buf = NULL;
   size_t buf_len = 0;
   int32_t fd = -1, offset = 0, length = 0;
-  int len;
-  ssize_t sent;
-  napi_value out;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 || napi_typeof(env, argv[0], &session_type) != napi_ok ||
       (session_type != napi_null && napi_get_value_external(env, argv[0], &s) != napi_ok) || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
       napi_get_value_external(env, argv[2], &sa) != napi_ok || napi_get_buffer_info(env, argv[3], &buf, &buf_len) != napi_ok ||
@@ -260,15 +270,7 @@ static napi_value protect_send(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "protectSend(session, fd, destination, buffer, offset, length): the packet and room for its tag must fit in the buffer");
     return NULL;
   }
-  len = length;
-  if (s && protect_any(s, (uint8_t*)buf + offset, &len) != 0) {
-    napi_create_int32(env, -1, &out);
-    return out;
-  }
-  sent = sendto(fd, (char*)buf + offset, (size_t)len, MSG_DONTWAIT, (struct sockaddr*)sa,
-                ((struct sockaddr*)sa)->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-  napi_create_int32(env, sent < 0 ? -2 : (int32_t)sent, &out);
-  return out;
+  return protect_and_send(env, s, fd, sa, (uint8_t*)buf + offset, length);
 }
 
 static srtp_err_status_t init_status;
@@ -287,9 +289,6 @@ static napi_value protect_send_joined(napi_env env, napi_callback_info info) {
   void* buf = NULL;
   size_t buf_len = 0;
   int32_t fd = -1, h_off = 0, h_len = 0, p_off = 0, p_len = 0;
-  int len;
-  ssize_t sent;
-  napi_value out;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 || napi_typeof(env, argv[0], &session_type) != napi_ok ||
       (session_type != napi_null && napi_get_value_external(env, argv[0], &s) != napi_ok) || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
       napi_get_value_external(env, argv[2], &sa) != napi_ok || napi_get_buffer_info(env, argv[3], &buf, &buf_len) != napi_ok ||
@@ -302,15 +301,7 @@ static napi_value protect_send_joined(napi_env env, napi_callback_info info) {
   }
   memcpy(scratch, (uint8_t*)buf + h_off, (size_t)h_len);
   memcpy(scratch + h_len, (uint8_t*)buf + p_off, (size_t)p_len);
-  len = h_len + p_len;
-  if (s && protect_any(s, scratch, &len) != 0) {
-    napi_create_int32(env, -1, &out);
-    return out;
-  }
-  sent = sendto(fd, scratch, (size_t)len, MSG_DONTWAIT, (struct sockaddr*)sa,
-                ((struct sockaddr*)sa)->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
-  napi_create_int32(env, sent < 0 ? -2 : (int32_t)sent, &out);
-  return out;
+  return protect_and_send(env, s, fd, sa, scratch, h_len + p_len);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
