@@ -57,7 +57,8 @@ export interface RouteTarget {
 
 /**
  * One worker's send ring, written by the main thread only: a packet is written into a free slot (`reserve`, then
- * `commit` with its route), and the worker protects it in place and sends it. Nothing is copied between threads.
+ * `commit` with its route), and the worker protects it in place and sends it; a packet whose payload another slot
+ * already holds (`commitHeader`) is joined with it as the worker protects it. Nothing is copied between threads.
  */
 export class SendLane {
   /** The ring's packet bytes (slot `i` at i × LANE_SLOT_BYTES). */
@@ -129,16 +130,14 @@ export class SendLane {
   }
 
   /**
-   * Hands the reserved slot's packet (`length` bytes, unprotected) to the worker. The worker sees it at the end of
+   * Hands the reserved slot's packet (`length` bytes, unprotected, its payload `payload` at `payloadAt`) to the worker. The worker sees it at the end of
    * this task (one publication and at most one wake-up per burst: a packet for every subscriber), or sooner in a long one.
    */
-  commit(route: number, length: number, payload?: { buffer: Buffer; at: number }): void {
+  commit(route: number, length: number, payload: Buffer, payloadAt: number): void {
     this.publish(route, length, -1, 0);
-    if (payload) {
-      this.lastPayload = payload.buffer;
-      this.lastPayloadAt = payload.at;
-      this.lastPayloadWrite = (this.write - 1) | 0;
-    }
+    this.lastPayload = payload;
+    this.lastPayloadAt = payloadAt;
+    this.lastPayloadWrite = (this.write - 1) | 0;
   }
 
   /** Hands the reserved slot's header (`length` bytes) to the worker, to be sent with the payload at `payloadAt`. */

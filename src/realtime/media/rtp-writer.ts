@@ -180,7 +180,7 @@ export class RtpWriter {
     if (shared >= 0) lane.commitHeader(route.id, headerEnd - at, shared, payload.length);
     else {
       lane.data.set(payload, headerEnd);
-      lane.commit(route.id, length, { buffer: payload, at: headerEnd });
+      lane.commit(route.id, length, payload, headerEnd);
     }
     return length + route.tag;
   }
