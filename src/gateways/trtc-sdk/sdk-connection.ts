@@ -4,6 +4,7 @@ import { GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, RtcpPa
 import type { WebSocket } from 'ws';
 import { Privilege, verifyPrivateMapKey } from '../../auth/private-map-key.ts';
 import type { Publication, StreamType, Subscription } from '../../realtime/media/sfu.ts';
+import type { PeerEnd } from '../../realtime/media/publisher.ts';
 import type { MediaKind } from '../../realtime/media/source.ts';
 import { RtcErrors, SIG_ERRORS, type RtcErrorEntry } from '../../realtime/protocol.ts';
 import { trtcSuspended } from '../../realtime/trtc-room-feature.ts';
@@ -245,7 +246,7 @@ export class SdkConnection {
     }
     let ability: Record<string, unknown> | undefined;
     if (spc) {
-      const opened = await SpcTransport.open(d.ability as ClientAbility, this.s.d.net, () => this.dropMedia('connection failed')).catch((err: unknown) => {
+      const opened = await SpcTransport.open(d.ability as ClientAbility, this.s.d.net, (why, state) => this.transportEnded(why, state)).catch((err: unknown) => {
         throw new Refusal(SdkErrors.INVALID_PARAMETER, `the ability could not be negotiated: ${(err as Error).message}`);
       });
       this.transport = opened.transport;
@@ -272,6 +273,7 @@ export class SdkConnection {
     this.s.d.trtcRooms.setRole(this.sdkAppId, ref, this.userId, role);
     this.privileges = privileges;
     this.s.attach(this);
+    this.s.d.log.info({ sdkAppId: this.sdkAppId, userId: this.userId, room: roomKey(ref), role, singlePc: spc }, 'trtc-sdk user entered a room');
     const relay = this.s.relayIp();
     return { publishers: this.s.publishers(this.sdkAppId, ref), relayOuterIp: relay, relayInnerIp: relay, relayPort: 0, bakRelayIps: [], ...(ability ? { ability } : {}) };
   }
@@ -283,7 +285,7 @@ export class SdkConnection {
   private async rebuild(d: Record<string, unknown>): Promise<Record<string, unknown>> {
     this.inRoom();
     if (!this.transport) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'rebuild_pc needs the single-PeerConnection mode');
-    const opened = await SpcTransport.open(d.ability as ClientAbility, this.s.d.net, () => this.dropMedia('connection failed')).catch((err: unknown) => {
+    const opened = await SpcTransport.open(d.ability as ClientAbility, this.s.d.net, (why, state) => this.transportEnded(why, state)).catch((err: unknown) => {
       throw new Refusal(SdkErrors.INVALID_PARAMETER, `the ability could not be negotiated: ${(err as Error).message}`);
     });
     if (!this.room) {
@@ -316,6 +318,12 @@ export class SdkConnection {
     this.closed = true;
     await this.leave('disconnected');
     this.closeTransport();
+  }
+
+  /** The single PeerConnection failed or did not connect in time: its media goes, and the SDK rebuilds it. */
+  private transportEnded(why: PeerEnd, state: string): void {
+    this.s.d.log.warn({ sdkAppId: this.sdkAppId, userId: this.userId, why, state }, 'trtc-sdk media connection ended');
+    this.dropMedia('connection failed');
   }
 
   private closeTransport(): void {
@@ -389,8 +397,12 @@ export class SdkConnection {
     const current = sfu.find(this.sdkAppId, ref, this.userId, stream);
     const mine = current?.owner === this ? current : undefined;
     if (mine && mine.source.kinds.audio === kinds.audio && mine.source.kinds.video === kinds.video) return;
+    const fields = { sdkAppId: this.sdkAppId, userId: this.userId, room: roomKey(ref), stream };
     if (!kinds.audio && !kinds.video) {
-      if (mine) sfu.unpublish(mine, 'unpublished');
+      if (mine) {
+        this.s.d.log.info(fields, 'trtc-sdk user unpublished');
+        sfu.unpublish(mine, 'unpublished');
+      }
       delete this.sources[stream];
       return;
     }
@@ -410,6 +422,7 @@ export class SdkConnection {
       if (videoSsrc) this.sendUp([pli(videoSsrc)]);
     });
     this.sources[stream] = fresh;
+    this.s.d.log.info({ ...fields, ...kinds }, 'trtc-sdk user published');
     const pub = sfu.publish({ sdkAppId: this.sdkAppId, room: ref, userId: this.userId, stream, source: fresh, owner: this });
     if (stream === 'main') this.mainPub = pub;
     this.s.d.media.announce(pub);

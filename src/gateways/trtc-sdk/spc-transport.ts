@@ -110,7 +110,7 @@ export class SpcTransport {
   ) {}
 
   /** Negotiates with a client ability; resolves with the transport and the server ability of the join/rebuild reply. */
-  static async open(client: ClientAbility, net: MediaNetwork, onEnd: (why: PeerEnd) => void): Promise<{ transport: SpcTransport; ability: Record<string, unknown> }> {
+  static async open(client: ClientAbility, net: MediaNetwork, onEnd: (why: PeerEnd, state: string) => void): Promise<{ transport: SpcTransport; ability: Record<string, unknown> }> {
     const codecs = spcCodecs(client);
     if (!codecs) throw new Error('the ability offers no Opus or no VP8');
     const pc = new RTCPeerConnection({ ...peerConfig(net), iceLite: true });
@@ -129,8 +129,8 @@ export class SpcTransport {
       dtls.onRtcp.subscribe((rtcp) => {
         if (!t.closed) t.onRtcp(rtcp);
       });
-      t.unwatch = watchPeer(pc, (why) => {
-        if (!t.closed) onEnd(why);
+      t.unwatch = watchPeer(pc, (why, state) => {
+        if (!t.closed) onEnd(why, state);
       });
       const twcc = (exts: Array<{ id: number; uri: string }> | undefined) => (exts ?? []).filter((e) => e.uri === TWCC);
       const ability = {

@@ -9,9 +9,17 @@ export type PeerEnd = 'failed' | 'timeout';
 /** How long a new peer connection may take to connect before it is closed, ms. */
 export const CONNECT_TIMEOUT_MS = 20_000;
 
-/** Calls `onEnd` when the connection fails or does not connect within CONNECT_TIMEOUT_MS; returns a disposer. */
-export function watchPeer(pc: RTCPeerConnection, onEnd: (why: PeerEnd) => void, onConnected?: () => void): () => void {
-  const timer = setTimeout(() => onEnd('timeout'), CONNECT_TIMEOUT_MS);
+/** Where a peer connection's ICE and DTLS stand, for the log of one that ended. */
+function peerState(pc: RTCPeerConnection): string {
+  return `ice ${pc.iceConnectionState}, dtls ${pc.dtlsTransports.map((t) => t.state).join('/') || 'none'}`;
+}
+
+/**
+ * Calls `onEnd` (with where ICE and DTLS stood) when the connection fails or does not connect within
+ * CONNECT_TIMEOUT_MS; returns a disposer.
+ */
+export function watchPeer(pc: RTCPeerConnection, onEnd: (why: PeerEnd, state: string) => void, onConnected?: () => void): () => void {
+  const timer = setTimeout(() => onEnd('timeout', peerState(pc)), CONNECT_TIMEOUT_MS);
   timer.unref?.();
   const sub = pc.connectionStateChange.subscribe((state) => {
     if (state === 'connected') {
@@ -19,7 +27,7 @@ export function watchPeer(pc: RTCPeerConnection, onEnd: (why: PeerEnd) => void, 
       onConnected?.();
     } else if (state === 'failed' || state === 'disconnected') {
       clearTimeout(timer);
-      onEnd('failed');
+      onEnd('failed', peerState(pc));
     }
   });
   return () => {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Message, parseMessage } from 'werift';
+import { Connection, Message, parseMessage } from 'werift';
 import { eventually, MediaPeer } from '../../../test/helpers/media-peer.ts';
 import { rtcLogin, type RtcTestClient } from '../../../test/helpers/rtc-client.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
@@ -178,5 +178,47 @@ describe('datagrams from unvalidated addresses (werift patch)', () => {
     control.send(bindingRequest(ice.ufrag, ice.clientUfrag, ice.pwd, false), port, host);
     await eventually(() => answered, 2000, 'the success response to a request with the right credentials');
     assert.equal(pub.pc.connectionState, 'connected');
+  });
+});
+
+describe('an ICE-lite agent (the trtc-sdk single PeerConnection, werift patch)', () => {
+  it('takes data from an address that sent an authenticated check before nominating it, and none from one that did not', async () => {
+    // Chromium, controlling, sends DTLS on the pair it is switching to (IPv4 to IPv6) just before its USE-CANDIDATE
+    // check there: a dropped final DTLS flight left the handshake at "connecting" for good.
+    const ice = new Connection(false, { iceLite: true });
+    const sockets: Socket[] = [];
+    try {
+      await ice.gatherCandidates();
+      const local = ice.localCandidates.find((c) => c.transport === 'udp' && /^[\d.]+$/.test(c.host));
+      assert.ok(local, 'an IPv4 UDP host candidate');
+      ice.setRemoteParams({ iceLite: false, usernameFragment: 'clnt', password: 'the-client-ice-password-0123' });
+      const connected = ice.connect();
+      const data: string[] = [];
+      ice.onData.subscribe((d: Buffer) => void data.push(d.toString('latin1')));
+      const udp = async (): Promise<Socket> => {
+        const s = createSocket('udp4');
+        sockets.push(s);
+        await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+        return s;
+      };
+      const [checked, silent] = [await udp(), await udp()];
+      let answered = 0;
+      checked.on('message', (m) => void (m.readUInt16BE(0) === 0x0101 && answered++));
+      const send = (s: Socket, b: Buffer) => s.send(b, local.port, local.host);
+
+      send(checked, bindingRequest(ice.localUsername, 'clnt', ice.localPassword, false));
+      await eventually(() => answered === 1, 2000, 'the success response to the check');
+      // A DTLS record (content type 20, ChangeCipherSpec) from each: only the checked address is heard.
+      send(silent, Buffer.from('\x14\xfe\xfd from the silent one', 'latin1'));
+      send(checked, Buffer.from('\x14\xfe\xfd from the checked one', 'latin1'));
+      await eventually(() => data.length > 0, 2000, 'the checked address heard');
+      send(checked, bindingRequest(ice.localUsername, 'clnt', ice.localPassword, true));
+      await connected;
+      await sleep(100);
+      assert.deepEqual(data, ['\x14\xfe\xfd from the checked one']);
+    } finally {
+      for (const s of sockets) s.close();
+      await ice.close();
+    }
   });
 });
