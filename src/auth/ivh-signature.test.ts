@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ivhSignature, ivhSigningString } from './ivh-signature.ts';
 
-// The official vectors (shared/spec/ivh.md §2).
+// The official vectors (https://www.tencentcloud.com/document/product/1211/62053).
 const VECTORS: Array<{ query: Record<string, string>; token: string; signing: string; signature: string }> = [
   {
     query: { appkey: 'example_appkey', timestamp: '1717639699' },

@@ -15,7 +15,7 @@ import {
   verifyTc3,
 } from './tc3.ts';
 
-// Tencent's Signature v3 documentation example (shared/spec/tc3.md §1.3).
+// Tencent's Signature v3 documentation example (https://www.tencentcloud.com/document/product/267/37447).
 const DOC_KEY = 'Gu5t9xGARNpq86cd98joQYCN3EXAMPLE';
 const DOC_ID = 'AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE';
 const EMPTY_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

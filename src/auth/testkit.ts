@@ -36,7 +36,7 @@ export interface VectorsFile {
   };
 }
 
-/** Loads the spec's vectors (a verbatim copy of shared/spec/usersig-vectors.json). */
+/** Loads the UserSig vectors: tokens from the official npm `tls-sig-api-v2` 1.0.2 at a frozen clock, decoded and re-verified (https://trtc.io/document/35166). */
 export function loadVectors(): VectorsFile {
   return JSON.parse(readFileSync(new URL('./fixtures/usersig-vectors.json', import.meta.url), 'utf8')) as VectorsFile;
 }

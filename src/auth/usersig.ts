@@ -1,5 +1,6 @@
 // Tencent TLS signature v2 (UserSig): generation byte-identical to npm `tls-sig-api-v2`,
-// and a verifier that accepts every official encoding. Spec: shared/spec/usersig.md §1.
+// and a verifier that accepts every official encoding. Spec: https://trtc.io/document/35166 and the official
+// libraries (https://github.com/tencentyun/tls-sig-api-v2-node; the Go and PHP ones also verify).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
 

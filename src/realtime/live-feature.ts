@@ -18,7 +18,7 @@ export interface LiveFeatureDeps {
   log: Logger;
 }
 
-/** Live-room refusals; gift refusals carry send_gift's REST codes (shared/spec/rest-v4.md §3.4). */
+/** Live-room refusals; gift refusals carry send_gift's REST codes (https://trtc.io/document/72556). */
 const LIVE_ERRORS: Partial<Record<string, RtcErrorEntry>> = {
   NOT_FOUND: RtcErrors.NOT_FOUND,
   BANNED: RtcErrors.BANNED,

@@ -24,7 +24,7 @@ export interface GiftWater {
   Coins: number;
 }
 
-/** The body of Live.CallbackBeforeSendGift (shared/spec/rest-v4.md §3.5). */
+/** The body of Live.CallbackBeforeSendGift (https://trtc.io/document/72210). */
 export function beforeSendGiftBody(operator: string, roomId: string, water: GiftWater): Record<string, unknown> {
   return { CallbackCommand: BEFORE_SEND_GIFT, Operator_Account: operator, RoomId: roomId, GiftWater: water };
 }

@@ -8,7 +8,7 @@ function e(code: string, message: string): CloudErrorEntry {
   return { code, message };
 }
 
-/** The Cloud API 3.0 error catalogue: common codes (shared/spec/tc3.md §2.3) and the actions' own codes (§4, §5). */
+/** The Cloud API 3.0 error catalogue: common codes (https://www.tencentcloud.com/document/product/213/33281) and the actions' own codes (their API pages). */
 export const CloudErrors = {
   UNSUPPORTED_PROTOCOL: e('UnsupportedProtocol', 'The HTTP method is not supported; use POST or GET.'),
   REQUEST_SIZE: e('RequestSizeLimitExceeded', 'The request body exceeds the size limit.'),

@@ -16,7 +16,7 @@ const common = {
   NOT_IOT_ROOM: CloudErrors.NO_PERMISSION_TO_ROOM,
 };
 
-/** IoT Explorer 2019-04-23: the TRTC call actions (shared/spec/tc3.md §4, source document 001). */
+/** IoT Explorer 2019-04-23: the TRTC call actions (https://cloud.tencent.com/document/api/1081/105920). */
 export const iotExplorerActions: ActionTable = {
   '2019-04-23/CreateTRTCSignaturesWithRoomId': defineAction({
     ...base,

@@ -113,7 +113,7 @@ const block = (numeric: boolean) =>
     },
   });
 
-/** TRTC 2019-07-22: room management and room/user history (shared/spec/tc3.md §5). */
+/** TRTC 2019-07-22: room management and room/user history (https://www.tencentcloud.com/document/api/647/34260). */
 export const trtcActions: ActionTable = {
   '2019-07-22/DismissRoom': dismiss(true),
   '2019-07-22/DismissRoomByStrRoomId': dismiss(false),

@@ -10,7 +10,7 @@ function e(code: number, message: string): IvhErrorEntry {
   return { code, message };
 }
 
-/** The IVH error catalogue (shared/spec/ivh.md §5); the messages paraphrase the documented meanings. */
+/** The IVH error catalogue (https://www.tencentcloud.com/document/product/1211/62122); the messages paraphrase the documented meanings. */
 export const IvhErrors = {
   INTERNAL: e(-101000, 'Internal system error.'),
   INSUFFICIENT_RESOURCES: e(-101001, 'Insufficient compute resources.'),

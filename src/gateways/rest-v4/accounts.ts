@@ -6,7 +6,7 @@ const profile = { Nick: Type.Optional(Type.String()), FaceUrl: Type.Optional(Typ
 const accountErrors = { PROFILE_FIELD_TOO_LONG: RestErrors.PROFILE_TOO_LONG, ACCOUNT_LIMIT: RestErrors.ACCOUNT_LIMIT };
 const userItems = (name: string) => Type.Object({ [name]: Type.Array(Type.Object({ UserID: Account() })) });
 
-/** `im_open_login_svc`: account import, delete and check (shared/spec/rest-v4.md §5). */
+/** `im_open_login_svc`: account import, delete and check (https://trtc.io/document/34953 and pages 34954–34956). */
 export const accountCommands: CommandTable = {
   'im_open_login_svc/account_import': defineCommand({
     limit: perSecond(200),

@@ -12,7 +12,7 @@ const FILTER = 'call_record_http_srv/get_record_by_filter';
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ENVELOPE = ['ActionStatus', 'ErrorInfo', 'ErrorCode', 'RequestId'];
 
-/** The documented start_call_by_robot sample body (shared/spec/rest-v4.md §2.3). */
+/** The documented start_call_by_robot sample body (https://trtc.io/document/74505). */
 const SAMPLE = {
   Robot_Account: 'user1',
   CalleeList_Account: ['user5'],

@@ -37,7 +37,7 @@ function room(roomId: string | undefined, roomIdType: number | undefined): { roo
   return { roomId, roomIdType: type };
 }
 
-/** `call_engine_http_srv` and `call_record_http_srv` (shared/spec/rest-v4.md §2). */
+/** `call_engine_http_srv` and `call_record_http_srv` (https://www.tencentcloud.com/document/product/647/68927). */
 export const callCommands: CommandTable = {
   'call_engine_http_srv/get_call_info': defineCommand({
     ...engine,

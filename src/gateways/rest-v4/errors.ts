@@ -9,9 +9,10 @@ function e(code: number, info: string): RestErrorEntry {
 }
 
 /**
- * The REST API v4 error catalogue: common codes (60xxx, shared/spec/rest-v4.md §1.3), account and UserSig
- * codes (70xxx, §1.4 and usersig.md §5.1), the account service's own codes (§5), the call and live codes, and the
- * Chat message (90xxx, 93000) and group (10xxx, 80002) codes as Tencent's SDK header lists them
+ * The REST API v4 error catalogue: common codes (60xxx, https://trtc.io/document/63398), account and UserSig
+ * codes (70xxx, https://trtc.io/document/34348), the account service's own codes (https://trtc.io/document/34953
+ * and pages 34954–34956), the call and live codes, and the Chat message (90xxx, 93000) and group (10xxx, 80002)
+ * codes as Tencent's SDK header lists them
  * (Tencent-RTC/TUIRoomKit Windows/SDK/ImSDK/Win/include/V2TIMErrorCode.h; https://cloud.tencent.com/document/product/269/1671).
  */
 export const RestErrors = {

@@ -10,7 +10,7 @@ const SEND = `${S}/send_gift`;
 const COUNT = `${S}/get_gift_count`;
 const ENVELOPE = ['ActionStatus', 'ErrorInfo', 'ErrorCode', 'RequestId'];
 
-/** The send_gift sample body of the source document (shared/seeds/002). */
+/** The send_gift sample body of the source document (https://trtc.io/document/72556). */
 const SAMPLE = { RoomId: 'room_id', GiftId: 'gift1', Count: 1, From_Account: 'user1', ReceiverList_Account: ['user2'] };
 /** The add_gift sample body of the docs, with the GiftId the send_gift sample uses. */
 const GIFT1 = { GiftId: 'gift1', IconUrl: 'https://www.xxx.com/xxx1.png', ResourceUrl: 'https://www.xxx.com/xxx2.png', Coins: 10, Level: 1, ExtensionInfo: '{"key": "value"}', DefaultName: '', DefaultDesc: '' };

@@ -4,7 +4,7 @@ import { GiftRefusedByApp } from '../../services/gifts/gift.ts';
 import { defineCommand, perSecond, perSeconds, type CommandTable, type RateLimit } from './command.ts';
 import { RestError, RestErrors, type RestErrorEntry } from './errors.ts';
 
-/** Wire codes of the gift APIs' refusals (shared/spec/rest-v4.md §3.3–3.4). */
+/** Wire codes of the gift APIs' refusals (https://trtc.io/document/72556, https://www.tencentcloud.com/document/product/647/72855). */
 const giftErrors = {
   [GiftErrors.DISABLED]: RestErrors.GIFT_DISABLED,
   [GiftErrors.NOT_FOUND]: RestErrors.GIFT_NOT_FOUND,
@@ -70,7 +70,7 @@ export function categoryInfo(c: GiftCategory): Record<string, unknown> {
 
 const S = 'live_engine_http_srv';
 
-/** `live_engine_http_srv` gift configuration, send_gift and get_gift_count (shared/spec/rest-v4.md §3.3–3.4). */
+/** `live_engine_http_srv` gift configuration, send_gift and get_gift_count (https://trtc.io/document/72844, https://trtc.io/document/72556). */
 export const giftCommands: CommandTable = {
   [`${S}/add_gift`]: defineCommand({
     ...catalogue('add_gift'),

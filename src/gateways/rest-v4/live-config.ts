@@ -10,8 +10,9 @@ function invalid(info: string): never {
 }
 
 /**
- * `live_config`: the token that signs Live.* callbacks (shared/spec/rest-v4.md §3.5, §4.2), kept in the app's
- * settings as liveCallback.token / liveCallback.enabled.
+ * `live_config`: the token that signs Live.* callbacks (https://trtc.io/document/69528; Sign as in
+ * https://www.tencentcloud.com/document/product/1047/34354), kept in the app's settings as liveCallback.token /
+ * liveCallback.enabled.
  */
 export const liveConfigCommands: CommandTable = {
   'live_config/set_callback_token': defineCommand({

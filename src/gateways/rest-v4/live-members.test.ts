@@ -7,7 +7,7 @@ import { LIVE_TOPIC, type LiveEvent } from '../../services/live/room.ts';
 import { startTestServer, tempDir, type TestServer } from '../../../test/helpers/server.ts';
 import { liveCommands } from './live.ts';
 
-// live_engine_http_srv members, messages, statistics and robots, room_engine_http_mic seats, persistence (shared/spec/rest-v4.md §3.1, §3.2).
+// live_engine_http_srv members, messages, statistics and robots, room_engine_http_mic seats, persistence (https://trtc.io/document/63398).
 
 const SRV = 'live_engine_http_srv';
 const CREATE = `${SRV}/create_room`;

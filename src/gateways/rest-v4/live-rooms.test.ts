@@ -3,7 +3,7 @@ import { after, before, describe, it, mock } from 'node:test';
 import { genUserSig } from '../../auth/usersig.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 
-// live_engine_http_srv rooms: create/destroy/info/list/update and metadata (shared/spec/rest-v4.md §3.1, §3.2).
+// live_engine_http_srv rooms: create/destroy/info/list/update and metadata (https://trtc.io/document/63398).
 
 const SRV = 'live_engine_http_srv';
 const CREATE = `${SRV}/create_room`;

@@ -111,7 +111,7 @@ const getRoomStats = defineCommand({
   },
 });
 
-/** `live_engine_http_srv` rooms, members, messages and robots; `room_engine_http_mic` seats (shared/spec/rest-v4.md §3). */
+/** `live_engine_http_srv` rooms, members, messages and robots; `room_engine_http_mic` seats (https://trtc.io/document/63398). */
 export const liveCommands: CommandTable = {
   // create_room's own codes (https://trtc.io/document/63401): 100003 exists, 100010 exists with the same owner,
   // 100011 taken by a Chat group, 100012 the same RoomId created again within a second.
