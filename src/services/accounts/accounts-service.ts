@@ -97,10 +97,14 @@ export class AccountsService {
     await this.imports.run({ sdkAppId, account });
   }
 
-  /** Writes a batch of single imports: each app's account limit is checked in order, the accepted ones written at once. */
+  /**
+   * Writes a batch of single imports: each app's account limit is checked in order, the accepted ones written at once.
+   * Without a limit no transaction is needed (on PostgreSQL that saves BEGIN and COMMIT, two of three round trips):
+   * an upsert is idempotent and each statement commits by itself, and every reply still waits for that commit.
+   */
   private async importBatch(items: Array<{ sdkAppId: number; account: AccountInput }>): Promise<Array<ItemOutcome<void>>> {
     const outcomes: Array<ItemOutcome<void>> = items.map(() => ({ ok: true, value: undefined }));
-    await this.store.transaction(async (tx) => {
+    const write = async (tx: Pick<Store, 'accounts'>) => {
       for (const sdkAppId of new Set(items.map((i) => i.sdkAppId))) {
         const mine = items.flatMap((item, i) => (item.sdkAppId === sdkAppId ? [i] : []));
         const room = await this.room(tx, sdkAppId, mine.map((i) => items[i]!.account.userId));
@@ -108,7 +112,15 @@ export class AccountsService {
         for (const i of mine) if (!room.has(items[i]!.account.userId)) outcomes[i] = { ok: false, err: new DomainError('LIMIT_EXCEEDED', 'the app has reached its account limit', 'ACCOUNT_LIMIT') };
         if (accepted.length) await tx.accounts.upsert(sdkAppId, accepted.map((i) => items[i]!.account));
       }
-    });
+    };
+    if (!items.every((i) => this.limitOf(i.sdkAppId) === 0)) await this.store.transaction(write);
+    else {
+      await write(this.store).catch((err: unknown) => {
+        // Some of the batch may be written: what the cache knows of these accounts is no longer sure.
+        for (const i of items) this.known.delete(`${i.sdkAppId}\n${i.account.userId}`);
+        throw err;
+      });
+    }
     // One cache update and one bus message per app for the whole batch, once it is durable.
     for (const sdkAppId of new Set(items.map((i) => i.sdkAppId))) {
       const done = items.filter((item, i) => item.sdkAppId === sdkAppId && outcomes[i]!.ok).map((item) => item.account.userId);
@@ -183,9 +195,13 @@ export class AccountsService {
     }
   }
 
+  private limitOf(sdkAppId: number): number {
+    return this.apps.get(sdkAppId)?.settings.accountLimit ?? 0;
+  }
+
   /** Which of `userIds` fit under the app's account limit (existing accounts always fit). */
   private async room(tx: Pick<Store, 'accounts'>, sdkAppId: number, userIds: string[]): Promise<Set<string>> {
-    const limit = this.apps.get(sdkAppId)?.settings.accountLimit ?? 0;
+    const limit = this.limitOf(sdkAppId);
     if (limit === 0) return new Set(userIds);
     const existing = await tx.accounts.existing(sdkAppId, userIds);
     let free = limit - (await tx.accounts.count(sdkAppId));
