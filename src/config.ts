@@ -89,7 +89,7 @@ export const DEFAULT_CONFIG: Config = {
 };
 
 /** Environment variable for each key: TRTCD_ plus the key in upper snake case. */
-export const ENV_KEYS: Record<keyof Config, string> = {
+const ENV_KEYS: Record<keyof Config, string> = {
   host: 'TRTCD_HOST',
   port: 'TRTCD_PORT',
   tlsCert: 'TRTCD_TLS_CERT',

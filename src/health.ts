@@ -28,7 +28,7 @@ export interface HealthProbes {
 let version: string | undefined;
 
 /** The running trtcd's version (package.json). */
-export function trtcdVersion(): string {
+function trtcdVersion(): string {
   if (version === undefined) {
     try {
       const root = packageRoot();

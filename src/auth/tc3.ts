@@ -4,7 +4,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 export const TC3_ALGORITHM = 'TC3-HMAC-SHA256';
 
 /** The last element of every TC3 credential scope. */
-export const TC3_TERMINATOR = 'tc3_request';
+const TC3_TERMINATOR = 'tc3_request';
 
 /** Signature v1 methods (`SignatureMethod`); HmacSHA1 when the request names none. */
 export type V1SignatureMethod = 'HmacSHA1' | 'HmacSHA256';

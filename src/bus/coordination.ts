@@ -20,7 +20,7 @@ export const SINGLE_NODE: Coordination = {
 };
 
 /** How long a lock is held at most if its holder dies, ms. */
-export const LOCK_TTL_MS = 5000;
+const LOCK_TTL_MS = 5000;
 /** How long a change waits for its lock (Redis unreachable, or another node holding it) before it fails, ms. */
 export const DEFAULT_REDIS_TIMEOUT_MS = 2000;
 
@@ -28,7 +28,7 @@ export const DEFAULT_REDIS_TIMEOUT_MS = 2000;
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
 /** A change could not be coordinated with the other nodes in time (Redis unreachable or slow, or the lock held). */
-export class CoordinationTimeout extends Error {
+class CoordinationTimeout extends Error {
   override name = 'CoordinationTimeout';
 }
 

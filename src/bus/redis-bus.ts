@@ -6,7 +6,7 @@ import { DEFAULT_REDIS_TIMEOUT_MS } from './coordination.ts';
 import { redactedUrl } from '../redacted-url.ts';
 
 /** Prefix of the Redis pub/sub channels of the bus: one channel per topic. */
-export const BUS_CHANNEL_PREFIX = 'trtcd:bus:';
+const BUS_CHANNEL_PREFIX = 'trtcd:bus:';
 
 interface Envelope {
   /** The publishing node: a node ignores its own messages (it delivered them locally already). */

@@ -8,7 +8,7 @@ import type { Publication } from './media/sfu.ts';
 import type { MediaFeature } from './media-feature.ts';
 
 /** The room member role of a digital human (set by the digital-human service when its session is ready). */
-export const AVATAR_ROLE = 'avatar';
+const AVATAR_ROLE = 'avatar';
 
 /** Speak statuses during which the avatar is talking (ivh.md §4: from *Start until *Over). */
 const SPEAKING: ReadonlySet<SpeakStatus> = new Set(['TextStart', 'WaitingTextOver', 'AudioStart', 'WaitingAudioOver']);

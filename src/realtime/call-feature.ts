@@ -10,9 +10,9 @@ import { event, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
 import type { RtcSession } from './session.ts';
 
 /** Most callees of one call.start or call.invite (the REST API's limit). */
-export const MAX_CALL_TARGETS = 100;
+const MAX_CALL_TARGETS = 100;
 /** Longest call userData, bytes. */
-export const MAX_CALL_USER_DATA_BYTES = 1000;
+const MAX_CALL_USER_DATA_BYTES = 1000;
 
 /** What the call part of /rtc needs. */
 export interface CallFeatureDeps {
@@ -36,7 +36,7 @@ const UserId = Type.String({ minLength: 1, maxLength: 32 });
 const CallId = Type.Object({ callId: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /** The wire form of a call (docs/realtime-protocol.md "Call"). */
-export function callView(c: Call): Record<string, unknown> {
+function callView(c: Call): Record<string, unknown> {
   return {
     callId: c.callId,
     caller: c.caller,

@@ -37,7 +37,7 @@ const origin = (s: RtcSession): LiveOrigin => ({ operator: s.userId, clientIp: s
 const UserId = Type.String({ minLength: 1, maxLength: 32 });
 
 /** The wire form of a live room (docs/realtime-protocol.md "LiveRoom"). */
-export function liveRoomView(r: LiveRoom): Record<string, unknown> {
+function liveRoomView(r: LiveRoom): Record<string, unknown> {
   return {
     roomId: r.roomId,
     owner: r.owner,

@@ -55,7 +55,7 @@ const Stream = Type.Union(STREAM_TYPES.map((t) => Type.Literal(t)));
 const Sdp = Type.String({ minLength: 1, maxLength: MAX_SDP_CHARS });
 
 /** The wire form of a published stream (docs/realtime-protocol.md "Stream"). */
-export function streamView(p: Publication): Record<string, unknown> {
+function streamView(p: Publication): Record<string, unknown> {
   return {
     userId: p.userId,
     stream: p.stream,

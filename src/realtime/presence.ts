@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import type { RtcSession } from './session.ts';
 
 /** A session's presence entry lives this long in Redis unless its node refreshes it, ms. */
-export const PRESENCE_TTL_MS = 60_000;
+const PRESENCE_TTL_MS = 60_000;
 /** How often a node refreshes the presence of its sessions, ms. */
-export const PRESENCE_REFRESH_MS = 20_000;
+const PRESENCE_REFRESH_MS = 20_000;
 
 /** Who is logged in across the nodes: each node adds and removes its own sessions. */
 export interface Presence {

@@ -63,14 +63,14 @@ export interface StoreOptions {
 }
 
 /** Whether a `store` setting names PostgreSQL rather than SQLite. */
-export function isPostgresUrl(store: string | undefined): store is string {
+function isPostgresUrl(store: string | undefined): store is string {
   return store !== undefined && /^postgres(ql)?:\/\//.test(store);
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Brings a database to the newest schema. */
-export async function migrate(db: Kysely<Database>): Promise<void> {
+async function migrate(db: Kysely<Database>): Promise<void> {
   const migrationTableSchema = await dialectOf(db).migrationSchema(db);
   const { error } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

@@ -43,7 +43,7 @@ export const LIVE_CALLBACK_COMMANDS: readonly string[] = [
 export const GIFT_NON_BLOCKING_COMMAND = 'Live.CallbackBeforeCallBackNotBlock';
 
 /** Each family's documented callbacks, in the order get_callback lists them for an "every command" configuration. */
-export const CALLBACK_COMMANDS: Record<CallbackFamily, readonly string[]> = { call: CALL_CALLBACK_COMMANDS, live: LIVE_CALLBACK_COMMANDS };
+const CALLBACK_COMMANDS: Record<CallbackFamily, readonly string[]> = { call: CALL_CALLBACK_COMMANDS, live: LIVE_CALLBACK_COMMANDS };
 
 /** Every word a family's CallbackCommandList may hold: its callbacks and its switches. */
 const LIST_WORDS: Record<CallbackFamily, readonly string[]> = { call: CALL_CALLBACK_COMMANDS, live: [...LIVE_CALLBACK_COMMANDS, GIFT_NON_BLOCKING_COMMAND] };

@@ -34,7 +34,7 @@ interface Attempt {
 }
 
 /** POSTs a JSON body and reads a JSON reply; a callback succeeds on HTTP 200 with a JSON body. */
-export function postJson(url: string, body: string, timeoutMs: number): Promise<Attempt> {
+function postJson(url: string, body: string, timeoutMs: number): Promise<Attempt> {
   return new Promise((resolve) => {
     let u: URL;
     try {

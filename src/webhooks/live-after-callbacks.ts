@@ -6,7 +6,7 @@ import type { CallbackEvent } from './call-callbacks.ts';
 // room share one order key, so the app server gets them in the order the room changed.
 
 /** The command words of the TUILiveKit after-callbacks trtcd produces. */
-export const LiveAfter = {
+const LiveAfter = {
   CREATE_ROOM: 'Live.CallbackAfterCreateRoom',
   DESTROY_ROOM: 'Live.CallbackAfterDestroyRoom',
   UPDATE_ROOM_INFO: 'Live.CallbackAfterUpdateRoomInfo',
@@ -23,7 +23,7 @@ export const LiveAfter = {
 export type MemberCause = 'Enter' | 'Leave' | 'HeartbeatInterrupt' | 'HeartbeatRecover' | 'Kicked';
 
 /** The order key of every callback of one live room. */
-export function liveOrderKey(sdkAppId: number, roomId: string): string {
+function liveOrderKey(sdkAppId: number, roomId: string): string {
   return `live:${sdkAppId}:${roomId}`;
 }
 

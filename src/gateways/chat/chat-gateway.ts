@@ -41,7 +41,7 @@ export interface ChatGatewayDeps {
 }
 
 /** Bus topic of Chat logins: every node kicks the instances a new login replaces. */
-export const CHAT_LOGIN_TOPIC = 'chat.login';
+const CHAT_LOGIN_TOPIC = 'chat.login';
 interface ChatLogin {
   sdkAppId: number;
   userId: string;
@@ -53,7 +53,7 @@ interface ChatLogin {
 /** `wshello` period the login reply asks for, s (the SDK's own default). */
 const HELLO_INTERVAL_S = 120;
 /** A socket that has not logged in within this long is closed, ms. */
-export const LOGIN_TIMEOUT_MS = 30_000;
+const LOGIN_TIMEOUT_MS = 30_000;
 /** Frames one socket may send per second (the SDK sends a handful; more is a fault or an attack). */
 const MAX_FRAMES_PER_SECOND = 100;
 const SHUTDOWN_GRACE_MS = 1000;
@@ -88,7 +88,7 @@ export function isChatWsPath(url: string): boolean {
 }
 
 /** The Chat SDK gateway on this node. */
-export class ChatGateway {
+class ChatGateway {
   private readonly wss: WebSocketServer;
   private readonly sessions = new Set<ChatSession>();
   /** Logged-in sessions: `${sdkAppId}\n${userId}` → sessions, oldest first. */

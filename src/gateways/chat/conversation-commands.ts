@@ -37,7 +37,7 @@ function lastMsg(m: C2CMessage): Record<string, unknown> {
  * peerReadTime C2cPeerReadTime. It sets a C2C conversation's unreadCount to 0 whatever UnreadMsgCount says (that field
  * counts for groups): the C2C count comes with openim.getmsg (C2CPairUnreadCount).
  */
-export function sessionItem(c: C2CConversation): Record<string, unknown> {
+function sessionItem(c: C2CConversation): Record<string, unknown> {
   return {
     Type: 1,
     To_Account: c.peer,

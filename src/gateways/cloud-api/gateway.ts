@@ -25,18 +25,18 @@ import { CloudError, CloudErrors, type CloudErrorEntry } from './errors.ts';
 import { NonceLog, type Nonces } from './nonces.ts';
 
 /** Largest POST body signed with TC3-HMAC-SHA256 (documented: 10 MB). */
-export const CLOUD_API_V3_BODY_LIMIT = 10 * 1024 * 1024;
+const CLOUD_API_V3_BODY_LIMIT = 10 * 1024 * 1024;
 /** Largest POST body signed with signature v1 (documented: 1 MB). */
-export const CLOUD_API_V1_BODY_LIMIT = 1024 * 1024;
+const CLOUD_API_V1_BODY_LIMIT = 1024 * 1024;
 /** Largest GET request: URL plus body (documented: 32 KB). */
-export const CLOUD_API_GET_LIMIT = 32 * 1024;
+const CLOUD_API_GET_LIMIT = 32 * 1024;
 /** Largest accepted difference between the request's timestamp and the server clock, in seconds (documented: five minutes). */
 export const SIGNATURE_WINDOW_SECONDS = 300;
 /**
  * What a SecretId must look like (else AuthFailure.InvalidSecretId): `AKID` and then letters and digits, as Tencent's
  * keys and the ones `trtcd app create` makes (`AKID` + 32).
  */
-export const SECRET_ID_FORMAT = /^AKID[A-Za-z0-9]{1,124}$/;
+const SECRET_ID_FORMAT = /^AKID[A-Za-z0-9]{1,124}$/;
 
 /** Signature v1 common parameters: never business parameters. */
 const V1_COMMON = new Set(['Action', 'Version', 'Region', 'Timestamp', 'Nonce', 'SecretId', 'SignatureMethod', 'Signature', 'Token', 'Language', 'RequestClient']);
@@ -220,7 +220,7 @@ const VALUE_ERRORS: ReadonlySet<ValueErrorType> = new Set([
  * UnknownParameter, a wrong JSON type → InvalidParameter, a value outside a constraint (length, count, range, pattern,
  * enumeration) → InvalidParameterValue. Each message names the parameter.
  */
-export function schemaError(action: CloudAction, params: unknown): CloudError | null {
+function schemaError(action: CloudAction, params: unknown): CloudError | null {
   if (action.check.Check(params)) return null;
   const first = action.check.Errors(params).First();
   if (!first) return new CloudError(CloudErrors.INVALID_PARAMETER);

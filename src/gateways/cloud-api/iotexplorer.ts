@@ -5,7 +5,7 @@ import { CloudErrors } from './errors.ts';
 /** Regions where IoT Explorer serves these actions (UnsupportedRegion elsewhere). */
 export const IOT_REGIONS = ['ap-bangkok', 'ap-guangzhou', 'ap-shanghai', 'ap-shanghai-fsi', 'eu-frankfurt', 'na-ashburn'] as const;
 /** Requests per second per app (CreateTRTCSignaturesWithRoomId's published default; assumed for the other two). */
-export const IOT_RATE_LIMIT = 20;
+const IOT_RATE_LIMIT = 20;
 
 const strict = { additionalProperties: false } as const;
 const base = { regions: IOT_REGIONS, limit: IOT_RATE_LIMIT };

@@ -5,26 +5,26 @@ import { defineAction, type ActionTable, type CloudContext } from './action.ts';
 import { CloudError, CloudErrors } from './errors.ts';
 
 /** Requests per second per app for the TRTC room-management actions (unconfirmed; Cloud API's usual default). */
-export const TRTC_RATE_LIMIT = 20;
+const TRTC_RATE_LIMIT = 20;
 /** DescribeRoomInfo looks back at most 14 days, over a window of at most 24 h; DescribeUserInfo over at most 4 h. */
-export const ROOM_INFO_LOOKBACK_S = 14 * 86_400;
-export const ROOM_INFO_WINDOW_S = 86_400;
-export const USER_INFO_WINDOW_S = 4 * 3600;
+const ROOM_INFO_LOOKBACK_S = 14 * 86_400;
+const ROOM_INFO_WINDOW_S = 86_400;
+const USER_INFO_WINDOW_S = 4 * 3600;
 /** Largest PageNumber of the history queries (keeps the row offset within what the store can take). */
-export const MAX_PAGE_NUMBER = 1_000_000;
+const MAX_PAGE_NUMBER = 1_000_000;
 /**
  * Regions the pages list for each family of actions (UnsupportedRegion elsewhere; a request without a region is
  * allowed, as for every action). Room management (DismissRoom*, RemoveUser*, SetUserBlocked*):
  * https://www.tencentcloud.com/document/product/647/34268; history (DescribeRoomInfo, DescribeUserInfo):
  * https://www.tencentcloud.com/document/api/647/39096 (na-toronto is missing from some copies of that page).
  */
-export const TRTC_ROOM_REGIONS = ['ap-beijing', 'ap-guangzhou', 'ap-singapore'] as const;
-export const TRTC_HISTORY_REGIONS = ['ap-beijing', 'ap-guangzhou', 'ap-mumbai', 'ap-singapore', 'na-toronto'] as const;
+const TRTC_ROOM_REGIONS = ['ap-beijing', 'ap-guangzhou', 'ap-singapore'] as const;
+const TRTC_HISTORY_REGIONS = ['ap-beijing', 'ap-guangzhou', 'ap-mumbai', 'ap-singapore', 'na-toronto'] as const;
 /** Most UserIds per RemoveUser* call. */
-export const MAX_REMOVE_USERS = 10;
+const MAX_REMOVE_USERS = 10;
 
 /** IsMute of SetUserBlocked*: 0 lifts the block, 1 blocks audio and video, 2 audio only, 3 video only (the state set, not added to). */
-export const IS_MUTE: readonly MediaBlock[] = [
+const IS_MUTE: readonly MediaBlock[] = [
   { audio: false, video: false },
   { audio: true, video: true },
   { audio: true, video: false },

@@ -16,9 +16,9 @@ export const IVH_CHANNEL_PATH = '/v2/ws/ivh/interactdriver/interactdriverservice
 /** Path prefix the router sends to this channel's upgrade handler. */
 export const IVH_WS_PREFIX = '/v2/ws/ivh/';
 /** The channel is dropped after this long without a frame from the client (documented: 3 minutes). */
-export const IVH_CHANNEL_IDLE_MS = 180_000;
+const IVH_CHANNEL_IDLE_MS = 180_000;
 /** How many of the session's latest drives (distinct ReqIds) have their status events re-sent on a reconnect (documented: 3). */
-export const IVH_REPLAY_DRIVES = 3;
+const IVH_REPLAY_DRIVES = 3;
 /** Events kept per drive for the replay. */
 const MAX_EVENTS_PER_DRIVE = 32;
 /** How long shutdown waits for close handshakes before it destroys the sockets, ms. */

@@ -16,7 +16,7 @@ export const IVH_HTTP_PREFIX = '/v2/ivh/';
 const SESSION_MANAGER = '/v2/ivh/sessionmanager/sessionmanagerservice/';
 const INTERACT_DRIVER = '/v2/ivh/interactdriver/interactdriverservice/';
 /** Largest accepted difference between `timestamp` and the server clock, in seconds (documented: ±5 minutes). */
-export const IVH_SIGNATURE_WINDOW_SECONDS = 300;
+const IVH_SIGNATURE_WINDOW_SECONDS = 300;
 /** Default largest request body when the server passes none (the server passes `bodyLimit`, 1 MiB by default). */
 export const IVH_BODY_LIMIT = 1024 * 1024;
 /** Longest `ReqId` accepted (documented as a 32-character UUID without dashes; longer ids are tolerated up to this). */
@@ -146,7 +146,7 @@ function optObj(p: Payload, name: string): Record<string, unknown> | undefined {
 const PROTOCOLS: ReadonlySet<string> = new Set(['rtmp', 'trtc', 'webrtc']);
 const DRIVER_TYPES: ReadonlySet<number> = new Set([1, 3]);
 /** StreamMaxInterval bounds in ms (documented: 2000–6000). */
-export const IVH_STREAM_MAX_INTERVAL = { min: 2000, max: 6000 } as const;
+const IVH_STREAM_MAX_INTERVAL = { min: 2000, max: 6000 } as const;
 
 const OPTION_TYPES: Readonly<Record<string, 'boolean' | 'string' | 'integer' | 'string|integer'>> = {
   TrtcUseExternalApp: 'boolean',
@@ -252,7 +252,7 @@ function trtcRoom(p: Payload, session: IvhSession): { roomId?: number; strRoomId
 export type IvhHandler = (ctx: { app: App; reqId: string; service: IvhSessions }, p: Payload) => Promise<Payload> | Payload;
 
 /** The dispatch table: request path → metrics label and handler. */
-export const IVH_ROUTES: Readonly<Record<string, { name: string; handle: IvhHandler }>> = {
+const IVH_ROUTES: Readonly<Record<string, { name: string; handle: IvhHandler }>> = {
   [`${SESSION_MANAGER}createsession`]: {
     name: 'createsession',
     handle: async ({ app, reqId, service }, p) => created(reqId, await service.createSession(app, { ...sessionRequest(p), projectId: str(p, 'VirtualmanProjectId') })),

@@ -9,7 +9,7 @@ export const MAX_USER_DATA_BYTES = 1000;
 /** Most callees one start_call_by_robot may ring (unconfirmed; see docs/compatibility.md). */
 export const MAX_CALLEES = 100;
 /** Largest NumberPerPage of get_record_by_filter (unconfirmed). */
-export const MAX_RECORDS_PER_PAGE = 100;
+const MAX_RECORDS_PER_PAGE = 100;
 /** Per-callee ResultCode of start_call_by_robot for a callee already in a call (unconfirmed). */
 export const CALLEE_BUSY_RESULT_CODE = 101003;
 /**
@@ -17,7 +17,7 @@ export const CALLEE_BUSY_RESULT_CODE = 101003;
  * Call.CallbackAfterEndCall page lists (https://trtc.io/document/68940) although trtcd records a heartbeat loss as
  * `Interrupt`, as the record pages do (see docs/compatibility.md).
  */
-export const FILTER_CALL_RESULTS: readonly string[] = [...CALL_RESULTS, 'Offline'];
+const FILTER_CALL_RESULTS: readonly string[] = [...CALL_RESULTS, 'Offline'];
 
 const callId = Type.Object({ CallId: Type.String({ minLength: 1 }) });
 const engine = { limit: perSecond(200), invalid: RestErrors.CALL_INVALID, internal: RestErrors.CALL_INTERNAL };

@@ -13,9 +13,9 @@ export const MAX_ADD_MEMBERS = 300;
 /** Most members one delete_group_member removes. */
 export const MAX_DELETE_MEMBERS = 100;
 /** Most groups one get_group_info asks about (unconfirmed). */
-export const MAX_GROUP_INFO_IDS = 50;
+const MAX_GROUP_INFO_IDS = 50;
 /** Most GroupIds one get_appid_group_list returns, and its default Limit. */
-export const MAX_GROUP_LIST = 10_000;
+const MAX_GROUP_LIST = 10_000;
 
 const Uint32 = Type.Integer({ minimum: 0, maximum: 0xffffffff });
 const GroupId = Type.String({ minLength: 1 });

@@ -23,7 +23,7 @@ const giftErrors = {
  * Catalogue commands whose pages list 100012 ("called too frequently") answer it at their limit; the others
  * answer the common 60007 (their error tables were not retrieved; see docs/compatibility.md).
  */
-export const LISTS_100012 = new Set(['get_gift_language', 'del_gift_language', 'copy_default_gift_config']);
+const LISTS_100012 = new Set(['get_gift_language', 'del_gift_language', 'copy_default_gift_config']);
 
 function gift(command: string, limit: RateLimit): { limit: RateLimit; invalid: RestErrorEntry; internal: RestErrorEntry; limited: RestErrorEntry; errors: typeof giftErrors } {
   return {
@@ -50,7 +50,7 @@ const giftFields = {
 const categoryFields = { ExtensionInfo: Type.Optional(Str), DefaultDesc: Type.Optional(Str) };
 
 /** GiftInfo as get_gift returns it (icon field spelled IconUrl, as in the example). */
-export function giftInfo(g: Gift): Record<string, unknown> {
+function giftInfo(g: Gift): Record<string, unknown> {
   return {
     GiftId: g.giftId,
     IconUrl: g.iconUrl,
@@ -64,7 +64,7 @@ export function giftInfo(g: Gift): Record<string, unknown> {
 }
 
 /** CategoryInfo as get_gift_category returns it. */
-export function categoryInfo(c: GiftCategory): Record<string, unknown> {
+function categoryInfo(c: GiftCategory): Record<string, unknown> {
   return { CategoryId: c.categoryId, ExtensionInfo: c.extensionInfo, DefaultName: c.defaultName, DefaultDesc: c.defaultDesc };
 }
 

@@ -12,8 +12,8 @@ import type { UplinkSsrcs } from './sdk-media.ts';
  * The MediaStream ids the SDK reads from a downlink answer: audio and main video belong to the first, anything else
  * is the sub stream (screen share). They are constants of the SDK.
  */
-export const MPC_MAIN_STREAM_ID = '5Y2wZK8nANNAoVw6dSAHVjNxrD1ObBM2kBPV';
-export const MPC_AUX_STREAM_ID = '224d130c-7b5c-415b-aaa2-79c2eb5a6df2';
+const MPC_MAIN_STREAM_ID = '5Y2wZK8nANNAoVw6dSAHVjNxrD1ObBM2kBPV';
+const MPC_AUX_STREAM_ID = '224d130c-7b5c-415b-aaa2-79c2eb5a6df2';
 
 /** The media sections of an SDP: kind and text. */
 function sections(sdp: string): Array<{ kind: string; text: string }> {

@@ -37,7 +37,7 @@ export interface DownlinkSsrcs {
 /** The SSRC trtcd's own RTCP is sent from. */
 const SERVER_SSRC = 0x7472_7463;
 /** The bitrate announced to SDK publishers (REMB), bits/s: without an estimate the browser falls back to ~30 kbit/s. */
-export const UPLINK_REMB_BPS = 2_500_000;
+const UPLINK_REMB_BPS = 2_500_000;
 
 /** One published stream of an SDK user: packets arrive from its transport's router. */
 export class SdkStreamSource implements MediaSource {

@@ -33,7 +33,7 @@ export interface SdkSignallingDeps {
 }
 
 /** A socket that has not joined a room within this long is closed, ms. */
-export const JOIN_TIMEOUT_MS = 30_000;
+const JOIN_TIMEOUT_MS = 30_000;
 /** Frames a socket may send per second (the SDK sends a few; more is a fault or an attack). */
 const MAX_FRAMES_PER_SECOND = 200;
 /** How long shutdown waits for close handshakes, ms. */

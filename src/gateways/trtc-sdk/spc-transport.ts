@@ -44,7 +44,7 @@ const VIDEO_FEEDBACK = [
 ];
 
 /** Opus and VP8 from a client ability; null when it offers neither (trtcd forwards without transcoding). */
-export function spcCodecs(a: ClientAbility): SpcCodecs | null {
+function spcCodecs(a: ClientAbility): SpcCodecs | null {
   const opus = a.audio?.codecs?.find((c) => c.codec.toLowerCase() === 'opus');
   const vp8 = a.video?.codecs?.find((c) => c.codec.toLowerCase() === 'vp8');
   const downVp8 = (a.video?.decoders ?? a.video?.codecs)?.find((c) => c.codec.toLowerCase() === 'vp8') ?? vp8;

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { packageRoot } from '../../package-root.ts';
 
 /** Where the bundled SDK is served. */
-export const SDK_PATH = '/sdk/trtcd.js';
+const SDK_PATH = '/sdk/trtcd.js';
 /** Where the demo page is served. */
-export const DEMO_PATH = '/demo/';
+const DEMO_PATH = '/demo/';
 
 const JS = 'text/javascript; charset=utf-8';
 const HTML = 'text/html; charset=utf-8';
@@ -26,7 +26,7 @@ const DEMO_FILES: Readonly<Record<string, { file: string; type: string }>> = {
 };
 
 /** Bundles web/sdk/index.ts into one browser ES module with esbuild. */
-export async function bundleSdk(root: string): Promise<string> {
+async function bundleSdk(root: string): Promise<string> {
   const { build } = await import('esbuild');
   const out = await build({
     entryPoints: ['web/sdk/index.ts'],

@@ -31,7 +31,7 @@ export const AUDIO_PAYLOAD_TYPE = 111;
 /** A 20 ms Opus packet of silence (CELT, fullband, mono), sent while idle so the audio track keeps flowing. */
 export const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
 /** Least time between two clip restarts asked for by requestKeyframe, so a flood of PLIs cannot pin the loop at frame 0. */
-export const KEYFRAME_RESTART_MIN_MS = 500;
+const KEYFRAME_RESTART_MIN_MS = 500;
 
 const VIDEO_CLOCK = 90_000;
 const AUDIO_PERIOD_MS = 20;

@@ -7,7 +7,7 @@ import { mediaKind, type MediaKind, type MediaSource, type RtpSink } from './sou
 export type PeerEnd = 'failed' | 'timeout';
 
 /** How long a new peer connection may take to connect before it is closed, ms. */
-export const CONNECT_TIMEOUT_MS = 20_000;
+const CONNECT_TIMEOUT_MS = 20_000;
 
 /** Where a peer connection's ICE and DTLS stand, for the log of one that ended. */
 function peerState(pc: RTCPeerConnection): string {

@@ -10,10 +10,10 @@ export type StreamType = 'main' | 'sub';
 export const STREAM_TYPES = ['main', 'sub'] as const;
 
 /** Video packets kept per publication for retransmission: about 4 s of 1 Mbit/s video. */
-export const VIDEO_HISTORY_SLOTS = 512;
+const VIDEO_HISTORY_SLOTS = 512;
 
 /** A keyframe is asked of a publisher at most this often, however many subscribers ask, ms. */
-export const KEYFRAME_INTERVAL_MS = 200;
+const KEYFRAME_INTERVAL_MS = 200;
 
 /** Who owns a publication or subscription: a /rtc session (the avatar's publications have none). */
 export interface Owner {

@@ -6,11 +6,11 @@ import { Batcher, type ItemOutcome } from '../batcher.ts';
 import { DomainError } from '../errors.ts';
 
 /** Most accounts one batch call may carry (multiaccount_import, account_delete, account_check). */
-export const MAX_BATCH = 100;
+const MAX_BATCH = 100;
 /** Longest UserID, in UTF-8 bytes. */
 export const MAX_USER_ID_BYTES = 32;
 /** Longest profile field (Nick, FaceUrl), in UTF-8 bytes. */
-export const MAX_PROFILE_FIELD_BYTES = 500;
+const MAX_PROFILE_FIELD_BYTES = 500;
 
 // Control characters cannot appear in a UserID; everything else up to 32 bytes is accepted (see docs/compatibility.md).
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -43,10 +43,10 @@ function checkBatch(n: number): void {
 }
 
 /** How many account existence answers are kept in memory. */
-export const KNOWN_ACCOUNTS_CACHE = 200_000;
+const KNOWN_ACCOUNTS_CACHE = 200_000;
 
 /** Bus topic of account imports and deletes, for other nodes' existence caches. */
-export const ACCOUNTS_TOPIC = 'accounts.changed';
+const ACCOUNTS_TOPIC = 'accounts.changed';
 
 interface AccountsChanged {
   sdkAppId: number;

@@ -7,7 +7,7 @@ import { DomainError } from '../errors.ts';
 import { applySetting, defaultSettings, parseSettings, type AppSettings, type CallbackConfig, type CallbackFamily } from './settings.ts';
 
 /** The first SDKAppID handed out when none is asked for (Tencent's are 14000xxxxx). */
-export const FIRST_SDK_APP_ID = 1400000001;
+const FIRST_SDK_APP_ID = 1400000001;
 
 /** A tenant: its credentials and settings. */
 export interface App {

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { DomainError } from '../errors.ts';
 
 /** Product features an app can switch on or off. */
-export const FEATURES = ['call', 'live', 'gift', 'trtc', 'ivh'] as const;
+const FEATURES = ['call', 'live', 'gift', 'trtc', 'ivh'] as const;
 export type Feature = (typeof FEATURES)[number];
 
 /** Rate-limit profiles: `tencent` applies the published per-API limits, `off` none. */
@@ -61,7 +61,7 @@ export interface AppSettings {
 }
 
 /** Every package ability on: what a new app's Chat logins announce. */
-export const ALL_PURCHASE_BITS = '1'.repeat(64);
+const ALL_PURCHASE_BITS = '1'.repeat(64);
 
 /** Longest Live callback token (set_callback_token `Token`), in characters. */
 export const MAX_LIVE_CALLBACK_TOKEN_CHARS = 128;
@@ -116,7 +116,7 @@ export function maskedSettings(s: AppSettings): AppSettings {
 }
 
 /** The keys `app set` understands. */
-export const SETTING_KEYS = [
+const SETTING_KEYS = [
   ...FEATURES.map((f) => `features.${f}`),
   'admins',
   'callback.url',

@@ -13,9 +13,9 @@ import { end, transition, type CallAction, type Transition } from './call-machin
 import { Serial } from '../serial.ts';
 
 /** Ring timeout when neither the call nor the app sets one (TUICallKit's 30 s). */
-export const DEFAULT_RING_TIMEOUT_MS = 30_000;
+const DEFAULT_RING_TIMEOUT_MS = 30_000;
 /** Records are kept for the filter API this long (7 days). */
-export const RECORD_WINDOW_MS = 7 * 86_400_000;
+const RECORD_WINDOW_MS = 7 * 86_400_000;
 /** Bus topic of call changes. */
 export const CALL_TOPIC = 'call.changed';
 
@@ -74,7 +74,7 @@ function toRow(c: Call): CallRow {
 }
 
 /** A stored call. */
-export function fromRow(r: CallRow): Call {
+function fromRow(r: CallRow): Call {
   return {
     callId: r.call_id,
     sdkAppId: Number(r.sdk_app_id),

@@ -29,9 +29,9 @@ export const DEFAULT_APPLY_JOIN: Readonly<Record<GroupType, string>> = {
 /** ApplyJoinOption values. */
 export const APPLY_JOIN_OPTIONS: ReadonlySet<string> = new Set(['FreeAccess', 'NeedPermission', 'DisableApply']);
 /** Longest custom GroupId, in bytes. */
-export const MAX_GROUP_ID_BYTES = 48;
+const MAX_GROUP_ID_BYTES = 48;
 /** Prefix of server-made GroupIds (custom ones may not use it, except Community ids, which must start `@TGS#_`). */
-export const AUTO_ID_PREFIX = '@TGS#';
+const AUTO_ID_PREFIX = '@TGS#';
 /** Longest profile fields, in UTF-8 bytes (the current SDK limits; older pages say 30/240/300/100). */
 export const GROUP_FIELD_LIMITS = { name: 100, introduction: 400, notification: 400, faceUrl: 500 } as const;
 /** Largest MaxMemberNum a creator may ask for. */

@@ -77,7 +77,7 @@ export interface Group {
 export type ChatEvent = { kind: 'c2c'; message: C2CMessage; syncSender?: boolean } | { kind: 'group'; message: GroupMessage; members: string[] };
 
 /** Element types a message body may hold (Tencent's TIMMsgElement types). */
-export const MSG_TYPES: ReadonlySet<string> = new Set([
+const MSG_TYPES: ReadonlySet<string> = new Set([
   'TIMTextElem',
   'TIMCustomElem',
   'TIMFaceElem',

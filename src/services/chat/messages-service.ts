@@ -7,15 +7,15 @@ import { DomainError } from '../errors.ts';
 import { bodyProblem, CHAT_TOPIC, MAX_MESSAGE_BYTES, messageTooLarge, type C2CMessage, type ChatEvent, type MsgElement } from './message.ts';
 
 /** Messages one sync call returns when the caller names no limit. */
-export const DEFAULT_SYNC_LIMIT = 20;
+const DEFAULT_SYNC_LIMIT = 20;
 /** Most messages one sync call returns. */
-export const MAX_SYNC_LIMIT = 100;
+const MAX_SYNC_LIMIT = 100;
 /** Most conversations one `conversations` call returns. */
-export const MAX_CONVERSATIONS_LIMIT = 200;
+const MAX_CONVERSATIONS_LIMIT = 200;
 /** Most messages one `history` call returns. */
-export const MAX_HISTORY_LIMIT = 100;
+const MAX_HISTORY_LIMIT = 100;
 /** Senders whose default-MsgSeq counter is kept in memory (others are read again from the store). */
-export const SEQ_COUNTERS = 100_000;
+const SEQ_COUNTERS = 100_000;
 
 const UINT32_MAX = 0xffffffff;
 

@@ -13,15 +13,15 @@ import { SpeechDriver } from './speech-driver.ts';
 /** Concurrent sessions a project or asset allows when created without a quota (unconfirmed). */
 export const DEFAULT_AVATAR_CONCURRENCY = 5;
 /** How long a session stays "preparing" (3) before it is ready (1), unless configured. */
-export const DEFAULT_PREPARE_DELAY_MS = 3000;
+const DEFAULT_PREPARE_DELAY_MS = 3000;
 /** A started session with no drive traffic for this long is closed. */
 export const IDLE_CLOSE_MS = 10 * 60_000;
 /** Validity of the TRTC keys trtcd makes for avatars and gettrtcsign. */
-export const IVH_TRTC_EXPIRE_S = 86_400;
+const IVH_TRTC_EXPIRE_S = 86_400;
 /** Host named in rtmp/webrtc PlayStreamAddr (no such stream is served; see docs/compatibility.md). */
-export const IVH_PLAY_HOST = 'liveplay.ivh.qq.com';
+const IVH_PLAY_HOST = 'liveplay.ivh.qq.com';
 /** StreamMaxInterval range and default, ms. */
-export const STREAM_MAX_INTERVAL = { min: 2000, max: 6000, default: 2000 } as const;
+const STREAM_MAX_INTERVAL = { min: 2000, max: 6000, default: 2000 } as const;
 
 /** A project (VirtualmanProjectId) or asset (AssetVirtualmanKey) with its concurrency quota. */
 export interface IvhAvatar {

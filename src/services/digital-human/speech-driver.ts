@@ -21,17 +21,17 @@ const DOMAIN_CODES: Record<SpeechErrorDetail, DomainErrorCode> = {
 };
 
 /** SEND_TEXT `Text` limit, in characters (code points). */
-export const MAX_TEXT_CHARS = 4000;
+const MAX_TEXT_CHARS = 4000;
 /** SEND_STREAMTEXT `Text` limit per fragment, in UTF-8 bytes. */
-export const MAX_STREAM_FRAGMENT_BYTES = 1000;
+const MAX_STREAM_FRAGMENT_BYTES = 1000;
 /** Two SEND_TEXT texts closer than this are refused (100012). */
-export const MIN_TEXT_INTERVAL_MS = 1000;
+const MIN_TEXT_INTERVAL_MS = 1000;
 /** Shortest time a text utterance takes from TextStart to TextOver. */
-export const MIN_UTTERANCE_MS = 500;
+const MIN_UTTERANCE_MS = 500;
 /** Default speaking rate. */
-export const DEFAULT_MS_PER_CHAR = 200;
+const DEFAULT_MS_PER_CHAR = 200;
 /** PCM 16 kHz, 16-bit, mono. */
-export const PCM_BYTES_PER_SECOND = 32_000;
+const PCM_BYTES_PER_SECOND = 32_000;
 
 export interface SpeechDriverOptions {
   sessionId: string;

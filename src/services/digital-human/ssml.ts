@@ -4,16 +4,16 @@
  */
 
 /** The tags the IVH SSML dialect documents. */
-export const SSML_TAGS = ['speak', 'phoneme', 'break', 'word', 'sub', 'say-as', 'insert-action'] as const;
+const SSML_TAGS = ['speak', 'phoneme', 'break', 'word', 'sub', 'say-as', 'insert-action'] as const;
 /** Values of `<say-as interpret-as>`. */
-export const SAY_AS_TYPES = ['cardinal', 'digits', 'telephone', 'address', 'id', 'date', 'time', 'punctuation', 'characters', 'measure', 'currency'] as const;
+const SAY_AS_TYPES = ['cardinal', 'digits', 'telephone', 'address', 'id', 'date', 'time', 'punctuation', 'characters', 'measure', 'currency'] as const;
 /** Values of `<break strength>`. */
-export const BREAK_STRENGTHS = ['x-weak', 'weak', 'medium', 'strong', 'x-strong'] as const;
+const BREAK_STRENGTHS = ['x-weak', 'weak', 'medium', 'strong', 'x-strong'] as const;
 /**
  * The pause of a `<break>` without `time`, by strength (`medium` when neither is given, as the page says). The IVH
  * pages give no durations; these are the usual TTS ones (250 ms steps from x-weak to x-strong).
  */
-export const BREAK_STRENGTH_MS: Readonly<Record<(typeof BREAK_STRENGTHS)[number], number>> = { 'x-weak': 250, weak: 500, medium: 750, strong: 1000, 'x-strong': 1250 };
+const BREAK_STRENGTH_MS: Readonly<Record<(typeof BREAK_STRENGTHS)[number], number>> = { 'x-weak': 250, weak: 500, medium: 750, strong: 1000, 'x-strong': 1250 };
 
 interface SsmlText {
   kind: 'text';

@@ -36,7 +36,7 @@ type StoredGift = Omit<Gift, 'giftId'>;
 type StoredCategory = Omit<GiftCategory, 'categoryId'>;
 
 /** Bus topic of gift catalogue changes. */
-export const GIFT_CATALOGUE_TOPIC = 'gift.catalogue';
+const GIFT_CATALOGUE_TOPIC = 'gift.catalogue';
 
 /**
  * Each app's gift catalogue (gifts, categories, translations, gift–category relations), kept in memory and written

@@ -2,15 +2,15 @@ import type { App, AppsService } from '../apps/apps-service.ts';
 import { DomainError } from '../errors.ts';
 
 /** Languages a gift or category can be translated into. */
-export const LANGUAGES = ['en', 'zh-Hans', 'zh-Hant'] as const;
+const LANGUAGES = ['en', 'zh-Hans', 'zh-Hant'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
 /** Longest GiftId and CategoryId, in bytes. */
-export const MAX_ID_BYTES = 20;
+const MAX_ID_BYTES = 20;
 /** Longest IconUrl and ResourceUrl, in bytes. */
-export const MAX_URL_BYTES = 200;
+const MAX_URL_BYTES = 200;
 /** Longest ExtensionInfo (JSON text), in bytes. */
-export const MAX_EXTENSION_INFO_BYTES = 100;
+const MAX_EXTENSION_INFO_BYTES = 100;
 /** Longest name (DefaultName, Name, CategoryName), in bytes. */
 export const MAX_NAME_BYTES = 20;
 /** Longest gift description (DefaultDesc, Desc), in bytes (https://cloud.tencent.com/document/product/647/121322). */
@@ -18,7 +18,7 @@ export const MAX_DESC_BYTES = 20;
 /** Longest category description (DefaultDesc, CategoryDesc), in bytes: "最长60字节" (https://cloud.tencent.com/document/product/454/124223). */
 export const MAX_CATEGORY_DESC_BYTES = 60;
 /** Largest Coins and Level (unconfirmed: an Int32). */
-export const MAX_INT = 2_147_483_647;
+const MAX_INT = 2_147_483_647;
 /** Most gifts one app may configure (unconfirmed; Tencent's limit depends on the package). */
 export const MAX_GIFTS_PER_APP = 1000;
 /** Most categories one app may configure: "最多设置3个礼物分类" (https://cloud.tencent.com/document/product/454/124223). */
@@ -170,7 +170,7 @@ export function invalid(message: string): never {
 }
 
 /** A GiftId or CategoryId: not empty, at most MAX_ID_BYTES. */
-export function checkId(field: string, id: string): void {
+function checkId(field: string, id: string): void {
   if (id === '') invalid(`${field} is empty`);
   if (bytes(id) > MAX_ID_BYTES) invalid(`${field} is longer than ${MAX_ID_BYTES} bytes`);
 }
@@ -181,12 +181,12 @@ export function checkMax(field: string, v: string | undefined, max: number): voi
 }
 
 /** A number field, when given: an integer from 0 to MAX_INT. */
-export function checkInt(field: string, v: number | undefined): void {
+function checkInt(field: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0 && v <= MAX_INT)) invalid(`${field} must be an integer from 0 to ${MAX_INT}`);
 }
 
 /** ExtensionInfo: empty (none) or JSON text of at most 100 bytes. */
-export function checkExtension(v: string | undefined): void {
+function checkExtension(v: string | undefined): void {
   if (v === undefined || v === '') return;
   checkMax('ExtensionInfo', v, MAX_EXTENSION_INFO_BYTES);
   try {

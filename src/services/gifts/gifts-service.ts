@@ -7,20 +7,7 @@ import { GiftCatalogue } from './gift-catalogue.ts';
 import { GiftSender } from './gift-sender.ts';
 import type { GiftCount, GiftMeta, SendGiftRequest, SentGift } from './gift.ts';
 
-export {
-  LANGUAGES,
-  MAX_ID_BYTES,
-  MAX_URL_BYTES,
-  MAX_EXTENSION_INFO_BYTES,
-  MAX_NAME_BYTES,
-  MAX_DESC_BYTES,
-  MAX_INT,
-  MAX_GIFTS_PER_APP,
-  MAX_CATEGORIES_PER_APP,
-  MAX_GIFT_COUNT,
-  MAX_RECEIVERS,
-  GiftErrors,
-} from './gift.ts';
+export { MAX_GIFT_COUNT, MAX_RECEIVERS, GiftErrors } from './gift.ts';
 export type { Language, GiftText, Gift, GiftCategory, GiftInput, GiftPatch, CategoryInput, CategoryPatch, SendGiftRequest, SentGift, GiftCount, GiftMeta } from './gift.ts';
 
 /**

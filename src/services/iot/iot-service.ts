@@ -7,11 +7,11 @@ import { DomainError } from '../errors.ts';
 import type { TrtcRoomsService } from '../trtc-rooms/trtc-rooms-service.ts';
 
 /** Most users per CreateTRTCSignaturesWithRoomId / RemoveUserByRoomIdFromTRTC. */
-export const MAX_IOT_USERS = 10;
+const MAX_IOT_USERS = 10;
 /** Validity of the UserSig and PrivateMapKey handed out, and how long the RoomId stays taken (unconfirmed). */
-export const IOT_SIGNATURE_EXPIRE_S = 86_400;
+const IOT_SIGNATURE_EXPIRE_S = 86_400;
 /** Longest string room id, in bytes. */
-export const MAX_STR_ROOM_ID_BYTES = 64;
+const MAX_STR_ROOM_ID_BYTES = 64;
 
 /** One entry of TRTCParamList. */
 export interface TrtcParams {

@@ -20,7 +20,7 @@ import { defaultInfo, fromRow, inRoom, isMember, LiveRoomStore, roomIdProblem, S
 import { isSeatTemplate, SEAT_TEMPLATES, templateOfLayoutId, templateSeats } from './seat-templates.ts';
 import { kickFromSeat, lockSeat, moveToSeat, pickOnSeat, placeOnSeat, seatList, switchSeat, unseat } from './seats.ts';
 
-export { DEFAULT_MAX_SEAT_COUNT, MAX_ROOM_ID_BYTES, SERVER_ORIGIN, defaultInfo, roomIdProblem, type LiveCallbacks, type LiveOrigin } from './room-store.ts';
+export type { LiveCallbacks, LiveOrigin } from './room-store.ts';
 
 /** DomainError details of create_room refusals with codes of their own (https://trtc.io/document/63401). */
 export const LiveRoomErrors = {
@@ -57,24 +57,24 @@ function withTemplate(info: LiveRoomInfo): LiveRoomInfo {
 }
 
 /** Most seats a room may have (unconfirmed; the real limit depends on the package). */
-export const MAX_SEAT_COUNT = 16;
+const MAX_SEAT_COUNT = 16;
 /** Most members ban_member takes per call. */
-export const MAX_BAN_PER_CALL = 20;
+const MAX_BAN_PER_CALL = 20;
 /** Most metadata keys per room (unconfirmed). */
-export const MAX_METADATA_KEYS = 10;
+const MAX_METADATA_KEYS = 10;
 /** Longest metadata key and value, in bytes. */
-export const MAX_METADATA_KEY_BYTES = 50;
-export const MAX_METADATA_VALUE_BYTES = 2048;
+const MAX_METADATA_KEY_BYTES = 50;
+const MAX_METADATA_VALUE_BYTES = 2048;
 /** Most bytes all of a room's metadata values may hold together (https://www.tencentcloud.com/document/product/647/64375). */
-export const MAX_METADATA_TOTAL_VALUE_BYTES = 16 * 1024;
+const MAX_METADATA_TOTAL_VALUE_BYTES = 16 * 1024;
 /** Most robots a room may hold ("Each room can accommodate a maximum of three robots", https://trtc.io/document/69079). */
-export const MAX_ROBOTS = 3;
+const MAX_ROBOTS = 3;
 /** Longest text or custom message, in bytes (Chat's message limit). */
 export const MAX_MESSAGE_BYTES = 12 * 1024;
 /** Most rooms get_room_list returns per page. */
 export const MAX_ROOM_LIST_COUNT = 20;
 /** Most admins a room may have, and most Admin_Account entries of one modify_admin (100020 beyond). */
-export const MAX_ROOM_ADMINS = 5;
+const MAX_ROOM_ADMINS = 5;
 /** Members get_member_list returns per page (unconfirmed: the page gives no page size). */
 export const MEMBER_PAGE_SIZE = 100;
 /** Most members get_member_list returns over all pages ("only 1000 are returned above 1000 members"). */

@@ -15,9 +15,9 @@ import { seatsChanged } from './seats.ts';
 const bytes = (s: string) => Buffer.byteLength(s);
 
 /** Longest RoomId, in bytes. */
-export const MAX_ROOM_ID_BYTES = 48;
+const MAX_ROOM_ID_BYTES = 48;
 /** Seats of a room when create_room sets none (unconfirmed). */
-export const DEFAULT_MAX_SEAT_COUNT = 8;
+const DEFAULT_MAX_SEAT_COUNT = 8;
 
 /** Who made a change and from where: the callback's Operator_Account, ClientIP and OptPlatform. */
 export interface LiveOrigin {

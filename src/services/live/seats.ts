@@ -16,7 +16,7 @@ export const SeatErrors = {
 } as const;
 
 /** What move_user_to_seat does when the target seat is taken: refuse, kick the occupant off, or swap the two. */
-export const MovePolicy = { CANCEL: 0, FORCE: 1, SWAP: 2 } as const;
+const MovePolicy = { CANCEL: 0, FORCE: 1, SWAP: 2 } as const;
 export type MovePolicy = (typeof MovePolicy)[keyof typeof MovePolicy];
 
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -29,7 +29,7 @@ export function seatList(n: number, old: Seat[] = []): Seat[] {
 }
 
 /** A seat with nobody on it: the audio and video flags belong to the user who leaves and are reset with them. */
-export function vacated(s: Seat): Seat {
+function vacated(s: Seat): Seat {
   return { ...s, member: '', videoDisabled: false, audioDisabled: false };
 }
 

@@ -36,7 +36,7 @@ export interface TrtcBlockEvent extends MediaBlock {
 }
 
 /** The block of a user nobody blocked. */
-export const NOT_BLOCKED: Readonly<MediaBlock> = Object.freeze({ audio: false, video: false });
+const NOT_BLOCKED: Readonly<MediaBlock> = Object.freeze({ audio: false, video: false });
 
 /** Details of a client entering, kept in the user history. */
 export interface EnterInfo {
@@ -70,7 +70,7 @@ export function roomKey(ref: RoomRef): string {
 }
 
 /** The room id as text (RoomString / RoomStr of the history APIs). */
-export function roomText(ref: RoomRef): string {
+function roomText(ref: RoomRef): string {
   return 'roomId' in ref ? String(ref.roomId) : ref.strRoomId;
 }
 
