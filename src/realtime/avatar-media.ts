@@ -6,6 +6,7 @@ import { listen } from './feature.ts';
 import { ClipPlayer, loadAvatarClips, type AvatarClips } from './media/clip-player.ts';
 import type { Publication } from './media/sfu.ts';
 import type { MediaFeature } from './media-feature.ts';
+import { userKey, type UserKey } from '../services/tenant-keys.ts';
 
 /** The room member role of a digital human (set by the digital-human service when its session is ready). */
 const AVATAR_ROLE = 'avatar';
@@ -35,7 +36,7 @@ export interface AvatarMediaDeps {
  */
 export class AvatarMedia {
   /** Playing avatars: `${sdkAppId}\n${userId}` → their publication. */
-  private readonly playing = new Map<string, Publication>();
+  private readonly playing = new Map<UserKey, Publication>();
   private readonly unsubscribe: Array<() => void>;
   private closed = false;
 
@@ -50,7 +51,7 @@ export class AvatarMedia {
       listen(d.bus, IVH_EVENT_TOPIC, d.log, 'avatar speak event', (p, remote) => {
         const m = p as { event: IvhEvent; avatar?: { sdkAppId: number; userId: string } };
         if (remote || !m.avatar || !m.event.SpeakStatus) return;
-        const pub = this.playing.get(`${m.avatar.sdkAppId}\n${m.avatar.userId}`);
+        const pub = this.playing.get(userKey(m.avatar.sdkAppId, m.avatar.userId));
         if (pub && d.media.sfu.live(pub)) (pub.source as ClipPlayer).setSpeaking(isSpeaking(m.event.SpeakStatus));
       }),
     ];
@@ -58,7 +59,7 @@ export class AvatarMedia {
 
   /** Whether the avatar is playing, and speaking; for tests and stats. */
   state(sdkAppId: number, userId: string): { playing: boolean; speaking: boolean } {
-    const pub = this.playing.get(`${sdkAppId}\n${userId}`);
+    const pub = this.playing.get(userKey(sdkAppId, userId));
     const live = pub !== undefined && this.d.media.sfu.live(pub);
     return { playing: live, speaking: live && (pub.source as ClipPlayer).speaking };
   }
@@ -82,7 +83,7 @@ export class AvatarMedia {
       if (!this.d.trtcRooms.members(e.sdkAppId, e.room).some((m) => m.userId === userId && m.role === AVATAR_ROLE)) continue;
       const player = new ClipPlayer(clips);
       const pub = this.d.media.sfu.publish({ sdkAppId: e.sdkAppId, room: e.room, userId, stream: 'main', source: player, owner: undefined });
-      this.playing.set(`${e.sdkAppId}\n${userId}`, pub);
+      this.playing.set(userKey(e.sdkAppId, userId), pub);
       player.start();
       this.d.media.announce(pub);
     }

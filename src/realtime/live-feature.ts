@@ -9,6 +9,7 @@ import { LIVE_TOPIC, type LiveEvent, type LiveRoom } from '../services/live/room
 import { listen, refusal, typed, withRefusals, type RtcFeature } from './feature.ts';
 import { event, MAX_LIVE_ROOMS_PER_SESSION, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
 import type { RtcSession } from './session.ts';
+import { liveRoomKey, type LiveRoomKey } from '../services/tenant-keys.ts';
 
 /** What the live-room part of /rtc needs. */
 export interface LiveFeatureDeps {
@@ -56,7 +57,7 @@ function liveRoomView(r: LiveRoom): Record<string, unknown> {
  */
 export class LiveFeature implements RtcFeature {
   /** Sessions in each live room on this node: `${sdkAppId}\n${roomId}` → sessions. */
-  private readonly index = new Map<string, Set<RtcSession>>();
+  private readonly index = new Map<LiveRoomKey, Set<RtcSession>>();
   /** Live rooms each session is in. */
   private readonly rooms = new Map<RtcSession, Set<string>>();
   private readonly unsubscribe: () => void;
@@ -74,7 +75,7 @@ export class LiveFeature implements RtcFeature {
         return { room: liveRoomView(room) };
       }
       if (this.guard(() => this.d.live.isBanned(s.sdkAppId, m.roomId, s.userId))) throw new RtcError(RtcErrors.BANNED);
-      const k = `${s.sdkAppId}\n${m.roomId}`;
+      const k = liveRoomKey(s.sdkAppId, m.roomId);
       let set = this.index.get(k);
       if (!set) this.index.set(k, (set = new Set()));
       set.add(s);
@@ -160,7 +161,7 @@ export class LiveFeature implements RtcFeature {
 
   /** Number of sessions in a live room on this node. */
   audience(sdkAppId: number, roomId: string): number {
-    return this.index.get(`${sdkAppId}\n${roomId}`)?.size ?? 0;
+    return this.index.get(liveRoomKey(sdkAppId, roomId))?.size ?? 0;
   }
 
   /** Records that a session left a room (the user goes offline with their last session); a failure is only logged. */
@@ -200,7 +201,7 @@ export class LiveFeature implements RtcFeature {
    * Members going online or offline are not announced.
    */
   private onLiveEvent(e: LiveEvent): void {
-    const k = `${e.sdkAppId}\n${e.roomId}`;
+    const k = liveRoomKey(e.sdkAppId, e.roomId);
     const set = this.index.get(k);
     if (!set || e.type === 'member') return;
     const text = event('live.event', { roomId: e.roomId, kind: e.type, data: e.data, time: e.time });
@@ -217,7 +218,7 @@ export class LiveFeature implements RtcFeature {
 
   private detach(s: RtcSession, roomId: string): boolean {
     if (!this.rooms.get(s)?.delete(roomId)) return false;
-    const k = `${s.sdkAppId}\n${roomId}`;
+    const k = liveRoomKey(s.sdkAppId, roomId);
     const set = this.index.get(k);
     set?.delete(s);
     if (set?.size === 0) this.index.delete(k);

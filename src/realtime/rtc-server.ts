@@ -29,6 +29,7 @@ import {
 import type { Presence } from './presence.ts';
 import { RtcSession } from './session.ts';
 import { TrtcRoomFeature, trtcSuspended } from './trtc-room-feature.ts';
+import { userKey, type UserKey } from '../services/tenant-keys.ts';
 
 /** How long shutdown waits for close handshakes before it destroys the sockets, ms. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -69,7 +70,7 @@ export class RtcServer {
   /** Live sessions by resume token. */
   private readonly sessions = new Map<string, RtcSession>();
   /** Live sessions of each user: `${sdkAppId}\n${userId}` → sessions. */
-  private readonly byUser = new Map<string, Set<RtcSession>>();
+  private readonly byUser = new Map<UserKey, Set<RtcSession>>();
   private readonly graceTimers = new Map<RtcSession, NodeJS.Timeout>();
   private readonly expiryTimers = new Map<RtcSession, NodeJS.Timeout>();
   private readonly pending = new Set<Promise<unknown>>();
@@ -86,8 +87,8 @@ export class RtcServer {
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
     const track = (p: Promise<unknown>) => this.track(p);
     const sessions = {
-      sessionsOf: (sdkAppId: number, userId: string) => this.byUser.get(`${sdkAppId}\n${userId}`) ?? [],
-      online: async (sdkAppId: number, userId: string) => this.byUser.has(`${sdkAppId}\n${userId}`) || ((await d.presence?.online(sdkAppId, userId)) ?? false),
+      sessionsOf: (sdkAppId: number, userId: string) => this.byUser.get(userKey(sdkAppId, userId)) ?? [],
+      online: async (sdkAppId: number, userId: string) => this.byUser.has(userKey(sdkAppId, userId)) || ((await d.presence?.online(sdkAppId, userId)) ?? false),
     };
     this.live = new LiveFeature({ live: d.live, gifts: d.gifts, bus: d.bus, log: d.log });
     const rooms = new TrtcRoomFeature({ apps: d.apps, trtcRooms: d.trtcRooms, bus: d.bus, log: d.log, track, streams: (a, r) => this.media.streams(a, r) });

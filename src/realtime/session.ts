@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RtcConnection } from './connection.ts';
 import { RESUME_BUFFER_EVENTS } from './protocol.ts';
+import { userKey, type UserKey } from '../services/tenant-keys.ts';
 
 /**
  * One login: who it is, the connection it is on now (none while it waits to be resumed), and its numbered events.
@@ -36,8 +37,8 @@ export class RtcSession {
   }
 
   /** The key of the session's user within the node: `${sdkAppId}\n${userId}`. */
-  get userKey(): string {
-    return `${this.sdkAppId}\n${this.userId}`;
+  get userKey(): UserKey {
+    return userKey(this.sdkAppId, this.userId);
   }
 
   /** Numbers an event (built by `event()`), keeps it for resumption and writes it to the connection, if any. */

@@ -3,14 +3,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import type { App, AppsService } from '../services/apps/apps-service.ts';
 import { DomainError } from '../services/errors.ts';
-import {
-  MAX_NUMERIC_ROOM_ID,
-  roomKey,
-  TRTC_ROOM_TOPIC,
-  type RoomRef,
-  type TrtcRoomEvent,
-  type TrtcRoomsService,
-} from '../services/trtc-rooms/trtc-rooms-service.ts';
+import { MAX_NUMERIC_ROOM_ID, TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent, type TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
 import { listen, type RtcFeature, type SessionEnd } from './feature.ts';
 import {
   event,
@@ -25,6 +18,7 @@ import {
   type RtcRequest,
 } from './protocol.ts';
 import type { RtcSession } from './session.ts';
+import { roomKey, trtcRoomKey, type TrtcRoomKey } from '../services/tenant-keys.ts';
 
 /** What the TRTC room part of /rtc needs. */
 export interface TrtcRoomFeatureDeps {
@@ -82,7 +76,7 @@ export function trtcSuspended(apps: Pick<AppsService, 'admit'>, app: App): boole
  */
 export class TrtcRoomFeature implements RtcFeature {
   /** Sessions in each room on this node: `${sdkAppId}\n${roomKey}` → userId → session. */
-  private readonly index = new Map<string, Map<string, RtcSession>>();
+  private readonly index = new Map<TrtcRoomKey, Map<string, RtcSession>>();
   /** Rooms each session is in, by roomKey. */
   private readonly rooms = new Map<RtcSession, Map<string, Entered>>();
   private readonly unsubscribe: () => void;
@@ -132,7 +126,7 @@ export class TrtcRoomFeature implements RtcFeature {
     const app = this.d.apps.get(s.sdkAppId);
     if (!app || trtcSuspended(this.d.apps, app) || !app.settings.features.trtc) throw new RtcError(RtcErrors.SERVICE_SUSPENDED);
     const rk = roomKey(ref);
-    const k = `${s.sdkAppId}\n${rk}`;
+    const k = trtcRoomKey(s.sdkAppId, ref);
     let mine = this.rooms.get(s);
     if (mine?.has(rk)) return this.entered(s.sdkAppId, ref);
     if ((mine?.size ?? 0) >= MAX_ROOMS_PER_CONNECTION) throw new RtcError(RtcErrors.TOO_MANY_ROOMS);
@@ -176,12 +170,12 @@ export class TrtcRoomFeature implements RtcFeature {
   entry(s: RtcSession, ref: RoomRef): Entered | undefined {
     const rk = roomKey(ref);
     const e = this.rooms.get(s)?.get(rk);
-    return e && this.index.get(`${s.sdkAppId}\n${rk}`)?.get(s.userId) === s ? e : undefined;
+    return e && this.index.get(trtcRoomKey(s.sdkAppId, ref))?.get(s.userId) === s ? e : undefined;
   }
 
   /** The sessions on this node in a room. */
   sessionsIn(sdkAppId: number, ref: RoomRef): Iterable<RtcSession> {
-    return this.index.get(`${sdkAppId}\n${roomKey(ref)}`)?.values() ?? [];
+    return this.index.get(trtcRoomKey(sdkAppId, ref))?.values() ?? [];
   }
 
   /** The room.enter reply: the room, its members and, with media, its published streams. */
@@ -205,7 +199,7 @@ export class TrtcRoomFeature implements RtcFeature {
       throw new RtcError(RtcErrors.INVALID_ARGUMENT, `to must be a list of 1-${MAX_RECIPIENTS} UserIDs`);
     }
     const rk = roomKey(ref);
-    const room = this.index.get(`${s.sdkAppId}\n${rk}`);
+    const room = this.index.get(trtcRoomKey(s.sdkAppId, ref));
     if (!this.rooms.get(s)?.has(rk) || room?.get(s.userId) !== s) throw new RtcError(RtcErrors.NOT_IN_ROOM);
     const msg: RoomMessage = { sdkAppId: s.sdkAppId, room: roomOf(ref), from: s.userId, data, to: to ? [...new Set(to as string[])] : undefined };
     const delivered = this.fanOut(msg, s);
@@ -215,7 +209,7 @@ export class TrtcRoomFeature implements RtcFeature {
 
   /** Writes a custom message to its recipients connected to this node (not the sender); returns how many. */
   private fanOut(m: RoomMessage, sender: RtcSession | undefined): number {
-    const room = this.index.get(`${m.sdkAppId}\n${roomKey(m.room)}`);
+    const room = this.index.get(trtcRoomKey(m.sdkAppId, m.room));
     if (!room) return 0;
     const text = event('room.message', { room: m.room, from: m.from, data: m.data, ...(m.cmdId === undefined ? {} : { cmdId: m.cmdId, binary: m.b64 }) });
     let delivered = 0;
@@ -230,7 +224,7 @@ export class TrtcRoomFeature implements RtcFeature {
 
   /** Bus events of TRTC rooms → presence and removal events for the sessions in the room. */
   private onRoomEvent(e: TrtcRoomEvent): void {
-    const k = `${e.sdkAppId}\n${roomKey(e.room)}`;
+    const k = trtcRoomKey(e.sdkAppId, e.room);
     const room = this.index.get(k);
     if (!room) return;
     const ref = roomOf(e.room);
@@ -262,7 +256,7 @@ export class TrtcRoomFeature implements RtcFeature {
   private detach(s: RtcSession, ref: RoomRef): boolean {
     const rk = roomKey(ref);
     if (!this.rooms.get(s)?.delete(rk)) return false;
-    const k = `${s.sdkAppId}\n${rk}`;
+    const k = trtcRoomKey(s.sdkAppId, ref);
     const room = this.index.get(k);
     if (room?.get(s.userId) !== s) return false;
     room.delete(s.userId);

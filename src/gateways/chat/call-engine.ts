@@ -11,6 +11,7 @@ import { DomainError } from '../../services/errors.ts';
 import type { ChatCommand, ChatCommandTable } from './command.ts';
 import { CallEngineErrors, ChatError, type ChatErrorEntry } from './errors.ts';
 import type { ChatSession } from './session.ts';
+import { callMemberKey, type CallMemberKey } from '../../services/tenant-keys.ts';
 
 /** What the call engine binding needs. */
 export interface CallEngineDeps {
@@ -101,7 +102,7 @@ function origin(s: ChatSession): Origin {
 /** The call engine's commands and pushes, and the heart_beat watch. */
 export class ChatCallEngine {
   /** Last heart_beat of each member that sends them: `${sdkAppId}\n${callId}\n${userId}` → ms. */
-  private readonly beats = new Map<string, number>();
+  private readonly beats = new Map<CallMemberKey, number>();
   private sweep: NodeJS.Timeout | undefined;
 
   readonly commands: ChatCommandTable;
@@ -223,7 +224,7 @@ export class ChatCallEngine {
     const call = e.call;
     const app = call.sdkAppId;
     const send = (user: string, command: string, data: Record<string, unknown>): void => void this.d.pushTo(app, user, 'im_open_push.msg_push', notification(command, data));
-    if (call.result !== null) for (const m of call.members) this.beats.delete(`${app}\n${call.callId}\n${m.userId}`);
+    if (call.result !== null) for (const m of call.members) this.beats.delete(callMemberKey(app, call.callId, m.userId));
     const rung = e.started ? call.members.filter((m) => m.status === 'Waiting').map((m) => m.userId) : e.changes.filter((x) => x.action === 'Invite').map((x) => x.userId);
     if (call.result === null && rung.length) {
       const data = invitation(call);
@@ -259,7 +260,7 @@ export class ChatCallEngine {
   }
 
   private beat(sdkAppId: number, callId: string, userId: string): void {
-    this.beats.set(`${sdkAppId}\n${callId}\n${userId}`, Date.now());
+    this.beats.set(callMemberKey(sdkAppId, callId, userId), Date.now());
   }
 
   /** Members whose heart_beats stopped go Offline (their engine or tab is gone). */

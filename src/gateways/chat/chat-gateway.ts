@@ -28,6 +28,7 @@ import { pushMessage } from './im-pushes.ts';
 import { ChatError, ChatErrors, type ChatErrorEntry } from './errors.ts';
 import { CHAT_MAX_FRAME_BYTES, failBody, okBody, parseRequest, type ChatRequest } from './frames.ts';
 import { ChatSession } from './session.ts';
+import { userKey, type UserKey } from '../../services/tenant-keys.ts';
 
 /** What the Chat gateway needs from the rest of trtcd. */
 export interface ChatGatewayDeps {
@@ -92,7 +93,7 @@ class ChatGateway {
   private readonly wss: WebSocketServer;
   private readonly sessions = new Set<ChatSession>();
   /** Logged-in sessions: `${sdkAppId}\n${userId}` → sessions, oldest first. */
-  private readonly byUser = new Map<string, ChatSession[]>();
+  private readonly byUser = new Map<UserKey, ChatSession[]>();
   private readonly unsubscribe: Array<() => void> = [];
   private readonly pending = new Set<Promise<unknown>>();
   private readonly stops: Array<() => void> = [];
@@ -118,7 +119,7 @@ class ChatGateway {
 
   /** The logged-in sessions of a user on this node. */
   sessionsOf(sdkAppId: number, userId: string): readonly ChatSession[] {
-    return this.byUser.get(`${sdkAppId}\n${userId}`) ?? [];
+    return this.byUser.get(userKey(sdkAppId, userId)) ?? [];
   }
 
   /** Pushes `body` as `servcmd` to every instance of a user on this node; how many got it. */
@@ -237,7 +238,7 @@ class ChatGateway {
     s.loggedInAt = Date.now();
     s.purchaseBits = app.settings.chat.purchaseBits;
     s.a2 = issueA2Key(app.secretKey, app.sdkAppId, { userId, expiresAt });
-    const key = `${app.sdkAppId}\n${userId}`;
+    const key = userKey(app.sdkAppId, userId);
     const list = this.byUser.get(key) ?? [];
     list.push(s);
     this.byUser.set(key, list);
@@ -257,7 +258,7 @@ class ChatGateway {
 
   /** A new login anywhere: the user's instances beyond the app's limit (oldest first) are kicked out. */
   private onLogin(e: ChatLogin): void {
-    const list = this.byUser.get(`${e.sdkAppId}\n${e.userId}`);
+    const list = this.byUser.get(userKey(e.sdkAppId, e.userId));
     if (!list) return;
     const others = list.filter((s) => s.instId !== e.instId);
     const excess = others.length + 1 - Math.max(1, e.keep);
@@ -272,7 +273,7 @@ class ChatGateway {
 
   private detach(s: ChatSession): void {
     if (!s.userId) return;
-    const key = `${s.sdkAppId}\n${s.userId}`;
+    const key = userKey(s.sdkAppId, s.userId);
     const list = this.byUser.get(key)?.filter((x) => x !== s);
     if (list?.length) this.byUser.set(key, list);
     else this.byUser.delete(key);

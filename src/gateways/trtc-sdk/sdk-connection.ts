@@ -9,7 +9,7 @@ import type { MediaKind } from '../../realtime/media/source.ts';
 import { RtcErrors, SIG_ERRORS, type RtcErrorEntry } from '../../realtime/protocol.ts';
 import { trtcSuspended } from '../../realtime/trtc-room-feature.ts';
 import { DomainError } from '../../services/errors.ts';
-import { MAX_NUMERIC_ROOM_ID, roomKey, type RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+import { MAX_NUMERIC_ROOM_ID, type RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { Flag, frame, publishedUsers, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, UplinkRepair, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
 import type { SdkSignalling } from './signalling.ts';
@@ -17,6 +17,7 @@ import { FIR_FMT } from '../../realtime/media/sender-out.ts';
 import { LayerChoice } from '../../realtime/media/layer-choice.ts';
 import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
 import { SpcTransport, type ClientAbility } from './spc-transport.ts';
+import { roomKey, trtcRoomKey, userKey, type UserKey, type TrtcRoomKey } from '../../services/tenant-keys.ts';
 
 /** A refusal of a command, with its code. */
 class Refusal extends Error {
@@ -76,7 +77,7 @@ function roomOfJoin(d: Record<string, unknown>): RoomRef {
 /** One SDK client's socket. */
 export class SdkConnection {
   /** `${sdkAppId}\n${userId}`: owner key in the SFU. */
-  readonly userKey: string;
+  readonly userKey: UserKey;
   readonly tinyId: string;
   room: RoomRef | undefined;
   role: 'anchor' | 'audience' = 'anchor';
@@ -109,7 +110,7 @@ export class SdkConnection {
     readonly ip: string | undefined,
     private readonly s: SdkSignalling,
   ) {
-    this.userKey = `${sdkAppId}\n${userId}`;
+    this.userKey = userKey(sdkAppId, userId);
     this.tinyId = tinyIdOf(sdkAppId, userId);
   }
 
@@ -816,7 +817,7 @@ export class SdkConnection {
   }
 
   /** The key of the room this connection is in, if any. */
-  get roomKey(): string | undefined {
-    return this.room ? `${this.sdkAppId}\n${roomKey(this.room)}` : undefined;
+  get roomKey(): TrtcRoomKey | undefined {
+    return this.room ? trtcRoomKey(this.sdkAppId, this.room) : undefined;
   }
 }

@@ -16,9 +16,10 @@ import type { MediaNetwork } from '../../realtime/media/peer-config.ts';
 import type { Publication } from '../../realtime/media/sfu.ts';
 import { ROOM_MESSAGE_TOPIC, type RoomMessage } from '../../realtime/trtc-room-feature.ts';
 import type { AppsService } from '../../services/apps/apps-service.ts';
-import { roomKey, TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent, type TrtcRoomsService } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+import { TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent, type TrtcRoomsService } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { Flag, frame, publishedUsers, LeaveReason, SDK_MAX_FRAME_BYTES, SDK_WS_PATH, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { SdkConnection } from './sdk-connection.ts';
+import { trtcRoomKey, type TrtcRoomKey } from '../../services/tenant-keys.ts';
 
 /** What the SDK gateway needs from the rest of trtcd. */
 export interface SdkSignallingDeps {
@@ -59,7 +60,7 @@ export class SdkSignalling {
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<SdkConnection>();
   /** SDK connections in each room on this node: `${sdkAppId}\n${roomKey}` → userId → connection. */
-  private readonly rooms = new Map<string, Map<string, SdkConnection>>();
+  private readonly rooms = new Map<TrtcRoomKey, Map<string, SdkConnection>>();
   /** streamSeq of the messages that reach SDK users from other protocols, per sender and cmdId. */
   private readonly streamSeqs = new Map<string, number>();
   private readonly unsubscribe: Array<() => void> = [];
@@ -143,7 +144,7 @@ export class SdkSignalling {
 
   /** A connection left its room. */
   detach(c: SdkConnection, ref: RoomRef): void {
-    const k = `${c.sdkAppId}\n${roomKey(ref)}`;
+    const k = trtcRoomKey(c.sdkAppId, ref);
     const room = this.rooms.get(k);
     if (room?.get(c.userId) !== c) return;
     room.delete(c.userId);
@@ -167,7 +168,7 @@ export class SdkSignalling {
 
   /** The SDK connection of a user in a room on this node. */
   connectionOf(sdkAppId: number, ref: RoomRef, userId: string): SdkConnection | undefined {
-    return this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`)?.get(userId);
+    return this.rooms.get(trtcRoomKey(sdkAppId, ref))?.get(userId);
   }
 
   /** A user started or stopped its small stream: the room's SDK users get the snapshot and follow the change. */
@@ -197,7 +198,7 @@ export class SdkSignalling {
 
   /** Writes a custom message (4140) to the SDK users of its room on this node, but not its sender. */
   private fanOut(m: RoomMessage, sender: SdkConnection | undefined): void {
-    const room = this.rooms.get(`${m.sdkAppId}\n${roomKey(m.room)}`);
+    const room = this.rooms.get(trtcRoomKey(m.sdkAppId, m.room));
     if (!room) return;
     const cmdId = m.cmdId ?? 1;
     let streamSeq = m.streamSeq;
@@ -215,7 +216,7 @@ export class SdkSignalling {
 
   /** Room events: members entering and leaving, users removed, rooms dismissed. */
   private onRoomEvent(e: TrtcRoomEvent): void {
-    const k = `${e.sdkAppId}\n${roomKey(e.room)}`;
+    const k = trtcRoomKey(e.sdkAppId, e.room);
     const room = this.rooms.get(k);
     if (!room) return;
     if (e.type === 'enter') {
@@ -246,7 +247,7 @@ export class SdkSignalling {
 
   /** A publication appeared, changed or ended: the room's SDK users get the new snapshot (and subscribe if they asked). */
   private publicationChanged(pub: Publication, published: boolean): void {
-    const room = this.rooms.get(`${pub.sdkAppId}\n${roomKey(pub.room)}`);
+    const room = this.rooms.get(trtcRoomKey(pub.sdkAppId, pub.room));
     if (!room) return;
     const text = frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, publishedUsers(this.publishers(pub.sdkAppId, pub.room)));
     for (const c of room.values()) {

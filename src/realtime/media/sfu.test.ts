@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { RtpHeader, RtpPacket } from 'werift';
 import { Sfu, type Publication } from './sfu.ts';
 import type { MediaKind, MediaSink, MediaSource, RtpSink } from './source.ts';
+import { userKey } from '../../services/tenant-keys.ts';
 
 /** A source whose packets the test emits, counting keyframe requests. */
 class TestSource implements MediaSource {
@@ -32,7 +33,7 @@ class TestSink implements MediaSink {
 
 describe('Sfu media blocks', () => {
   const room = { roomId: 1 };
-  const owner = { userKey: '1\nsub' };
+  const owner = { userKey: userKey(1, 'sub') };
 
   it('a publication starts with its user’s block; blocked kinds are not forwarded; unblocking video asks for a keyframe', () => {
     const blocks = new Map<string, { audio: boolean; video: boolean }>([['u', { audio: true, video: false }]]);

@@ -1,8 +1,9 @@
 // The SFU's state on this node: who publishes what in which room, who subscribes to it, and the forwarding between.
 import type { RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
-import { roomKey } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+
 import { PacketHistory } from './packet-history.ts';
 import type { MediaKind, MediaSink, MediaSource } from './source.ts';
+import { roomKey, trtcRoomKey, userKey, type TrtcRoomKey, type UserKey } from '../../services/tenant-keys.ts';
 
 /** A user's two streams in a room: `main` (camera and microphone) and `sub` (screen share, video only). */
 export type StreamType = 'main' | 'sub';
@@ -18,7 +19,7 @@ const KEYFRAME_INTERVAL_MS = 200;
 /** Who owns a publication or subscription: a /rtc session (the avatar's publications have none). */
 export interface Owner {
   /** `${sdkAppId}\n${userId}`. */
-  readonly userKey: string;
+  readonly userKey: UserKey;
 }
 
 /** One published stream. */
@@ -64,7 +65,7 @@ const NONE_BLOCKED: BlockLookup = () => ({ audio: false, video: false });
  * subscriptions as they arrive (nothing is queued here); removing a publication or subscription stops that at once.
  */
 export class Sfu {
-  private readonly rooms = new Map<string, Map<string, Publication>>();
+  private readonly rooms = new Map<TrtcRoomKey, Map<string, Publication>>();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly byOwner = new Map<Owner, { pubs: Set<Publication>; subs: Set<Subscription> }>();
   private nextId = 1;
@@ -209,7 +210,7 @@ export class Sfu {
     const k = key(sdkAppId, room);
     for (const pub of this.inRoom(sdkAppId, room)) if (pub.userId === userId) this.unpublish(pub, reason);
     for (const s of [...this.subscriptions.values()]) {
-      if (s.owner.userKey === `${sdkAppId}\n${userId}` && key(s.publication.sdkAppId, s.publication.room) === k) this.unsubscribe(s);
+      if (s.owner.userKey === userKey(sdkAppId, userId) && key(s.publication.sdkAppId, s.publication.room) === k) this.unsubscribe(s);
     }
   }
 
@@ -247,6 +248,6 @@ export class Sfu {
   }
 }
 
-function key(sdkAppId: number, room: RoomRef): string {
-  return `${sdkAppId}\n${roomKey(room)}`;
+function key(sdkAppId: number, room: RoomRef): TrtcRoomKey {
+  return trtcRoomKey(sdkAppId, room);
 }

@@ -4,6 +4,7 @@ import type { Store } from '../../store/store.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import { Batcher, type ItemOutcome } from '../batcher.ts';
 import { DomainError } from '../errors.ts';
+import { userKey, type UserKey } from '../tenant-keys.ts';
 
 /** Most accounts one batch call may carry (multiaccount_import, account_delete, account_check). */
 const MAX_BATCH = 100;
@@ -60,7 +61,7 @@ interface AccountsChanged {
  * there, by the bus's delay).
  */
 export class AccountsService {
-  private readonly known = new Map<string, boolean>();
+  private readonly known = new Map<UserKey, boolean>();
   private readonly imports = new Batcher<{ sdkAppId: number; account: AccountInput }, void>((items) => this.importBatch(items));
   /** Bumped by every write, so a read that raced with a write does not cache what it saw. */
   private writes = 0;
@@ -117,7 +118,7 @@ export class AccountsService {
     else {
       await write(this.store).catch((err: unknown) => {
         // Some of the batch may be written: what the cache knows of these accounts is no longer sure.
-        for (const i of items) this.known.delete(`${i.sdkAppId}\n${i.account.userId}`);
+        for (const i of items) this.known.delete(userKey(i.sdkAppId, i.account.userId));
         throw err;
       });
     }
@@ -173,7 +174,7 @@ export class AccountsService {
     const have = new Set<string>();
     const unknown: string[] = [];
     for (const id of userIds) {
-      const k = this.known.get(`${sdkAppId}\n${id}`);
+      const k = this.known.get(userKey(sdkAppId, id));
       if (k === undefined) unknown.push(id);
       else if (k) have.add(id);
     }
@@ -189,7 +190,7 @@ export class AccountsService {
 
   private remember(sdkAppId: number, userIds: string[], imported: boolean): void {
     for (const id of userIds) {
-      const key = `${sdkAppId}\n${id}`;
+      const key = userKey(sdkAppId, id);
       if (!this.known.has(key) && this.known.size >= KNOWN_ACCOUNTS_CACHE) this.known.delete(this.known.keys().next().value!);
       this.known.set(key, imported);
     }

@@ -11,6 +11,7 @@ import { DomainError } from '../errors.ts';
 import type { Call, CallResult, CallType, MediaType, MemberChange } from './call.ts';
 import { end, transition, type CallAction, type Transition } from './call-machine.ts';
 import { Serial } from '../serial.ts';
+import { userKey, type UserKey } from '../tenant-keys.ts';
 
 /** Ring timeout when neither the call nor the app sets one (TUICallKit's 30 s). */
 const DEFAULT_RING_TIMEOUT_MS = 30_000;
@@ -107,7 +108,7 @@ export const RING_RETRY_MS = 1000;
 export class CallsService {
   private readonly active = new Map<string, Call>();
   /** `${sdkAppId}\n${userId}` → ids of the active calls the user is a member of (busy detection). */
-  private readonly byUser = new Map<string, Set<string>>();
+  private readonly byUser = new Map<UserKey, Set<string>>();
   /** Ring timers of each active call, by callee. */
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly serial = new Serial();
@@ -150,12 +151,12 @@ export class CallsService {
 
   /** Whether a user is a member of an active call. */
   isBusy(sdkAppId: number, userId: string): boolean {
-    return (this.byUser.get(`${sdkAppId}\n${userId}`)?.size ?? 0) > 0;
+    return (this.byUser.get(userKey(sdkAppId, userId))?.size ?? 0) > 0;
   }
 
   /** The active calls a user is a member of (in the call or being rung). */
   callsOf(sdkAppId: number, userId: string): Call[] {
-    return [...(this.byUser.get(`${sdkAppId}\n${userId}`) ?? [])].map((id) => this.active.get(id)).filter((c): c is Call => c !== undefined);
+    return [...(this.byUser.get(userKey(sdkAppId, userId)) ?? [])].map((id) => this.active.get(id)).filter((c): c is Call => c !== undefined);
   }
 
   /** The record of an ended call, or NOT_FOUND. */
@@ -334,7 +335,7 @@ export class CallsService {
   private remember(call: Call): void {
     const prev = this.active.get(call.callId);
     for (const m of prev?.members ?? []) {
-      const key = `${call.sdkAppId}\n${m.userId}`;
+      const key = userKey(call.sdkAppId, m.userId);
       const set = this.byUser.get(key);
       if (set?.delete(call.callId) && set.size === 0) this.byUser.delete(key);
     }
@@ -348,7 +349,7 @@ export class CallsService {
     const timers: NodeJS.Timeout[] = [];
     for (const m of call.members) {
       if (!(call.robot && m.userId === call.caller)) {
-        const key = `${call.sdkAppId}\n${m.userId}`;
+        const key = userKey(call.sdkAppId, m.userId);
         let set = this.byUser.get(key);
         if (!set) this.byUser.set(key, (set = new Set()));
         set.add(call.callId);

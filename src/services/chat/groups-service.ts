@@ -17,6 +17,7 @@ import {
   randomGroupId,
 } from './group-rules.ts';
 import { bodyProblem, CHAT_TOPIC, MAX_MESSAGE_BYTES, messageTooLarge, type ChatEvent, type Group, type GroupMessage, type GroupRole, type GroupType, type MsgElement } from './message.ts';
+import { groupKey, userKey, type UserKey, type GroupKey } from '../tenant-keys.ts';
 
 /** Bus topic of group changes (created, members added or removed, profile updated, destroyed): other nodes reload the group. */
 export const GROUP_TOPIC = 'chat.group';
@@ -105,7 +106,6 @@ interface Entry {
   memberIds: Set<string>;
 }
 
-const key = (sdkAppId: number, id: string) => `${sdkAppId}\n${id}`;
 const now = () => Math.floor(Date.now() / 1000);
 
 function fromRows(r: GroupRow, members: GroupMemberRow[]): Entry {
@@ -164,7 +164,7 @@ export class GroupsService {
   /** sdkAppId → groupId → entry. */
   private readonly groups = new Map<number, Map<string, Entry>>();
   /** `${sdkAppId}\n${userId}` → ids of the groups the user is a member of. */
-  private readonly byUser = new Map<string, Set<string>>();
+  private readonly byUser = new Map<UserKey, Set<string>>();
   private readonly serial = new Serial();
   private readonly unsubscribe: Array<() => void>;
 
@@ -190,14 +190,14 @@ export class GroupsService {
 
   /** Loads every group and its members from the store. */
   async load(): Promise<void> {
-    const members = new Map<string, GroupMemberRow[]>();
+    const members = new Map<GroupKey, GroupMemberRow[]>();
     for (const m of await this.store.chat.members()) {
-      const k = key(Number(m.sdk_app_id), m.group_id);
+      const k = groupKey(Number(m.sdk_app_id), m.group_id);
       const list = members.get(k);
       if (list) list.push(m);
       else members.set(k, [m]);
     }
-    for (const r of await this.store.chat.groups()) this.remember(fromRows(r, members.get(key(Number(r.sdk_app_id), r.group_id)) ?? []));
+    for (const r of await this.store.chat.groups()) this.remember(fromRows(r, members.get(groupKey(Number(r.sdk_app_id), r.group_id)) ?? []));
   }
 
   /** Stops following other nodes. */
@@ -227,7 +227,7 @@ export class GroupsService {
 
   /** The groups a user is a member of. */
   joined(sdkAppId: number, userId: string): Group[] {
-    const ids = this.byUser.get(key(sdkAppId, userId)) ?? new Set<string>();
+    const ids = this.byUser.get(userKey(sdkAppId, userId)) ?? new Set<string>();
     return [...ids].map((id) => this.groups.get(sdkAppId)?.get(id)?.group).filter((g): g is Group => g !== undefined);
   }
 
@@ -499,8 +499,8 @@ export class GroupsService {
     const prev = this.groups.get(sdkAppId)?.get(groupId);
     for (const u of prev?.memberIds ?? []) if (!e.memberIds.has(u)) this.unindex(sdkAppId, u, groupId);
     for (const u of e.memberIds) {
-      let set = this.byUser.get(key(sdkAppId, u));
-      if (!set) this.byUser.set(key(sdkAppId, u), (set = new Set()));
+      let set = this.byUser.get(userKey(sdkAppId, u));
+      if (!set) this.byUser.set(userKey(sdkAppId, u), (set = new Set()));
       set.add(groupId);
     }
     let app = this.groups.get(sdkAppId);
@@ -516,8 +516,8 @@ export class GroupsService {
   }
 
   private unindex(sdkAppId: number, userId: string, groupId: string): void {
-    const set = this.byUser.get(key(sdkAppId, userId));
-    if (set?.delete(groupId) && set.size === 0) this.byUser.delete(key(sdkAppId, userId));
+    const set = this.byUser.get(userKey(sdkAppId, userId));
+    if (set?.delete(groupId) && set.size === 0) this.byUser.delete(userKey(sdkAppId, userId));
   }
 
   /** Reads a group again from the store (another node changed it). */

@@ -5,6 +5,7 @@ import type { Store } from '../../store/store.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { DomainError } from '../errors.ts';
 import { bodyProblem, CHAT_TOPIC, MAX_MESSAGE_BYTES, messageTooLarge, type C2CMessage, type ChatEvent, type MsgElement } from './message.ts';
+import { userKey } from '../tenant-keys.ts';
 
 /** Messages one sync call returns when the caller names no limit. */
 const DEFAULT_SYNC_LIMIT = 20;
@@ -264,7 +265,7 @@ export class MessagesService {
 
   /** The sender's next default MsgSeq: one above the highest it has sent, wrapping within uint32 (never 0). */
   private async nextSeq(sdkAppId: number, from: string): Promise<number> {
-    const key = `${sdkAppId}\n${from}`;
+    const key = userKey(sdkAppId, from);
     if (!this.counters.has(key)) {
       let seed = this.seeding.get(key);
       if (!seed) {

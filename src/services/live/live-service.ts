@@ -19,6 +19,7 @@ import type { LiveMember, LiveRoom, LiveRoomInfo } from './room.ts';
 import { defaultInfo, fromRow, inRoom, isMember, LiveRoomStore, roomIdProblem, SERVER_ORIGIN, toRow, type LiveCallbacks, type LiveOrigin } from './room-store.ts';
 import { isSeatTemplate, SEAT_TEMPLATES, templateOfLayoutId, templateSeats } from './seat-templates.ts';
 import { kickFromSeat, lockSeat, moveToSeat, pickOnSeat, placeOnSeat, seatList, switchSeat, unseat } from './seats.ts';
+import { liveRoomKey, type LiveRoomKey } from '../tenant-keys.ts';
 
 export type { LiveCallbacks, LiveOrigin } from './room-store.ts';
 
@@ -119,7 +120,7 @@ export class LiveService extends LiveRoomStore {
   }
 
   /** When each recently created RoomId was created (unix ms), for the once-per-second rule. */
-  private readonly lastCreated = new Map<string, number>();
+  private readonly lastCreated = new Map<LiveRoomKey, number>();
 
   /**
    * Loads every room from the store. On a single node the members a previous run left in rooms have lost their
@@ -128,7 +129,7 @@ export class LiveService extends LiveRoomStore {
   async load(): Promise<void> {
     for (const row of await this.store.live.all()) {
       const room = fromRow(row);
-      this.rooms.set(`${room.sdkAppId}\n${room.roomId}`, room);
+      this.rooms.set(liveRoomKey(room.sdkAppId, room.roomId), room);
     }
     if (this.coordination.shared) return;
     for (const room of [...this.rooms.values()]) {
@@ -149,7 +150,7 @@ export class LiveService extends LiveRoomStore {
     // RoomName "defaults to Room ID" when create_room leaves it out (https://trtc.io/document/63418).
     const full = this.checkInfo(withTemplate({ ...defaultInfo(), RoomName: roomId, ...info }));
     return this.serial.run(async () => {
-      const existing = this.rooms.get(`${sdkAppId}\n${roomId}`);
+      const existing = this.rooms.get(liveRoomKey(sdkAppId, roomId));
       if (existing) throw roomExists(roomId, existing.owner === owner);
       if (await this.store.chat.group(sdkAppId, roomId)) throw new DomainError('ALREADY_EXISTS', `room ID ${roomId} is taken by a Chat group`, LiveRoomErrors.CHAT_GROUP);
       const now = Date.now();
@@ -171,8 +172,8 @@ export class LiveService extends LiveRoomStore {
         [afterCreateRoom(room, origin.operator, now)],
         origin,
       );
-      this.rooms.set(`${sdkAppId}\n${roomId}`, room);
-      this.lastCreated.set(`${sdkAppId}\n${roomId}`, now);
+      this.rooms.set(liveRoomKey(sdkAppId, roomId), room);
+      this.lastCreated.set(liveRoomKey(sdkAppId, roomId), now);
       this.publish({ sdkAppId, roomId, type: 'created', data: { owner }, room });
       return room;
     });
@@ -182,7 +183,7 @@ export class LiveService extends LiveRoomStore {
   async destroy(sdkAppId: number, roomId: string, origin: LiveOrigin = SERVER_ORIGIN): Promise<void> {
     await this.locked(sdkAppId, roomId, async (room) => {
       await this.persist(sdkAppId, (r) => r.live.delete(sdkAppId, roomId), [afterDestroyRoom(room, origin.operator, Date.now())], origin);
-      this.rooms.delete(`${sdkAppId}\n${roomId}`);
+      this.rooms.delete(liveRoomKey(sdkAppId, roomId));
       this.publish({ sdkAppId, roomId, type: 'destroyed', data: {} });
     });
   }
@@ -529,7 +530,7 @@ export class LiveService extends LiveRoomStore {
 
   /** 100012: "The same Room ID can only be created once per second" (create_room, https://trtc.io/document/63401); a create that failed does not count. */
   private checkCreateRate(sdkAppId: number, roomId: string, now: number): void {
-    const key = `${sdkAppId}\n${roomId}`;
+    const key = liveRoomKey(sdkAppId, roomId);
     const last = this.lastCreated.get(key);
     if (last !== undefined && now - last < 1000) throw new DomainError('LIMIT_EXCEEDED', `room ${roomId} was created less than a second ago`, LiveRoomErrors.TOO_FREQUENT);
     if (this.lastCreated.size >= 10_000) for (const [k, t] of this.lastCreated) if (now - t >= 1000) this.lastCreated.delete(k);

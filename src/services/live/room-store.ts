@@ -11,6 +11,7 @@ import { DomainError } from '../errors.ts';
 import { Serial } from '../serial.ts';
 import { LIVE_TOPIC, type LiveEvent, type LiveRoom, type LiveRoomInfo, type LiveRoomState } from './room.ts';
 import { seatsChanged } from './seats.ts';
+import { liveRoomKey, type LiveRoomKey } from '../tenant-keys.ts';
 
 const bytes = (s: string) => Buffer.byteLength(s);
 
@@ -109,7 +110,7 @@ export interface ChangeEvent {
  * on the bus. Other nodes' changes arrive on the bus with the room as it is now.
  */
 export class LiveRoomStore {
-  protected readonly rooms = new Map<string, LiveRoom>();
+  protected readonly rooms = new Map<LiveRoomKey, LiveRoom>();
   protected readonly serial = new Serial();
   private readonly unsubscribe: () => void;
 
@@ -122,8 +123,8 @@ export class LiveRoomStore {
     this.unsubscribe = bus.subscribe(LIVE_TOPIC, (p, remote) => {
       if (!remote) return;
       const e = p as LiveEvent;
-      if (e.type === 'destroyed') this.rooms.delete(`${e.sdkAppId}\n${e.roomId}`);
-      else if (e.room) this.rooms.set(`${e.sdkAppId}\n${e.roomId}`, e.room);
+      if (e.type === 'destroyed') this.rooms.delete(liveRoomKey(e.sdkAppId, e.roomId));
+      else if (e.room) this.rooms.set(liveRoomKey(e.sdkAppId, e.roomId), e.room);
     });
   }
 
@@ -136,7 +137,7 @@ export class LiveRoomStore {
   get(sdkAppId: number, roomId: string): LiveRoom {
     const problem = roomIdProblem(roomId);
     if (problem) throw new DomainError('INVALID_ARGUMENT', problem);
-    const room = this.rooms.get(`${sdkAppId}\n${roomId}`);
+    const room = this.rooms.get(liveRoomKey(sdkAppId, roomId));
     if (!room) throw new DomainError('NOT_FOUND', `room ${roomId} does not exist`);
     return room;
   }
@@ -164,7 +165,7 @@ export class LiveRoomStore {
       const events = ev.callbacks?.(next, room, now) ?? [];
       if (seatsChanged(room.state.seats, next.state.seats)) events.push(afterSeatInfoChanged(next, now));
       await this.persist(sdkAppId, (r) => r.live.update(toRow(next)), events, ev.origin ?? SERVER_ORIGIN);
-      this.rooms.set(`${sdkAppId}\n${roomId}`, next);
+      this.rooms.set(liveRoomKey(sdkAppId, roomId), next);
       this.publish({ sdkAppId, roomId, type: ev.type, data: typeof ev.data === 'function' ? ev.data(next) : ev.data, room: next });
       return next;
     });
@@ -215,7 +216,7 @@ export class LiveRoomStore {
         this.get(sdkAppId, roomId);
         const row = await this.store.live.get(sdkAppId, roomId);
         if (!row) {
-          this.rooms.delete(`${sdkAppId}\n${roomId}`);
+          this.rooms.delete(liveRoomKey(sdkAppId, roomId));
           throw new DomainError('NOT_FOUND', `room ${roomId} does not exist`);
         }
         return fn(fromRow(row));

@@ -3,6 +3,7 @@ import type { TrtcRoomRow, TrtcUserRow } from '../../store/trtc-repo.ts';
 import type { Store } from '../../store/store.ts';
 import { DomainError } from '../errors.ts';
 import { Serial } from '../serial.ts';
+import { trtcRoomKey, type TrtcRoomKey } from '../tenant-keys.ts';
 
 /** A TRTC room id: numeric (1–4294967294) or string. A numeric room and a string room with the same digits differ. */
 export type RoomRef = { roomId: number } | { strRoomId: string };
@@ -64,11 +65,6 @@ export const MAX_NUMERIC_ROOM_ID = 4294967294;
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
-/** The key of a room within an app: numeric and string rooms never collide. */
-export function roomKey(ref: RoomRef): string {
-  return 'roomId' in ref ? `n:${ref.roomId}` : `s:${ref.strRoomId}`;
-}
-
 /** The room id as text (RoomString / RoomStr of the history APIs). */
 function roomText(ref: RoomRef): string {
   return 'roomId' in ref ? String(ref.roomId) : ref.strRoomId;
@@ -99,7 +95,7 @@ export interface UserHistory {
  * real-time plane, and the history of each room's lives and users' stays for DescribeRoomInfo / DescribeUserInfo.
  */
 export class TrtcRoomsService {
-  private readonly rooms = new Map<string, Room>();
+  private readonly rooms = new Map<TrtcRoomKey, Room>();
   private readonly serial = new Serial();
 
   constructor(
@@ -114,12 +110,12 @@ export class TrtcRoomsService {
 
   /** Whether a room has anyone in it. */
   exists(sdkAppId: number, ref: RoomRef): boolean {
-    return this.rooms.has(`${sdkAppId}\n${roomKey(ref)}`);
+    return this.rooms.has(trtcRoomKey(sdkAppId, ref));
   }
 
   /** Who is in a room, with their roles. */
   members(sdkAppId: number, ref: RoomRef): Array<{ userId: string; role: string }> {
-    const room = this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`);
+    const room = this.rooms.get(trtcRoomKey(sdkAppId, ref));
     return room ? [...room.members].map(([userId, m]) => ({ userId, role: m.role })) : [];
   }
 
@@ -127,7 +123,7 @@ export class TrtcRoomsService {
   async enter(sdkAppId: number, ref: RoomRef, userId: string, info: EnterInfo = {}): Promise<void> {
     checkRef(ref);
     await this.serial.run(async () => {
-      const key = `${sdkAppId}\n${roomKey(ref)}`;
+      const key = trtcRoomKey(sdkAppId, ref);
       let room = this.rooms.get(key);
       const now = nowS();
       if (room?.members.has(userId)) return;
@@ -158,7 +154,7 @@ export class TrtcRoomsService {
 
   /** Changes a member's role (anchor ⇄ audience); false when the user is not in the room. */
   setRole(sdkAppId: number, ref: RoomRef, userId: string, role: string): boolean {
-    const m = this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`)?.members.get(userId);
+    const m = this.rooms.get(trtcRoomKey(sdkAppId, ref))?.members.get(userId);
     if (m) m.role = role;
     return m !== undefined;
   }
@@ -181,7 +177,7 @@ export class TrtcRoomsService {
   async dismiss(sdkAppId: number, ref: RoomRef, reason = 'room dismissed by the server'): Promise<string[]> {
     checkRef(ref);
     return this.serial.run(async () => {
-      const room = this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`);
+      const room = this.rooms.get(trtcRoomKey(sdkAppId, ref));
       if (!room) throw new DomainError('NOT_FOUND', `room ${roomText(ref)} does not exist`, 'ROOM_NOT_EXIST');
       return this.drop(sdkAppId, ref, [...room.members.keys()], 'dismissed', reason);
     });
@@ -195,7 +191,7 @@ export class TrtcRoomsService {
   async setBlocked(sdkAppId: number, ref: RoomRef, userId: string, block: MediaBlock): Promise<void> {
     checkRef(ref);
     await this.serial.run(async () => {
-      const room = this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`);
+      const room = this.rooms.get(trtcRoomKey(sdkAppId, ref));
       if (!room) throw new DomainError('NOT_FOUND', `room ${roomText(ref)} does not exist`, 'ROOM_NOT_EXIST');
       const was = room.blocks.get(userId) ?? NOT_BLOCKED;
       if (!room.members.has(userId) && was === NOT_BLOCKED) throw new DomainError('NOT_FOUND', `user ${userId} is not in room ${roomText(ref)}`, 'USER_NOT_EXIST');
@@ -209,7 +205,7 @@ export class TrtcRoomsService {
 
   /** Which of a user's media kinds are blocked in a room (NOT_BLOCKED when none). */
   blocked(sdkAppId: number, ref: RoomRef, userId: string): Readonly<MediaBlock> {
-    return this.rooms.get(`${sdkAppId}\n${roomKey(ref)}`)?.blocks.get(userId) ?? NOT_BLOCKED;
+    return this.rooms.get(trtcRoomKey(sdkAppId, ref))?.blocks.get(userId) ?? NOT_BLOCKED;
   }
 
   /** Room lives created in [from, to] (unix s), newest first. */
@@ -228,7 +224,7 @@ export class TrtcRoomsService {
   }
 
   private async drop(sdkAppId: number, ref: RoomRef, userIds: string[], type: TrtcRoomEvent['type'], reason: string): Promise<string[]> {
-    const key = `${sdkAppId}\n${roomKey(ref)}`;
+    const key = trtcRoomKey(sdkAppId, ref);
     const room = this.rooms.get(key);
     if (!room) return [];
     const now = nowS();
