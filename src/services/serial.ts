@@ -12,3 +12,25 @@ export class Serial {
     return result;
   }
 }
+
+/** A Serial per app: one app's tasks run one at a time in order, and no app waits for another's. */
+export class SerialPerApp {
+  private readonly queues = new Map<number, { serial: Serial; queued: number }>();
+
+  /** Queues `fn` after every task of `sdkAppId` queued before it; resolves or rejects with its result. */
+  run<T>(sdkAppId: number, fn: () => Promise<T>): Promise<T> {
+    let q = this.queues.get(sdkAppId);
+    if (!q) this.queues.set(sdkAppId, (q = { serial: new Serial(), queued: 0 }));
+    const queue = q;
+    queue.queued++;
+    return queue.serial.run(fn).finally(() => {
+      // An app with nothing queued keeps no queue.
+      if (--queue.queued === 0) this.queues.delete(sdkAppId);
+    });
+  }
+
+  /** Apps with a task queued or running. */
+  get size(): number {
+    return this.queues.size;
+  }
+}

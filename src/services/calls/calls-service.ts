@@ -10,7 +10,7 @@ import type { AppsService } from '../apps/apps-service.ts';
 import { DomainError } from '../errors.ts';
 import type { Call, CallResult, CallType, MediaType, MemberChange } from './call.ts';
 import { end, transition, type CallAction, type Transition } from './call-machine.ts';
-import { Serial } from '../serial.ts';
+import { SerialPerApp } from '../serial.ts';
 import { userKey, type UserKey } from '../tenant-keys.ts';
 
 /** Ring timeout when neither the call nor the app sets one (TUICallKit's 30 s). */
@@ -111,7 +111,7 @@ export class CallsService {
   private readonly byUser = new Map<UserKey, Set<string>>();
   /** Ring timers of each active call, by callee. */
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
-  private readonly serial = new Serial();
+  private readonly serial = new SerialPerApp();
   private readonly unsubscribe: () => void;
   private stopped = false;
 
@@ -189,7 +189,7 @@ export class CallsService {
     if (callees.includes(s.caller)) throw new DomainError('INVALID_ARGUMENT', 'the caller cannot call itself');
     const missing = await this.missingAccounts(s.sdkAppId, [s.caller, ...callees]);
     if (missing.length) throw new DomainError('INVALID_ARGUMENT', `accounts not imported: ${missing.join(', ')}`, 'UNKNOWN_ACCOUNT');
-    return this.serial.run(async () => {
+    return this.serial.run(s.sdkAppId, async () => {
       if (!s.robot && this.isBusy(s.sdkAppId, s.caller)) throw new DomainError('FAILED_PRECONDITION', `${s.caller} is already in a call`, 'CALLER_BUSY');
       const now = Date.now();
       const ring = s.ringTimeoutMs ?? this.apps.get(s.sdkAppId)?.settings.callRingTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS;
@@ -272,7 +272,7 @@ export class CallsService {
   }
 
   private act(sdkAppId: number, callId: string, action: CallAction, origin: Origin = REST_ORIGIN): Promise<Call> {
-    return this.serial.run(() =>
+    return this.serial.run(sdkAppId, () =>
       this.coordination.withLock(`call:${callId}`, async () => {
         const t = transition(await this.current(sdkAppId, callId), action, Date.now());
         await this.apply(t, origin);

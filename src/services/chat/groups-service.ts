@@ -4,7 +4,7 @@ import type { GroupMemberRow, GroupMessageRow, GroupRow } from '../../store/chat
 import type { Store } from '../../store/store.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import { DomainError } from '../errors.ts';
-import { Serial } from '../serial.ts';
+import { SerialPerApp } from '../serial.ts';
 import {
   APPLY_JOIN_OPTIONS,
   CREATE_TYPES,
@@ -165,7 +165,7 @@ export class GroupsService {
   private readonly groups = new Map<number, Map<string, Entry>>();
   /** `${sdkAppId}\n${userId}` → ids of the groups the user is a member of. */
   private readonly byUser = new Map<UserKey, Set<string>>();
-  private readonly serial = new Serial();
+  private readonly serial = new SerialPerApp();
   private readonly unsubscribe: Array<() => void>;
 
   constructor(
@@ -176,7 +176,7 @@ export class GroupsService {
     this.unsubscribe = [
       bus.subscribe(GROUP_TOPIC, (p, remote) => {
         const e = p as GroupChanged;
-        if (remote) void this.serial.run(() => this.reload(e.sdkAppId, e.groupId)).catch(() => undefined);
+        if (remote) void this.serial.run(e.sdkAppId, () => this.reload(e.sdkAppId, e.groupId)).catch(() => undefined);
       }),
       // Messages sent through other nodes moved the group's sequence on.
       bus.subscribe(CHAT_TOPIC, (p, remote) => {
@@ -261,7 +261,7 @@ export class GroupsService {
       ...initial.map((m) => ({ userId: m.userId, role: m.role ?? ('Member' as const), joinTime })),
     ];
     if (maxMemberNum > 0 && members.length > maxMemberNum) throw new DomainError('LIMIT_EXCEEDED', `more than ${maxMemberNum} members`, 'GROUP_FULL');
-    return this.serial.run(async () => {
+    return this.serial.run(c.sdkAppId, async () => {
       const group: Group = {
         sdkAppId: c.sdkAppId,
         groupId: c.groupId ?? this.newId(c.sdkAppId, type),
@@ -325,7 +325,7 @@ export class GroupsService {
   private async add(sdkAppId: number, groupId: string, userIds: string[], by: ChangeBy, self: boolean): Promise<Array<{ userId: string; result: 'added' | 'already' | 'unknown' }>> {
     const unique = [...new Set(userIds)];
     const have = await this.accounts.existing(sdkAppId, unique);
-    return this.serial.run(async () => {
+    return this.serial.run(sdkAppId, async () => {
       const e = this.entry(sdkAppId, groupId);
       const fresh = unique.filter((u) => have.has(u) && !e.memberIds.has(u));
       const max = e.group.maxMemberNum;
@@ -344,7 +344,7 @@ export class GroupsService {
 
   /** Removes members (the owner cannot be removed); returns the UserIDs that were members. */
   async removeMembers(sdkAppId: number, groupId: string, userIds: string[], by: ChangeBy = {}): Promise<string[]> {
-    return this.serial.run(async () => {
+    return this.serial.run(sdkAppId, async () => {
       const e = this.entry(sdkAppId, groupId);
       if (e.group.owner && userIds.includes(e.group.owner)) throw new DomainError('PERMISSION_DENIED', 'the group owner cannot be removed', 'OWNER');
       const gone = new Set(await this.store.chat.removeMembers(sdkAppId, groupId, [...new Set(userIds)]));
@@ -362,7 +362,7 @@ export class GroupsService {
    * without an owner; the owner of any other type must dismiss it instead (OWNER_QUIT), as Tencent's quitGroup says.
    */
   async quit(sdkAppId: number, groupId: string, userId: string): Promise<void> {
-    return this.serial.run(async () => {
+    return this.serial.run(sdkAppId, async () => {
       const e = this.entry(sdkAppId, groupId);
       if (!e.memberIds.has(userId)) throw new DomainError('PERMISSION_DENIED', `${userId} is not a member of group ${groupId}`, 'NOT_MEMBER');
       const owner = e.group.owner === userId;
@@ -388,7 +388,7 @@ export class GroupsService {
       if (v !== undefined && Buffer.byteLength(v) > limit) invalid(`${field} is longer than ${limit} bytes`);
     }
     if (changes.applyJoinOption !== undefined && !APPLY_JOIN_OPTIONS.has(changes.applyJoinOption)) invalid(`unknown ApplyJoinOption ${JSON.stringify(changes.applyJoinOption)}`);
-    return this.serial.run(async () => {
+    return this.serial.run(sdkAppId, async () => {
       const e = this.entry(sdkAppId, groupId);
       if (changes.applyJoinOption !== undefined && !JOIN_OPTION_TYPES.has(e.group.type)) invalid(`the ApplyJoinOption of a ${e.group.type} group cannot change`);
       const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as GroupProfileUpdate;
@@ -411,7 +411,7 @@ export class GroupsService {
 
   /** Dissolves a group: the group, its members and its messages are deleted. */
   async destroy(sdkAppId: number, groupId: string, by: ChangeBy = {}): Promise<void> {
-    return this.serial.run(async () => {
+    return this.serial.run(sdkAppId, async () => {
       const e = this.entry(sdkAppId, groupId);
       await this.store.transaction((tx) => tx.chat.deleteGroup(sdkAppId, groupId));
       this.forget(sdkAppId, groupId);
@@ -431,7 +431,7 @@ export class GroupsService {
     for (const [name, v] of [['Random', s.random], ['ClientSeq', s.clientSeq]] as const) {
       if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) invalid(`${name} must be an unsigned 32-bit integer`);
     }
-    return this.serial.run(async () => {
+    return this.serial.run(s.sdkAppId, async () => {
       const e = this.entry(s.sdkAppId, s.groupId);
       if (s.from !== '' && !s.admin && !e.memberIds.has(s.from)) throw new DomainError('PERMISSION_DENIED', `${s.from} is not a member of group ${s.groupId}`, 'NOT_MEMBER');
       const time = now();

@@ -149,7 +149,7 @@ export class LiveService extends LiveRoomStore {
     await this.requireAccounts(sdkAppId, [owner]);
     // RoomName "defaults to Room ID" when create_room leaves it out (https://trtc.io/document/63418).
     const full = this.checkInfo(withTemplate({ ...defaultInfo(), RoomName: roomId, ...info }));
-    return this.serial.run(async () => {
+    return this.serial.run(sdkAppId, async () => {
       const existing = this.rooms.get(liveRoomKey(sdkAppId, roomId));
       if (existing) throw roomExists(roomId, existing.owner === owner);
       if (await this.store.chat.group(sdkAppId, roomId)) throw new DomainError('ALREADY_EXISTS', `room ID ${roomId} is taken by a Chat group`, LiveRoomErrors.CHAT_GROUP);

@@ -8,7 +8,7 @@ import { callbackTarget } from '../../webhooks/callback-config.ts';
 import { afterSeatInfoChanged } from '../../webhooks/live-after-callbacks.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import { DomainError } from '../errors.ts';
-import { Serial } from '../serial.ts';
+import { SerialPerApp } from '../serial.ts';
 import { LIVE_TOPIC, type LiveEvent, type LiveRoom, type LiveRoomInfo, type LiveRoomState } from './room.ts';
 import { seatsChanged } from './seats.ts';
 import { liveRoomKey, type LiveRoomKey } from '../tenant-keys.ts';
@@ -111,7 +111,7 @@ export interface ChangeEvent {
  */
 export class LiveRoomStore {
   protected readonly rooms = new Map<LiveRoomKey, LiveRoom>();
-  protected readonly serial = new Serial();
+  protected readonly serial = new SerialPerApp();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -210,7 +210,7 @@ export class LiveRoomStore {
    * read again from the store when other nodes share it.
    */
   protected locked<T>(sdkAppId: number, roomId: string, fn: (room: LiveRoom) => Promise<T>): Promise<T> {
-    return this.serial.run(() =>
+    return this.serial.run(sdkAppId, () =>
       this.coordination.withLock(`live:${sdkAppId}:${roomId}`, async () => {
         if (!this.coordination.shared) return fn(this.get(sdkAppId, roomId));
         this.get(sdkAppId, roomId);

@@ -2,7 +2,7 @@ import type { Bus } from '../../bus/bus.ts';
 import type { TrtcRoomRow, TrtcUserRow } from '../../store/trtc-repo.ts';
 import type { Store } from '../../store/store.ts';
 import { DomainError } from '../errors.ts';
-import { Serial } from '../serial.ts';
+import { SerialPerApp } from '../serial.ts';
 import { trtcRoomKey, type TrtcRoomKey } from '../tenant-keys.ts';
 
 /** A TRTC room id: numeric (1–4294967294) or string. A numeric room and a string room with the same digits differ. */
@@ -96,7 +96,7 @@ export interface UserHistory {
  */
 export class TrtcRoomsService {
   private readonly rooms = new Map<TrtcRoomKey, Room>();
-  private readonly serial = new Serial();
+  private readonly serial = new SerialPerApp();
 
   constructor(
     private readonly store: Store,
@@ -122,7 +122,7 @@ export class TrtcRoomsService {
   /** A user enters a room (opening it if empty). Entering again is a no-op. */
   async enter(sdkAppId: number, ref: RoomRef, userId: string, info: EnterInfo = {}): Promise<void> {
     checkRef(ref);
-    await this.serial.run(async () => {
+    await this.serial.run(sdkAppId, async () => {
       const key = trtcRoomKey(sdkAppId, ref);
       let room = this.rooms.get(key);
       const now = nowS();
@@ -161,13 +161,13 @@ export class TrtcRoomsService {
 
   /** A user leaves a room (closing it when the last one leaves). */
   async leave(sdkAppId: number, ref: RoomRef, userId: string, reason = 'leave'): Promise<void> {
-    await this.serial.run(() => this.drop(sdkAppId, ref, [userId], 'leave', reason));
+    await this.serial.run(sdkAppId, () => this.drop(sdkAppId, ref, [userId], 'leave', reason));
   }
 
   /** Removes users from a room at once (RemoveUser*); NOT_FOUND when nobody is in the room. */
   async removeUsers(sdkAppId: number, ref: RoomRef, userIds: string[], reason = 'removed by the server'): Promise<string[]> {
     checkRef(ref);
-    return this.serial.run(async () => {
+    return this.serial.run(sdkAppId, async () => {
       if (!this.exists(sdkAppId, ref)) throw new DomainError('NOT_FOUND', `room ${roomText(ref)} does not exist`, 'ROOM_NOT_EXIST');
       return this.drop(sdkAppId, ref, userIds, 'removed', reason);
     });
@@ -176,7 +176,7 @@ export class TrtcRoomsService {
   /** Removes everyone and closes the room (DismissRoom*); NOT_FOUND when nobody is in the room. */
   async dismiss(sdkAppId: number, ref: RoomRef, reason = 'room dismissed by the server'): Promise<string[]> {
     checkRef(ref);
-    return this.serial.run(async () => {
+    return this.serial.run(sdkAppId, async () => {
       const room = this.rooms.get(trtcRoomKey(sdkAppId, ref));
       if (!room) throw new DomainError('NOT_FOUND', `room ${roomText(ref)} does not exist`, 'ROOM_NOT_EXIST');
       return this.drop(sdkAppId, ref, [...room.members.keys()], 'dismissed', reason);
@@ -190,7 +190,7 @@ export class TrtcRoomsService {
    */
   async setBlocked(sdkAppId: number, ref: RoomRef, userId: string, block: MediaBlock): Promise<void> {
     checkRef(ref);
-    await this.serial.run(async () => {
+    await this.serial.run(sdkAppId, async () => {
       const room = this.rooms.get(trtcRoomKey(sdkAppId, ref));
       if (!room) throw new DomainError('NOT_FOUND', `room ${roomText(ref)} does not exist`, 'ROOM_NOT_EXIST');
       const was = room.blocks.get(userId) ?? NOT_BLOCKED;
