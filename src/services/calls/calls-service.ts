@@ -4,7 +4,7 @@ import { SINGLE_NODE, type Coordination } from '../../bus/coordination.ts';
 import type { CallRow } from '../../store/calls-repo.ts';
 import type { Repos, Store } from '../../store/store.ts';
 import { afterEndCall, afterMemberChanged, afterStartCall, type CallbackEvent } from '../../webhooks/call-callbacks.ts';
-import { callbackTarget } from '../../webhooks/callback-config.ts';
+import { callbackRows } from '../../webhooks/outbox.ts';
 import type { AccountsService } from '../accounts/accounts-service.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import { DomainError } from '../errors.ts';
@@ -303,33 +303,13 @@ export class CallsService {
 
   /** Persists the call and the callbacks its app wants (callbackTarget) in one transaction, then updates memory and timers. */
   private async commit(call: Call, events: CallbackEvent[], origin: Origin): Promise<void> {
-    const settings = this.apps.get(call.sdkAppId)?.settings;
-    const wanted = settings ? events.filter((e) => callbackTarget(settings, e.command)) : [];
-    const now = Date.now();
+    const rows = callbackRows(this.apps.get(call.sdkAppId)?.settings, call.sdkAppId, events, origin);
     await this.store.transaction(async (tx: Repos) => {
       await tx.calls.save(toRow(call));
-      if (wanted.length) {
-        await tx.outbox.enqueue(
-          wanted.map((e) => ({
-            sdk_app_id: call.sdkAppId,
-            command: e.command,
-            order_key: e.orderKey,
-            body: JSON.stringify(e.body),
-            client_ip: origin.clientIp,
-            platform: origin.platform,
-            status: 'pending',
-            attempts: 0,
-            next_attempt_at: now,
-            created_at: now,
-            delivered_at: 0,
-            last_status: 0,
-            last_error: '',
-          })),
-        );
-      }
+      if (rows.length) await tx.outbox.enqueue(rows);
     });
     this.remember(call);
-    if (wanted.length) this.onQueued();
+    if (rows.length) this.onQueued();
   }
 
   private remember(call: Call): void {

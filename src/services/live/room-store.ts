@@ -1,10 +1,9 @@
 import type { Bus } from '../../bus/bus.ts';
 import type { Coordination } from '../../bus/coordination.ts';
 import type { LiveRoomRow } from '../../store/live-repo.ts';
-import type { OutboxRow } from '../../store/outbox-repo.ts';
 import type { Repos, Store } from '../../store/store.ts';
 import type { CallbackEvent } from '../../webhooks/call-callbacks.ts';
-import { callbackTarget } from '../../webhooks/callback-config.ts';
+import { callbackRows } from '../../webhooks/outbox.ts';
 import { afterSeatInfoChanged } from '../../webhooks/live-after-callbacks.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import { DomainError } from '../errors.ts';
@@ -176,28 +175,11 @@ export class LiveRoomStore {
    * callback to queue the write goes straight to the store.
    */
   protected async persist(sdkAppId: number, write: (r: Repos) => Promise<unknown>, events: CallbackEvent[], origin: LiveOrigin): Promise<void> {
-    const settings = this.callbacks?.apps.get(sdkAppId)?.settings;
-    const wanted = settings ? events.filter((e) => callbackTarget(settings, e.command) !== null) : [];
-    if (wanted.length === 0) {
+    const rows = callbackRows(this.callbacks?.apps.get(sdkAppId)?.settings, sdkAppId, events, origin);
+    if (rows.length === 0) {
       await write(this.store);
       return;
     }
-    const now = Date.now();
-    const rows: Array<Omit<OutboxRow, 'id'>> = wanted.map((e) => ({
-      sdk_app_id: sdkAppId,
-      command: e.command,
-      order_key: e.orderKey,
-      body: JSON.stringify(e.body),
-      client_ip: origin.clientIp,
-      platform: origin.platform,
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      created_at: now,
-      delivered_at: 0,
-      last_status: 0,
-      last_error: '',
-    }));
     await this.store.transaction(async (tx) => {
       await write(tx);
       await tx.outbox.enqueue(rows);
