@@ -4,7 +4,7 @@ import { UserSigVerifier, type VerifyResult } from '../../auth/usersig.ts';
 import type { AppRow } from '../../store/apps-repo.ts';
 import type { Store } from '../../store/store.ts';
 import { DomainError } from '../errors.ts';
-import { applySetting, defaultSettings, parseSettings, type AppSettings, type CallbackConfig, type CallbackFamily } from './settings.ts';
+import { applySetting, defaultSettings, MAX_LIVE_CALLBACK_TOKEN_CHARS, parseSettings, type AppSettings, type CallbackConfig, type CallbackFamily } from './settings.ts';
 
 /** The first SDKAppID handed out when none is asked for (Tencent's are 14000xxxxx). */
 const FIRST_SDK_APP_ID = 1400000001;
@@ -176,6 +176,24 @@ export class AppsService {
           extra.secret_key = value;
         } else applySetting(settings, key, value);
       }
+    });
+  }
+
+  /**
+   * Sets the token that signs Live.* callbacks and whether it is checked (live_config/set_callback_token): the first
+   * time both are needed; a token is 1 to MAX_LIVE_CALLBACK_TOKEN_CHARS characters.
+   */
+  async setLiveCallbackToken(sdkAppId: number, change: { token?: string; enabled?: boolean }): Promise<void> {
+    if (change.token !== undefined && (change.token.length === 0 || [...change.token].length > MAX_LIVE_CALLBACK_TOKEN_CHARS)) {
+      throw new DomainError('INVALID_ARGUMENT', `Token must be 1-${MAX_LIVE_CALLBACK_TOKEN_CHARS} characters`);
+    }
+    if (change.token === undefined && change.enabled === undefined && this.get(sdkAppId)?.settings.liveCallback.configured) return;
+    await this.change(sdkAppId, (settings) => {
+      if (!settings.liveCallback.configured && (change.token === undefined || change.enabled === undefined)) {
+        throw new DomainError('INVALID_ARGUMENT', 'Token and IsTokenEnable are both required the first time (no callback token is configured yet)');
+      }
+      if (change.token !== undefined) settings.liveCallback = { ...settings.liveCallback, token: change.token, configured: true };
+      if (change.enabled !== undefined) settings.liveCallback = { ...settings.liveCallback, enabled: change.enabled };
     });
   }
 
