@@ -267,10 +267,16 @@ export async function main(argv: string[]): Promise<number> {
     await program().parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof InvalidArgumentError || err instanceof DomainError) {
+    // Commander has printed its own usage errors; an InvalidArgumentError that reaches here is an action's, unprinted
+    // (it is a CommanderError too, so it is looked at first).
+    if (err instanceof InvalidArgumentError) {
       process.stderr.write(`trtcd: ${err.message}\n`);
-      return err instanceof DomainError && err.code === 'NOT_FOUND' ? 3 : 1;
+      return 2;
+    }
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof DomainError) {
+      process.stderr.write(`trtcd: ${err.message}\n`);
+      return err.code === 'NOT_FOUND' ? 3 : 1;
     }
     process.stderr.write(`trtcd: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;

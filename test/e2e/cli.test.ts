@@ -91,6 +91,19 @@ describe('bin/trtcd app create / usersig / privatemapkey', () => {
     assert.equal(shown.settings.features.gift, false);
   });
 
+  it('usage errors found after parsing name the problem and exit 2', () => {
+    for (const [args, message] of [
+      [['privatemapkey', '1400000001', 'u1'], /give exactly one of --room-id and --str-room-id/],
+      [['privatemapkey', '1400000001', 'u1', '--room-id', '1', '--str-room-id', 'x'], /give exactly one of --room-id and --str-room-id/],
+      [['callbacks', 'list', '--status', 'bogus'], /status must be pending, delivered, failed or dropped/],
+      [['app', 'set', '1400000001', 'disabled'], /"disabled" is not key=value/],
+    ] as const) {
+      const r = runCli([...args, '--data-dir', dir]);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+  });
+
   it('app set and app show print callback tokens masked, and app set never echoes the secret key', async () => {
     const secretKey = 'k'.repeat(40);
     const set = runCli(['app', 'set', '1400000001', 'callback.token=cb-s3cr3t', 'liveCallback.token=live-s3cr3t', `secretKey=${secretKey}`, '--data-dir', dir]);
