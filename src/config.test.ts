@@ -22,6 +22,10 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ env: { TRTCD_PG_POOL_SIZE: '0' } }), /invalid configuration at \/pgPoolSize/);
   });
 
+  it('names the log levels when the one given is not one of them', () => {
+    assert.throws(() => loadConfig({ flags: { logLevel: 'loud' } }), /invalid configuration at \/logLevel: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/);
+  });
+
   it('layers file < environment < flags', () => {
     const file = join(tempDir(), 'c.json');
     writeFileSync(file, JSON.stringify({ port: 9100, host: '0.0.0.0', logLevel: 'debug', bodyLimit: 4096 }));

@@ -145,7 +145,10 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
   }
   if (!check.Check(merged)) {
     const first = check.Errors(merged).First();
-    throw new Error(`invalid configuration at ${first?.path || '/'}: ${first?.message ?? 'unknown problem'}`);
+    // A choice among words (logLevel) names the words rather than TypeBox's "Expected union value".
+    const words = (first?.schema as { anyOf?: Array<{ const?: unknown }> } | undefined)?.anyOf?.map((s) => s.const);
+    const problem = words?.every((w) => typeof w === 'string') ? `must be one of ${words.join(', ')}, got ${JSON.stringify(first?.value)}` : first?.message;
+    throw new Error(`invalid configuration at ${first?.path || '/'}: ${problem ?? 'unknown problem'}`);
   }
   if ((merged.tlsCert === '') !== (merged.tlsKey === '')) {
     const given = merged.tlsCert === '' ? '--tls-key (tlsKey)' : '--tls-cert (tlsCert)';

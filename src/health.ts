@@ -27,8 +27,8 @@ export interface HealthProbes {
 
 let version: string | undefined;
 
-/** The running trtcd's version (package.json). */
-function trtcdVersion(): string {
+/** The running trtcd's version (package.json; 'unknown' when that cannot be read). */
+export function trtcdVersion(): string {
   if (version === undefined) {
     try {
       const root = packageRoot();

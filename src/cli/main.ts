@@ -12,6 +12,7 @@ import { openStore } from '../store/store.ts';
 import { InProcessBus } from '../bus/bus.ts';
 import { DEFAULT_AVATAR_CONCURRENCY, DigitalHumanService } from '../services/digital-human/digital-human-service.ts';
 import { TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
+import { trtcdVersion } from '../health.ts';
 
 interface StoreFlags {
   dataDir?: string;
@@ -74,7 +75,7 @@ function printDevApp(app: App): void {
 
 /** Builds the `trtcd` command-line program. */
 export function program(): Command {
-  const cli = new Command('trtcd').description('Self-hosted server wire-compatible with Tencent RTC server APIs').exitOverride();
+  const cli = new Command('trtcd').description('Self-hosted server wire-compatible with Tencent RTC server APIs').version(trtcdVersion(), '-V, --version', 'print the version').exitOverride();
   const dataDir = ['--data-dir <dir>', 'data directory (default ./.trtcd, or TRTCD_DATA_DIR)'] as const;
   const configFile = ['--config <file>', 'JSON configuration file'] as const;
   const storeUrl = ['--store <store>', 'sqlite (default, in the data directory) or a PostgreSQL URL postgres://… (or TRTCD_STORE)'] as const;

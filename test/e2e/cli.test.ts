@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { verifyUserSig } from '../../src/auth/usersig.ts';
@@ -89,6 +89,12 @@ describe('bin/trtcd app create / usersig / privatemapkey', () => {
     const shown = JSON.parse(runCli(['app', 'show', '1400000001', '--data-dir', dir]).stdout) as { settings: { rateLimits: string; features: { gift: boolean } } };
     assert.equal(shown.settings.rateLimits, 'off');
     assert.equal(shown.settings.features.gift, false);
+  });
+
+  it('--version prints the package version', () => {
+    const r = runCli(['--version']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
   });
 
   it('usage errors found after parsing name the problem and exit 2', () => {
