@@ -103,7 +103,26 @@ describe('web static handler', () => {
     const post = await call(base, 'POST', '/sdk/trtcd.js');
     assert.equal(post.status, 405);
     assert.equal(post.headers.allow, 'GET, HEAD');
-    for (const path of ['/', '/sdk', '/sdk/other.js', '/demos', '/v4/x/y']) assert.equal((await call(base, 'GET', path)).status, 418, path);
+    for (const path of ['/sdk', '/sdk/other.js', '/demos', '/v4/x/y', '/index.html']) assert.equal((await call(base, 'GET', path)).status, 418, path);
+    for (const path of ['/', '/favicon.ico']) assert.equal((await call(base, 'POST', path, { Accept: '*/*' })).status, 418, `POST ${path} is left to the API gateways`);
+  });
+
+  it('answers GET / with a landing page linking the demo, the SDK and the health check, and /favicon.ico with an icon', async () => {
+    const html = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const home = await call(base, 'GET', '/', html);
+    assert.equal(home.status, 200);
+    assert.match(String(home.headers['content-type']), /^text\/html/);
+    for (const link of ['/demo/', '/demo/trtc-sdk.html', '/sdk/trtcd.js', '/healthz', '/metrics']) assert.ok(home.body.includes(`href="${link}"`), link);
+    const icon = await call(base, 'GET', '/favicon.ico', { Accept: 'image/avif,image/webp,*/*' });
+    assert.equal(icon.status, 200);
+    assert.equal(icon.headers['content-type'], 'image/svg+xml');
+    assert.match(icon.body, /^<svg /);
+    const head = await call(base, 'HEAD', '/', { Accept: '*/*' });
+    assert.deepEqual([head.status, head.body], [200, '']);
+    // An API client (no Accept, or JSON) and a query string are left to the API gateways.
+    for (const [path, headers] of [['/', {}], ['/', { Accept: 'application/json' }], ['/?a=1', html]] as const) {
+      assert.equal((await call(base, 'GET', path, headers)).status, 418, `${path} ${JSON.stringify(headers)}`);
+    }
   });
 
   it('answers 404 when the web files are missing', async () => {

@@ -1,5 +1,6 @@
-// The browser side of trtcd over HTTP: the client SDK bundled as one ES module (GET /sdk/trtcd.js) and the demo page
-// (GET /demo/). Only the files listed here are served, so no request path can reach anything else on disk.
+// The browser side of trtcd over HTTP: a landing page with links (GET /) and its icon (GET /favicon.ico), the client
+// SDK bundled as one ES module (GET /sdk/trtcd.js) and the demo page (GET /demo/). Only the files listed here are
+// served, so no request path can reach anything else on disk.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +14,11 @@ const DEMO_PATH = '/demo/';
 
 const JS = 'text/javascript; charset=utf-8';
 const HTML = 'text/html; charset=utf-8';
+/** Pages outside /demo/: the landing page and its icon (other methods, queries and API clients on `/` are left to the API gateways). */
+const PAGES: Readonly<Record<string, { file: string; type: string }>> = {
+  '/': { file: 'web/index.html', type: HTML },
+  '/favicon.ico': { file: 'web/favicon.svg', type: 'image/svg+xml' },
+};
 /** The demo's files (under the package root) and their types; `''` is the page itself. */
 const DEMO_FILES: Readonly<Record<string, { file: string; type: string }>> = {
   '': { file: 'web/demo/index.html', type: HTML },
@@ -49,7 +55,7 @@ export interface WebHandlerOptions {
   root?: string;
 }
 
-/** Answers GET/HEAD for the SDK bundle and the demo; returns false (nothing sent) for any other path. */
+/** Answers GET/HEAD for the landing page, the SDK bundle and the demo; returns false (nothing sent) for any other request. */
 export type WebHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** A handler for /sdk/trtcd.js (bundled on first request, then kept in memory) and /demo/. */
@@ -69,6 +75,20 @@ export function createWebHandler(o: WebHandlerOptions = {}): WebHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    // Exactly `/` or `/favicon.ico` from a client that takes a page (a browser, curl): API clients ask for JSON.
+    const page = Object.hasOwn(PAGES, url) && /text\/html|image\/|\*\/\*/.test(req.headers.accept ?? '') ? PAGES[url] : undefined;
+    if (page && (req.method === 'GET' || req.method === 'HEAD')) {
+      const dir = webRoot();
+      let body: Buffer;
+      try {
+        body = readFileSync(join(dir ?? '', page.file));
+      } catch {
+        notFound(req, res);
+        return true;
+      }
+      reply(req, res, page.type, body, withTag(body).etag);
+      return true;
+    }
     if (path !== SDK_PATH && path !== '/demo' && !path.startsWith(DEMO_PATH)) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(req, res, 405, { 'Content-Type': 'text/plain; charset=utf-8', Allow: 'GET, HEAD' }, Buffer.from('Method Not Allowed\n'));
