@@ -24,6 +24,8 @@ describe('loadConfig', () => {
 
   it('names the log levels when the one given is not one of them', () => {
     assert.throws(() => loadConfig({ flags: { logLevel: 'loud' } }), /invalid configuration at \/logLevel: must be one of fatal, error, warn, info, debug, trace, silent, got "loud"/);
+    assert.throws(() => loadConfig({ env: { TRTCD_LOG_FORMAT: 'xml' } }), /invalid configuration at \/logFormat: must be one of auto, json, pretty, got "xml"/);
+    assert.equal(loadConfig({ env: {} }).logFormat, 'auto');
   });
 
   it('layers file < environment < flags', () => {

@@ -30,6 +30,8 @@ const ConfigSchema = Type.Object(
     mediaWorkers: Type.Integer({ minimum: 0, maximum: 64 }),
     /** pino level: fatal, error, warn, info, debug, trace or silent. */
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    /** json: one JSON object per line; pretty: coloured lines for a terminal; auto: pretty when stdout is a terminal. */
+    logFormat: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')]),
     /** Largest request body accepted, in bytes. */
     bodyLimit: Type.Integer({ minimum: 1024 }),
     /** Most bytes of request bodies held at once, across the server, for requests not yet authenticated (Cloud API bodies before their signature is checked). */
@@ -75,6 +77,7 @@ export const DEFAULT_CONFIG: Config = {
   mediaPortRange: '',
   mediaWorkers: availableParallelism(),
   logLevel: 'info',
+  logFormat: 'auto',
   bodyLimit: 1024 * 1024,
   unauthenticatedBodyBytes: 32 * 1024 * 1024,
   bodyTimeoutMs: 10_000,
@@ -102,6 +105,7 @@ const ENV_KEYS: Record<keyof Config, string> = {
   mediaPortRange: 'TRTCD_MEDIA_PORT_RANGE',
   mediaWorkers: 'TRTCD_MEDIA_WORKERS',
   logLevel: 'TRTCD_LOG_LEVEL',
+  logFormat: 'TRTCD_LOG_FORMAT',
   bodyLimit: 'TRTCD_BODY_LIMIT',
   unauthenticatedBodyBytes: 'TRTCD_UNAUTHENTICATED_BODY_BYTES',
   bodyTimeoutMs: 'TRTCD_BODY_TIMEOUT_MS',

@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -78,7 +79,7 @@ export interface Trtcd {
 /** Opens the store, loads the apps and serves every API family on one HTTP port (HTTPS with tlsCert and tlsKey). */
 export async function startServer(
   config: Config,
-  log: Logger = createLogger(config.logLevel),
+  log: Logger = createLogger(config.logLevel, config.logFormat),
   hooks: { onDevApp?: (app: App) => void } = {},
 ): Promise<Trtcd> {
   // Read first: a certificate that cannot be used fails the start before anything is opened.
@@ -211,7 +212,7 @@ export async function startServer(
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
-  log.info({ host: config.host, port, url, store: store.dialect, dataDir: config.dataDir }, 'trtcd listening');
+  log.info({ host: config.host, port, url, demo: `${url}/demo/`, store: store.dialect, dataDir: resolvePath(config.dataDir) }, 'trtcd listening');
 
   let closing: Promise<void> | undefined;
   return {

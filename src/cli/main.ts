@@ -31,7 +31,7 @@ function uint(name: string, max = 0xffffffff) {
 function configFrom(flags: StoreFlags & Partial<Record<keyof Config, string>>): Config {
   return loadConfig({
     file: flags.config,
-    flags: { dataDir: flags.dataDir, store: flags.store, redis: flags.redis, host: flags.host, port: flags.port, logLevel: flags.logLevel, tlsCert: flags.tlsCert, tlsKey: flags.tlsKey },
+    flags: { dataDir: flags.dataDir, store: flags.store, redis: flags.redis, host: flags.host, port: flags.port, logLevel: flags.logLevel, logFormat: flags.logFormat, tlsCert: flags.tlsCert, tlsKey: flags.tlsKey },
   });
 }
 
@@ -90,9 +90,10 @@ export function program(): Command {
     .option('--redis <url>', 'several nodes: Redis URL redis://host:port for the bus, locks and rate limits (or TRTCD_REDIS)')
     .option(...configFile)
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace, silent')
+    .option('--log-format <format>', 'json, pretty, or auto: pretty when stdout is a terminal (default; or TRTCD_LOG_FORMAT)')
     .option('--tls-cert <file>', 'PEM certificate (chain): with --tls-key the port serves https and wss (or TRTCD_TLS_CERT)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert (or TRTCD_TLS_KEY)')
-    .action(async (flags: StoreFlags & { host?: string; port?: string; logLevel?: string; tlsCert?: string; tlsKey?: string }) => {
+    .action(async (flags: StoreFlags & { host?: string; port?: string; logLevel?: string; logFormat?: string; tlsCert?: string; tlsKey?: string }) => {
       // Listen for signals before the server exists so a signal during start-up still shuts down cleanly.
       let stop!: () => void;
       const stopped = new Promise<void>((resolve) => (stop = resolve));

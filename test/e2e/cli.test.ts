@@ -6,7 +6,9 @@ import { verifyUserSig } from '../../src/auth/usersig.ts';
 import { verifyPrivateMapKey } from '../../src/auth/private-map-key.ts';
 import { parseSettings } from '../../src/services/apps/settings.ts';
 import { openStore } from '../../src/store/store.ts';
-import { runCli, startChild, type ServerChild } from '../helpers/child.ts';
+import { spawn } from 'node:child_process';
+import { eventually } from '../helpers/media-peer.ts';
+import { runCli, startChild, TRTCD_BIN, type ServerChild } from '../helpers/child.ts';
 import { restUrl, tempDir } from '../helpers/server.ts';
 
 const children: ServerChild[] = [];
@@ -169,6 +171,26 @@ describe('bin/trtcd start', () => {
     children.push(server);
     assert.doesNotMatch(server.output(), /Created a development app/);
     assert.equal(JSON.parse(runCli(['app', 'create', '--json'], { TRTCD_DATA_DIR: dir }).stdout).sdkAppId, 1400000001);
+  });
+
+  it('logs its URL, the demo address and the data directory; --log-format pretty writes lines for a terminal', async () => {
+    const dir = tempDir();
+    const json = await startChild(['--data-dir', dir]);
+    const line = json.output().split('\n').find((l) => l.includes('trtcd listening'))!;
+    assert.deepEqual(JSON.parse(line).demo, `${json.url}/demo/`);
+    assert.equal(JSON.parse(line).dataDir, dir);
+    await json.stop();
+    const proc = spawn(process.execPath, [TRTCD_BIN, 'start', '--port', '0', '--data-dir', dir, '--log-format', 'pretty'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await eventually(() => /trtcd listening/.test(out), 20_000, 'the listening line');
+      assert.match(out, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: trtcd listening \{.*"demo":"http:\/\/127\.0\.0\.1:\d+\/demo\/"/m);
+      assert.doesNotMatch(out, /"level":30/, 'no JSON lines');
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+    }
   });
 
   it('shuts down cleanly on SIGTERM', async () => {
