@@ -46,6 +46,7 @@ import { LiveService } from './services/live/live-service.ts';
 import { TrtcRoomsService } from './services/trtc-rooms/trtc-rooms-service.ts';
 import { openStore, type Store } from './store/store.ts';
 import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './webhooks/dispatcher.ts';
+import { logActivity } from './activity-log.ts';
 
 /** A running trtcd server. */
 export interface Trtcd {
@@ -155,6 +156,7 @@ export async function startServer(
   const sdkHttp = new SdkHttp({ bodies, log, metrics });
   // Tencent's Chat SDK and TUICallKit's call engine over it (proxyServer): messages, groups, calls.
   const chat = createChatGateway({ apps, accounts, calls, messages, groups, bus, log, metrics });
+  const stopActivityLog = logActivity(bus, rtc.media.sfu, log);
   metrics.gauge('trtcd_sdk_connections', 'open trtc-sdk-v5 signalling WebSocket connections', () => sdk.size);
   metrics.gauge('trtcd_rtc_connections', 'open /rtc WebSocket connections', () => rtc.size);
   metrics.gauge('trtcd_media_publications', 'streams published to this node\'s SFU', () => rtc.media.sfu.stats().publications);
@@ -248,6 +250,7 @@ export async function startServer(
         });
         await channelsClosed;
         await mediaWorkers.stop();
+        stopActivityLog();
         apps.stop();
         calls.stop();
         live.stop();

@@ -216,6 +216,7 @@ export class RtcServer {
       });
     }
     this.armExpiry(s);
+    this.d.log.info({ sdkAppId, userId, platform, resumed: s === old }, 'rtc login');
     return { sdkAppId, userId, expiresAt: v.expiresAt, resumeToken: s.token, resumed: s === old, rooms: [], liveRooms: [], ...Object.assign({}, ...this.features.map((f) => f.describe?.(s) ?? {})) };
   }
 

@@ -17,7 +17,7 @@ import { FIR_FMT } from '../../realtime/media/sender-out.ts';
 import { LayerChoice } from '../../realtime/media/layer-choice.ts';
 import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
 import { SpcTransport, type ClientAbility } from './spc-transport.ts';
-import { roomKey, trtcRoomKey, userKey, type UserKey, type TrtcRoomKey } from '../../services/tenant-keys.ts';
+import { trtcRoomKey, userKey, type UserKey, type TrtcRoomKey } from '../../services/tenant-keys.ts';
 
 /** A refusal of a command, with its code. */
 class Refusal extends Error {
@@ -274,7 +274,6 @@ export class SdkConnection {
     this.s.d.trtcRooms.setRole(this.sdkAppId, ref, this.userId, role);
     this.privileges = privileges;
     this.s.attach(this);
-    this.s.d.log.info({ sdkAppId: this.sdkAppId, userId: this.userId, room: roomKey(ref), role, singlePc: spc }, 'trtc-sdk user entered a room');
     const relay = this.s.relayIp();
     return { publishers: this.s.publishers(this.sdkAppId, ref), relayOuterIp: relay, relayInnerIp: relay, relayPort: 0, bakRelayIps: [], ...(ability ? { ability } : {}) };
   }
@@ -398,12 +397,8 @@ export class SdkConnection {
     const current = sfu.find(this.sdkAppId, ref, this.userId, stream);
     const mine = current?.owner === this ? current : undefined;
     if (mine && mine.source.kinds.audio === kinds.audio && mine.source.kinds.video === kinds.video) return;
-    const fields = { sdkAppId: this.sdkAppId, userId: this.userId, room: roomKey(ref), stream };
     if (!kinds.audio && !kinds.video) {
-      if (mine) {
-        this.s.d.log.info(fields, 'trtc-sdk user unpublished');
-        sfu.unpublish(mine, 'unpublished');
-      }
+      if (mine) sfu.unpublish(mine, 'unpublished');
       delete this.sources[stream];
       return;
     }
@@ -423,7 +418,6 @@ export class SdkConnection {
       if (videoSsrc) this.sendUp([pli(videoSsrc)]);
     });
     this.sources[stream] = fresh;
-    this.s.d.log.info({ ...fields, ...kinds }, 'trtc-sdk user published');
     const pub = sfu.publish({ sdkAppId: this.sdkAppId, room: ref, userId: this.userId, stream, source: fresh, owner: this });
     if (stream === 'main') this.mainPub = pub;
     this.s.d.media.announce(pub);

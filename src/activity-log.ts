@@ -1,0 +1,38 @@
+// Client activity at info level, from the events every protocol shares (REST, /rtc, Tencent's Web SDK, the Chat SDK):
+// users entering and leaving TRTC rooms, calls starting and ending, streams published and unpublished. Logins are
+// logged by each gateway.
+import type { Bus } from './bus/bus.ts';
+import type { Logger } from './logger.ts';
+import type { Sfu } from './realtime/media/sfu.ts';
+import { CALL_TOPIC, type CallChanged } from './services/calls/calls-service.ts';
+import { TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent } from './services/trtc-rooms/trtc-rooms-service.ts';
+
+const roomOf = (ref: RoomRef): string | number => ('roomId' in ref ? ref.roomId : ref.strRoomId);
+
+/** Logs this node's client activity until the returned function is called (events of other nodes are theirs to log). */
+export function logActivity(bus: Bus, sfu: Sfu, log: Logger): () => void {
+  const offs = [
+    bus.subscribe(TRTC_ROOM_TOPIC, (p, remote) => {
+      if (remote) return;
+      const e = p as TrtcRoomEvent;
+      log.info({ sdkAppId: e.sdkAppId, room: roomOf(e.room), users: e.users, reason: e.reason || undefined }, `trtc room ${e.type}`);
+    }),
+    bus.subscribe(CALL_TOPIC, (p, remote) => {
+      if (remote) return;
+      const { call, changes, started, ended } = p as CallChanged;
+      const fields = { sdkAppId: call.sdkAppId, callId: call.callId, caller: call.caller, mediaType: call.mediaType };
+      if (started) log.info({ ...fields, callees: call.members.filter((m) => m.userId !== call.caller).map((m) => m.userId) }, 'call started');
+      else if (changes.length && !ended) log.info({ ...fields, changes: changes.map((c) => `${c.userId} ${c.action}`) }, 'call changed');
+      if (ended) log.info({ ...fields, result: call.result }, 'call ended');
+    }),
+  ];
+  let stopped = false;
+  sfu.observe({
+    published: (pub) => void (!stopped && log.info({ sdkAppId: pub.sdkAppId, room: roomOf(pub.room), userId: pub.userId, stream: pub.stream, ...pub.source.kinds }, 'stream published')),
+    unpublished: (pub, reason) => void (!stopped && reason !== 'replaced' && log.info({ sdkAppId: pub.sdkAppId, room: roomOf(pub.room), userId: pub.userId, stream: pub.stream, reason }, 'stream unpublished')),
+  });
+  return () => {
+    stopped = true;
+    for (const off of offs) off();
+  };
+}
