@@ -28,8 +28,8 @@ describe('logActivity', () => {
       ['trtc room enter', 'r1', ['alice']],
       ['call started', 'c1', ['bob']],
       ['call ended', 'c1', 'Hangup'],
-      ['stream published', 7, 'alice'],
-      ['stream unpublished', 7, 'alice'],
+      ['stream published', '7', 'alice'],
+      ['stream unpublished', '7', 'alice'],
     ]);
     stop();
     bus.publish(TRTC_ROOM_TOPIC, { sdkAppId: 1, room: { roomId: 7 }, type: 'leave', users: ['alice'], reason: 'leave' } satisfies TrtcRoomEvent);

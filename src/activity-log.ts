@@ -5,9 +5,7 @@ import type { Bus } from './bus/bus.ts';
 import type { Logger } from './logger.ts';
 import type { Sfu } from './realtime/media/sfu.ts';
 import { CALL_TOPIC, type CallChanged } from './services/calls/calls-service.ts';
-import { TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent } from './services/trtc-rooms/trtc-rooms-service.ts';
-
-const roomOf = (ref: RoomRef): string | number => ('roomId' in ref ? ref.roomId : ref.strRoomId);
+import { roomText, TRTC_ROOM_TOPIC, type TrtcRoomEvent } from './services/trtc-rooms/trtc-rooms-service.ts';
 
 /** Logs this node's client activity until the returned function is called (events of other nodes are theirs to log). */
 export function logActivity(bus: Bus, sfu: Sfu, log: Logger): () => void {
@@ -15,7 +13,7 @@ export function logActivity(bus: Bus, sfu: Sfu, log: Logger): () => void {
     bus.subscribe(TRTC_ROOM_TOPIC, (p, remote) => {
       if (remote) return;
       const e = p as TrtcRoomEvent;
-      log.info({ sdkAppId: e.sdkAppId, room: roomOf(e.room), users: e.users, reason: e.reason || undefined }, `trtc room ${e.type}`);
+      log.info({ sdkAppId: e.sdkAppId, room: roomText(e.room), users: e.users, reason: e.reason || undefined }, `trtc room ${e.type}`);
     }),
     bus.subscribe(CALL_TOPIC, (p, remote) => {
       if (remote) return;
@@ -28,8 +26,8 @@ export function logActivity(bus: Bus, sfu: Sfu, log: Logger): () => void {
   ];
   let stopped = false;
   sfu.observe({
-    published: (pub) => void (!stopped && log.info({ sdkAppId: pub.sdkAppId, room: roomOf(pub.room), userId: pub.userId, stream: pub.stream, ...pub.source.kinds }, 'stream published')),
-    unpublished: (pub, reason) => void (!stopped && reason !== 'replaced' && log.info({ sdkAppId: pub.sdkAppId, room: roomOf(pub.room), userId: pub.userId, stream: pub.stream, reason }, 'stream unpublished')),
+    published: (pub) => void (!stopped && log.info({ sdkAppId: pub.sdkAppId, room: roomText(pub.room), userId: pub.userId, stream: pub.stream, ...pub.source.kinds }, 'stream published')),
+    unpublished: (pub, reason) => void (!stopped && reason !== 'replaced' && log.info({ sdkAppId: pub.sdkAppId, room: roomText(pub.room), userId: pub.userId, stream: pub.stream, reason }, 'stream unpublished')),
   });
   return () => {
     stopped = true;

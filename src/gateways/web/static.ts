@@ -78,15 +78,7 @@ export function createWebHandler(o: WebHandlerOptions = {}): WebHandler {
     // Exactly `/` or `/favicon.ico` from a client that takes a page (a browser, curl): API clients ask for JSON.
     const page = Object.hasOwn(PAGES, url) && /text\/html|image\/|\*\/\*/.test(req.headers.accept ?? '') ? PAGES[url] : undefined;
     if (page && (req.method === 'GET' || req.method === 'HEAD')) {
-      const dir = webRoot();
-      let body: Buffer;
-      try {
-        body = readFileSync(join(dir ?? '', page.file));
-      } catch {
-        notFound(req, res);
-        return true;
-      }
-      reply(req, res, page.type, body, withTag(body).etag);
+      sendFile(req, res, webRoot(), page);
       return true;
     }
     if (path !== SDK_PATH && path !== '/demo' && !path.startsWith(DEMO_PATH)) return false;
@@ -111,17 +103,21 @@ export function createWebHandler(o: WebHandlerOptions = {}): WebHandler {
       );
       return true;
     }
-    let body: Buffer;
-    try {
-      body = readFileSync(join(dir, entry!.file));
-    } catch {
-      notFound(req, res);
-      return true;
-    }
-    const { etag } = withTag(body);
-    reply(req, res, entry!.type, body, etag);
+    sendFile(req, res, dir, entry!);
     return true;
   };
+}
+
+/** One of the listed files under the package root (read on each request, so it follows the sources), or 404. */
+function sendFile(req: IncomingMessage, res: ServerResponse, dir: string | undefined, entry: { file: string; type: string }): void {
+  let body: Buffer;
+  try {
+    if (!dir) throw new Error('no package root');
+    body = readFileSync(join(dir, entry.file));
+  } catch {
+    return notFound(req, res);
+  }
+  reply(req, res, entry.type, body, withTag(body).etag);
 }
 
 function withTag(body: Buffer): { body: Buffer; etag: string } {

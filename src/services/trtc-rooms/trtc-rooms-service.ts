@@ -66,7 +66,7 @@ export const MAX_NUMERIC_ROOM_ID = 4294967294;
 const nowS = () => Math.floor(Date.now() / 1000);
 
 /** The room id as text (RoomString / RoomStr of the history APIs). */
-function roomText(ref: RoomRef): string {
+export function roomText(ref: RoomRef): string {
   return 'roomId' in ref ? String(ref.roomId) : ref.strRoomId;
 }
 
