@@ -21,7 +21,7 @@ export default tseslint.config(
   },
   {
     // The demo page's plain browser modules, and the TUICallKit app the browser tests bundle.
-    files: ['web/demo/**/*.js', 'test/fixtures/**/*.js'],
+    files: ['web/demo/**/*.js', 'web/console/**/*.js', 'test/fixtures/**/*.js'],
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(

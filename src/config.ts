@@ -52,6 +52,11 @@ const ConfigSchema = Type.Object(
     callbackRetryMaxMs: Type.Integer({ minimum: 1 }),
     /** How long an undelivered callback is retried before it is given up, in ms. */
     callbackMaxAgeMs: Type.Integer({ minimum: 1 }),
+    /**
+     * The developer console's token (/console/, every app): '' makes a new random one at each start (logged with the
+     * console's address); 'off' leaves only apps' SDKAppID and SecretKey to open the console.
+     */
+    consoleToken: Type.String({ pattern: '^(|off|[A-Za-z0-9._~-]{16,256})$' }),
     /** How long a digital-human session stays "preparing" (SessionStatus 3) before it is ready, in ms. */
     ivhPrepareDelayMs: Type.Integer({ minimum: 0 }),
   },
@@ -88,6 +93,7 @@ export const DEFAULT_CONFIG: Config = {
   callbackRetryBaseMs: 1000,
   callbackRetryMaxMs: 60_000,
   callbackMaxAgeMs: 86_400_000,
+  consoleToken: '',
   ivhPrepareDelayMs: 3000,
 };
 
@@ -116,6 +122,7 @@ const ENV_KEYS: Record<keyof Config, string> = {
   callbackRetryBaseMs: 'TRTCD_CALLBACK_RETRY_BASE_MS',
   callbackRetryMaxMs: 'TRTCD_CALLBACK_RETRY_MAX_MS',
   callbackMaxAgeMs: 'TRTCD_CALLBACK_MAX_AGE_MS',
+  consoleToken: 'TRTCD_CONSOLE_TOKEN',
   ivhPrepareDelayMs: 'TRTCD_IVH_PREPARE_DELAY_MS',
 };
 

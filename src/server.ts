@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -25,6 +26,8 @@ import { isRtcPath, RtcServer } from './realtime/rtc-server.ts';
 import { SdkHttp, isSdkHttpPath } from './gateways/trtc-sdk/http.ts';
 import { isSdkWsPath, SdkSignalling } from './gateways/trtc-sdk/signalling.ts';
 import { serveWeb } from './gateways/web/static.ts';
+import { CONSOLE_PATH, ConsoleGateway, isConsolePath } from './gateways/console/console-gateway.ts';
+import { RecentLiveEvents } from './gateways/console/recent-live.ts';
 import { createChatGateway, isChatWsPath } from './gateways/chat/chat-gateway.ts';
 import { BodyReader, DEFAULT_BODY_LIMITS, sendJson } from './http/body.ts';
 import { readTlsPair } from './http/tls.ts';
@@ -157,6 +160,26 @@ export async function startServer(
   // Tencent's Chat SDK and TUICallKit's call engine over it (proxyServer): messages, groups, calls.
   const chat = createChatGateway({ apps, accounts, calls, messages, groups, bus, log, metrics });
   const stopActivityLog = logActivity(bus, rtc.media.sfu, log);
+  // The developer console: its token is logged with its address below (a new one each start unless configured).
+  const consoleToken = config.consoleToken === 'off' ? '' : config.consoleToken || randomBytes(18).toString('base64url');
+  const recentLive = new RecentLiveEvents(bus);
+  recentLive.start();
+  const consoleGateway = new ConsoleGateway({
+    token: consoleToken,
+    apps,
+    live,
+    trtcRooms,
+    sfu: rtc.media.sfu,
+    calls,
+    digitalHuman,
+    store,
+    recent: recentLive,
+    callbacks,
+    bodies,
+    limiter: limiter(),
+    log,
+    secure: tls !== null,
+  });
   metrics.gauge('trtcd_sdk_connections', 'open trtc-sdk-v5 signalling WebSocket connections', () => sdk.size);
   metrics.gauge('trtcd_rtc_connections', 'open /rtc WebSocket connections', () => rtc.size);
   metrics.gauge('trtcd_media_publications', 'streams published to this node\'s SFU', () => rtc.media.sfu.stats().publications);
@@ -182,6 +205,7 @@ export async function startServer(
     if (isCloudApiRequest(req)) return cloud.handle(req, res);
     // AI Digital Human (IVH): /v2/ivh/<service path>?appkey&timestamp&signature.
     if (url.startsWith(IVH_HTTP_PREFIX)) return ivh.handle(req, res);
+    if (isConsolePath(url)) return consoleGateway.handle(req, res);
     // The browser SDK bundle (/sdk/trtcd.js) and the demo page (/demo/).
     if (serveWeb(req, res)) return;
     // Every other path is answered by the REST v4 gateway, which rejects what is not /v4/<service>/<command>.
@@ -214,7 +238,8 @@ export async function startServer(
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
-  log.info({ host: config.host, port, url, demo: `${url}/demo/`, store: store.dialect, dataDir: resolvePath(config.dataDir) }, 'trtcd listening');
+  const consoleUrl = `${url}${CONSOLE_PATH}${consoleToken ? `?token=${consoleToken}` : ''}`;
+  log.info({ host: config.host, port, url, demo: `${url}/demo/`, console: consoleUrl, store: store.dialect, dataDir: resolvePath(config.dataDir) }, 'trtcd listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -251,6 +276,7 @@ export async function startServer(
         await channelsClosed;
         await mediaWorkers.stop();
         stopActivityLog();
+        recentLive.stop();
         apps.stop();
         calls.stop();
         live.stop();

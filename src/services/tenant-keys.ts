@@ -18,6 +18,12 @@ export function roomKey(ref: RoomRef): string {
   return 'roomId' in ref ? `n:${ref.roomId}` : `s:${ref.strRoomId}`;
 }
 
+/** Whether a key names something of the app `sdkAppId`. */
+export function inApp(key: TenantKey<string>, sdkAppId: number): boolean {
+  const app = String(sdkAppId);
+  return key.startsWith(app) && key.charCodeAt(app.length) === 10;
+}
+
 /** One user of one app. */
 export function userKey(sdkAppId: number, userId: string): UserKey {
   return `${sdkAppId}\n${userId}` as UserKey;

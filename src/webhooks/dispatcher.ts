@@ -142,6 +142,21 @@ export class CallbackDispatcher {
       });
   }
 
+  /**
+   * Makes a callback of the app due now and looks for due callbacks (the console's "retry now"): a pending, failed or
+   * dropped one is attempted again, in its place in its order; a delivered one is left alone. Undefined when the app
+   * has no such callback.
+   */
+  async retryNow(sdkAppId: number, id: number): Promise<{ retried: boolean; row: OutboxRow } | undefined> {
+    const row = await this.store.outbox.get(id);
+    if (!row || Number(row.sdk_app_id) !== sdkAppId) return undefined;
+    if (row.status === 'delivered') return { retried: false, row };
+    const change = { status: 'pending', next_attempt_at: Date.now() };
+    await this.store.outbox.update(id, change);
+    this.kick();
+    return { retried: true, row: { ...row, ...change } };
+  }
+
   /** Resolves once no delivery pass is running (attempts made so far are recorded). */
   async settled(): Promise<void> {
     while (this.running) await this.running;

@@ -109,7 +109,7 @@ export function createWebHandler(o: WebHandlerOptions = {}): WebHandler {
 }
 
 /** One of the listed files under the package root (read on each request, so it follows the sources), or 404. */
-function sendFile(req: IncomingMessage, res: ServerResponse, dir: string | undefined, entry: { file: string; type: string }): void {
+export function sendFile(req: IncomingMessage, res: ServerResponse, dir: string | undefined, entry: { file: string; type: string }): void {
   let body: Buffer;
   try {
     if (!dir) throw new Error('no package root');
@@ -136,7 +136,8 @@ function notFound(req: IncomingMessage, res: ServerResponse): void {
   send(req, res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, Buffer.from('Not Found\n'));
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer): void {
+/** Sends a whole response (no body for HEAD and 304). */
+export function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer): void {
   res.writeHead(status, status === 304 ? headers : { ...headers, 'Content-Length': String(body.length) });
   res.end(req.method === 'HEAD' || status === 304 ? undefined : body);
 }

@@ -159,6 +159,11 @@ export class CallsService {
     return [...(this.byUser.get(userKey(sdkAppId, userId)) ?? [])].map((id) => this.active.get(id)).filter((c): c is Call => c !== undefined);
   }
 
+  /** The calls of an app ringing or in progress, oldest first. */
+  activeCalls(sdkAppId: number): Call[] {
+    return [...this.active.values()].filter((c) => c.sdkAppId === sdkAppId);
+  }
+
   /** The record of an ended call, or NOT_FOUND. */
   async record(sdkAppId: number, callId: string): Promise<Call> {
     const row = await this.store.calls.get(sdkAppId, callId);

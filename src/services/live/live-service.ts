@@ -241,6 +241,11 @@ export class LiveService extends LiveRoomStore {
     return this.get(sdkAppId, roomId).state.members;
   }
 
+  /** Every room of an app, public or not, in order of creation (the developer console). */
+  all(sdkAppId: number): LiveRoom[] {
+    return [...this.rooms.values()].filter((r) => r.sdkAppId === sdkAppId);
+  }
+
   /** Publicly visible rooms by ViewCount, descending; `next` is the cursor of the previous page. */
   list(sdkAppId: number, next: string, count: number): { rooms: LiveRoom[]; next: string } {
     const offset = parseCursor(next, 'get_room_list');

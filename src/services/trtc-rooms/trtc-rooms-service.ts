@@ -3,7 +3,7 @@ import type { TrtcRoomRow, TrtcUserRow } from '../../store/trtc-repo.ts';
 import type { Store } from '../../store/store.ts';
 import { DomainError } from '../errors.ts';
 import { SerialPerApp } from '../serial.ts';
-import { trtcRoomKey, type TrtcRoomKey } from '../tenant-keys.ts';
+import { inApp, trtcRoomKey, type TrtcRoomKey } from '../tenant-keys.ts';
 
 /** A TRTC room id: numeric (1–4294967294) or string. A numeric room and a string room with the same digits differ. */
 export type RoomRef = { roomId: number } | { strRoomId: string };
@@ -117,6 +117,15 @@ export class TrtcRoomsService {
   members(sdkAppId: number, ref: RoomRef): Array<{ userId: string; role: string }> {
     const room = this.rooms.get(trtcRoomKey(sdkAppId, ref));
     return room ? [...room.members].map(([userId, m]) => ({ userId, role: m.role })) : [];
+  }
+
+  /** The rooms of an app that have someone in them on this node, with their members and roles. */
+  roomsOf(sdkAppId: number): Array<{ ref: RoomRef; members: Array<{ userId: string; role: string }> }> {
+    const out: Array<{ ref: RoomRef; members: Array<{ userId: string; role: string }> }> = [];
+    for (const [key, room] of this.rooms) {
+      if (inApp(key, sdkAppId)) out.push({ ref: room.ref, members: [...room.members].map(([userId, m]) => ({ userId, role: m.role })) });
+    }
+    return out;
   }
 
   /** A user enters a room (opening it if empty). Entering again is a no-op. */

@@ -1,0 +1,122 @@
+// What the developer console shows of one app: read from the services (this node's view of rooms, calls and sessions;
+// the store's call records and callback log), shaped for the page. Nothing here changes state.
+import type { Sfu } from '../../realtime/media/sfu.ts';
+import type { App, AppsService } from '../../services/apps/apps-service.ts';
+import type { Call } from '../../services/calls/call.ts';
+import type { CallsService } from '../../services/calls/calls-service.ts';
+import type { DigitalHumanService } from '../../services/digital-human/digital-human-service.ts';
+import type { LiveService } from '../../services/live/live-service.ts';
+import { roomText, type TrtcRoomsService } from '../../services/trtc-rooms/trtc-rooms-service.ts';
+import type { OutboxRow } from '../../store/outbox-repo.ts';
+import type { Store } from '../../store/store.ts';
+import type { RecentLiveEvents } from './recent-live.ts';
+
+/** Call records and callbacks shown per app. */
+const RECORDS = 20;
+const CALLBACKS = 50;
+
+/** Where the console reads from. */
+export interface ConsoleSources {
+  apps: AppsService;
+  live: LiveService;
+  trtcRooms: TrtcRoomsService;
+  sfu: Sfu;
+  calls: CallsService;
+  digitalHuman: DigitalHumanService;
+  store: Store;
+  recent: RecentLiveEvents;
+}
+
+const callView = (c: Call) => ({
+  callId: c.callId,
+  caller: c.caller,
+  mediaType: c.mediaType,
+  callType: c.callType,
+  roomId: c.roomId,
+  startTime: c.startTime,
+  acceptTime: c.acceptTime,
+  endTime: c.endTime,
+  result: c.result,
+  members: c.members.map((m) => ({ userId: m.userId, status: m.status })),
+  invited: c.invited,
+});
+
+/** A callback as the console lists it (the body parsed when it is JSON). */
+export function callbackView(r: OutboxRow) {
+  return {
+    id: Number(r.id),
+    command: r.command,
+    status: r.status,
+    attempts: Number(r.attempts),
+    lastStatus: Number(r.last_status),
+    lastError: r.last_error,
+    createdAt: Number(r.created_at),
+    nextAttemptAt: r.status === 'pending' ? Number(r.next_attempt_at) : 0,
+    deliveredAt: Number(r.delivered_at),
+    orderKey: r.order_key,
+    body: r.body,
+  };
+}
+
+/** The console's view of one app: settings, live rooms, TRTC rooms with their streams, calls, sessions, callbacks. */
+export async function appSnapshot(s: ConsoleSources, app: App) {
+  const id = app.sdkAppId;
+  const cb = app.settings.callbacks;
+  const [records, callbacks] = await Promise.all([s.calls.records({ sdkAppId: id, page: 1, perPage: RECORDS }), s.store.outbox.list({ sdkAppId: id, limit: CALLBACKS })]);
+  return {
+    sdkAppId: id,
+    settings: {
+      disabled: app.settings.disabled,
+      expiresAt: app.settings.expiresAt,
+      features: app.settings.features,
+      callbackUrls: Object.fromEntries(Object.entries(cb).map(([family, c]) => [family, c?.url ?? ''])),
+      rateLimits: app.settings.rateLimits,
+      accountLimit: app.settings.accountLimit,
+    },
+    liveRooms: s.live.all(id).map((r) => ({
+      roomId: r.roomId,
+      name: r.info.RoomName,
+      owner: r.owner,
+      createdAt: r.createdAt,
+      viewCount: r.viewCount,
+      members: r.state.members.map((m) => m.userId),
+      admins: r.state.admins,
+      robots: r.state.robots,
+      seats: r.state.seats.map((seat) => ({ index: seat.index, member: seat.member, locked: seat.locked })),
+      messages: r.state.messages,
+      recent: s.recent.of(id, r.roomId),
+    })),
+    trtcRooms: s.trtcRooms.roomsOf(id).map(({ ref, members }) => ({
+      roomId: roomText(ref),
+      numeric: 'roomId' in ref,
+      members,
+      streams: s.sfu.inRoom(id, ref).map((p) => ({
+        userId: p.userId,
+        stream: p.stream,
+        audio: p.source.kinds.audio && !p.muted.audio && !p.blocked.audio,
+        video: p.source.kinds.video && !p.muted.video && !p.blocked.video,
+        subscribers: p.subscriptions.size,
+      })),
+    })),
+    calls: s.calls.activeCalls(id).map(callView),
+    callRecords: records.calls.map(callView),
+    digitalHumans: s.digitalHuman.list(app, {}).map((d) => ({
+      sessionId: d.sessionId,
+      projectId: d.projectId,
+      assetKey: d.assetKey,
+      userId: d.userId,
+      protocol: d.protocol,
+      driverType: d.driverType,
+      status: d.status,
+      started: d.started,
+      room: d.trtc ? { sdkAppId: d.trtc.sdkAppId, roomId: d.trtc.strRoomId ?? String(d.trtc.roomId ?? ''), userId: d.trtc.userId } : null,
+      createdAt: d.createdAt,
+    })),
+    callbacks: callbacks.map(callbackView),
+  };
+}
+
+/** The console's view of the apps it may show. */
+export async function consoleSnapshot(s: ConsoleSources, apps: App[]) {
+  return { now: Date.now(), apps: await Promise.all(apps.map((a) => appSnapshot(s, a))) };
+}

@@ -1,0 +1,245 @@
+// The developer console's page: reads /console/api/state every second and draws each panel from it. Values are
+// always set as text, never as HTML: user ids, room names and callback bodies come from clients.
+
+const POLL_MS = 1000;
+const appSelect = document.getElementById('app');
+const updated = document.getElementById('updated');
+const problem = document.getElementById('problem');
+let last = '';
+let state = { apps: [] };
+
+/** An element with attributes and children (strings become text). */
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null) e.append(typeof c === 'string' || typeof c === 'number' ? String(c) : c);
+  return e;
+}
+
+const time = (ms) => (ms ? new Date(ms).toLocaleTimeString() : '');
+const seconds = (ms) => `${Math.round(ms / 1000)} s`;
+
+/** A table, or a muted line when there are no rows. */
+function table(headers, rows, empty) {
+  if (rows.length === 0) return el('p', { class: 'muted' }, empty);
+  return el('table', {}, el('thead', {}, el('tr', {}, headers.map((h) => el('th', {}, h)))), el('tbody', {}, rows));
+}
+
+function fill(id, ...content) {
+  document.querySelector(`#${id} .body`).replaceChildren(...content);
+}
+
+function drawSettings(app) {
+  const s = app.settings;
+  const urls = Object.entries(s.callbackUrls).filter(([, u]) => u);
+  fill(
+    'app-settings',
+    el(
+      'ul',
+      {},
+      el('li', {}, `SDKAppID ${app.sdkAppId}${s.disabled ? ' (disabled)' : ''}${s.expiresAt ? `, expires ${new Date(s.expiresAt * 1000).toLocaleString()}` : ''}`),
+      el('li', {}, `Features: ${Object.entries(s.features).map(([k, on]) => `${k} ${on ? 'on' : 'off'}`).join(', ')}`),
+      el('li', {}, `Rate limits: ${s.rateLimits}${s.accountLimit ? `, at most ${s.accountLimit} accounts` : ''}`),
+      el('li', {}, urls.length ? `Callbacks: ${urls.map(([f, u]) => `${f} → ${u}`).join('; ')}` : 'No callback URL'),
+    ),
+  );
+}
+
+function drawLive(app) {
+  fill(
+    'live-rooms',
+    table(
+      ['Room', 'Owner', 'Members', 'Seats', 'Messages and gifts'],
+      app.liveRooms.map((r) =>
+        el(
+          'tr',
+          { 'data-room': r.roomId },
+          el('td', {}, el('strong', {}, r.roomId), r.name && r.name !== r.roomId ? el('div', { class: 'muted' }, r.name) : null),
+          el('td', {}, r.owner, r.admins.length ? el('div', { class: 'muted' }, `admins: ${r.admins.join(', ')}`) : null),
+          el('td', { class: 'members' }, r.members.length ? r.members.join(', ') : el('span', { class: 'muted' }, 'nobody'), r.robots.length ? el('div', { class: 'muted' }, `robots: ${r.robots.join(', ')}`) : null),
+          el('td', { class: 'seats' }, r.seats.filter((s) => s.member || s.locked).map((s) => el('div', { 'data-seat': s.index }, `#${s.index} ${s.member || '(empty)'}${s.locked ? ' 🔒' : ''}`)), `${r.seats.length} seats`),
+          el('td', { class: 'recent' }, el('ul', {}, r.recent.map((e) => el('li', { 'data-kind': e.kind }, `${time(e.time)} ${e.text}`))), el('div', { class: 'muted' }, `${r.messages} messages in all`)),
+        ),
+      ),
+      'No live room.',
+    ),
+  );
+}
+
+function drawTrtc(app) {
+  fill(
+    'trtc-rooms',
+    table(
+      ['Room', 'Members', 'Published streams'],
+      app.trtcRooms.map((r) =>
+        el(
+          'tr',
+          { 'data-room': r.roomId },
+          el('td', {}, el('strong', {}, r.roomId), el('div', { class: 'muted' }, r.numeric ? 'numeric id' : 'string id')),
+          el('td', { class: 'members' }, r.members.map((m) => el('div', { 'data-user': m.userId }, `${m.userId} (${m.role})`))),
+          el(
+            'td',
+            { class: 'streams' },
+            r.streams.length
+              ? r.streams.map((s) =>
+                  el('div', { 'data-user': s.userId, 'data-stream': s.stream }, `${s.userId} ${s.stream}: ${[s.audio ? 'audio' : '', s.video ? 'video' : ''].filter(Boolean).join(' + ') || 'muted'}, ${s.subscribers} subscriber${s.subscribers === 1 ? '' : 's'}`),
+                )
+              : el('span', { class: 'muted' }, 'none'),
+          ),
+        ),
+      ),
+      'No TRTC room has anyone in it.',
+    ),
+  );
+}
+
+const memberText = (c) => c.members.map((m) => `${m.userId} ${m.status === 'Waiting' ? 'ringing' : 'in call'}`).join(', ');
+
+function drawCalls(app) {
+  fill(
+    'calls',
+    table(
+      ['Call', 'Caller', 'Members', 'Since'],
+      app.calls.map((c) =>
+        el(
+          'tr',
+          { 'data-call': c.callId },
+          el('td', {}, c.callId, el('div', { class: 'muted' }, `${c.mediaType} ${c.callType}, room ${c.roomId}`)),
+          el('td', {}, c.caller),
+          el('td', { class: 'members' }, memberText(c)),
+          el('td', {}, time(c.acceptTime || c.startTime), el('div', { class: 'muted' }, c.acceptTime ? 'in progress' : 'ringing')),
+        ),
+      ),
+      'No call is ringing or in progress.',
+    ),
+  );
+  fill(
+    'call-records',
+    table(
+      ['Call', 'Caller', 'Invited', 'Result', 'Duration'],
+      app.callRecords.map((c) =>
+        el(
+          'tr',
+          { 'data-call': c.callId },
+          el('td', {}, c.callId, el('div', { class: 'muted' }, `${c.mediaType}, ${time(c.startTime)}`)),
+          el('td', {}, c.caller),
+          el('td', {}, c.invited.filter((u) => u !== c.caller).join(', ')),
+          el('td', { class: 'result' }, c.result),
+          el('td', {}, c.acceptTime ? seconds(c.endTime - c.acceptTime) : '—'),
+        ),
+      ),
+      'No call has ended in the last 7 days.',
+    ),
+  );
+}
+
+const IVH_STATUS = { 1: 'ready', 2: 'closed', 3: 'preparing', 4: 'create failed' };
+
+function drawDigitalHumans(app) {
+  fill(
+    'digital-humans',
+    table(
+      ['Session', 'Avatar', 'User', 'Status', 'Room'],
+      app.digitalHumans.map((d) =>
+        el(
+          'tr',
+          { 'data-session': d.sessionId },
+          el('td', {}, d.sessionId, el('div', { class: 'muted' }, `${d.protocol}, ${d.driverType}`)),
+          el('td', {}, d.assetKey || d.projectId),
+          el('td', {}, d.userId),
+          el('td', { class: 'status' }, `${IVH_STATUS[d.status] ?? d.status}${d.started ? ', started' : ''}`),
+          el('td', {}, d.room ? `${d.room.roomId} as ${d.room.userId}` : ''),
+        ),
+      ),
+      'No digital-human session in progress.',
+    ),
+  );
+}
+
+async function retry(sdkAppId, id, button) {
+  button.disabled = true;
+  try {
+    const res = await fetch(`api/apps/${sdkAppId}/callbacks/${id}/retry`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    if (!res.ok) showProblem(`retry of callback ${id} failed: ${(await res.json()).error?.message ?? res.status}`);
+  } finally {
+    void poll();
+  }
+}
+
+function drawCallbacks(app) {
+  fill(
+    'callbacks',
+    table(
+      ['#', 'Command', 'Status', 'Attempts', 'Last HTTP status', 'Queued', ''],
+      app.callbacks.map((c) =>
+        el(
+          'tr',
+          { 'data-callback': c.id, 'data-status': c.status },
+          el('td', {}, c.id),
+          el('td', { title: c.body }, c.command),
+          el('td', { class: `status status-${c.status}` }, c.status, c.nextAttemptAt ? el('div', { class: 'muted' }, `next ${time(c.nextAttemptAt)}`) : null),
+          el('td', { class: 'attempts' }, c.attempts),
+          el('td', { class: 'last' }, c.lastStatus ? String(c.lastStatus) : '—', c.lastError ? el('div', { class: 'muted' }, c.lastError) : null),
+          el('td', {}, time(c.createdAt)),
+          el('td', {}, c.status === 'delivered' ? '' : el('button', { type: 'button', class: 'retry', onclick: (ev) => void retry(app.sdkAppId, c.id, ev.currentTarget) }, 'Retry now')),
+        ),
+      ),
+      'No callback yet.',
+    ),
+  );
+}
+
+function draw() {
+  const ids = state.apps.map((a) => String(a.sdkAppId));
+  if ([...appSelect.options].map((o) => o.value).join() !== ids.join()) {
+    const keep = appSelect.value;
+    appSelect.replaceChildren(...ids.map((id) => el('option', { value: id }, id)));
+    if (ids.includes(keep)) appSelect.value = keep;
+  }
+  const app = state.apps.find((a) => String(a.sdkAppId) === appSelect.value) ?? state.apps[0];
+  if (!app) return;
+  drawSettings(app);
+  drawLive(app);
+  drawTrtc(app);
+  drawCalls(app);
+  drawDigitalHumans(app);
+  drawCallbacks(app);
+}
+
+function showProblem(text) {
+  problem.textContent = text;
+  problem.hidden = !text;
+}
+
+async function poll() {
+  try {
+    const res = await fetch('api/state', { cache: 'no-store' });
+    if (res.status === 401) {
+      showProblem('Signed out: open the console address trtcd logged at start, or sign in again.');
+      location.reload();
+      return;
+    }
+    if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error?.message ?? `HTTP ${res.status}`);
+    const text = await res.text();
+    const next = JSON.parse(text);
+    updated.textContent = `updated ${new Date(next.now).toLocaleTimeString()}`;
+    showProblem('');
+    // Redraw only on change, so that a button is not replaced under the pointer every second.
+    const body = JSON.stringify(next.apps);
+    if (body !== last) {
+      last = body;
+      state = next;
+      draw();
+    }
+  } catch (err) {
+    showProblem(`trtcd is not answering: ${err.message}`);
+  }
+}
+
+appSelect.addEventListener('change', draw);
+void poll();
+setInterval(() => void poll(), POLL_MS);
