@@ -172,7 +172,6 @@ export async function startServer(
     sfu: rtc.media.sfu,
     calls,
     digitalHuman,
-    store,
     recent: recentLive,
     callbacks,
     bodies,

@@ -142,6 +142,11 @@ export class CallbackDispatcher {
       });
   }
 
+  /** An app's delivery log, newest first (the developer console). */
+  recent(sdkAppId: number, limit: number): Promise<OutboxRow[]> {
+    return this.store.outbox.list({ sdkAppId, limit });
+  }
+
   /**
    * Makes a callback of the app due now and looks for due callbacks (the console's "retry now"): a pending, failed or
    * dropped one is attempted again, in its place in its order; a delivered one is left alone. Undefined when the app

@@ -173,12 +173,19 @@ describe('bin/trtcd start', () => {
     assert.equal(JSON.parse(runCli(['app', 'create', '--json'], { TRTCD_DATA_DIR: dir }).stdout).sdkAppId, 1400000001);
   });
 
-  it('logs its URL, the demo address and the data directory; --log-format pretty writes lines for a terminal', async () => {
+  it('logs its URL, the demo and console addresses and the data directory; --log-format pretty writes lines for a terminal', async () => {
     const dir = tempDir();
     const json = await startChild(['--data-dir', dir]);
     const line = json.output().split('\n').find((l) => l.includes('trtcd listening'))!;
     assert.deepEqual(JSON.parse(line).demo, `${json.url}/demo/`);
     assert.equal(JSON.parse(line).dataDir, dir);
+    // The console's address carries its token, which opens it.
+    const consoleUrl = JSON.parse(line).console as string;
+    assert.match(consoleUrl, new RegExp(`^${json.url}/console/\\?token=[\\w-]{24}$`));
+    assert.equal((await fetch(`${json.url}/console/api/state`)).status, 401);
+    const opened = await fetch(consoleUrl, { redirect: 'manual' });
+    assert.equal(opened.status, 303);
+    assert.equal((await fetch(`${json.url}/console/api/state`, { headers: { cookie: opened.headers.get('set-cookie')!.split(';')[0]! } })).status, 200);
     await json.stop();
     const proc = spawn(process.execPath, [TRTCD_BIN, 'start', '--port', '0', '--data-dir', dir, '--log-format', 'pretty'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -7,7 +7,6 @@ import type { BodyReader } from '../../http/body.ts';
 import type { RateLimiter } from '../../limits/rate-limiter.ts';
 import type { Logger } from '../../logger.ts';
 import type { App } from '../../services/apps/apps-service.ts';
-import type { CallbackDispatcher } from '../../webhooks/dispatcher.ts';
 import { packageRoot } from '../../package-root.ts';
 import { send, sendFile } from '../web/static.ts';
 import { ConsoleErrors, type ConsoleError } from './errors.ts';
@@ -41,7 +40,6 @@ type Viewer = { all: true } | { all: false; sdkAppId: number };
 export interface ConsoleDeps extends ConsoleSources {
   /** The console token ('' when only app credentials open the console). */
   token: string;
-  callbacks: CallbackDispatcher;
   bodies: BodyReader;
   limiter: RateLimiter;
   log: Logger;
@@ -141,7 +139,8 @@ export class ConsoleGateway {
     const text = body.toString('utf8');
     let fields: Record<string, unknown>;
     try {
-      fields = /^\s*\{/.test(text) ? (JSON.parse(text) as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(text));
+      const json = /json/i.test(req.headers['content-type'] ?? '') || /^\s*[[{]/.test(text);
+      fields = json ? (JSON.parse(text) as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(text));
     } catch {
       return this.fail(req, res, ConsoleErrors.BAD_REQUEST, false);
     }

@@ -1,5 +1,5 @@
 // What the developer console shows of one app: read from the services (this node's view of rooms, calls and sessions;
-// the store's call records and callback log), shaped for the page. Nothing here changes state.
+// the call records and the callback log from the store, through their services), shaped for the page. Nothing here changes state.
 import type { Sfu } from '../../realtime/media/sfu.ts';
 import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import type { Call } from '../../services/calls/call.ts';
@@ -8,7 +8,7 @@ import type { DigitalHumanService } from '../../services/digital-human/digital-h
 import type { LiveService } from '../../services/live/live-service.ts';
 import { roomText, type TrtcRoomsService } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import type { OutboxRow } from '../../store/outbox-repo.ts';
-import type { Store } from '../../store/store.ts';
+import type { CallbackDispatcher } from '../../webhooks/dispatcher.ts';
 import type { RecentLiveEvents } from './recent-live.ts';
 
 /** Call records and callbacks shown per app. */
@@ -23,7 +23,7 @@ export interface ConsoleSources {
   sfu: Sfu;
   calls: CallsService;
   digitalHuman: DigitalHumanService;
-  store: Store;
+  callbacks: CallbackDispatcher;
   recent: RecentLiveEvents;
 }
 
@@ -62,7 +62,7 @@ export function callbackView(r: OutboxRow) {
 export async function appSnapshot(s: ConsoleSources, app: App) {
   const id = app.sdkAppId;
   const cb = app.settings.callbacks;
-  const [records, callbacks] = await Promise.all([s.calls.records({ sdkAppId: id, page: 1, perPage: RECORDS }), s.store.outbox.list({ sdkAppId: id, limit: CALLBACKS })]);
+  const [records, callbacks] = await Promise.all([s.calls.records({ sdkAppId: id, page: 1, perPage: RECORDS }), s.callbacks.recent(id, CALLBACKS)]);
   return {
     sdkAppId: id,
     settings: {
