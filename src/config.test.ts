@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../test/helpers/server.ts';
-import { DEFAULT_CONFIG, loadConfig } from './config.ts';
+import { DEFAULT_CONFIG, defaultDataDir, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
   it('uses the defaults of the contract', () => {
@@ -12,6 +12,22 @@ describe('loadConfig', () => {
     assert.equal(c.port, 9000);
     assert.equal(c.dataDir, resolve('./.trtcd'));
     assert.deepEqual([c.store, c.pgPoolSize], ['sqlite', 10]);
+  });
+
+  it('puts the default data directory in the project directory (the nearest up with a package.json), else in the working directory', () => {
+    const project = tempDir();
+    writeFileSync(join(project, 'package.json'), '{}');
+    const deep = join(project, 'src', 'a', 'b');
+    mkdirSync(deep, { recursive: true });
+    assert.equal(defaultDataDir(deep), join(project, '.trtcd'));
+    assert.equal(defaultDataDir(project), join(project, '.trtcd'));
+    const loose = tempDir();
+    const ancestors: string[] = [];
+    for (let d = dirname(loose); d !== dirname(d); d = dirname(d)) ancestors.push(d);
+    if (!ancestors.some((d) => existsSync(join(d, 'package.json')))) assert.equal(defaultDataDir(join(loose)), join(loose, '.trtcd'));
+    // A data directory given by flag, variable or file is taken as it is, relative to the working directory.
+    assert.equal(loadConfig({ env: { TRTCD_DATA_DIR: 'rel/data' } }).dataDir, resolve('rel/data'));
+    assert.equal(loadConfig({ env: {}, flags: { dataDir: './.trtcd' } }).dataDir, resolve('./.trtcd'));
   });
 
   it('takes the store from TRTCD_STORE or --store: sqlite or a PostgreSQL URL', () => {

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 
@@ -133,9 +133,21 @@ function coerce(key: keyof Config, v: string): unknown {
   return v;
 }
 
+/**
+ * Where the default data directory (`./.trtcd`) is: in the project directory, the nearest directory up from `cwd` with
+ * a package.json (where `npm start` runs, whichever subdirectory it is called from), else in `cwd` itself. So the
+ * CLI finds the same data wherever in the project it is run.
+ */
+export function defaultDataDir(cwd: string = process.cwd()): string {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return join(dir, DEFAULT_CONFIG.dataDir);
+    if (dirname(dir) === dir) return resolve(cwd, DEFAULT_CONFIG.dataDir);
+  }
+}
+
 /** Merges defaults, a JSON config file, TRTCD_* environment variables and command-line flags, in that order. */
 export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: Partial<Record<keyof Config, string | number | boolean>> } = {}): Config {
-  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  const merged: Record<string, unknown> = { ...DEFAULT_CONFIG, dataDir: undefined };
   if (opts.file) {
     let parsed: unknown;
     try {
@@ -154,6 +166,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
   for (const [key, v] of Object.entries(opts.flags ?? {}) as Array<[keyof Config, unknown]>) {
     if (v !== undefined) merged[key] = typeof v === 'string' ? coerce(key, v) : v;
   }
+  merged.dataDir ??= defaultDataDir();
   if (!check.Check(merged)) {
     const first = check.Errors(merged).First();
     // A choice among words (logLevel) names the words rather than TypeBox's "Expected union value".

@@ -76,7 +76,7 @@ function printDevApp(app: App): void {
 /** Builds the `trtcd` command-line program. */
 export function program(): Command {
   const cli = new Command('trtcd').description('Self-hosted server wire-compatible with Tencent RTC server APIs').version(trtcdVersion(), '-V, --version', 'print the version').exitOverride();
-  const dataDir = ['--data-dir <dir>', 'data directory (default ./.trtcd, or TRTCD_DATA_DIR)'] as const;
+  const dataDir = ['--data-dir <dir>', 'data directory (default .trtcd in the project directory, the nearest up with a package.json, else here; or TRTCD_DATA_DIR)'] as const;
   const configFile = ['--config <file>', 'JSON configuration file'] as const;
   const storeUrl = ['--store <store>', 'sqlite (default, in the data directory) or a PostgreSQL URL postgres://… (or TRTCD_STORE)'] as const;
 

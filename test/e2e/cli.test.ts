@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { verifyUserSig } from '../../src/auth/usersig.ts';
@@ -161,6 +161,20 @@ describe('bin/trtcd start', () => {
     const second = JSON.parse(runCli(['app', 'create', '--json', '--data-dir', dir]).stdout) as { sdkAppId: number };
     const sig2 = runCli(['usersig', String(second.sdkAppId), 'administrator', '--data-dir', dir]).stdout.trim();
     assert.equal(await waitFor(() => accountCheck(server.url, second.sdkAppId, sig2), 0), 0);
+  });
+
+  it('finds the same data directory from any subdirectory of the project (the nearest directory up with a package.json)', () => {
+    const project = tempDir();
+    writeFileSync(join(project, 'package.json'), '{}');
+    mkdirSync(join(project, 'src', 'deep'), { recursive: true });
+    mkdirSync(join(project, 'docs'));
+    const env = { TRTCD_DATA_DIR: '' };
+    const created = runCli(['app', 'create', '--json'], env, { cwd: join(project, 'src', 'deep') });
+    assert.equal(created.status, 0, created.stderr);
+    assert.ok(existsSync(join(project, '.trtcd', 'trtcd.db')), 'the data is in the project directory');
+    assert.ok(!existsSync(join(project, 'src', 'deep', '.trtcd')));
+    const listed = runCli(['app', 'list'], env, { cwd: join(project, 'docs') });
+    assert.equal(listed.stdout.trim(), String(JSON.parse(created.stdout).sdkAppId));
   });
 
   it('reads the port and data directory from TRTCD_* variables and a config file', async () => {

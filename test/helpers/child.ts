@@ -11,8 +11,8 @@ function command(args: string[], umask?: string): [string, string[]] {
 }
 
 /** Runs a short `trtcd` command to completion. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { umask?: string } = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(...command(args, opts.umask), { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { umask?: string; cwd?: string } = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(...command(args, opts.umask), { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000, cwd: opts.cwd });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
