@@ -113,4 +113,27 @@ describe('/rtc live rooms', () => {
     assert.equal((await v.request('live.text', { roomId: 'live-3', text: 'x'.repeat(13 * 1024) })).code, RtcErrors.INVALID_ARGUMENT.code);
     assert.equal((await v.request('live.gift', { roomId: 'live-3', giftId: 'rose' })).code, RtcErrors.NOT_IN_ROOM.code);
   });
+
+  it('live.create: the user opens a room as its owner and is in it; refusals', async () => {
+    const h = await login('creator1');
+    const r = await h.request('live.create', { roomId: 'made-by-client', name: 'My live', seatCount: 6 });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    const room = r.room as Msg;
+    assert.deepEqual([room.roomId, room.owner, (room.info as Msg).RoomName, (room.seats as Msg[]).length], ['made-by-client', 'creator1', 'My live', 6]);
+    assert.deepEqual(t.server.live.members(id, 'made-by-client').map((m) => m.userId), ['creator1']);
+    // The room works like any other: a viewer's message reaches the owner.
+    const v = await login('viewer4');
+    await v.request('live.enter', { roomId: 'made-by-client' });
+    await v.request('live.text', { roomId: 'made-by-client', text: 'hi host' });
+    assert.equal(((await h.event('live.event')).data as Msg).text, 'hi host');
+    // Taken ids, a room made again within a second of the last one, and bad fields.
+    assert.equal((await v.request('live.create', { roomId: 'made-by-client' })).code, RtcErrors.LIVE_ROOM_EXISTS.code);
+    assert.equal((await v.request('live.create', { roomId: 'live-3' })).code, RtcErrors.LIVE_ROOM_EXISTS.code);
+    await t.server.live.destroy(id, 'made-by-client');
+    assert.equal((await h.request('live.create', { roomId: 'made-by-client' })).code, RtcErrors.CREATE_TOO_FREQUENT.code);
+    for (const bad of [{}, { roomId: 7 }, { roomId: '' }, { roomId: 'x'.repeat(49) }, { roomId: 'ok-id', name: 1 }, { roomId: 'ok-id', name: 'n'.repeat(101) }, { roomId: 'ok-id', seatCount: 0 }, { roomId: 'ok-id', seatCount: 17 }, { roomId: 'ok-id', seatCount: 2.5 }]) {
+      assert.equal((await v.request('live.create', bad)).code, RtcErrors.INVALID_ARGUMENT.code, JSON.stringify(bad));
+    }
+    assert.equal(t.server.live.all(id).some((x) => x.roomId === 'ok-id'), false);
+  });
 });

@@ -13,7 +13,7 @@ import { liveRoomKey, type LiveRoomKey } from '../services/tenant-keys.ts';
 
 /** What the live-room part of /rtc needs. */
 export interface LiveFeatureDeps {
-  live: Pick<LiveService, 'get' | 'enter' | 'leave' | 'isBanned' | 'isMuted' | 'sendText' | 'sendCustom' | 'takeSeat' | 'kickOffSeat'>;
+  live: Pick<LiveService, 'create' | 'get' | 'enter' | 'leave' | 'isBanned' | 'isMuted' | 'sendText' | 'sendCustom' | 'takeSeat' | 'kickOffSeat'>;
   gifts: Pick<GiftsService, 'sendGift'>;
   bus: Bus;
   log: Logger;
@@ -25,6 +25,8 @@ const LIVE_ERRORS: Partial<Record<string, RtcErrorEntry>> = {
   BANNED: RtcErrors.BANNED,
   UNKNOWN_ACCOUNT: RtcErrors.USER_NOT_FOUND,
   FAILED_PRECONDITION: RtcErrors.CALL_STATE,
+  ALREADY_EXISTS: RtcErrors.LIVE_ROOM_EXISTS,
+  LIMIT_EXCEEDED: RtcErrors.CREATE_TOO_FREQUENT,
   [GiftErrors.DISABLED]: { code: 102001, message: 'gifts are not enabled for this app' },
   [GiftErrors.NOT_FOUND]: { code: 102002, message: 'the gift does not exist' },
   [GiftErrors.CALLBACK_FAILED]: { code: 102004, message: 'the app server refused the gift' },
@@ -63,26 +65,20 @@ export class LiveFeature implements RtcFeature {
   private readonly unsubscribe: () => void;
 
   readonly handlers = {
-    'live.enter': typed(Type.Object({ roomId: RoomId }), async (s, m) => {
-      const mine = this.rooms.get(s);
-      if (mine?.has(m.roomId)) return { room: liveRoomView(this.guard(() => this.d.live.get(s.sdkAppId, m.roomId))) };
-      if ((mine?.size ?? 0) >= MAX_LIVE_ROOMS_PER_SESSION) throw new RtcError(RtcErrors.TOO_MANY_ROOMS, `in ${MAX_LIVE_ROOMS_PER_SESSION} live rooms already`);
-      const room = await this.run(() => this.d.live.enter(s.sdkAppId, m.roomId, s.userId, origin(s)));
-      // A ban or destroy recorded while the entry was being written has been published already: check again. A
-      // session that ended meanwhile was not in the room when it left its rooms: it leaves this one now.
-      if (s.ended) {
-        void this.leaveRoom(s, m.roomId);
-        return { room: liveRoomView(room) };
-      }
-      if (this.guard(() => this.d.live.isBanned(s.sdkAppId, m.roomId, s.userId))) throw new RtcError(RtcErrors.BANNED);
-      const k = liveRoomKey(s.sdkAppId, m.roomId);
-      let set = this.index.get(k);
-      if (!set) this.index.set(k, (set = new Set()));
-      set.add(s);
-      if (mine) mine.add(m.roomId);
-      else this.rooms.set(s, new Set([m.roomId]));
-      return { room: liveRoomView(room) };
-    }),
+    // TUILiveKit's startLive: the user creates the room as its owner and is in it.
+    'live.create': typed(
+      Type.Object({
+        roomId: RoomId,
+        name: Type.Optional(Type.String({ maxLength: 100 })),
+        seatCount: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
+      }),
+      async (s, m) => {
+        const info = { ...(m.name ? { RoomName: m.name } : {}), ...(m.seatCount ? { MaxSeatCount: m.seatCount } : {}) };
+        await this.run(() => this.d.live.create(s.sdkAppId, m.roomId, s.userId, info, origin(s)));
+        return this.enter(s, m.roomId);
+      },
+    ),
+    'live.enter': typed(Type.Object({ roomId: RoomId }), (s, m) => this.enter(s, m.roomId)),
     'live.leave': typed(Type.Object({ roomId: RoomId }), async (s, m) => {
       if (!this.detach(s, m.roomId)) throw new RtcError(RtcErrors.NOT_IN_ROOM);
       await this.leaveRoom(s, m.roomId);
@@ -162,6 +158,28 @@ export class LiveFeature implements RtcFeature {
   /** Number of sessions in a live room on this node. */
   audience(sdkAppId: number, roomId: string): number {
     return this.index.get(liveRoomKey(sdkAppId, roomId))?.size ?? 0;
+  }
+
+  /** The session enters a live room (live.enter, and live.create once the room exists). */
+  private async enter(s: RtcSession, roomId: string): Promise<Record<string, unknown>> {
+    const mine = this.rooms.get(s);
+    if (mine?.has(roomId)) return { room: liveRoomView(this.guard(() => this.d.live.get(s.sdkAppId, roomId))) };
+    if ((mine?.size ?? 0) >= MAX_LIVE_ROOMS_PER_SESSION) throw new RtcError(RtcErrors.TOO_MANY_ROOMS, `in ${MAX_LIVE_ROOMS_PER_SESSION} live rooms already`);
+    const room = await this.run(() => this.d.live.enter(s.sdkAppId, roomId, s.userId, origin(s)));
+    // A ban or destroy recorded while the entry was being written has been published already: check again. A
+    // session that ended meanwhile was not in the room when it left its rooms: it leaves this one now.
+    if (s.ended) {
+      void this.leaveRoom(s, roomId);
+      return { room: liveRoomView(room) };
+    }
+    if (this.guard(() => this.d.live.isBanned(s.sdkAppId, roomId, s.userId))) throw new RtcError(RtcErrors.BANNED);
+    const k = liveRoomKey(s.sdkAppId, roomId);
+    let set = this.index.get(k);
+    if (!set) this.index.set(k, (set = new Set()));
+    set.add(s);
+    if (mine) mine.add(roomId);
+    else this.rooms.set(s, new Set([roomId]));
+    return { room: liveRoomView(room) };
   }
 
   /** Records that a session left a room (the user goes offline with their last session); a failure is only logged. */

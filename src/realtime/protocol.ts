@@ -86,9 +86,11 @@ export const RtcErrors = {
   NO_SUCH_STREAM: { code: 40412, message: 'the user does not publish this stream in this room on this node' },
   NO_SUCH_SUBSCRIPTION: { code: 40413, message: 'no such subscription' },
   DATA_TOO_LARGE: { code: 41300, message: `data is over ${MAX_MESSAGE_DATA_BYTES} bytes` },
+  LIVE_ROOM_EXISTS: { code: 40900, message: 'a live room with this id exists' },
   RATE_LIMITED: { code: 42900, message: `over ${FLOOD_MAX_FRAMES} frames per second` },
   TOO_MANY_ROOMS: { code: 42901, message: `in ${MAX_ROOMS_PER_CONNECTION} rooms already` },
   TOO_MANY_SUBSCRIPTIONS: { code: 42902, message: `holds ${MAX_SUBSCRIPTIONS_PER_SESSION} subscriptions already` },
+  CREATE_TOO_FREQUENT: { code: 42903, message: 'a live room of this id was created less than a second ago' },
   INTERNAL: { code: 50000, message: 'internal error' },
   // UserSig (usersig.md §5.1, the IM/TRTC Web 70xxx account table).
   SIG_EXPIRED: { code: 70001, message: 'UserSig expired' },

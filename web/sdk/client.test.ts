@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from 'werift';
 import { WebSocket } from 'ws';
 import { genUserSig } from '../../src/auth/usersig.ts';
 import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { startServer, type Trtcd } from '../../src/server.ts';
+import { peerConfig } from '../../src/realtime/media/peer-config.ts';
+import { eventually, MediaPeer } from '../../test/helpers/media-peer.ts';
+import { rtcLogin } from '../../test/helpers/rtc-client.ts';
 import { nextEvent } from '../../test/helpers/sdk-events.ts';
+import type { LocalPublication, PeerLike } from './media.ts';
 import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
 import { CONNECTION_LOST, TrtcdClient, TrtcdError, type TrtcdClientOptions } from './index.ts';
 
@@ -269,6 +274,102 @@ describe('TrtcdClient across a server restart', () => {
       assert.equal((await message).data, 'after the restart');
     } finally {
       await Promise.all(clients.map((c) => c.close()));
+      await restarted?.close();
+      rmSync(t.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** werift's peer connection as the SDK's PeerLike (Node has no RTCPeerConnection); candidates are in its offer. */
+class WeriftPeer implements PeerLike {
+  private readonly pc = new RTCPeerConnection(peerConfig({ portRange: '' }));
+  addTransceiver(trackOrKind: unknown, init: { direction: string }): unknown {
+    return this.pc.addTransceiver(trackOrKind as MediaStreamTrack, { direction: init.direction as 'sendonly' });
+  }
+  createOffer() {
+    return this.pc.createOffer();
+  }
+  async setLocalDescription(d: { type: string; sdp?: string }) {
+    await this.pc.setLocalDescription(d as never);
+  }
+  async setRemoteDescription(d: { type: string; sdp?: string }) {
+    await this.pc.setRemoteDescription(d as never);
+  }
+  get localDescription() {
+    return this.pc.localDescription ?? null;
+  }
+  get iceGatheringState() {
+    return 'complete';
+  }
+  get connectionState() {
+    return this.pc.connectionState;
+  }
+  addEventListener(): void {}
+  removeEventListener(): void {}
+  async getStats() {
+    return new Map<string, Record<string, unknown>>();
+  }
+  close(): void {
+    void this.pc.close();
+  }
+}
+
+describe('TrtcdClient media after a reconnection that did not resume', () => {
+  it('publishes its streams again (muted kinds stay muted) and a new subscriber receives them', { timeout: 30_000 }, async () => {
+    const t = await startTestServer();
+    let restarted: Trtcd | undefined;
+    const peers: MediaPeer[] = [];
+    let pump: NodeJS.Timeout | undefined;
+    let publication: LocalPublication | undefined;
+    const a = new TrtcdClient({
+      url: `${t.server.url.replace(/^http/, 'ws')}/rtc`,
+      sdkAppId: t.app.sdkAppId,
+      userId: 'pub1',
+      userSig: genUserSig({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId: 'pub1', expire: 3600 }),
+      WebSocket,
+      RTCPeerConnection: WeriftPeer,
+      reconnect: { minDelayMs: 5, maxDelayMs: 100 },
+    });
+    try {
+      await a.connect();
+      await a.enterRoom(707);
+      const audio = new MediaStreamTrack({ kind: 'audio' });
+      const video = new MediaStreamTrack({ kind: 'video' });
+      publication = await a.publish(707, [audio, video]);
+      let seq = 0;
+      pump = setInterval(() => {
+        seq = (seq + 1) & 0xffff;
+        audio.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 111, sequenceNumber: seq, timestamp: seq * 960, ssrc: 1111 }), Buffer.alloc(160, 0xf8)));
+      }, 20);
+      await publication.mute('video', true);
+      const first = publication.pc;
+      assert.ok(t.server.rtc.media.sfu.find(t.app.sdkAppId, { roomId: 707 }, 'pub1', 'main'));
+
+      const republished = nextEvent(a, 'republished', undefined, 15_000);
+      await t.server.close();
+      restarted = await startServer({ ...DEFAULT_CONFIG, dataDir: t.dir, port: t.server.port, logLevel: 'silent', appsPollMs: 100 });
+      assert.deepEqual(await republished, { room: { roomId: 707 }, stream: 'main' });
+      assert.notEqual(publication.pc, first, 'a new peer connection');
+      const pub = restarted.rtc.media.sfu.find(t.app.sdkAppId, { roomId: 707 }, 'pub1', 'main');
+      assert.ok(pub, 'the restarted server has the stream');
+      await eventually(() => pub.muted.video, 5000, 'video muted again');
+      assert.equal(pub.muted.audio, false);
+
+      // Someone who enters after the restart hears it.
+      const { client: b } = await rtcLogin(restarted.url, t.app, 'sub1');
+      await b.request('room.enter', { roomId: 707, role: 'audience' });
+      const sub = new MediaPeer('subscribe', ['audio']);
+      peers.push(sub);
+      const r = await b.request('media.subscribe', { roomId: 707, userId: 'pub1', sdp: await sub.offer() });
+      assert.equal(r.ok, true, JSON.stringify(r));
+      await sub.answer(r.sdp as string);
+      await eventually(() => sub.received.audio > 10, 10_000, 'audio from the republished stream');
+      b.ws.terminate();
+    } finally {
+      clearInterval(pump);
+      await Promise.all(peers.map((p) => p.close()));
+      await publication?.stop();
+      await a.close();
       await restarted?.close();
       rmSync(t.dir, { recursive: true, force: true });
     }

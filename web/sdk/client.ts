@@ -1,5 +1,6 @@
 // TrtcdClient: the typed requests of the /rtc protocol (docs/realtime-protocol.md) over a reconnecting Connection.
 import { Connection, roomFields } from './connection.ts';
+import { TrtcdError } from './errors.ts';
 import { publish, subscribe, type LocalPublication, type RemoteSubscription, type StreamLike, type TrackLike } from './media.ts';
 import type {
   CallReply,
@@ -8,10 +9,12 @@ import type {
   GiftOptions,
   LiveMessageReply,
   LiveRoom,
+  LostRoom,
   RoomRef,
   StartCallOptions,
   StartCallReply,
   StreamType,
+  TrtcdClientOptions,
 } from './types.ts';
 
 /** A room as the methods take it: a RoomRef, a number (roomId) or a string (strRoomId). */
@@ -28,6 +31,17 @@ function toRoom(r: RoomInput): RoomRef {
  * returns a promise of the reply and rejects with a TrtcdError; server and lifecycle events come through on()/once().
  */
 export class TrtcdClient extends Connection {
+  /** Streams this client publishes, published again after a reconnection that did not resume the session. */
+  private readonly publications = new Set<LocalPublication>();
+
+  /** A client that does nothing until connect(). */
+  constructor(options: TrtcdClientOptions) {
+    super(options);
+    this.on('resumed', ({ resumed, lost }) => {
+      if (!resumed) void this.republish(lost);
+    });
+  }
+
   /** The UserID this client logs in as. */
   get userId(): string {
     return this.options.userId;
@@ -91,6 +105,11 @@ export class TrtcdClient extends Connection {
     return this.callRequest('call.get', { callId });
   }
 
+  /** Creates a TUILiveKit live room with this user as its owner and enters it (`live.create`). */
+  async createLiveRoom(roomId: string, opts: { name?: string; seatCount?: number } = {}): Promise<{ room: LiveRoom }> {
+    return (await this.request('live.create', { roomId, ...opts })) as { room: LiveRoom };
+  }
+
   /** Enters a TUILiveKit live room (`live.enter`); entered again after a reconnection that did not resume. */
   async enterLiveRoom(roomId: string): Promise<{ room: LiveRoom }> {
     return (await this.request('live.enter', { roomId })) as { room: LiveRoom };
@@ -130,13 +149,36 @@ export class TrtcdClient extends Connection {
    * Publishes local tracks in a room you entered as anchor (`media.publish`): camera and microphone as `main`, a screen
    * as `sub`. Each kind needs its PrivateMapKey send bit.
    */
-  publish(room: RoomInput, tracks: TrackLike[] | StreamLike, stream: StreamType = 'main'): Promise<LocalPublication> {
-    return publish((t, b) => this.request(t, b), toRoom(room), Array.isArray(tracks) ? tracks : tracks.getTracks(), stream, this.options.RTCPeerConnection);
+  async publish(room: RoomInput, tracks: TrackLike[] | StreamLike, stream: StreamType = 'main'): Promise<LocalPublication> {
+    const list = Array.isArray(tracks) ? tracks : tracks.getTracks();
+    const p = await publish((t, b) => this.request(t, b), toRoom(room), list, stream, this.options.RTCPeerConnection, (stopped) => this.publications.delete(stopped));
+    this.publications.add(p);
+    return p;
   }
 
   /** Receives a member's stream (`media.subscribe`); attach `subscription.media` to a <video>. */
   subscribe(room: RoomInput, userId: string, opts: { stream?: StreamType; audio?: boolean; video?: boolean } = {}): Promise<RemoteSubscription> {
     return subscribe((t, b) => this.request(t, b), toRoom(room), userId, opts, this.options.RTCPeerConnection);
+  }
+
+  /** Publishes every stream again in the rooms entered again; `republished` tells how each went. */
+  private async republish(lost: LostRoom[]): Promise<void> {
+    for (const p of [...this.publications]) {
+      const key = JSON.stringify(roomFields(p.room));
+      if (lost.some((l) => l.room && JSON.stringify(roomFields(l.room)) === key)) {
+        // The room could not be entered again: the stream cannot be published there.
+        this.publications.delete(p);
+        p.pc.close();
+        this.emit('republished', { room: p.room, stream: p.stream, code: lost.find((l) => l.room && JSON.stringify(roomFields(l.room)) === key)!.code });
+        continue;
+      }
+      try {
+        await p.renew();
+        this.emit('republished', { room: p.room, stream: p.stream });
+      } catch (err) {
+        this.emit('republished', { room: p.room, stream: p.stream, code: err instanceof TrtcdError ? err.code : -1, message: (err as Error).message });
+      }
+    }
   }
 
   private async callRequest(type: string, body: Record<string, unknown>): Promise<CallReply> {

@@ -244,7 +244,7 @@ export class Connection extends Emitter<TrtcdEvents> {
       this.rooms.set(roomKey(job.body as RoomRef), { room: roomFields(job.body as RoomRef), opts: { role, privateMapKey } });
     } else if (job.type === 'room.leave') {
       this.rooms.delete(roomKey(job.body as RoomRef));
-    } else if (job.type === 'live.enter') {
+    } else if (job.type === 'live.enter' || job.type === 'live.create') {
       this.liveRooms.add(job.body.roomId as string);
     } else if (job.type === 'live.leave') {
       this.liveRooms.delete(job.body.roomId as string);

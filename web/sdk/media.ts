@@ -74,15 +74,42 @@ function peerConstructor(given?: PeerConstructor): PeerConstructor {
   return P;
 }
 
+/** Offers `tracks` as `stream` on a new peer connection and applies the answer (`media.publish`). */
+async function negotiatePublish(request: Requester, room: RoomRef, stream: StreamType, tracks: TrackLike[], Peer?: PeerConstructor): Promise<PeerLike> {
+  const pc = new (peerConstructor(Peer))({ bundlePolicy: 'max-bundle' });
+  try {
+    for (const t of tracks) pc.addTransceiver(t, { direction: 'sendonly' });
+    const reply = await request('media.publish', { ...room, stream, sdp: await offerWithCandidates(pc) });
+    await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp as string });
+    return pc;
+  } catch (e) {
+    pc.close();
+    throw e;
+  }
+}
+
 /** Your published stream in a room. */
 export class LocalPublication {
+  private current: PeerLike;
+  private stopped = false;
+
   constructor(
     private readonly request: Requester,
     readonly room: RoomRef,
     readonly stream: StreamType,
-    readonly pc: PeerLike,
+    pc: PeerLike,
     readonly tracks: TrackLike[],
-  ) {}
+    private readonly Peer?: PeerConstructor,
+    /** Called once when the publication is stopped. */
+    private readonly onStop?: (p: LocalPublication) => void,
+  ) {
+    this.current = pc;
+  }
+
+  /** The peer connection that carries the stream now (a new one after renew()). */
+  get pc(): PeerLike {
+    return this.current;
+  }
 
   /** Mutes or unmutes what you send (the track is disabled and the server stops forwarding it). */
   async mute(kind: 'audio' | 'video', muted: boolean): Promise<void> {
@@ -92,8 +119,31 @@ export class LocalPublication {
 
   /** Stops publishing; the tracks themselves are left running (stop them yourself if you are done). */
   async stop(): Promise<void> {
-    this.pc.close();
+    if (!this.stopped) {
+      this.stopped = true;
+      this.onStop?.(this);
+    }
+    this.current.close();
     await this.request('media.unpublish', { ...this.room, stream: this.stream }).catch(() => undefined);
+  }
+
+  /**
+   * Publishes the same tracks again on a new peer connection, keeping what is muted: the client does this by itself
+   * when a reconnection did not resume the session (the server ended the stream with the old session).
+   */
+  async renew(): Promise<void> {
+    if (this.stopped) return;
+    const pc = await negotiatePublish(this.request, this.room, this.stream, this.tracks, this.Peer);
+    const old = this.current;
+    this.current = pc;
+    old.close();
+    if (this.stopped) {
+      pc.close();
+      return;
+    }
+    for (const kind of ['audio', 'video'] as const) {
+      if (this.tracks.some((t) => t.kind === kind && !t.enabled)) await this.request('media.mute', { ...this.room, stream: this.stream, [kind]: true });
+    }
   }
 }
 
@@ -117,17 +167,16 @@ export class RemoteSubscription {
 }
 
 /** Publishes local tracks (at most one audio and one video) as your `stream` in a room you entered as anchor. */
-export async function publish(request: Requester, room: RoomRef, tracks: TrackLike[], stream: StreamType = 'main', Peer?: PeerConstructor): Promise<LocalPublication> {
-  const pc = new (peerConstructor(Peer))({ bundlePolicy: 'max-bundle' });
-  try {
-    for (const t of tracks) pc.addTransceiver(t, { direction: 'sendonly' });
-    const reply = await request('media.publish', { ...room, stream, sdp: await offerWithCandidates(pc) });
-    await pc.setRemoteDescription({ type: 'answer', sdp: reply.sdp as string });
-    return new LocalPublication(request, room, stream, pc, tracks);
-  } catch (e) {
-    pc.close();
-    throw e;
-  }
+export async function publish(
+  request: Requester,
+  room: RoomRef,
+  tracks: TrackLike[],
+  stream: StreamType = 'main',
+  Peer?: PeerConstructor,
+  onStop?: (p: LocalPublication) => void,
+): Promise<LocalPublication> {
+  const pc = await negotiatePublish(request, room, stream, tracks, Peer);
+  return new LocalPublication(request, room, stream, pc, tracks, Peer, onStop);
 }
 
 /** Subscribes to a member's stream; `kinds` defaults to audio and video. */

@@ -281,6 +281,11 @@ export interface LifecycleEvents {
   reconnecting: { attempt: number; delayMs: number };
   /** A reconnection completed: the server resumed the session, or the client entered its rooms again (`lost`: those it could not). */
   resumed: { resumed: boolean; lost: LostRoom[] };
+  /**
+   * After a reconnection that did not resume the session, a stream you published was published again on a new peer
+   * connection; with `code` (and `message`) it could not be, and the publication is over.
+   */
+  republished: { room: RoomRef; stream: StreamType; code?: number; message?: string };
   /** The socket closed without the client asking; a reconnection follows unless `closed` does. */
   disconnected: { code: number; reason: string };
   /** The client is closed for good: close(), logout(), a refused or expired session, or reconnection gave up. */
