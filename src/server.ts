@@ -84,7 +84,12 @@ export interface Trtcd {
 export async function startServer(
   config: Config,
   log: Logger = createLogger(config.logLevel, config.logFormat),
-  hooks: { onDevApp?: (app: App) => void } = {},
+  hooks: {
+    /** Called with the development app once it is made (see devGifts). */
+    onDevApp?: (app: App, gifts: number) => void;
+    /** The development app starts with the default gift catalogue (copy_default_gift_config), as `trtcd start` does. */
+    devGifts?: boolean;
+  } = {},
 ): Promise<Trtcd> {
   // Read first: a certificate that cannot be used fails the start before anything is opened.
   const tls = readTlsPair(config);
@@ -101,7 +106,6 @@ export async function startServer(
   const apps = new AppsService(store);
   await apps.load();
   const devApp = config.devApp && apps.list().length === 0 ? await apps.create() : null;
-  if (devApp) hooks.onDevApp?.(devApp);
   apps.watch(config.appsPollMs);
   const bus: Bus = redisBus ?? new InProcessBus();
   const coordination = redisBus ? new RedisCoordination(redisBus.redis, config.redisTimeoutMs) : SINGLE_NODE;
@@ -125,6 +129,8 @@ export async function startServer(
   const digitalHuman = new DigitalHumanService(store, apps, trtcRooms, bus, { prepareDelayMs: config.ivhPrepareDelayMs, idleCloseMs: IDLE_CLOSE_MS });
   await digitalHuman.load();
   await gifts.load();
+  const devGifts = devApp && hooks.devGifts ? (await gifts.copyDefault(devApp.sdkAppId)).gifts : 0;
+  if (devApp) hooks.onDevApp?.(devApp, devGifts);
   const messages = new MessagesService(store, accounts, bus);
   const groups = new GroupsService(store, accounts, bus);
   await groups.load();

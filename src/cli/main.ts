@@ -56,7 +56,7 @@ async function requireApp(apps: AppsService, sdkAppId: number): Promise<App> {
   return app;
 }
 
-function printDevApp(app: App): void {
+function printDevApp(app: App, gifts: number): void {
   const c = AppsService.credentials(app);
   const sig = genUserSig({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, userId: c.admin, expire: 604800 });
   process.stdout.write(
@@ -68,6 +68,7 @@ function printDevApp(app: App): void {
       `  Admin UserSig   ${sig}  (7 days)`,
       `  Cloud API       SecretId ${c.cloudApi.secretId}  SecretKey ${c.cloudApi.secretKey}`,
       `  IVH             appKey ${c.ivh.appKey}  accessToken ${c.ivh.accessToken}`,
+      ...(gifts ? [`  Gifts           the default catalogue (${gifts} gifts: rose, like, heart, …)`] : []),
       '',
     ].join('\n'),
   );
@@ -99,7 +100,7 @@ export function program(): Command {
       const stopped = new Promise<void>((resolve) => (stop = resolve));
       process.once('SIGINT', () => stop());
       process.once('SIGTERM', () => stop());
-      const server = await startServer(configFrom(flags), undefined, { onDevApp: printDevApp });
+      const server = await startServer(configFrom(flags), undefined, { onDevApp: printDevApp, devGifts: true });
       await stopped;
       await server.close();
     });

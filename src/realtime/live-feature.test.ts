@@ -136,4 +136,17 @@ describe('/rtc live rooms', () => {
     }
     assert.equal(t.server.live.all(id).some((x) => x.roomId === 'ok-id'), false);
   });
+
+  it('live.gifts lists the app’s gift catalogue; refused when gifts are off', async () => {
+    const v = await login('viewer5');
+    const r = await v.request('live.gifts', {});
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.deepEqual(r.gifts, [{ giftId: 'rose', name: 'Rose', desc: '', coins: 3, level: 0, iconUrl: '', resourceUrl: '' }]);
+    await t.server.apps.update(id, [['features.gift', 'false']]);
+    try {
+      assert.equal((await v.request('live.gifts', {})).code, 102001);
+    } finally {
+      await t.server.apps.update(id, [['features.gift', 'true']]);
+    }
+  });
 });

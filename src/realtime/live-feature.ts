@@ -14,7 +14,7 @@ import { liveRoomKey, type LiveRoomKey } from '../services/tenant-keys.ts';
 /** What the live-room part of /rtc needs. */
 export interface LiveFeatureDeps {
   live: Pick<LiveService, 'create' | 'get' | 'enter' | 'leave' | 'isBanned' | 'isMuted' | 'sendText' | 'sendCustom' | 'takeSeat' | 'kickOffSeat'>;
-  gifts: Pick<GiftsService, 'sendGift'>;
+  gifts: Pick<GiftsService, 'sendGift' | 'listGifts'>;
   bus: Bus;
   log: Logger;
 }
@@ -123,6 +123,11 @@ export class LiveFeature implements RtcFeature {
         return {};
       },
     ),
+    // The gift panel's list (TUILiveKit's getGiftList): the app's catalogue.
+    'live.gifts': typed(Type.Object({}), async (s) => {
+      const gifts = this.guard(() => this.d.gifts.listGifts(s.sdkAppId));
+      return { gifts: gifts.map((g) => ({ giftId: g.giftId, name: g.defaultName, desc: g.defaultDesc, coins: g.coins, level: g.level, iconUrl: g.iconUrl, resourceUrl: g.resourceUrl })) };
+    }),
     'live.takeSeat': typed(Type.Object({ roomId: RoomId, index: Type.Integer({ minimum: 0, maximum: 1000 }) }), async (s, m) => {
       this.inRoom(s, m.roomId);
       return this.run(() => this.d.live.takeSeat(s.sdkAppId, m.roomId, s.userId, m.index, origin(s)));

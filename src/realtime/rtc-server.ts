@@ -50,7 +50,7 @@ export interface RtcServerDeps {
   trtcRooms: Pick<TrtcRoomsService, 'enter' | 'leave' | 'members' | 'exists' | 'blocked'>;
   calls: ConstructorParameters<typeof CallFeature>[0]['calls'];
   live: ConstructorParameters<typeof LiveFeature>[0]['live'];
-  gifts: Pick<GiftsService, 'sendGift'>;
+  gifts: Pick<GiftsService, 'sendGift' | 'listGifts'>;
   bus: Bus;
   log: Logger;
   /** Several nodes: who is logged in on the others. */

@@ -137,13 +137,29 @@ describe('bin/trtcd app create / usersig / privatemapkey', () => {
 });
 
 describe('bin/trtcd start', () => {
-  it('creates and prints a development app on an empty data directory, and serves /healthz', async () => {
-    const server = await startChild(['--data-dir', tempDir()]);
+  it('creates and prints a development app with the default gifts on an empty data directory, and serves /healthz', async () => {
+    const dir = tempDir();
+    const server = await startChild(['--data-dir', dir]);
     children.push(server);
     assert.match(server.output(), /SDKAppID\s+1400000001/);
     assert.match(server.output(), /SecretKey\s+[0-9a-f]{64}/);
+    assert.match(server.output(), /Gifts\s+the default catalogue \(15 gifts/);
     const res = await fetch(`${server.url}/healthz`);
     assert.equal(res.status, 200);
+    // The gifts are there for a live room at once (get_gift_info_list as the administrator).
+    const secretKey = /SecretKey\s+([0-9a-f]{64})/.exec(server.output())![1]!;
+    const usersig = runCli(['usersig', '1400000001', 'administrator', '--data-dir', dir]).stdout.trim();
+    assert.ok(secretKey && usersig);
+    const list = await fetch(restUrl(server.url, 'live_engine_http_srv/get_gift_info_list', { sdkappid: '1400000001', identifier: 'administrator', usersig, random: '1', contenttype: 'json' }), { method: 'POST', body: '{}' });
+    const env = (await list.json()) as { ErrorCode: number; GiftInfoList: Array<{ GiftId: string }> };
+    assert.equal(env.ErrorCode, 0, JSON.stringify(env));
+    assert.equal(env.GiftInfoList.length, 15);
+    assert.ok(env.GiftInfoList.some((g) => g.GiftId === 'rose'));
+    // A restart does not install them again (the app exists, so no development app is made).
+    await server.stop();
+    const again = await startChild(['--data-dir', dir]);
+    children.push(again);
+    assert.doesNotMatch(again.output(), /Created a development app/);
   });
 
   it('takes app changes made by the CLI while it runs, without a restart', async () => {

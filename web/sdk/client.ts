@@ -7,6 +7,7 @@ import type {
   EnterRoomOptions,
   EnterRoomReply,
   GiftOptions,
+  LiveGift,
   LiveMessageReply,
   LiveRoom,
   LostRoom,
@@ -133,6 +134,11 @@ export class TrtcdClient extends Connection {
   /** Sends a gift in a live room (`live.gift`); refusals carry send_gift's REST error code. */
   async sendGift(roomId: string, giftId: string, opts: GiftOptions = {}): Promise<void> {
     await this.request('live.gift', { roomId, giftId, ...opts });
+  }
+
+  /** The app's gift catalogue, for a gift panel (`live.gifts`). */
+  async listGifts(): Promise<LiveGift[]> {
+    return ((await this.request('live.gifts', {})) as unknown as { gifts: LiveGift[] }).gifts;
   }
 
   /** Takes a seat (`live.takeSeat`); `seated` is false when the owner was asked (ApplyToTake). */

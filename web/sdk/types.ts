@@ -265,6 +265,17 @@ export interface ServerEvents {
   'media.blocked': MediaBlockedEvent;
 }
 
+/** A gift of the app's catalogue (`live.gifts`). */
+export interface LiveGift {
+  giftId: string;
+  name: string;
+  desc: string;
+  coins: number;
+  level: number;
+  iconUrl: string;
+  resourceUrl: string;
+}
+
 /** A room or live room the client could not enter again after a reconnection that did not resume the session. */
 export interface LostRoom {
   room?: RoomRef;
