@@ -3,48 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { chromiumMissing, demoLogin, startDemoRig, type DemoRig } from '../helpers/browser.ts';
+import { chromiumMissing, demoLogin, inbound, receivesFrom, startDemoRig, type DemoRig } from '../helpers/browser.ts';
 
 const skip = chromiumMissing();
 if (skip) console.log(`# skipping the media browser tests: ${skip}`);
-
-/** What the demo reports of one received stream kind. */
-interface Inbound {
-  userId: string;
-  stream: string;
-  kind: 'audio' | 'video';
-  bytesReceived: number;
-  framesDecoded: number;
-}
-
-function inbound(page: Page): Promise<Inbound[]> {
-  return page.evaluate(() => (window as unknown as { trtcdDemo: { inbound(): Promise<Inbound[]> } }).trtcdDemo.inbound());
-}
-
-/** Totals of the audio and video received from `from`. */
-async function received(page: Page, from: string): Promise<{ audioBytes: number; videoBytes: number; frames: number }> {
-  const rows = (await inbound(page)).filter((r) => r.userId === from);
-  const audio = rows.find((r) => r.kind === 'audio');
-  const video = rows.find((r) => r.kind === 'video');
-  return { audioBytes: audio?.bytesReceived ?? 0, videoBytes: video?.bytesReceived ?? 0, frames: video?.framesDecoded ?? 0 };
-}
-
-/** Waits (≤ `ms`) until `page` has decoded video frames and audio bytes from `from`, then checks both keep growing. */
-async function receivesFrom(page: Page, from: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  let first = await received(page, from);
-  while (!(first.frames > 0 && first.audioBytes > 0)) {
-    assert.ok(Date.now() < deadline, `no decoded frames and audio from ${from} within ${ms} ms: ${JSON.stringify(first)}`);
-    await page.waitForTimeout(200);
-    first = await received(page, from);
-  }
-  let next = first;
-  while (!(next.frames > first.frames && next.audioBytes > first.audioBytes && next.videoBytes > first.videoBytes)) {
-    assert.ok(Date.now() < deadline + 5000, `media from ${from} stopped growing: ${JSON.stringify([first, next])}`);
-    await page.waitForTimeout(200);
-    next = await received(page, from);
-  }
-}
 
 describe('audio and video in Chromium through the SFU', { skip }, () => {
   let rig: DemoRig;

@@ -51,7 +51,7 @@ function action(id, fn) {
 }
 
 function enable(loggedIn) {
-  for (const id of ['room-enter', 'room-leave', 'room-send', 'media-publish', 'media-unpublish', 'call', 'live-enter', 'live-leave', 'live-send', 'gift-send', 'logout']) $(id).disabled = !loggedIn;
+  for (const id of ['room-enter', 'room-leave', 'room-send', 'media-publish', 'media-unpublish', 'call', 'live-create', 'live-enter', 'live-leave', 'live-send', 'gift-send', 'logout']) $(id).disabled = !loggedIn;
   $('login').disabled = loggedIn;
   if (!loggedIn) $('hangup').disabled = true;
 }
@@ -98,6 +98,9 @@ function wire(c) {
     setStatus(`connected as ${c.userId}`, 'ok');
     log(resumed ? 'session resumed' : `reconnected, rooms entered again${lost.length ? ` (${lost.length} lost)` : ''}`);
   });
+  c.on('republished', ({ room, stream, code, message }) =>
+    log(code === undefined ? `publishing again in ${roomText(room)} (${stream})` : `could not publish again in ${roomText(room)}: ${code} ${message ?? ''}`, code !== undefined),
+  );
   c.on('disconnected', ({ code }) => log(`connection lost (${code})`, true));
   c.on('closed', ({ code, reason }) => {
     if (client !== c) return;
@@ -105,6 +108,7 @@ function wire(c) {
     client = null;
     roomMembers = new Set();
     renderMembers();
+    setRoomState(null);
     liveRoomId = null;
     $('live-info').textContent = '';
     void stopMedia();
@@ -127,6 +131,7 @@ function wire(c) {
   c.on('room.removed', (e) => {
     roomMembers = new Set();
     renderMembers();
+    setRoomState(null);
     addItem('room-feed', `removed from the room: ${e.reason}`, true);
     if (sameRoom(e.room, media.room)) void stopMedia();
   });
@@ -165,13 +170,26 @@ function renderMembers() {
   $('room-members').textContent = [...roomMembers].sort().join(', ');
 }
 
+/** A room as people say it: its number, or its string id. */
+function roomText(room) {
+  return String(room.roomId ?? room.strRoomId);
+}
+
+/** Shows which room this page is in and with which role (null: none); the role picker follows it. */
+function setRoomState(room, role) {
+  $('room-state').textContent = room ? `in room ${roomText(room)} as ${role}` : 'not in a room';
+  if (room) $('room-role').value = role;
+}
+
 /** Enters a TRTC room and shows its audio and video (the streams already published, then each new one). */
 async function enterMediaRoom(room, role) {
   await stopMedia();
   const r = await client.enterRoom(room, { role });
   roomMembers = new Set(r.members.map((m) => m.userId));
   renderMembers();
-  addItem('room-feed', `entered ${JSON.stringify(r.room)} as ${role}`);
+  const mine = r.members.find((m) => m.userId === client.userId)?.role ?? role;
+  setRoomState(r.room, mine);
+  addItem('room-feed', `entered room ${roomText(r.room)} as ${mine}`);
   media.room = r.room;
   for (const st of r.streams ?? []) void receive(st);
   return r;
@@ -182,6 +200,7 @@ async function leaveMediaRoom(room) {
   await client.leaveRoom(room);
   roomMembers = new Set();
   renderMembers();
+  setRoomState(null);
   addItem('room-feed', 'left the room');
 }
 
@@ -368,23 +387,81 @@ function describeLive(e) {
       return `custom [${d.businessId}] from ${d.sender}: ${d.data}`;
     case 'destroyed':
       return 'the room was destroyed';
+    case 'seat':
+      return describeSeat(d);
+    case 'mute':
+      return `${(d.users ?? []).join(', ')} ${d.seconds ? `muted for ${d.seconds} s` : 'unmuted'}`;
+    case 'ban':
+      return `${(d.users ?? []).join(', ')} banned${d.reason ? `: ${d.reason}` : ''}`;
+    case 'unban':
+      return `${(d.users ?? []).join(', ')} unbanned`;
+    case 'owner':
+      return `${d.owner} is the owner now`;
+    case 'admin':
+      return `${(d.users ?? []).join(', ')} ${d.op === 'delete' ? 'no longer admins' : 'made admins'}`;
+    case 'robot':
+      return d.removed ? `robots left: ${d.removed.join(', ')}` : `robots joined: ${(d.added ?? []).join(', ')}`;
+    case 'metadata':
+      return d.deleted ? `room metadata removed: ${d.deleted.join(', ')}` : `room metadata set: ${(d.keys ?? []).join(', ')}`;
+    case 'updated':
+      return `the room's ${(d.fields ?? []).join(', ') || 'settings'} changed`;
     default:
-      return `${e.kind}: ${JSON.stringify(d)}`;
+      return e.kind;
   }
 }
 
-action('live-enter', async () => {
-  const roomId = $('live-id').value.trim();
-  const { room } = await client.enterLiveRoom(roomId);
+function describeSeat(d) {
+  const who = d.user ?? d.member ?? 'someone';
+  switch (d.action) {
+    case 'take':
+    case 'pick':
+      return `${who} is on seat ${d.index}`;
+    case 'apply':
+      return `${who} asks for seat ${d.index}`;
+    case 'kick':
+      return `${who} left the seat`;
+    case 'lock':
+      return `seat ${d.index} ${d.taken === false ? 'unlocked' : 'locked'}`;
+    case 'switch':
+    case 'move':
+      return `${who} moved to seat ${d.index}`;
+    default:
+      return `seats changed (${d.action ?? 'update'})`;
+  }
+}
+
+/** Shows the live room just entered (or created) and joins its TRTC room of the same id: the owner goes live. */
+async function showLiveRoom(room) {
   liveRoomId = room.roomId;
-  // The live room's audio and video: its TRTC room of the same id, where the owner publishes and the audience watches.
   const owner = room.owner === client.userId;
   $('room-id').value = room.roomId;
   await enterMediaRoom({ strRoomId: room.roomId }, owner ? 'anchor' : 'audience');
   if (owner) await publishCamera();
-  const name = room.info?.RoomName ? `“${room.info.RoomName}” ` : '';
-  $('live-info').textContent = `${name}${room.roomId} · owner ${room.owner} · ${room.viewCount} views · ${room.seats.filter((s) => s.member).length}/${room.seats.length} seats taken`;
-  addItem('live-feed', `entered ${room.roomId}`, false, { kind: 'entered' });
+  const name = room.info?.RoomName && room.info.RoomName !== room.roomId ? `“${room.info.RoomName}” ` : '';
+  $('live-info').textContent = `${name}${room.roomId} · owner ${room.owner}${owner ? ' (you)' : ''} · ${room.viewCount} views · ${room.seats.filter((s) => s.member).length}/${room.seats.length} seats taken`;
+  addItem('live-feed', `${owner ? 'live in' : 'entered'} ${room.roomId}`, false, { kind: 'entered' });
+  void showGifts();
+}
+
+/** The app's gifts, for the gift box. */
+async function showGifts() {
+  try {
+    const gifts = await client.listGifts();
+    $('gift-list').replaceChildren(...gifts.map((g) => Object.assign(document.createElement('option'), { value: g.giftId, label: `${g.name} (${g.coins} coins)` })));
+    $('gifts').textContent = gifts.length ? `Gifts: ${gifts.map((g) => `${g.name} (${g.giftId}, ${g.coins} coin${g.coins === 1 ? '' : 's'})`).join(', ')}` : 'This app has no gifts yet (REST add_gift or copy_default_gift_config).';
+    if (!$('gift-id').value && gifts[0]) $('gift-id').value = gifts[0].giftId;
+  } catch (e) {
+    $('gifts').textContent = `No gifts: ${e.code ?? ''} ${e.message}`;
+  }
+}
+
+action('live-create', async () => {
+  const { room } = await client.createLiveRoom($('live-id').value.trim());
+  await showLiveRoom(room);
+});
+action('live-enter', async () => {
+  const { room } = await client.enterLiveRoom($('live-id').value.trim());
+  await showLiveRoom(room);
 });
 action('live-leave', async () => {
   const id = $('live-id').value.trim();
