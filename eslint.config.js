@@ -25,7 +25,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'localStorage', 'navigator', 'crypto', 'fetch', 'HTMLElement', 'HTMLInputElement', 'HTMLSelectElement', 'HTMLFormElement', 'Event', 'CustomEvent', 'TextEncoder', 'TextDecoder']
+        ['window', 'document', 'location', 'localStorage', 'navigator', 'crypto', 'fetch', 'HTMLElement', 'HTMLInputElement', 'HTMLSelectElement', 'HTMLFormElement', 'Event', 'CustomEvent', 'TextEncoder', 'TextDecoder', 'RTCPeerConnection', 'MediaStream']
           .map((g) => [g, 'readonly']),
       ),
     },

@@ -27,6 +27,7 @@ import { SdkHttp, isSdkHttpPath } from './gateways/trtc-sdk/http.ts';
 import { isSdkWsPath, SdkSignalling } from './gateways/trtc-sdk/signalling.ts';
 import { serveWeb } from './gateways/web/static.ts';
 import { CONSOLE_PATH, ConsoleGateway, isConsolePath } from './gateways/console/console-gateway.ts';
+import { ConsolePreviews } from './gateways/console/previews.ts';
 import { RecentLiveEvents } from './gateways/console/recent-live.ts';
 import { createChatGateway, isChatWsPath } from './gateways/chat/chat-gateway.ts';
 import { BodyReader, DEFAULT_BODY_LIMITS, sendJson } from './http/body.ts';
@@ -169,6 +170,7 @@ export async function startServer(
   // The developer console: its token is logged with its address below (a new one each start unless configured).
   const consoleToken = config.consoleToken === 'off' ? '' : config.consoleToken || randomBytes(18).toString('base64url');
   const recentLive = new RecentLiveEvents(bus);
+  const consolePreviews = new ConsolePreviews(rtc.media.sfu, media);
   recentLive.start();
   const consoleGateway = new ConsoleGateway({
     token: consoleToken,
@@ -179,6 +181,7 @@ export async function startServer(
     calls,
     digitalHuman,
     recent: recentLive,
+    previews: consolePreviews,
     callbacks,
     bodies,
     limiter: limiter(),
@@ -279,6 +282,7 @@ export async function startServer(
           server.closeIdleConnections();
         });
         await channelsClosed;
+        consolePreviews.stop();
         await mediaWorkers.stop();
         stopActivityLog();
         recentLive.stop();

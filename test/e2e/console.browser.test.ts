@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ivhSignature, ivhSigningString } from '../../src/auth/ivh-signature.ts';
-import { chromiumMissing, launchChromium } from '../helpers/browser.ts';
+import { CHROMIUM_MEDIA_ARGS, chromiumMissing, demoLogin, launchChromium } from '../helpers/browser.ts';
 import { MediaPeer } from '../helpers/media-peer.ts';
 import { rtcLogin, type RtcTestClient } from '../helpers/rtc-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -37,7 +37,7 @@ describe('developer console in Chromium', { skip }, () => {
     // Failed callbacks wait ten minutes before their next attempt: only "Retry now" can deliver one within the test.
     t = await startTestServer({ consoleToken: TOKEN, callbackRetryBaseMs: 600_000, callbackRetryMaxMs: 600_000, ivhPrepareDelayMs: 0 });
     await t.server.apps.update(t.app.sdkAppId, [['callback.url', `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cb`]]);
-    browser = await launchChromium();
+    browser = await launchChromium(CHROMIUM_MEDIA_ARGS);
   });
   after(async () => {
     await browser?.close();
@@ -117,6 +117,27 @@ describe('developer console in Chromium', { skip }, () => {
     assert.equal(subscribed.ok, true, JSON.stringify(subscribed));
     await sub.answer(subscribed.sdp as string);
     await trtc.locator('td.streams [data-user="alice"][data-stream="main"]').filter({ hasText: 'alice main: audio + video, 1 subscriber' }).waitFor();
+
+    // A camera in Chromium (the demo page): the console shows its live thumbnail, and counts no subscriber for it.
+    const carol = await demoLogin(browser, t.server.url, t.app, 'carol');
+    await carol.page.fill('#room-id', 'thumb-room');
+    await carol.page.click('#room-enter');
+    await carol.page.click('#media-publish');
+    const thumbRow = row(page, 'trtc-rooms', 'room', 'thumb-room');
+    await thumbRow.locator('td.streams [data-user="carol"]').filter({ hasText: 'carol main: audio + video, 0 subscribers' }).waitFor();
+    await thumbRow.locator('video.thumb[data-user="carol"]').waitFor();
+    const frames = () => page.evaluate(() => (window as unknown as { trtcdConsole: { thumbnailFrames(): Promise<Record<string, number>> } }).trtcdConsole.thumbnailFrames());
+    const deadline = Date.now() + 15_000;
+    let firstFrames = (await frames())['carol/main'] ?? 0;
+    while (firstFrames === 0 && Date.now() < deadline) firstFrames = (await page.waitForTimeout(200), (await frames())['carol/main'] ?? 0);
+    let nextFrames = firstFrames;
+    while (nextFrames <= firstFrames && Date.now() < deadline) nextFrames = (await page.waitForTimeout(200), (await frames())['carol/main'] ?? 0);
+    assert.ok(firstFrames > 0 && nextFrames > firstFrames, `the thumbnail decodes frames that grow: ${firstFrames} → ${nextFrames}`);
+    assert.equal(t.server.rtc.media.sfu.find(t.app.sdkAppId, { strRoomId: 'thumb-room' }, 'carol', 'main')!.subscriptions.size, 1, 'one preview subscription');
+    // Carol stops: the row and its thumbnail go, and so does the preview's subscription.
+    await carol.page.click('#media-unpublish');
+    await thumbRow.locator('video.thumb').waitFor({ state: 'detached' });
+    await carol.page.context().close();
 
     // A call ringing, then ended: it moves to the records.
     const started = await ok('call_engine_http_srv/start_call_by_robot', { Robot_Account: 'robot1', CalleeList_Account: ['callee1'], Timeout: 60_000, CallInfo: { MediaType: 'Video' } });

@@ -70,6 +70,80 @@ function drawLive(app) {
   );
 }
 
+// ---- Live thumbnails: each stream's video on its own recvonly peer connection (POST api/apps/<id>/previews) ----
+
+/** `${sdkAppId}|${roomId}|${userId}|${stream}` → { video, pc, id, closed }: kept across redraws. */
+const thumbs = new Map();
+/** How long the page waits for its ICE candidates before offering without the rest, ms. */
+const ICE_WAIT_MS = 2000;
+
+function thumbKey(app, r, s) {
+  return `${app.sdkAppId}|${r.numeric ? 'n' : 's'}${r.roomId}|${s.userId}|${s.stream}`;
+}
+
+async function openThumb(key, app, r, s, t) {
+  const pc = new RTCPeerConnection();
+  t.pc = pc;
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.addEventListener('track', (e) => {
+    t.video.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+  });
+  await pc.setLocalDescription(await pc.createOffer());
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, ICE_WAIT_MS);
+      pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') resolve(clearTimeout(timer));
+      });
+    });
+  }
+  const room = r.numeric ? { roomId: Number(r.roomId) } : { strRoomId: r.roomId };
+  const res = await fetch(`api/apps/${app.sdkAppId}/previews`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...room, userId: s.userId, stream: s.stream, sdp: pc.localDescription.sdp }),
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.error?.message ?? `HTTP ${res.status}`);
+  t.id = body.previewId;
+  if (t.closed) return closeThumb(key, t);
+  await pc.setRemoteDescription({ type: 'answer', sdp: body.sdp });
+}
+
+function closeThumb(key, t) {
+  t.closed = true;
+  thumbs.delete(key);
+  t.pc?.close();
+  t.video.remove();
+  if (t.id) void fetch(`api/previews/${t.id}`, { method: 'DELETE' }).catch(() => undefined);
+}
+
+/** The thumbnail of a stream with video (opened the first time it is drawn). */
+function thumb(app, r, s) {
+  const key = thumbKey(app, r, s);
+  let t = thumbs.get(key);
+  if (!t) {
+    const video = el('video', { class: 'thumb', autoplay: true, playsinline: true, 'data-user': s.userId, 'data-stream': s.stream });
+    video.muted = true;
+    t = { video, pc: null, id: null, closed: false };
+    thumbs.set(key, t);
+    const opened = t;
+    openThumb(key, app, r, s, t).catch((err) => {
+      opened.video.title = `no thumbnail: ${err.message}`;
+    });
+  }
+  t.seen = true;
+  return t.video;
+}
+
+/** Closes the thumbnails of streams no longer drawn. */
+function sweepThumbs() {
+  for (const [key, t] of thumbs) {
+    if (!t.seen) closeThumb(key, t);
+    else t.seen = false;
+  }
+}
+
 function drawTrtc(app) {
   fill(
     'trtc-rooms',
@@ -86,7 +160,12 @@ function drawTrtc(app) {
             { class: 'streams' },
             r.streams.length
               ? r.streams.map((s) =>
-                  el('div', { 'data-user': s.userId, 'data-stream': s.stream }, `${s.userId} ${s.stream}: ${[s.audio ? 'audio' : '', s.video ? 'video' : ''].filter(Boolean).join(' + ') || 'muted'}, ${s.subscribers} subscriber${s.subscribers === 1 ? '' : 's'}`),
+                  el(
+                    'div',
+                    { 'data-user': s.userId, 'data-stream': s.stream },
+                    s.video ? thumb(app, r, s) : null,
+                    `${s.userId} ${s.stream}: ${[s.audio ? 'audio' : '', s.video ? 'video' : ''].filter(Boolean).join(' + ') || 'muted'}, ${s.subscribers} subscriber${s.subscribers === 1 ? '' : 's'}`,
+                  ),
                 )
               : el('span', { class: 'muted' }, 'none'),
           ),
@@ -205,6 +284,7 @@ function draw() {
   drawSettings(app);
   drawLive(app);
   drawTrtc(app);
+  sweepThumbs();
   drawCalls(app);
   drawDigitalHumans(app);
   drawCallbacks(app);
@@ -241,5 +321,20 @@ async function poll() {
 }
 
 appSelect.addEventListener('change', draw);
+
+// For tests and curious developers: the frames each thumbnail decoded, by `${userId}/${stream}`.
+window.trtcdConsole = {
+  async thumbnailFrames() {
+    const out = {};
+    for (const t of thumbs.values()) {
+      if (!t.pc) continue;
+      const stats = await t.pc.getStats();
+      stats.forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'video') out[`${t.video.dataset.user}/${t.video.dataset.stream}`] = r.framesDecoded ?? 0;
+      });
+    }
+    return out;
+  },
+};
 void poll();
 setInterval(() => void poll(), POLL_MS);

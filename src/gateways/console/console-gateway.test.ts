@@ -141,4 +141,26 @@ describe('console gateway', () => {
     assert.throws(() => loadConfig({ env: { TRTCD_CONSOLE_TOKEN: 'short' } }), /consoleToken/);
     assert.throws(() => loadConfig({ env: { TRTCD_CONSOLE_TOKEN: 'has spaces in it 0123456789' } }), /consoleToken/);
   });
+
+  it('previews (live thumbnails): refused without a stream, for another tenant, with bad bodies and methods; unknown ids', async () => {
+    const appCookie = cookieOf(await login(new URLSearchParams({ sdkAppId: String(t.app.sdkAppId), secretKey: t.app.secretKey }).toString()));
+    const post = (appId: number, body: string, headers: Record<string, string> = bearer) => fetch(url(`api/apps/${appId}/previews`), { method: 'POST', body, headers });
+    const good = { roomId: 42, userId: 'nobody', stream: 'main', sdp: 'v=0' };
+    const r = await post(t.app.sdkAppId, JSON.stringify(good));
+    assert.equal(r.status, 404);
+    assert.equal((await errorOf(r)).code, 'NotFound');
+    // Another app's stream, seen with one app's login: not found, whatever exists there.
+    assert.equal((await post(other.sdkAppId, JSON.stringify(good), { cookie: appCookie })).status, 404);
+    assert.equal((await post(999, JSON.stringify(good))).status, 404, 'an app that does not exist');
+    for (const bad of ['{', '[]', 'null', JSON.stringify({ ...good, roomId: 0 }), JSON.stringify({ ...good, roomId: 'x' }), JSON.stringify({ ...good, strRoomId: 'both' }), JSON.stringify({ ...good, userId: '' }), JSON.stringify({ ...good, userId: 7 }), JSON.stringify({ ...good, stream: 'aux' }), JSON.stringify({ ...good, sdp: 1 }), JSON.stringify({ roomId: 42, userId: 'u' })]) {
+      const res = await post(t.app.sdkAppId, bad);
+      assert.equal(res.status, 400, bad);
+      assert.equal((await errorOf(res)).code, 'BadRequest');
+    }
+    assert.equal((await post(t.app.sdkAppId, JSON.stringify({ ...good, sdp: 'x'.repeat(40_000) }))).status, 413);
+    assert.equal((await fetch(url(`api/apps/${t.app.sdkAppId}/previews`), { headers: bearer })).status, 405);
+    assert.equal((await fetch(url('api/previews/s999999'), { method: 'DELETE', headers: bearer })).status, 404);
+    assert.equal((await fetch(url('api/previews/s1'), { headers: bearer })).status, 405);
+    assert.equal((await fetch(url('api/previews/s1'), { method: 'DELETE' })).status, 401);
+  });
 });

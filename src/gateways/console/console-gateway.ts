@@ -10,6 +10,9 @@ import type { App } from '../../services/apps/apps-service.ts';
 import { packageRoot } from '../../package-root.ts';
 import { send, sendFile } from '../web/static.ts';
 import { ConsoleErrors, type ConsoleError } from './errors.ts';
+import { MAX_SDP_CHARS } from '../../realtime/media/sdp.ts';
+import { STREAM_TYPES, type StreamType } from '../../realtime/media/sfu.ts';
+import { MAX_NUMERIC_ROOM_ID, type RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { callbackView, consoleSnapshot, type ConsoleSources } from './snapshot.ts';
 
 /** Where the console is served. */
@@ -27,6 +30,10 @@ const FILES: Readonly<Record<string, { file: string; type: string }>> = {
   'console.css': { file: 'web/console/console.css', type: 'text/css; charset=utf-8' },
 };
 const RETRY = /^api\/apps\/(\d{1,10})\/callbacks\/(\d{1,15})\/retry$/;
+const PREVIEWS = /^api\/apps\/(\d{1,10})\/previews$/;
+const PREVIEW = /^api\/previews\/(s\d{1,15})$/;
+/** Largest preview request: an SDP offer and the stream's names. */
+const PREVIEW_BYTES = MAX_SDP_CHARS + 1024;
 
 /** Whether a request path belongs to the console. */
 export function isConsolePath(url: string): boolean {
@@ -117,7 +124,45 @@ export class ConsoleGateway {
       this.d.log.info({ sdkAppId, id: Number(retry[2]), retried: result.retried }, 'callback retried from the console');
       return this.json(res, 200, { retried: result.retried, callback: callbackView(result.row) });
     }
+    const previews = PREVIEWS.exec(sub);
+    if (previews) {
+      if (req.method !== 'POST') return this.fail(req, res, ConsoleErrors.METHOD, true, 'POST');
+      const sdkAppId = Number(previews[1]);
+      if (!(viewer.all ? this.d.apps.get(sdkAppId) : viewer.sdkAppId === sdkAppId)) return this.fail(req, res, ConsoleErrors.NO_STREAM, true);
+      return this.openPreview(req, res, sdkAppId);
+    }
+    const preview = PREVIEW.exec(sub);
+    if (preview) {
+      if (req.method !== 'DELETE') return this.fail(req, res, ConsoleErrors.METHOD, true, 'DELETE');
+      // A preview id names no app: any console session that holds one may close it (it only stops a thumbnail).
+      if (!this.d.previews.close(preview[1]!)) return this.fail(req, res, ConsoleErrors.NO_PREVIEW, true);
+      res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
+      return;
+    }
     return this.fail(req, res, ConsoleErrors.NOT_FOUND, true);
+  }
+
+  /** POST /console/api/apps/<id>/previews: `{roomId | strRoomId, userId, stream?, sdp}` → `{previewId, sdp}`. */
+  private async openPreview(req: IncomingMessage, res: ServerResponse, sdkAppId: number): Promise<void> {
+    const body = await this.d.bodies.read(req, PREVIEW_BYTES);
+    if (!Buffer.isBuffer(body)) return this.fail(req, res, body === 'TOO_LARGE' ? ConsoleErrors.TOO_LARGE : ConsoleErrors.BAD_REQUEST, true);
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return this.fail(req, res, ConsoleErrors.BAD_REQUEST, true);
+    }
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) return this.fail(req, res, ConsoleErrors.BAD_REQUEST, true);
+    const room = previewRoom(m);
+    const stream = m.stream ?? 'main';
+    if (!room || typeof m.userId !== 'string' || m.userId.length === 0 || m.userId.length > 32 || !STREAM_TYPES.includes(stream as StreamType) || typeof m.sdp !== 'string' || m.sdp.length === 0) {
+      return this.fail(req, res, ConsoleErrors.BAD_REQUEST, true);
+    }
+    const opened = await this.d.previews.open(sdkAppId, room, m.userId, stream as StreamType, m.sdp);
+    if (opened === 'NO_STREAM') return this.fail(req, res, ConsoleErrors.NO_STREAM, true);
+    if (opened === 'TOO_MANY') return this.fail(req, res, ConsoleErrors.TOO_MANY_PREVIEWS, true);
+    if (opened === 'BAD_OFFER') return this.fail(req, res, ConsoleErrors.BAD_OFFER, true);
+    return this.json(res, 200, { previewId: opened.id, sdp: opened.sdp });
   }
 
   /** The session of a request: its cookie, or a Bearer token. */
@@ -187,6 +232,13 @@ export class ConsoleGateway {
     }
     send(req, res, e.status, { 'Content-Type': HTML, 'Cache-Control': 'no-store', ...extra }, Buffer.from(loginPage(e)));
   }
+}
+
+/** The room of a preview request: exactly one of roomId (1–4294967294) and strRoomId (1–64 bytes). */
+function previewRoom(m: Record<string, unknown>): RoomRef | undefined {
+  if ((m.roomId === undefined) === (m.strRoomId === undefined)) return undefined;
+  if (m.roomId !== undefined) return Number.isInteger(m.roomId) && (m.roomId as number) >= 1 && (m.roomId as number) <= MAX_NUMERIC_ROOM_ID ? { roomId: m.roomId as number } : undefined;
+  return typeof m.strRoomId === 'string' && m.strRoomId.length > 0 && Buffer.byteLength(m.strRoomId) <= 64 ? { strRoomId: m.strRoomId } : undefined;
 }
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

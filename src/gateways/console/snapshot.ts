@@ -9,6 +9,7 @@ import type { LiveService } from '../../services/live/live-service.ts';
 import { roomText, type TrtcRoomsService } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import type { OutboxRow } from '../../store/outbox-repo.ts';
 import type { CallbackDispatcher } from '../../webhooks/dispatcher.ts';
+import type { ConsolePreviews } from './previews.ts';
 import type { RecentLiveEvents } from './recent-live.ts';
 
 /** Call records and callbacks shown per app. */
@@ -25,6 +26,8 @@ export interface ConsoleSources {
   digitalHuman: DigitalHumanService;
   callbacks: CallbackDispatcher;
   recent: RecentLiveEvents;
+  /** The console's own thumbnails, left out of the subscriber counts. */
+  previews: ConsolePreviews;
 }
 
 const callView = (c: Call) => ({
@@ -95,7 +98,7 @@ export async function appSnapshot(s: ConsoleSources, app: App) {
         stream: p.stream,
         audio: p.source.kinds.audio && !p.muted.audio && !p.blocked.audio,
         video: p.source.kinds.video && !p.muted.video && !p.blocked.video,
-        subscribers: p.subscriptions.size,
+        subscribers: [...p.subscriptions].filter((sub) => !s.previews.isPreview(sub)).length,
       })),
     })),
     calls: s.calls.activeCalls(id).map(callView),
