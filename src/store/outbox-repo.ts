@@ -1,8 +1,11 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
-import type { CallbackOutboxTable, Database } from './schema.ts';
+import type { CallbackAttemptsTable, CallbackOutboxTable, Database } from './schema.ts';
 
 /** A `callback_outbox` row. */
 export type OutboxRow = Selectable<CallbackOutboxTable>;
+
+/** A `callback_attempts` row. */
+export type AttemptRow = Selectable<CallbackAttemptsTable>;
 
 /** Delivery state of a callback. */
 export type OutboxStatus = 'pending' | 'delivered' | 'failed' | 'dropped';
@@ -59,5 +62,18 @@ export class OutboxRepo {
     if (f.sdkAppId !== undefined) q = q.where('sdk_app_id', '=', f.sdkAppId);
     if (f.status) q = q.where('status', '=', f.status);
     return q.orderBy('id', 'desc').limit(f.limit).execute();
+  }
+
+  /** Records one delivery attempt and its outcome on the callback, together. */
+  async attempted(attempt: AttemptRow, change: Parameters<OutboxRepo['update']>[1]): Promise<void> {
+    // Two nodes that both attempted it (a lease that ran out) keep the first record.
+    await this.db.insertInto('callback_attempts').values(attempt).onConflict((oc) => oc.columns(['outbox_id', 'attempt']).doNothing()).execute();
+    await this.update(attempt.outbox_id, change);
+  }
+
+  /** The attempts of some callbacks, oldest first. */
+  async attemptsOf(ids: number[]): Promise<AttemptRow[]> {
+    if (ids.length === 0) return [];
+    return this.db.selectFrom('callback_attempts').selectAll().where('outbox_id', 'in', ids).orderBy('outbox_id').orderBy('attempt').execute();
   }
 }

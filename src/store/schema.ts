@@ -63,6 +63,18 @@ export interface CallbackOutboxTable {
   last_error: string;
 }
 
+/** Row of `callback_attempts`: one delivery attempt of a callback_outbox row. */
+export interface CallbackAttemptsTable {
+  outbox_id: number;
+  /** 1 for the first attempt. */
+  attempt: number;
+  attempted_at: number;
+  duration_ms: number;
+  /** The HTTP status, 0 when none came back (connection refused, timeout). */
+  status: number;
+  error: string;
+}
+
 /** Row of `live_rooms`: a TUILiveKit room; its settings and live state (seats, robots, mutes, bans, metadata) as JSON. */
 export interface LiveRoomsTable {
   sdk_app_id: number;
@@ -249,4 +261,5 @@ export interface Database {
   accounts: AccountsTable;
   calls: CallsTable;
   callback_outbox: CallbackOutboxTable;
+  callback_attempts: CallbackAttemptsTable;
 }

@@ -64,4 +64,45 @@ describe('CallbackDispatcher', () => {
     await d.stop();
     assert.equal((await store.outbox.get(1))?.status, 'delivered');
   });
+
+  it('records each attempt with its HTTP status, error and time; retryNow makes a failed callback due again and leaves a delivered one', async () => {
+    const dir = tempDir();
+    const store = await openStore({ dataDir: dir });
+    const rx = await startReceiver();
+    after(async () => {
+      await rx.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const apps = new AppsService(store);
+    await apps.load();
+    const app = await apps.create();
+    await apps.update(app.sdkAppId, [['callback.url', rx.url]]);
+    const now = Date.now();
+    await store.outbox.enqueue([
+      { sdk_app_id: app.sdkAppId, command: 'Call.CallbackAfterStartCall', order_key: 'call-9', body: '{"n":9}', client_ip: '', platform: 'RESTAPI', status: 'pending', attempts: 0, next_attempt_at: 0, created_at: now, delivered_at: 0, last_status: 0, last_error: '' },
+    ]);
+    rx.failNext(2);
+    // Retries a minute apart: only retryNow brings the second and third attempts sooner.
+    const d = new CallbackDispatcher(store, apps, createLogger('silent'), { ...DEFAULT_DISPATCHER_OPTIONS, retryBaseMs: 60_000, retryMaxMs: 60_000 });
+    d.start();
+    await rx.waitAll(1);
+    await d.settled();
+    const id = 1;
+    assert.deepEqual(await d.retryNow(app.sdkAppId + 1, id), undefined, 'another app’s callback is not found');
+    assert.deepEqual(await d.retryNow(app.sdkAppId, 99), undefined);
+    assert.equal((await d.retryNow(app.sdkAppId, id))?.retried, true);
+    await rx.waitAll(2);
+    await d.settled();
+    await d.retryNow(app.sdkAppId, id);
+    await rx.waitDelivered(1);
+    await d.settled();
+    const [row] = await d.recent(app.sdkAppId, 10);
+    assert.deepEqual([row!.status, row!.attempts, row!.last_status], ['delivered', 3, 200]);
+    assert.deepEqual(row!.attemptLog.map((a) => [a.attempt, a.status, a.error]), [[1, 500, 'HTTP 500'], [2, 500, 'HTTP 500'], [3, 200, '']]);
+    assert.ok(row!.attemptLog.every((a) => a.attempted_at >= now && a.duration_ms >= 0));
+    assert.equal((await d.retryNow(app.sdkAppId, id))?.retried, false, 'a delivered callback is left');
+    await d.stop();
+    assert.equal(rx.all.length, 3);
+  });
 });

@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import { callbackSign } from '../auth/callback-sign.ts';
 import type { Logger } from '../logger.ts';
 import type { AppsService } from '../services/apps/apps-service.ts';
-import type { OutboxRow } from '../store/outbox-repo.ts';
+import type { AttemptRow, OutboxRow } from '../store/outbox-repo.ts';
 import type { Store } from '../store/store.ts';
 import { callbackTarget } from './callback-config.ts';
 
@@ -142,9 +142,17 @@ export class CallbackDispatcher {
       });
   }
 
-  /** An app's delivery log, newest first (the developer console). */
-  recent(sdkAppId: number, limit: number): Promise<OutboxRow[]> {
-    return this.store.outbox.list({ sdkAppId, limit });
+  /** An app's delivery log, newest first, each callback with its attempts (the developer console). */
+  async recent(sdkAppId: number, limit: number): Promise<Array<OutboxRow & { attemptLog: AttemptRow[] }>> {
+    const rows = await this.store.outbox.list({ sdkAppId, limit });
+    const attempts = await this.store.outbox.attemptsOf(rows.filter((r) => Number(r.attempts) > 0).map((r) => Number(r.id)));
+    const byId = new Map<number, AttemptRow[]>();
+    for (const a of attempts) {
+      const list = byId.get(Number(a.outbox_id));
+      if (list) list.push(a);
+      else byId.set(Number(a.outbox_id), [a]);
+    }
+    return rows.map((r) => ({ ...r, attemptLog: byId.get(Number(r.id)) ?? [] }));
   }
 
   /**
@@ -225,19 +233,22 @@ export class CallbackDispatcher {
     const now = Date.now();
     const result = await postJson(callbackUrl(target.url, row, target.token, now), row.body, this.opts.timeoutMs);
     const attempts = row.attempts + 1;
+    const attempt = { outbox_id: Number(row.id), attempt: attempts, attempted_at: now, duration_ms: Date.now() - now, status: result.status, error: result.ok ? '' : result.error };
     if (result.ok) {
-      await this.store.outbox.update(row.id, { status: 'delivered', attempts, delivered_at: Date.now(), last_status: result.status, last_error: '' });
+      await this.store.transaction((tx) => tx.outbox.attempted(attempt, { status: 'delivered', attempts, delivered_at: Date.now(), last_status: result.status, last_error: '' }));
       return;
     }
     const delay = this.backoff(attempts);
     const giveUp = now + delay - Number(row.created_at) > this.opts.maxAgeMs;
     this.log.info({ id: row.id, command: row.command, attempts, error: result.error, giveUp }, 'callback attempt failed');
-    await this.store.outbox.update(row.id, {
-      status: giveUp ? 'failed' : 'pending',
-      attempts,
-      next_attempt_at: now + delay,
-      last_status: result.status,
-      last_error: result.error,
-    });
+    await this.store.transaction((tx) =>
+      tx.outbox.attempted(attempt, {
+        status: giveUp ? 'failed' : 'pending',
+        attempts,
+        next_attempt_at: now + delay,
+        last_status: result.status,
+        last_error: result.error,
+      }),
+    );
   }
 }

@@ -171,6 +171,10 @@ describe('developer console in Chromium', { skip }, () => {
     await page.click(`#callbacks tr[data-callback="${id}"] button.retry`);
     await page.locator(`#callbacks tr[data-callback="${id}"][data-status="delivered"] td.last`).filter({ hasText: '200' }).waitFor();
     assert.equal(await page.textContent(`#callbacks tr[data-callback="${id}"] td.attempts`), '2');
+    const history = page.locator(`#callbacks tr[data-callback="${id}"] td.history li`);
+    assert.match((await history.nth(0).textContent())!, /HTTP 500, \d+ ms$/);
+    assert.match((await history.nth(1).textContent())!, /HTTP 200, \d+ ms$/);
+    assert.equal(await history.count(), 2);
     assert.ok(received.length > before, 'the app server got the callback again');
     assert.deepEqual(errors, []);
     await page.close();

@@ -253,7 +253,7 @@ function drawCallbacks(app) {
   fill(
     'callbacks',
     table(
-      ['#', 'Command', 'Status', 'Attempts', 'Last HTTP status', 'Queued', ''],
+      ['#', 'Command', 'Status', 'Attempts', 'Last HTTP status', 'Each attempt', 'Queued', ''],
       app.callbacks.map((c) =>
         el(
           'tr',
@@ -263,6 +263,11 @@ function drawCallbacks(app) {
           el('td', { class: `status status-${c.status}` }, c.status, c.nextAttemptAt ? el('div', { class: 'muted' }, `next ${time(c.nextAttemptAt)}`) : null),
           el('td', { class: 'attempts' }, c.attempts),
           el('td', { class: 'last' }, c.lastStatus ? String(c.lastStatus) : '—', c.lastError ? el('div', { class: 'muted' }, c.lastError) : null),
+          el(
+            'td',
+            { class: 'history' },
+            el('ol', {}, c.attemptLog.map((a) => el('li', { 'data-attempt': a.attempt }, `${time(a.at)} ${a.status ? `HTTP ${a.status}` : 'no reply'}${a.error && a.error !== `HTTP ${a.status}` ? ` (${a.error})` : ''}, ${a.durationMs} ms`))),
+          ),
           el('td', {}, time(c.createdAt)),
           el('td', {}, c.status === 'delivered' ? '' : el('button', { type: 'button', class: 'retry', onclick: (ev) => void retry(app.sdkAppId, c.id, ev.currentTarget) }, 'Retry now')),
         ),

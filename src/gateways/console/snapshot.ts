@@ -7,7 +7,7 @@ import type { CallsService } from '../../services/calls/calls-service.ts';
 import type { DigitalHumanService } from '../../services/digital-human/digital-human-service.ts';
 import type { LiveService } from '../../services/live/live-service.ts';
 import { roomText, type TrtcRoomsService } from '../../services/trtc-rooms/trtc-rooms-service.ts';
-import type { OutboxRow } from '../../store/outbox-repo.ts';
+import type { AttemptRow, OutboxRow } from '../../store/outbox-repo.ts';
 import type { CallbackDispatcher } from '../../webhooks/dispatcher.ts';
 import type { ConsolePreviews } from './previews.ts';
 import type { RecentLiveEvents } from './recent-live.ts';
@@ -44,8 +44,8 @@ const callView = (c: Call) => ({
   invited: c.invited,
 });
 
-/** A callback as the console lists it (the body parsed when it is JSON). */
-export function callbackView(r: OutboxRow) {
+/** A callback as the console lists it, with its attempts when they were read. */
+export function callbackView(r: OutboxRow & { attemptLog?: AttemptRow[] }) {
   return {
     id: Number(r.id),
     command: r.command,
@@ -58,6 +58,7 @@ export function callbackView(r: OutboxRow) {
     deliveredAt: Number(r.delivered_at),
     orderKey: r.order_key,
     body: r.body,
+    attemptLog: (r.attemptLog ?? []).map((a) => ({ attempt: Number(a.attempt), at: Number(a.attempted_at), durationMs: Number(a.duration_ms), status: Number(a.status), error: a.error })),
   };
 }
 

@@ -270,4 +270,21 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0008_callback_attempts': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      const { text } = dialectOf(db);
+      // Each delivery attempt of a callback (the developer console's log): when, how long, the HTTP status (0 when
+      // none came back) and the error.
+      await db.schema
+        .createTable('callback_attempts')
+        .addColumn('outbox_id', 'bigint', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('attempted_at', 'bigint', (c) => c.notNull())
+        .addColumn('duration_ms', 'integer', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('error', text, (c) => c.notNull())
+        .addPrimaryKeyConstraint('callback_attempts_pk', ['outbox_id', 'attempt'])
+        .execute();
+    },
+  },
 };
