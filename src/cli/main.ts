@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { startServer } from '../server.ts';
 import { AppsService, type App } from '../services/apps/apps-service.ts';
 import { maskedSettings } from '../services/apps/settings.ts';
+import { parseSettingChanges } from './setting-changes.ts';
 import { DomainError } from '../services/errors.ts';
 import type { OutboxStatus } from '../store/outbox-repo.ts';
 import type { StoreLog } from '../store/data-dir.ts';
@@ -134,7 +135,7 @@ export function program(): Command {
         if (i <= 0) throw new InvalidArgumentError(`"${p}" is not key=value`);
         return [p.slice(0, i), p.slice(i + 1)];
       });
-      const updated = await withApps(flags, (apps) => apps.update(sdkAppId, changes));
+      const updated = await withApps(flags, (apps) => apps.update(sdkAppId, parseSettingChanges(changes)));
       process.stdout.write(`${JSON.stringify({ sdkAppId: updated.sdkAppId, settings: maskedSettings(updated.settings) })}\n`);
     });
   app

@@ -35,9 +35,9 @@ describe('/rtc and digital-human sessions on trtc', () => {
     const other = await v.request('room.enter', { strRoomId: 'another-room', privateMapKey: keys.privateMapKey });
     assert.equal(other.code, RtcErrors.INVALID_PRIVATE_MAPKEY.code);
     // With the key required (the console's permission key switch), the key is the only way in.
-    await t.server.apps.update(t.app.sdkAppId, [['trtc.requirePrivateMapKey', 'true']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'trtc.requirePrivateMapKey': true });
     assert.equal((await v.request('room.enter', { strRoomId: 'another-room' })).code, RtcErrors.INVALID_PRIVATE_MAPKEY.code);
-    await t.server.apps.update(t.app.sdkAppId, [['trtc.requirePrivateMapKey', 'false']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'trtc.requirePrivateMapKey': false });
     // Closing the session takes the avatar out of the room.
     await dh.close(t.app, s.sessionId);
     const left = await v.event('room.userLeave');

@@ -21,7 +21,7 @@ describe('/rtc calls', () => {
   before(async () => {
     rx = await startReceiver();
     t = await startTestServer();
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', rx.url], ['rateLimits', 'off']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': rx.url, rateLimits: 'off' });
   });
   beforeEach(() => {
     rx.all.length = 0;

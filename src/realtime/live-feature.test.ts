@@ -18,7 +18,7 @@ describe('/rtc live rooms', () => {
   before(async () => {
     t = await startTestServer();
     id = t.app.sdkAppId;
-    await t.server.apps.update(id, [['rateLimits', 'off']]);
+    await t.server.apps.update(id, { rateLimits: 'off' });
     await t.server.accounts.importMany(id, ['host', 'admin1'].map((userId) => ({ userId })));
     await t.server.gifts.addGift(id, { giftId: 'rose', coins: 3, defaultName: 'Rose' });
   });
@@ -142,11 +142,11 @@ describe('/rtc live rooms', () => {
     const r = await v.request('live.gifts', {});
     assert.equal(r.ok, true, JSON.stringify(r));
     assert.deepEqual(r.gifts, [{ giftId: 'rose', name: 'Rose', desc: '', coins: 3, level: 0, iconUrl: '', resourceUrl: '' }]);
-    await t.server.apps.update(id, [['features.gift', 'false']]);
+    await t.server.apps.update(id, { 'features.gift': false });
     try {
       assert.equal((await v.request('live.gifts', {})).code, 102001);
     } finally {
-      await t.server.apps.update(id, [['features.gift', 'true']]);
+      await t.server.apps.update(id, { 'features.gift': true });
     }
   });
 });

@@ -141,24 +141,24 @@ describe('/rtc protocol', () => {
   });
 
   it('requires a PrivateMapKey when the app says so', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['trtc.requirePrivateMapKey', 'true']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'trtc.requirePrivateMapKey': true });
     try {
       const a = await login('p1');
       assert.equal((await a.request('room.enter', { roomId: 77 })).code, -100006);
       assert.equal((await a.request('room.enter', { roomId: 77, privateMapKey: '' })).code, -100006);
       assert.equal((await a.request('room.enter', { roomId: 77, privateMapKey: pmk('p1', 77) })).ok, true);
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, [['trtc.requirePrivateMapKey', 'false']]);
+      await t.server.apps.update(t.app.sdkAppId, { 'trtc.requirePrivateMapKey': false });
     }
   });
 
   it('refuses rooms when features.trtc is off', async () => {
     const a = await login('f1');
-    await t.server.apps.update(t.app.sdkAppId, [['features.trtc', 'false']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'features.trtc': false });
     try {
       assert.equal((await a.request('room.enter', { roomId: 5 })).code, -100013);
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, [['features.trtc', 'true']]);
+      await t.server.apps.update(t.app.sdkAppId, { 'features.trtc': true });
     }
   });
 

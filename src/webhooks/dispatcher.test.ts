@@ -23,7 +23,7 @@ describe('CallbackDispatcher', () => {
     const apps = new AppsService(store);
     await apps.load();
     const app = await apps.create();
-    await apps.update(app.sdkAppId, [['callback.url', rx.url]]);
+    await apps.update(app.sdkAppId, { 'callback.url': rx.url });
     await store.outbox.enqueue([
       { sdk_app_id: app.sdkAppId, command: 'Call.CallbackAfterStartCall', order_key: 'call-1', body: '{"n":1}', client_ip: '', platform: 'RESTAPI', status: 'pending', attempts: 0, next_attempt_at: 0, created_at: Date.now(), delivered_at: 0, last_status: 0, last_error: '' },
     ]);
@@ -77,7 +77,7 @@ describe('CallbackDispatcher', () => {
     const apps = new AppsService(store);
     await apps.load();
     const app = await apps.create();
-    await apps.update(app.sdkAppId, [['callback.url', rx.url]]);
+    await apps.update(app.sdkAppId, { 'callback.url': rx.url });
     const now = Date.now();
     await store.outbox.enqueue([
       { sdk_app_id: app.sdkAppId, command: 'Call.CallbackAfterStartCall', order_key: 'call-9', body: '{"n":9}', client_ip: '', platform: 'RESTAPI', status: 'pending', attempts: 0, next_attempt_at: 0, created_at: now, delivered_at: 0, last_status: 0, last_error: '' },

@@ -90,9 +90,9 @@ describe('IoT Explorer CreateTRTCSignaturesWithRoomId through the official SDK',
     }
     assert.equal(await code(iot({ region: 'ap-tokyo' }).CreateTRTCSignaturesWithRoomId({ TRTCUserIds: ['a'], RoomId: 'rr' })), 'UnsupportedRegion');
     assert.equal(await code(c.CreateTRTCSignaturesWithRoomId({ TRTCUserIds: ['a'] } as never)), 'MissingParameter');
-    await t.server.apps.update(t.app.sdkAppId, [['features.trtc', 'false']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'features.trtc': false });
     assert.equal(await code(c.CreateTRTCSignaturesWithRoomId({ TRTCUserIds: ['a'], RoomId: 'roff' })), 'UnsupportedOperation.TRTCServiceNotOpen');
-    await t.server.apps.update(t.app.sdkAppId, [['features.trtc', 'true']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'features.trtc': true });
   });
 
   it('removes users from and dismisses the rooms it handed out', async () => {

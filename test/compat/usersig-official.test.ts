@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 let t: TestServer;
 before(async () => {
   t = await startTestServer();
-  await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+  await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
 });
 after(() => t.close());
 

@@ -3,6 +3,7 @@
 // `setNetworkProxy` (docs/chat-and-calls.md): messages, and calls that are trtcd's calls (get_call_info, records,
 // Call.* callbacks), between Chat users and with a /rtc user.
 import assert from 'node:assert/strict';
+import { purchaseBitsOf } from '../../src/cli/setting-changes.ts';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { genUserSig } from '../../src/auth/usersig.ts';
@@ -25,7 +26,7 @@ describe('Chat SDK and TUICallKit call engine against trtcd', { skip }, () => {
   before(async () => {
     t = await startTestServer({ logLevel: 'silent' });
     rx = await startReceiver();
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', rx.url], ['rateLimits', 'off']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': rx.url, rateLimits: 'off' });
     browser = await launchChromium(CHROMIUM_MEDIA_ARGS);
   });
   afterEach(async () => {
@@ -214,21 +215,21 @@ describe('Chat SDK and TUICallKit call engine against trtcd', { skip }, () => {
   });
 
   it('a package without 1-to-1 calls (chat.purchaseBits) makes calls() fail with -1001, and without group calls -1002', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['chat.purchaseBits', '17']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'chat.purchaseBits': purchaseBitsOf('17') });
     try {
       const u1 = await callUser('p-u1');
       const r = await u1.run<{ error?: { code: number } }>('await h.engine.calls({ userIDList: ["p-u2"], type: 1 }); return {};');
       assert.equal(r.error?.code, -1001, JSON.stringify(r));
       assert.equal(t.server.calls.callsOf(t.app.sdkAppId, 'p-u1').length, 0, 'no call was started');
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, [['chat.purchaseBits', '16']]);
+      await t.server.apps.update(t.app.sdkAppId, { 'chat.purchaseBits': purchaseBitsOf('16') });
     }
     try {
       const u1 = await callUser('p-u3');
       const r = await u1.run<{ error?: { code: number } }>('await h.engine.calls({ userIDList: ["p-u4", "p-u5"], type: 1 }); return {};');
       assert.equal(r.error?.code, -1002, JSON.stringify(r));
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, [['chat.purchaseBits', 'all']]);
+      await t.server.apps.update(t.app.sdkAppId, { 'chat.purchaseBits': purchaseBitsOf('all') });
     }
   });
 

@@ -36,7 +36,7 @@ describe('developer console in Chromium', { skip }, () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     // Failed callbacks wait ten minutes before their next attempt: only "Retry now" can deliver one within the test.
     t = await startTestServer({ consoleToken: TOKEN, callbackRetryBaseMs: 600_000, callbackRetryMaxMs: 600_000, ivhPrepareDelayMs: 0 });
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cb`]]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/cb` });
     browser = await launchChromium(CHROMIUM_MEDIA_ARGS);
   });
   after(async () => {

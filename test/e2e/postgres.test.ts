@@ -59,7 +59,12 @@ describe('trtcd on PostgreSQL', { skip: PG_URL ? false : PG_SKIP }, () => {
     ok(await post(first.url, 'call_engine_http_srv/end_call', { CallId: callId }), 'end_call');
     const delivered = await rx.waitDelivered(2);
     assert.deepEqual(delivered.map((r) => r.body.CallbackCommand), ['Call.CallbackAfterStartCall', 'Call.CallbackAfterEndCall']);
-    const outbox = await rows(schema, `SELECT command, status, order_key FROM callback_outbox ORDER BY id`);
+    // The outcome is written once the app server has answered: wait for it.
+    let outbox = await rows(schema, `SELECT command, status, order_key FROM callback_outbox ORDER BY id`);
+    for (const deadline = Date.now() + 10_000; outbox.some((r) => r.status !== 'delivered') && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 20));
+      outbox = await rows(schema, `SELECT command, status, order_key FROM callback_outbox ORDER BY id`);
+    }
     assert.deepEqual(outbox.map((r) => [r.command, r.status]), [['Call.CallbackAfterStartCall', 'delivered'], ['Call.CallbackAfterEndCall', 'delivered']]);
 
     ok(await post(first.url, 'live_engine_http_srv/create_room', { RoomInfo: { RoomId: 'pg_room', Owner_Account: 'host', RoomName: '直播间' } }), 'create_room');

@@ -42,7 +42,7 @@ describe('real-time plane acceptance (client SDK)', () => {
   before(async () => {
     rx = await startReceiver();
     t = await startTestServer();
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', rx.url], ['rateLimits', 'off']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': rx.url, rateLimits: 'off' });
   });
   after(async () => {
     for (const c of clients) c.close();

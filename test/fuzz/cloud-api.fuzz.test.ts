@@ -19,7 +19,7 @@ before(async () => {
   t = await startTestServer();
   port = Number(new URL(t.server.url).port);
   // The published per-action limit (20/s) would turn most signed requests into RequestLimitExceeded; go deeper instead.
-  await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+  await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
   await populateRooms();
 });
 after(() => t.close());

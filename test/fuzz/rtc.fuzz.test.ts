@@ -34,7 +34,7 @@ describe('/rtc fuzz', () => {
 
   before(async () => {
     t = await startTestServer();
-    await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+    await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
     await t.server.accounts.importOne(t.app.sdkAppId, { userId: 'fz-bystander' });
     await t.server.live.create(t.app.sdkAppId, 'live-fz', 'fz-bystander', {});
     await t.server.gifts.addGift(t.app.sdkAppId, { giftId: 'rose', coins: 1, defaultName: 'Rose' });

@@ -1,6 +1,7 @@
 // The Chat gateway on a real server over real WebSockets: login and its refusals (Tencent's 70xxx codes), session
 // tickets, framing and compression, bad input, kicks, and the call engine's envelope.
 import assert from 'node:assert/strict';
+import { purchaseBitsOf } from '../../cli/setting-changes.ts';
 import { after, before, describe, it } from 'node:test';
 import { genUserSig } from '../../auth/usersig.ts';
 import { ChatWsClient } from '../../../test/helpers/chat-ws-client.ts';
@@ -136,19 +137,19 @@ describe('Chat gateway', () => {
     const item = (kick.body.EventArray as Array<{ C2cNotifyMsgArray: Array<{ KickoutMsgNotify: { KickType: number } }> }>)[0]!.C2cNotifyMsgArray[0]!;
     assert.equal(item.KickoutMsgNotify.KickType, 1);
     assert.equal((await first.request('openim.getmsg', { Cookie: '' })).ErrorCode, 20002, 'the kicked instance is logged out');
-    await t.server.apps.update(t.app.sdkAppId, [['chat.webInstances', '2']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'chat.webInstances': 2 });
     try {
       const a = await user('gw-multi');
       await user('gw-multi');
       assert.equal((await a.request('openim.getmsg', { Cookie: '' })).ErrorCode, 0);
       assert.equal(a.frames.some((f) => f.head.servcmd === 'im_open_status.stat_forceoffline'), false);
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, [['chat.webInstances', '1']]);
+      await t.server.apps.update(t.app.sdkAppId, { 'chat.webInstances': 1 });
     }
   });
 
   it('announces the app\'s package bits (chat.purchaseBits) at login', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['chat.purchaseBits', '17']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'chat.purchaseBits': purchaseBitsOf('17') });
     try {
       const c = await open();
       const r = await c.login('gw-bits', sig('gw-bits'));
@@ -156,7 +157,7 @@ describe('Chat gateway', () => {
       assert.equal(String(r.PurchaseBits).at(-17), '0', 'bit 16 off');
       assert.equal(String(r.PurchaseBits).at(-18), '1', 'bit 17 on');
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, [['chat.purchaseBits', 'all']]);
+      await t.server.apps.update(t.app.sdkAppId, { 'chat.purchaseBits': purchaseBitsOf('all') });
     }
   });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parseSettingChanges } from '../../cli/setting-changes.ts';
 import { createServer, request, Agent, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -348,11 +349,11 @@ describe('Cloud API common errors (raw requests)', () => {
   it('RequestLimitExceeded past the per-app, per-action limit under rateLimits=tencent, none under off', async () => {
     const burst = async (): Promise<string[]> => Promise.all(Array.from({ length: 4 }, () => v3({ action: 'Limited', body: '{}' }).then(code)));
     assert.ok((await burst()).includes('RequestLimitExceeded'));
-    await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+    await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
     try {
       assert.deepEqual(await burst(), ['OK', 'OK', 'OK', 'OK']);
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'tencent']]);
+      await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'tencent' });
     }
   });
 
@@ -363,11 +364,11 @@ describe('Cloud API common errors (raw requests)', () => {
       ['ipAllowlist', '10.0.0.1', '', 'IpNotInWhitelist'],
     ];
     for (const [key, on, off, want] of cases) {
-      await t.server.apps.update(t.app.sdkAppId, [[key, on]]);
+      await t.server.apps.update(t.app.sdkAppId, parseSettingChanges([[key, on]]));
       try {
         assert.equal(code(await v3()), want, key);
       } finally {
-        await t.server.apps.update(t.app.sdkAppId, [[key, off]]);
+        await t.server.apps.update(t.app.sdkAppId, parseSettingChanges([[key, off]]));
       }
     }
     assert.equal(code(await v3()), 'OK');

@@ -16,7 +16,7 @@ describe('console gateway', () => {
     t = await startTestServer({ consoleToken: TOKEN, callbackRetryBaseMs: 600_000 });
     other = await t.server.apps.create();
     // A callback of the other app that failed for good (its URL is nobody's).
-    await t.server.apps.update(other.sdkAppId, [['callback.url', 'http://127.0.0.1:9/cb']]);
+    await t.server.apps.update(other.sdkAppId, { 'callback.url': 'http://127.0.0.1:9/cb' });
     await t.server.store.outbox.enqueue([
       { sdk_app_id: other.sdkAppId, command: 'Live.CallbackAfterCreateRoom', order_key: 'x', body: '{}', client_ip: '', platform: 'RESTAPI', status: 'failed', attempts: 3, next_attempt_at: 0, created_at: Date.now(), delivered_at: 0, last_status: 500, last_error: 'HTTP 500' },
     ]);

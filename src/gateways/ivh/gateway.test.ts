@@ -215,13 +215,13 @@ describe('IVH gateway (HTTP, WebSocket) on a running server', () => {
     });
 
     it('refuses a disabled app with 100005', async () => {
-      await t.server.apps.update(app.sdkAppId, [['disabled', 'true']]);
+      await t.server.apps.update(app.sdkAppId, { disabled: true });
       try {
         const { env } = await raw(`${SM}statsession`, body);
         assert.equal(env.Header.Code, 100005);
         assert.match(env.Header.Message, /disabled/);
       } finally {
-        await t.server.apps.update(app.sdkAppId, [['disabled', 'false']]);
+        await t.server.apps.update(app.sdkAppId, { disabled: false });
       }
     });
 

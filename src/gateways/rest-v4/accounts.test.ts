@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../../../test/helpers/server.t
 let t: TestServer;
 before(async () => {
   t = await startTestServer();
-  await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+  await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
 });
 after(() => t.close());
 
@@ -43,7 +43,7 @@ describe('account_import', () => {
   it('refuses a new account past the app account limit with 70398, but re-imports existing ones', async () => {
     const fresh = await startTestServer();
     try {
-      await fresh.server.apps.update(fresh.app.sdkAppId, [['accountLimit', '3']]);
+      await fresh.server.apps.update(fresh.app.sdkAppId, { accountLimit: 3 });
       // The administrator account already takes one place.
       assert.equal((await fresh.rest(`${svc}/account_import`, { UserID: 'a' })).ErrorCode, 0);
       assert.equal((await fresh.rest(`${svc}/account_import`, { UserID: 'b' })).ErrorCode, 0);

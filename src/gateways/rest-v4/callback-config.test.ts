@@ -71,7 +71,7 @@ before(async () => {
   rx = await startReceiver();
   t = await startTestServer();
   adminSig = new TLSSigAPIv2.Api(t.app.sdkAppId, t.app.secretKey).genUserSig('administrator', 86400);
-  await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off'], ['callback.token', 'call-token']]);
+  await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off', 'callback.token': 'call-token' });
   await importAccounts(['robot', 'bob', 'user1', 'user2']);
 });
 after(async () => {
@@ -290,7 +290,7 @@ describe('who may configure callbacks', () => {
 // trtcd's own shortcut (docs/compatibility.md); get_callback's reply shape from https://trtc.io/document/68937.
 describe('the CLI shortcut callback.url', () => {
   it('configures both families with every command; get lists them; live set then answers 100300', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', 'http://cli.example.com/cb']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': 'http://cli.example.com/cb' });
     assert.deepEqual((await rest(CALL_GET, {})).Response, { Url: 'http://cli.example.com/cb', CallbackCommandList: [...CALL_CALLBACK_COMMANDS] });
     assert.deepEqual((await rest(LIVE_GET, {})).Response, { Url: 'http://cli.example.com/cb', CallbackCommandList: [...LIVE_CALLBACK_COMMANDS] });
     await expectError(LIVE_SET, LIVE_SAMPLE, 100300, /already exists/);
@@ -298,9 +298,9 @@ describe('the CLI shortcut callback.url', () => {
 
   it('moves the URL of a list set by API and keeps the list; empty removes both', async () => {
     expectCode(await rest(CALL_SET, { Url: 'http://api/cb', CallbackCommandList: ['Call.CallbackAfterEndCall'] }), 0);
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', 'https://moved/cb']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': 'https://moved/cb' });
     assert.deepEqual((await rest(CALL_GET, {})).Response, { Url: 'https://moved/cb', CallbackCommandList: ['Call.CallbackAfterEndCall'] });
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', '']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': '' });
     await expectError(CALL_GET, {}, 100301, /does not exist/);
     await expectError(LIVE_GET, {}, 100301, /does not exist/);
   });

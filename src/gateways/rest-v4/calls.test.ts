@@ -78,7 +78,7 @@ function robotCall(robot: string, callees: string[], extra: Record<string, unkno
 let t: TestServer;
 before(async () => {
   t = await startTestServer();
-  await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+  await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
   await importAccounts(t, ['user1', 'user2', 'user3', 'user4', 'user5', 'user6', 'user7', 'user8', 'robot', 'b1', 'b2', 'b3', 'b4']);
 });
 after(() => t.close());
@@ -414,7 +414,7 @@ describe('get_record_by_filter', () => {
 
   before(async () => {
     f = await startTestServer();
-    await f.server.apps.update(f.app.sdkAppId, [['rateLimits', 'off']]);
+    await f.server.apps.update(f.app.sdkAppId, { rateLimits: 'off' });
     await importAccounts(f, ['fa', 'fb', 'fc', 'fd']);
     mock.timers.enable({ apis: ['Date'], now: at(0) });
     try {

@@ -23,7 +23,7 @@ let app: number;
 before(async () => {
   t = await startTestServer();
   app = t.app.sdkAppId;
-  await t.server.apps.update(app, [['rateLimits', 'off']]);
+  await t.server.apps.update(app, { rateLimits: 'off' });
   await t.server.accounts.importMany(app, ['u1', 'u2', 'u3', 'u4'].map((userId) => ({ userId })));
 });
 after(() => t.close());
@@ -153,7 +153,7 @@ describe('group_open_http_svc/get_appid_group_list', () => {
   it('pages with Limit and Next (0 when done), counts TotalCount, filters by GroupType', async () => {
     const fresh = await startTestServer();
     try {
-      await fresh.server.apps.update(fresh.app.sdkAppId, [['rateLimits', 'off']]);
+      await fresh.server.apps.update(fresh.app.sdkAppId, { rateLimits: 'off' });
       const made: string[] = [];
       for (const Type of ['Public', 'Private', 'Public', 'ChatRoom', 'AVChatRoom']) made.push((await fresh.rest(CREATE, { Type, Name: 'g' })).GroupId as string);
       const all = await fresh.rest(LIST, {});

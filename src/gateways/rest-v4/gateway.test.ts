@@ -121,15 +121,15 @@ describe('REST v4 common error codes', () => {
 
   it('60016 for a disabled app, 60020 for an expired one, 60021 for a source IP not allowed', async () => {
     const id = t.app.sdkAppId;
-    await t.server.apps.update(id, [['disabled', 'true']]);
+    await t.server.apps.update(id, { disabled: true });
     assert.equal(await code(CMD, check), 60016);
-    await t.server.apps.update(id, [['disabled', 'false'], ['expiresAt', '1000000000']]);
+    await t.server.apps.update(id, { disabled: false, expiresAt: 1000000000 });
     assert.equal(await code(CMD, check), 60020);
-    await t.server.apps.update(id, [['expiresAt', 'never'], ['ipAllowlist', '10.1.2.0/24']]);
+    await t.server.apps.update(id, { expiresAt: null, ipAllowlist: ['10.1.2.0/24'] });
     assert.equal(await code(CMD, check), 60021);
-    await t.server.apps.update(id, [['ipAllowlist', '127.0.0.0/8,::1']]);
+    await t.server.apps.update(id, { ipAllowlist: ['127.0.0.0/8', '::1'] });
     assert.equal(await code(CMD, check), 0);
-    await t.server.apps.update(id, [['ipAllowlist', '']]);
+    await t.server.apps.update(id, { ipAllowlist: [] });
     assert.equal(await code(CMD, check), 0);
   });
 });
@@ -169,11 +169,11 @@ describe('REST v4 rate limits', () => {
 
   it('60011 over the app-wide limit (appRateLimit), again after the window passes', async () => {
     const id = t.app.sdkAppId;
-    await t.server.apps.update(id, [['appRateLimit', '2']]);
+    await t.server.apps.update(id, { appRateLimit: 2 });
     assert.deepEqual([await code(CMD, check), await code(CMD, check), await code(CMD, check)], [0, 0, 60011]);
     mock.timers.tick(1000);
     assert.equal(await code(CMD, check), 0);
-    await t.server.apps.update(id, [['appRateLimit', '0']]);
+    await t.server.apps.update(id, { appRateLimit: 0 });
   });
 
   it('60007 over the published per-API limit (account_check: 100/s), none when rateLimits=off', async () => {
@@ -184,7 +184,7 @@ describe('REST v4 rate limits', () => {
       assert.equal(codes.filter((c) => c === 60007).length, 30);
       mock.timers.tick(1000);
       assert.equal((await fresh.rest(CMD, check)).ErrorCode, 0);
-      await fresh.server.apps.update(fresh.app.sdkAppId, [['rateLimits', 'off']]);
+      await fresh.server.apps.update(fresh.app.sdkAppId, { rateLimits: 'off' });
       const after = await Promise.all(Array.from({ length: 130 }, () => fresh.rest(CMD, check).then((e) => e.ErrorCode as number)));
       assert.deepEqual(new Set(after), new Set([0]));
     } finally {

@@ -58,7 +58,7 @@ let rx: Receiver;
 before(async () => {
   rx = await startReceiver();
   t = await startTestServer();
-  await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+  await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
   await importAccounts(t, ['user1', 'user2', 'user3', 'host', ...Array.from({ length: 50 }, (_, i) => `fan${i}`)]);
   await createRoom(t, 'room_id');
   expectCode(await t.rest(`${S}/add_gift`, GIFT1), 0, 'add_gift sample');
@@ -109,13 +109,13 @@ describe('send_gift: the documented samples', () => {
 
 describe('send_gift: every error code of the table, each in its own situation', () => {
   it('102001 when the app gift feature is off (app set features.gift=false)', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['features.gift', 'false']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'features.gift': false });
     try {
       await expectError(t, SEND, SAMPLE, 102001, /Gift capability not enabled.*features\.gift/);
       await expectError(t, COUNT, { RoomId: 'room_id', From_Account: 'user2' }, 102001, /gift feature is off/);
       await expectError(t, `${S}/get_gift`, { GiftId: 'gift1' }, 102001, /gift feature is off/);
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, [['features.gift', 'true']]);
+      await t.server.apps.update(t.app.sdkAppId, { 'features.gift': true });
     }
     expectCode(await t.rest(SEND, SAMPLE), 0);
   });
@@ -186,11 +186,11 @@ describe('send_gift: Live.CallbackBeforeSendGift', () => {
   beforeEach(async () => {
     rx.all.length = 0;
     rx.respond(null);
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', rx.url], ['callback.token', 'tok']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': rx.url, 'callback.token': 'tok' });
   });
   afterEach(async () => {
     rx.respond(null);
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', ''], ['callback.token', ''], ['liveCallback.token', ''], ['liveCallback.giftNonBlocking', 'false']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': '', 'callback.token': '', 'liveCallback.token': '', 'liveCallback.giftNonBlocking': false });
   });
 
   it('asks the app server with the documented body, query string and Sign/RequestTime, then records the gift', async () => {
@@ -255,7 +255,7 @@ describe('send_gift: Live.CallbackBeforeSendGift', () => {
     const dead = await startReceiver();
     const url = dead.url;
     await dead.close();
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', url]]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': url });
     await expectError(t, SEND, SAMPLE, 102004, /callback request failed/);
   });
 
@@ -282,7 +282,7 @@ describe('send_gift: Live.CallbackBeforeSendGift', () => {
   });
 
   it('liveCallback.giftNonBlocking lets a gift through when the callback fails, but not when it refuses', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['liveCallback.giftNonBlocking', 'true']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'liveCallback.giftNonBlocking': true });
     rx.respond(() => ({ status: 500, body: '' }));
     expectCode(await t.rest(SEND, SAMPLE), 0);
     rx.respond(() => ({ status: 200, body: '{"ActionStatus":"FAIL","ErrorInfo":"","ErrorCode":2}' }));
@@ -290,7 +290,7 @@ describe('send_gift: Live.CallbackBeforeSendGift', () => {
   });
 
   it('no callback without a callback URL', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['callback.url', '']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'callback.url': '' });
     expectCode(await t.rest(SEND, SAMPLE), 0);
     assert.equal(rx.all.length, 0);
   });
@@ -425,7 +425,7 @@ describe('gift catalogue commands', () => {
   it('an app configures at most 3 categories ("最多设置3个礼物分类", https://cloud.tencent.com/document/product/454/124223)', async () => {
     const fresh = await startTestServer();
     try {
-      await fresh.server.apps.update(fresh.app.sdkAppId, [['rateLimits', 'off']]);
+      await fresh.server.apps.update(fresh.app.sdkAppId, { rateLimits: 'off' });
       for (const id of ['c1', 'c2', 'c3']) expectCode(await fresh.rest(`${S}/add_gift_category`, { CategoryId: id, DefaultName: id }), 0);
       await expectError(fresh, `${S}/add_gift_category`, { CategoryId: 'c4', DefaultName: 'c4' }, 100002, /at most 3 categories/);
       expectCode(await fresh.rest(`${S}/del_gift_category`, { CategoryId: 'c2' }), 0);
@@ -465,7 +465,7 @@ describe('copy_default_gift_config', () => {
   it('installs 15 gifts in 3 categories on an app with no gift configuration, and is refused the second time', async () => {
     const fresh = await startTestServer();
     try {
-      await fresh.server.apps.update(fresh.app.sdkAppId, [['rateLimits', 'off']]);
+      await fresh.server.apps.update(fresh.app.sdkAppId, { rateLimits: 'off' });
       const env = expectCode(await fresh.rest(`${S}/copy_default_gift_config`, {}), 0);
       assert.deepEqual(Object.keys(env), ENVELOPE);
       const gifts = expectCode(await fresh.rest(`${S}/get_gift_info_list`, {}), 0).GiftInfoList as Array<{ GiftId: string; Coins: number }>;

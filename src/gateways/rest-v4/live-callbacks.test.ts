@@ -26,11 +26,7 @@ before(async () => {
   t = await startTestServer({ callbackRetryBaseMs: 50, callbackRetryMaxMs: 100 });
   id = t.app.sdkAppId;
   rx = await startReceiver();
-  await t.server.apps.update(id, [
-    ['rateLimits', 'off'],
-    ['callback.url', rx.url],
-    ['callback.token', TOKEN],
-  ]);
+  await t.server.apps.update(id, { rateLimits: 'off', 'callback.url': rx.url, 'callback.token': TOKEN });
   const env = await t.rest('im_open_login_svc/multiaccount_import', { Accounts: ['host', 'host2', 'u1', 'u2', 'u3', 'u4', 'v1', 'v2', 'v3'] });
   assert.equal(env.ErrorCode, 0, JSON.stringify(env));
 });
@@ -274,7 +270,7 @@ describe('member callbacks from /rtc clients', () => {
 describe('which callbacks are queued', () => {
   it('nothing is queued for an app without a callback URL (callbackTarget null)', async () => {
     const before = (await t.server.store.outbox.list({ sdkAppId: id, limit: 10_000 })).length;
-    await t.server.apps.update(id, [['callback.url', '']]);
+    await t.server.apps.update(id, { 'callback.url': '' });
     try {
       await rest(`${SRV}/create_room`, { RoomInfo: { RoomId: 'cb-quiet' } });
       await t.server.live.enter(id, 'cb-quiet', 'u1');
@@ -282,7 +278,7 @@ describe('which callbacks are queued', () => {
       await rest(`${MIC}/pick_user_on_seat`, { RoomId: 'cb-quiet', Member_Account: 'u1', Index: 0 });
       await rest(`${SRV}/destroy_room`, { RoomId: 'cb-quiet' });
     } finally {
-      await t.server.apps.update(id, [['callback.url', rx.url]]);
+      await t.server.apps.update(id, { 'callback.url': rx.url });
     }
     assert.equal((await t.server.store.outbox.list({ sdkAppId: id, limit: 10_000 })).length, before);
   });
@@ -329,7 +325,7 @@ describe('durability', () => {
       const a = await startServer(config);
       const app = a.devApp!;
       try {
-        await a.apps.update(app.sdkAppId, [['callback.url', down.url], ['callback.token', TOKEN]]);
+        await a.apps.update(app.sdkAppId, { 'callback.url': down.url, 'callback.token': TOKEN });
         await a.accounts.importMany(app.sdkAppId, [{ userId: 'p1' }]);
         down.failNext(1_000_000);
         await a.live.create(app.sdkAppId, 'kept', 'p1', {});

@@ -11,7 +11,7 @@ const ENVELOPE = ['ActionStatus', 'ErrorInfo', 'ErrorCode', 'RequestId'];
 let t: TestServer;
 before(async () => {
   t = await startTestServer();
-  await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+  await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
 });
 after(() => t.close());
 
@@ -68,7 +68,7 @@ describe('live_config/set_callback_token and get_callback_token', () => {
   });
 
   it('an empty liveCallback.token (app set) removes the configuration', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['liveCallback.token', '']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'liveCallback.token': '' });
     await expectError(GET, {}, 100302, /does not exist/);
   });
 });

@@ -101,7 +101,7 @@ const users = (n: number, prefix = 'm') => Array.from({ length: n }, (_, i) => `
 let t: TestServer;
 before(async () => {
   t = await startTestServer();
-  await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+  await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
   const env = await t.rest('im_open_login_svc/multiaccount_import', { Accounts: ['user1', 'user2', 'user3', 'user4', 'robot1', 'robot2', 'robot3', ...users(25)] });
   assert.deepEqual([env.ErrorCode, env.FailAccounts], [0, []]);
 });
@@ -496,7 +496,7 @@ describe('persistence', () => {
       const a = await startTestServer({ dataDir: dir });
       const id = a.app.sdkAppId;
       try {
-        await a.server.apps.update(id, [['rateLimits', 'off']]);
+        await a.server.apps.update(id, { rateLimits: 'off' });
         expectCode(await a.rest('im_open_login_svc/multiaccount_import', { Accounts: ['p1', 'p2'] }), 0);
         await create(a, 'kept-room', { RoomName: 'live name', TakeSeatMode: 'ApplyToTake', Category: [1, 2, 3], MaxSeatCount: 4 });
         expectCode(await a.rest(SET_META, { RoomId: 'kept-room', Metadata: [{ Key: 'k', Value: 'v' }] }), 0);

@@ -26,7 +26,7 @@ const clients: RtcTestClient[] = [];
 before(async () => {
   t = await startTestServer();
   id = t.app.sdkAppId;
-  await t.server.apps.update(id, [['rateLimits', 'off']]);
+  await t.server.apps.update(id, { rateLimits: 'off' });
   assert.equal((await t.rest('im_open_login_svc/multiaccount_import', { Accounts: ['host', 'host2', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6'] })).ErrorCode, 0);
   const other = await t.server.apps.create();
   otherTenant = { sdkappid: String(other.sdkAppId), usersig: genUserSig({ sdkAppId: other.sdkAppId, secretKey: other.secretKey, userId: 'administrator', expire: 3600 }) };

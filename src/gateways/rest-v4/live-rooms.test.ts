@@ -115,7 +115,7 @@ const wholeSecondNow = () => Math.floor(Date.now() / 1000) * 1000;
 let t: TestServer;
 before(async () => {
   t = await startTestServer();
-  await t.server.apps.update(t.app.sdkAppId, [['rateLimits', 'off']]);
+  await t.server.apps.update(t.app.sdkAppId, { rateLimits: 'off' });
   await importAccounts(t, ['user1', 'user2', 'user3', 'robot1', 'owner1']);
 });
 after(() => t.close());
@@ -163,7 +163,7 @@ describe('create_room and get_room_info', () => {
   });
 
   it('Owner_Account defaults to the identifier of the admin that calls, not a fixed name', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['admins', 'administrator,admin2']]);
+    await t.server.apps.update(t.app.sdkAppId, { admins: ['administrator', 'admin2'] });
     const usersig = genUserSig({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId: 'admin2', expire: 3600 });
     const env = await t.rest(CREATE, { RoomInfo: { RoomId: 'admin2-room' } }, { identifier: 'admin2', usersig });
     expectCode(env, 0);
@@ -385,7 +385,7 @@ describe('get_room_list', () => {
   async function withServer(fn: (s: TestServer) => Promise<void>): Promise<void> {
     const s = await startTestServer();
     try {
-      await s.server.apps.update(s.app.sdkAppId, [['rateLimits', 'off']]);
+      await s.server.apps.update(s.app.sdkAppId, { rateLimits: 'off' });
       await fn(s);
     } finally {
       mock.timers.reset();

@@ -30,7 +30,7 @@ const clients: RtcTestClient[] = [];
 before(async () => {
   t = await startTestServer();
   id = t.app.sdkAppId;
-  await t.server.apps.update(id, [['rateLimits', 'off']]);
+  await t.server.apps.update(id, { rateLimits: 'off' });
   assert.equal((await t.rest('im_open_login_svc/multiaccount_import', { Accounts: ['host', 'u1', 'u2', 'u3'] })).ErrorCode, 0);
   const other = await t.server.apps.create();
   otherTenant = { sdkappid: String(other.sdkAppId), usersig: genUserSig({ sdkAppId: other.sdkAppId, secretKey: other.secretKey, userId: 'administrator', expire: 3600 }) };

@@ -100,14 +100,14 @@ describe('trtc-sdk signalling (/v2/ws)', () => {
   });
 
   it('refuses a join without a PrivateMapKey when the app requires one', async () => {
-    await t.server.apps.update(t.app.sdkAppId, [['trtc.requirePrivateMapKey', 'true']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'trtc.requirePrivateMapKey': true });
     try {
       const c = client('pmk1');
       assert.equal((await c.join(4011)).code, -100006);
       assert.equal((await c.join(4011, { privateMapKey: '' })).code, -100006);
       assert.equal((await c.join(4011, { privateMapKey: 'not-a-key' })).code, -100006);
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, [['trtc.requirePrivateMapKey', 'false']]);
+      await t.server.apps.update(t.app.sdkAppId, { 'trtc.requirePrivateMapKey': false });
     }
   });
 

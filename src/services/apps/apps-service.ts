@@ -4,7 +4,7 @@ import { UserSigVerifier, type VerifyResult } from '../../auth/usersig.ts';
 import type { AppRow } from '../../store/apps-repo.ts';
 import type { Store } from '../../store/store.ts';
 import { DomainError } from '../errors.ts';
-import { applySetting, defaultSettings, MAX_LIVE_CALLBACK_TOKEN_CHARS, parseSettings, type AppSettings, type CallbackConfig, type CallbackFamily } from './settings.ts';
+import { applySettings, defaultSettings, MAX_LIVE_CALLBACK_TOKEN_CHARS, parseSettings, type AppSettings, type CallbackConfig, type CallbackFamily, type SettingsPatch } from './settings.ts';
 
 /** The first SDKAppID handed out when none is asked for (Tencent's are 14000xxxxx). */
 const FIRST_SDK_APP_ID = 1400000001;
@@ -167,14 +167,13 @@ export class AppsService {
     return app;
   }
 
-  /** Applies `key=value` settings (and `secretKey`, which rotates the UserSig key) to an app. */
-  async update(sdkAppId: number, changes: Array<[string, string]>): Promise<App> {
+  /** Changes an app's settings (and its `secretKey`, which rotates the UserSig key): only the keys given. */
+  async update(sdkAppId: number, patch: SettingsPatch): Promise<App> {
     return this.change(sdkAppId, (settings, extra) => {
-      for (const [key, value] of changes) {
-        if (key === 'secretKey') {
-          if (!/^[\x21-\x7e]{16,128}$/.test(value)) throw new DomainError('INVALID_ARGUMENT', 'secretKey must be 16-128 printable characters');
-          extra.secret_key = value;
-        } else applySetting(settings, key, value);
+      applySettings(settings, patch);
+      if (patch.secretKey !== undefined) {
+        if (typeof patch.secretKey !== 'string' || !/^[\x21-\x7e]{16,128}$/.test(patch.secretKey)) throw new DomainError('INVALID_ARGUMENT', 'secretKey must be 16-128 printable characters');
+        extra.secret_key = patch.secretKey;
       }
     });
   }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DomainError } from '../errors.ts';
-import { applySetting, defaultSettings, maskedSettings, MAX_CALLBACK_URL_CHARS, parseSettings } from './settings.ts';
+import { parseSettingChanges } from '../../cli/setting-changes.ts';
+import { applySettings, defaultSettings, maskedSettings, MAX_CALLBACK_URL_CHARS, parseSettings, type AppSettings } from './settings.ts';
+
+/** One `key=value` as `app set` takes it, applied to `s`. */
+function applySetting(s: AppSettings, key: string, value: string): void {
+  applySettings(s, parseSettingChanges([[key, value]]));
+}
 
 describe('app settings', () => {
   it('applies each key of the CLI contract', () => {
@@ -95,5 +101,31 @@ describe('app settings', () => {
     assert.deepEqual(parseSettings(JSON.stringify({ callback: { url: '', token: '' } })).callbacks, { call: null, live: null });
     const stored = parseSettings(JSON.stringify({ callbacks: { live: { url: 'http://l/cb', commands: ['Live.CallbackBeforeSendGift'] } } }));
     assert.deepEqual(stored.callbacks, { call: null, live: { url: 'http://l/cb', commands: ['Live.CallbackBeforeSendGift'] } });
+  });
+
+  it('applySettings takes typed values and refuses wrong types and out-of-range values with INVALID_ARGUMENT', () => {
+    const s = defaultSettings();
+    applySettings(s, { 'features.gift': false, disabled: true, expiresAt: null, admins: ['root'], callRingTimeoutMs: 5000, 'chat.webInstances': 3, rateLimits: 'off' });
+    assert.deepEqual([s.features.gift, s.disabled, s.expiresAt, s.admins, s.callRingTimeoutMs, s.chat.webInstances, s.rateLimits], [false, true, null, ['root'], 5000, 3, 'off']);
+    const bad: Array<Record<string, unknown>> = [
+      { disabled: 'yes' },
+      { 'features.gift': 1 },
+      { admins: [] },
+      { admins: 'root' },
+      { callRingTimeoutMs: 999 },
+      { accountLimit: -1 },
+      { appRateLimit: 1.5 },
+      { expiresAt: 'never' },
+      { rateLimits: 'some' },
+      { ipAllowlist: ['not-an-ip'] },
+      { 'callback.url': 'ftp://x' },
+      { 'chat.purchaseBits': '12' },
+      { 'chat.webInstances': 11 },
+      { 'features.video': true },
+      { nope: 1 },
+    ];
+    for (const patch of bad) {
+      assert.throws(() => applySettings(defaultSettings(), patch as never), (e: unknown) => e instanceof DomainError && e.code === 'INVALID_ARGUMENT', JSON.stringify(patch));
+    }
   });
 });

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { DomainError } from '../errors.ts';
 
 /** Product features an app can switch on or off. */
-const FEATURES = ['call', 'live', 'gift', 'trtc', 'ivh'] as const;
+export const FEATURES = ['call', 'live', 'gift', 'trtc', 'ivh'] as const;
 export type Feature = (typeof FEATURES)[number];
 
 /** Rate-limit profiles: `tencent` applies the published per-API limits, `off` none. */
@@ -61,7 +61,7 @@ export interface AppSettings {
 }
 
 /** Every package ability on: what a new app's Chat logins announce. */
-const ALL_PURCHASE_BITS = '1'.repeat(64);
+export const ALL_PURCHASE_BITS = '1'.repeat(64);
 
 /** Longest Live callback token (set_callback_token `Token`), in characters. */
 export const MAX_LIVE_CALLBACK_TOKEN_CHARS = 128;
@@ -116,7 +116,7 @@ export function maskedSettings(s: AppSettings): AppSettings {
 }
 
 /** The keys `app set` understands. */
-const SETTING_KEYS = [
+export const SETTING_KEYS = [
   ...FEATURES.map((f) => `features.${f}`),
   'admins',
   'callback.url',
@@ -136,38 +136,11 @@ const SETTING_KEYS = [
   'chat.webInstances',
 ];
 
-function bool(key: string, v: string): boolean {
-  const s = v.trim().toLowerCase();
-  if (['true', 'on', '1', 'yes'].includes(s)) return true;
-  if (['false', 'off', '0', 'no'].includes(s)) return false;
-  throw new DomainError('INVALID_ARGUMENT', `${key} must be true or false, got "${v}"`);
-}
-
 /** Why `url` cannot be a callback URL (http or https, no spaces, at most MAX_CALLBACK_URL_CHARS), or null when it can. */
 export function callbackUrlProblem(url: string): string | null {
   if (!/^https?:\/\/\S+$/i.test(url) || !URL.canParse(url)) return 'must be an http:// or https:// URL';
   if ([...url].length > MAX_CALLBACK_URL_CHARS) return `must be at most ${MAX_CALLBACK_URL_CHARS} characters`;
   return null;
-}
-
-function count(key: string, v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new DomainError('INVALID_ARGUMENT', `${key} must be a non-negative integer`);
-  return n;
-}
-
-function list(v: string): string[] {
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
-}
-
-function timestamp(v: string): number | null {
-  const s = v.trim();
-  if (s === '' || s === '0' || s === 'never' || s === 'none') return null;
-  // Unix time in milliseconds (13 digits) is taken for what it is rather than as a date 50,000 years away.
-  if (/^\d+$/.test(s)) return Number(s) > 1e11 ? Math.floor(Number(s) / 1000) : Number(s);
-  const ms = Date.parse(s);
-  if (Number.isNaN(ms)) throw new DomainError('INVALID_ARGUMENT', `expiresAt must be unix seconds, an ISO date or "never", got "${v}"`);
-  return Math.floor(ms / 1000);
 }
 
 function cidrOrIp(entry: string): string {
@@ -180,35 +153,70 @@ function cidrOrIp(entry: string): string {
   return entry;
 }
 
-/** A package as bits: `all`, `none`, a list of set bit numbers (`16,17`), or the bit string itself (3–64 digits, last = bit 0). */
-function purchaseBits(v: string): string {
-  const s = v.trim().toLowerCase();
-  if (s === 'all') return ALL_PURCHASE_BITS;
-  if (s === 'none') return '0'.repeat(64);
-  // Three or more 0/1 digits are a bit string; shorter ones ("1", "10") are bit numbers.
-  if (/^[01]{3,64}$/.test(s)) return s;
-  if (/^\d{1,2}(\s*,\s*\d{1,2})*$/.test(s)) {
-    const bits = Array.from({ length: 64 }, () => '0');
-    for (const n of s.split(',').map((x) => Number(x.trim()))) {
-      if (n > 63) throw new DomainError('INVALID_ARGUMENT', `chat.purchaseBits: bit ${n} is beyond 63`);
-      bits[63 - n] = '1';
-    }
-    return bits.join('');
-  }
-  throw new DomainError('INVALID_ARGUMENT', 'chat.purchaseBits must be all, none, bit numbers like 16,17, or a string of up to 64 0/1');
+/** The typed value of each setting an operator may change (`app set`, AppsService.update). */
+export type SettingValues = { [F in Feature as `features.${F}`]: boolean } & {
+  admins: string[];
+  'callback.url': string;
+  'callback.token': string;
+  'liveCallback.token': string;
+  'liveCallback.enabled': boolean;
+  'liveCallback.giftNonBlocking': boolean;
+  ipAllowlist: string[];
+  disabled: boolean;
+  /** Unix seconds, or null for never. */
+  expiresAt: number | null;
+  rateLimits: RateLimitProfile;
+  appRateLimit: number;
+  accountLimit: number;
+  callRingTimeoutMs: number;
+  'trtc.requirePrivateMapKey': boolean;
+  /** Up to 64 '0'/'1', the last one bit 0 (see purchaseBitsOf for the CLI's forms). */
+  'chat.purchaseBits': string;
+  'chat.webInstances': number;
+  /** Not a setting: the app's key for UserSigs, rotated. */
+  secretKey: string;
+};
+
+/** Changes to an app: only the keys given change. */
+export type SettingsPatch = Partial<SettingValues>;
+
+/** The settings whose value is true or false, and those that count something. */
+export const BOOL_KEYS = new Set<string>([...FEATURES.map((f) => `features.${f}`), 'liveCallback.enabled', 'liveCallback.giftNonBlocking', 'disabled', 'trtc.requirePrivateMapKey']);
+export const COUNT_KEYS = new Set<string>(['appRateLimit', 'accountLimit', 'callRingTimeoutMs', 'chat.webInstances']);
+
+function nonNegative(key: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new DomainError('INVALID_ARGUMENT', `${key} must be a non-negative integer`);
+  return n;
 }
 
-/** Applies one `key=value` setting (as typed on the CLI) to a settings object, validating it. */
-export function applySetting(s: AppSettings, key: string, value: string): void {
-  if (key.startsWith('features.')) {
-    const f = key.slice('features.'.length) as Feature;
-    if (!FEATURES.includes(f)) throw new DomainError('INVALID_ARGUMENT', `unknown feature "${f}" (known: ${FEATURES.join(', ')})`);
-    s.features[f] = bool(key, value);
-    return;
+/** Applies a patch's settings to a settings object, validating each value (`secretKey` is the caller's to apply). */
+export function applySettings(s: AppSettings, patch: SettingsPatch): void {
+  for (const [key, value] of Object.entries(patch) as Array<[keyof SettingValues, unknown]>) {
+    if (value === undefined || key === 'secretKey') continue;
+    if (BOOL_KEYS.has(key) && typeof value !== 'boolean') throw new DomainError('INVALID_ARGUMENT', `${key} must be true or false`);
+    if (key.startsWith('features.')) {
+      const f = key.slice('features.'.length) as Feature;
+      if (!FEATURES.includes(f)) throw new DomainError('INVALID_ARGUMENT', `unknown feature "${f}" (known: ${FEATURES.join(', ')})`);
+      s.features[f] = value as boolean;
+      continue;
+    }
+    applyOne(s, key, value);
   }
+}
+
+function applyOne(s: AppSettings, key: keyof SettingValues, value: unknown): void {
+  const text = (): string => {
+    if (typeof value !== 'string') throw new DomainError('INVALID_ARGUMENT', `${key} must be a string`);
+    return value;
+  };
+  const strings = (): string[] => {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new DomainError('INVALID_ARGUMENT', `${key} must be a list of strings`);
+    return value as string[];
+  };
+  const n = (): number => nonNegative(key, value as number);
   switch (key) {
     case 'admins': {
-      const admins = list(value);
+      const admins = strings();
       if (admins.length === 0) throw new DomainError('INVALID_ARGUMENT', 'admins needs at least one identifier');
       s.admins = admins;
       return;
@@ -216,67 +224,73 @@ export function applySetting(s: AppSettings, key: string, value: string): void {
     case 'callback.url': {
       // The shortcut for both families (docs/compatibility.md): it moves their URL, keeping a command list set by
       // call_config/live_config, wants every command where none was set, and removes both configurations when empty.
-      const problem = value === '' ? null : callbackUrlProblem(value);
+      const url = text();
+      const problem = url === '' ? null : callbackUrlProblem(url);
       if (problem) throw new DomainError('INVALID_ARGUMENT', `callback.url ${problem} (or empty)`);
-      s.callbacks = shortcutCallbacks(value, s.callbacks);
+      s.callbacks = shortcutCallbacks(url, s.callbacks);
       return;
     }
     case 'callback.token':
-      s.callback = { ...s.callback, token: value };
+      s.callback = { ...s.callback, token: text() };
       return;
-    case 'liveCallback.token':
+    case 'liveCallback.token': {
+      const token = text();
       // An empty token removes the Live callback authentication configuration (get_callback_token then answers 100302).
-      if (value === '') {
+      if (token === '') {
         s.liveCallback = { ...s.liveCallback, token: '', enabled: false, configured: false };
         return;
       }
-      if ([...value].length > MAX_LIVE_CALLBACK_TOKEN_CHARS) throw new DomainError('INVALID_ARGUMENT', `liveCallback.token must be 1-${MAX_LIVE_CALLBACK_TOKEN_CHARS} characters`);
-      s.liveCallback = { ...s.liveCallback, token: value, configured: true };
+      if ([...token].length > MAX_LIVE_CALLBACK_TOKEN_CHARS) throw new DomainError('INVALID_ARGUMENT', `liveCallback.token must be 1-${MAX_LIVE_CALLBACK_TOKEN_CHARS} characters`);
+      s.liveCallback = { ...s.liveCallback, token, configured: true };
       return;
+    }
     case 'liveCallback.enabled':
-      s.liveCallback = { ...s.liveCallback, enabled: bool(key, value) };
+      s.liveCallback = { ...s.liveCallback, enabled: value as boolean };
       return;
     case 'liveCallback.giftNonBlocking':
-      s.liveCallback = { ...s.liveCallback, giftNonBlocking: bool(key, value) };
+      s.liveCallback = { ...s.liveCallback, giftNonBlocking: value as boolean };
       return;
     case 'ipAllowlist':
-      s.ipAllowlist = list(value).map(cidrOrIp);
+      s.ipAllowlist = strings().map(cidrOrIp);
       return;
     case 'disabled':
-      s.disabled = bool(key, value);
+      s.disabled = value as boolean;
       return;
     case 'expiresAt':
-      s.expiresAt = timestamp(value);
+      s.expiresAt = value === null ? null : n();
       return;
     case 'rateLimits':
       if (value !== 'tencent' && value !== 'off') throw new DomainError('INVALID_ARGUMENT', 'rateLimits must be "tencent" or "off"');
       s.rateLimits = value;
       return;
     case 'appRateLimit':
-      s.appRateLimit = count(key, value);
+      s.appRateLimit = n();
       return;
     case 'accountLimit':
-      s.accountLimit = count(key, value);
+      s.accountLimit = n();
       return;
     case 'callRingTimeoutMs': {
-      const ms = count(key, value);
+      const ms = n();
       if (ms < 1000 || ms > 600_000) throw new DomainError('INVALID_ARGUMENT', 'callRingTimeoutMs must be from 1000 to 600000');
       s.callRingTimeoutMs = ms;
       return;
     }
     case 'trtc.requirePrivateMapKey':
-      s.trtc = { ...s.trtc, requirePrivateMapKey: bool(key, value) };
+      s.trtc = { ...s.trtc, requirePrivateMapKey: value as boolean };
       return;
-    case 'chat.purchaseBits':
-      s.chat = { ...s.chat, purchaseBits: purchaseBits(value) };
+    case 'chat.purchaseBits': {
+      const bits = text();
+      if (!/^[01]{1,64}$/.test(bits)) throw new DomainError('INVALID_ARGUMENT', 'chat.purchaseBits must be up to 64 0/1 digits (the last one bit 0)');
+      s.chat = { ...s.chat, purchaseBits: bits };
       return;
+    }
     case 'chat.webInstances': {
-      const n = count(key, value);
-      if (n < 1 || n > 10) throw new DomainError('INVALID_ARGUMENT', 'chat.webInstances must be from 1 to 10');
-      s.chat = { ...s.chat, webInstances: n };
+      const k = n();
+      if (k < 1 || k > 10) throw new DomainError('INVALID_ARGUMENT', 'chat.webInstances must be from 1 to 10');
+      s.chat = { ...s.chat, webInstances: k };
       return;
     }
     default:
-      throw new DomainError('INVALID_ARGUMENT', `unknown setting "${key}" (known: ${SETTING_KEYS.join(', ')}, secretKey)`);
+      throw new DomainError('INVALID_ARGUMENT', `unknown setting "${String(key)}" (known: ${SETTING_KEYS.join(', ')}, secretKey)`);
   }
 }

@@ -18,7 +18,7 @@ beforeEach(async () => {
   mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 1_750_000_000_000 });
   t = await startTestServer({ callbackRetryBaseMs: 1000 });
   id = t.app.sdkAppId;
-  await t.server.apps.update(id, [['callback.url', rx.url], ['callback.token', 'tok'], ['rateLimits', 'off']]);
+  await t.server.apps.update(id, { 'callback.url': rx.url, 'callback.token': 'tok', rateLimits: 'off' });
   await t.server.accounts.importMany(id, ['alice', 'bob', 'carol', 'dave'].map((userId) => ({ userId })));
   rx.all.length = 0;
 });
@@ -92,7 +92,7 @@ describe('call lifecycle and Call.* callbacks', () => {
   });
 
   it('ring timeout honours the call and the app setting', async () => {
-    await t.server.apps.update(id, [['callRingTimeoutMs', '5000']]);
+    await t.server.apps.update(id, { callRingTimeoutMs: 5000 });
     const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
     const own = await t.server.calls.start({ sdkAppId: id, caller: 'carol', callees: ['dave'], mediaType: 'Audio', ringTimeoutMs: 60_000 });
     mock.timers.tick(5000);
@@ -165,7 +165,7 @@ describe('call lifecycle and Call.* callbacks', () => {
   });
 
   it('queues nothing when the app has no callback URL, and publishes every change on the bus', async () => {
-    await t.server.apps.update(id, [['callback.url', '']]);
+    await t.server.apps.update(id, { 'callback.url': '' });
     const seen: CallChanged[] = [];
     const off = t.server.bus.subscribe(CALL_TOPIC, (e) => seen.push(e as CallChanged));
     const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });

@@ -204,12 +204,20 @@ for (const { kind, skip } of CHAT_STORES) {
           const g = await other.groups.create({ sdkAppId: APP, type: 'Public', name: 'remote', owner: 'owner' });
           await other.groups.addMembers(APP, g.groupId, ['u1']);
           await other.groups.sendMessage({ sdkAppId: APP, groupId: g.groupId, from: 'u1', body: text('hi') });
-          await new Promise((r) => setTimeout(r, 50));
+          // The other node's changes arrive over the bus and are read back from the store: wait for them.
+          await until(() => c.groups.get(APP, g.groupId).nextMsgSeq === 2);
           assert.deepEqual(c.groups.get(APP, g.groupId).members.map((m) => m.userId), ['owner', 'u1']);
           assert.equal(c.groups.get(APP, g.groupId).nextMsgSeq, 2);
           assert.equal((await send(g.groupId, 'u1', 'from here')).seq, 2);
           await other.groups.destroy(APP, g.groupId);
-          await new Promise((r) => setTimeout(r, 50));
+          await until(() => {
+            try {
+              c.groups.get(APP, g.groupId);
+              return false;
+            } catch {
+              return true;
+            }
+          });
           assert.throws(() => c.groups.get(APP, g.groupId), detail('NO_GROUP'));
         } finally {
           await other.close();
@@ -217,4 +225,18 @@ for (const { kind, skip } of CHAT_STORES) {
       });
     });
   });
+}
+
+/** Resolves once `cond` holds (checked every 10 ms, for up to 10 s); throws if it never does. */
+async function until(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      if (cond()) return;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline) throw new Error('condition not reached within 10 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

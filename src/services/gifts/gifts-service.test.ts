@@ -106,15 +106,15 @@ describe('gift catalogue', () => {
 describe('sendGift: order of the checks', () => {
   it('feature before room before gift before room switch before the request shape before accounts before the callback', async () => {
     await t.server.live.create(id, 'off_room', 'host', { IsGiftEnabled: false });
-    await t.server.apps.update(id, [['features.gift', 'false']]);
+    await t.server.apps.update(id, { 'features.gift': false });
     await refuses(send({ roomId: 'nope', giftId: 'nope' }), 'FAILED_PRECONDITION', GiftErrors.DISABLED, /gift feature is off/);
-    await t.server.apps.update(id, [['features.gift', 'true']]);
+    await t.server.apps.update(id, { 'features.gift': true });
     await refuses(send({ roomId: 'nope', giftId: 'nope' }), 'NOT_FOUND', undefined, /room nope does not exist/);
     await refuses(send({ roomId: 'off_room', giftId: 'nope' }), 'NOT_FOUND', GiftErrors.NOT_FOUND, /GiftId nope/);
     await refuses(send({ roomId: 'off_room', count: 0, from: 'ghost' }), 'FAILED_PRECONDITION', GiftErrors.ROOM_DISABLED, /IsGiftEnabled/);
     await refuses(send({ count: 0, from: 'ghost' }), 'INVALID_ARGUMENT', undefined, /Count/);
     // An unknown account is refused before the app server is asked.
-    await t.server.apps.update(id, [['callback.url', rx.url]]);
+    await t.server.apps.update(id, { 'callback.url': rx.url });
     try {
       rx.all.length = 0;
       await refuses(send({ receivers: ['host', 'ghost'] }), 'INVALID_ARGUMENT', 'UNKNOWN_ACCOUNT', /ghost/);
@@ -124,7 +124,7 @@ describe('sendGift: order of the checks', () => {
       assert.equal(rx.all.length, 1);
     } finally {
       rx.respond(null);
-      await t.server.apps.update(id, [['callback.url', '']]);
+      await t.server.apps.update(id, { 'callback.url': '' });
     }
   });
 });

@@ -36,9 +36,9 @@ describe('IoT Explorer TRTC signatures', () => {
     await assert.rejects(t.server.iot.createSignatures(t.app, '', ['a']), detail('ROOM_ID'));
     await assert.rejects(t.server.iot.createSignatures(t.app, 'test', ['a']), detail('ROOM_EXISTS'));
     assert.equal((await t.server.iot.createSignatures(t.app, 'r-10', users.slice(0, 10))).length, 10);
-    const off = await t.server.apps.update(t.app.sdkAppId, [['features.trtc', 'false']]);
+    const off = await t.server.apps.update(t.app.sdkAppId, { 'features.trtc': false });
     await assert.rejects(t.server.iot.createSignatures(off, 'r-off', ['a']), detail('TRTC_OFF'));
-    await t.server.apps.update(t.app.sdkAppId, [['features.trtc', 'true']]);
+    await t.server.apps.update(t.app.sdkAppId, { 'features.trtc': true });
   });
 
   it('dismisses and removes users only in rooms it handed out; a dismissed room id can be used again', async () => {
