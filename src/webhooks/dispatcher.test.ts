@@ -8,22 +8,28 @@ import { AppsService } from '../services/apps/apps-service.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './dispatcher.ts';
 
+/** A store with one app whose callbacks go to a receiver; removed after the test. */
+async function fixture() {
+  const dir = tempDir();
+  const store = await openStore({ dataDir: dir });
+  const rx = await startReceiver();
+  after(async () => {
+    await rx.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const apps = new AppsService(store);
+  await apps.load();
+  const app = await apps.create();
+  await apps.update(app.sdkAppId, { 'callback.url': rx.url });
+  return { store, rx, apps, app };
+}
+
 describe('CallbackDispatcher', () => {
   after(() => mock.timers.reset());
 
   it('schedules the next pass with backoff when a pass fails, and delivers once the store is back with no other traffic', async () => {
-    const dir = tempDir();
-    const store = await openStore({ dataDir: dir });
-    const rx = await startReceiver();
-    after(async () => {
-      await rx.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const apps = new AppsService(store);
-    await apps.load();
-    const app = await apps.create();
-    await apps.update(app.sdkAppId, { 'callback.url': rx.url });
+    const { store, rx, apps, app } = await fixture();
     await store.outbox.enqueue([
       { sdk_app_id: app.sdkAppId, command: 'Call.CallbackAfterStartCall', order_key: 'call-1', body: '{"n":1}', client_ip: '', platform: 'RESTAPI', status: 'pending', attempts: 0, next_attempt_at: 0, created_at: Date.now(), delivered_at: 0, last_status: 0, last_error: '' },
     ]);
@@ -66,18 +72,7 @@ describe('CallbackDispatcher', () => {
   });
 
   it('records each attempt with its HTTP status, error and time; retryNow makes a failed callback due again and leaves a delivered one', async () => {
-    const dir = tempDir();
-    const store = await openStore({ dataDir: dir });
-    const rx = await startReceiver();
-    after(async () => {
-      await rx.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const apps = new AppsService(store);
-    await apps.load();
-    const app = await apps.create();
-    await apps.update(app.sdkAppId, { 'callback.url': rx.url });
+    const { store, rx, apps, app } = await fixture();
     const now = Date.now();
     await store.outbox.enqueue([
       { sdk_app_id: app.sdkAppId, command: 'Call.CallbackAfterStartCall', order_key: 'call-9', body: '{"n":9}', client_ip: '', platform: 'RESTAPI', status: 'pending', attempts: 0, next_attempt_at: 0, created_at: now, delivered_at: 0, last_status: 0, last_error: '' },
