@@ -51,6 +51,7 @@ import { TrtcRoomsService } from './services/trtc-rooms/trtc-rooms-service.ts';
 import { openStore, type Store } from './store/store.ts';
 import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './webhooks/dispatcher.ts';
 import { logActivity } from './activity-log.ts';
+import { Lifecycles } from './lifecycle.ts';
 
 /** A running trtcd server. */
 export interface Trtcd {
@@ -104,13 +105,12 @@ export async function startServer(
     await redisBus?.close();
     throw err;
   }
-  const apps = new AppsService(store);
-  await apps.load();
-  const devApp = config.devApp && apps.list().length === 0 ? await apps.create() : null;
-  apps.watch(config.appsPollMs);
+  // The long-lived parts, started in order (each after those it uses) and stopped in reverse by close().
+  const parts = new Lifecycles();
   const bus: Bus = redisBus ?? new InProcessBus();
   const coordination = redisBus ? new RedisCoordination(redisBus.redis, config.redisTimeoutMs) : SINGLE_NODE;
   const limiter = (): RateLimiter => (redisBus ? new RedisRateLimiter(redisBus.redis) : new MemoryRateLimiter());
+  const apps = new AppsService(store, config.appsPollMs);
   const accounts = new AccountsService(store, apps, bus);
   const callbacks = new CallbackDispatcher(
     store,
@@ -120,22 +120,29 @@ export async function startServer(
     coordination,
   );
   const calls = new CallsService(store, apps, accounts, bus, () => callbacks.kick(), coordination);
-  await calls.restore();
   const live = new LiveService(store, accounts, bus, coordination, { apps, onQueued: () => callbacks.kick() });
-  await live.load();
   const gifts = new GiftsService(store, apps, accounts, live, { bus });
   const trtcRooms = new TrtcRoomsService(store, bus);
-  await trtcRooms.restore();
   const iot = new IotService(store, trtcRooms);
   const digitalHuman = new DigitalHumanService(store, apps, trtcRooms, bus, { prepareDelayMs: config.ivhPrepareDelayMs, idleCloseMs: IDLE_CLOSE_MS });
-  await digitalHuman.load();
-  await gifts.load();
-  const devGifts = devApp && hooks.devGifts ? (await gifts.copyDefault(devApp.sdkAppId)).gifts : 0;
-  if (devApp) hooks.onDevApp?.(devApp, devGifts);
   const messages = new MessagesService(store, accounts, bus);
   const groups = new GroupsService(store, accounts, bus);
-  await groups.load();
-  callbacks.start();
+  const recentLive = new RecentLiveEvents(bus);
+  let devApp: App | null;
+  try {
+    await parts.start(apps);
+    devApp = config.devApp && apps.list().length === 0 ? await apps.create() : null;
+    for (const part of [accounts, calls, live, gifts, trtcRooms, digitalHuman, groups, recentLive]) await parts.start(part);
+    const devGifts = devApp && hooks.devGifts ? (await gifts.copyDefault(devApp.sdkAppId)).gifts : 0;
+    if (devApp) hooks.onDevApp?.(devApp, devGifts);
+    // Last: what the services queued while starting (and what a previous run left) is delivered from here on.
+    await parts.start(callbacks);
+  } catch (err) {
+    await parts.stop();
+    await redisBus?.close();
+    await store.close();
+    throw err;
+  }
   const metrics = new Metrics();
   const bodies = new BodyReader({ ...DEFAULT_BODY_LIMITS, unauthenticatedBytes: config.unauthenticatedBodyBytes, timeoutMs: config.bodyTimeoutMs });
   metrics.gauge('trtcd_unauthenticated_body_bytes', 'bytes of request bodies held before their request is authenticated', () => bodies.held);
@@ -169,9 +176,7 @@ export async function startServer(
   const stopActivityLog = logActivity(bus, rtc.media.sfu, log);
   // The developer console: its token is logged with its address below (a new one each start unless configured).
   const consoleToken = config.consoleToken === 'off' ? '' : config.consoleToken || randomBytes(18).toString('base64url');
-  const recentLive = new RecentLiveEvents(bus);
   const consolePreviews = new ConsolePreviews(rtc.media.sfu, media);
-  recentLive.start();
   const consoleGateway = new ConsoleGateway({
     token: consoleToken,
     apps,
@@ -285,14 +290,7 @@ export async function startServer(
         consolePreviews.stop();
         await mediaWorkers.stop();
         stopActivityLog();
-        recentLive.stop();
-        apps.stop();
-        calls.stop();
-        live.stop();
-        gifts.stopFollowing();
-        groups.stop();
-        digitalHuman.stop();
-        await callbacks.stop();
+        await parts.stop();
         await redisBus?.close();
         await store.close();
         log.info('trtcd stopped');

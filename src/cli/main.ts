@@ -10,9 +10,7 @@ import { DomainError } from '../services/errors.ts';
 import type { OutboxStatus } from '../store/outbox-repo.ts';
 import type { StoreLog } from '../store/data-dir.ts';
 import { openStore } from '../store/store.ts';
-import { InProcessBus } from '../bus/bus.ts';
-import { DEFAULT_AVATAR_CONCURRENCY, DigitalHumanService } from '../services/digital-human/digital-human-service.ts';
-import { TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
+import { addAvatar, DEFAULT_AVATAR_CONCURRENCY } from '../services/digital-human/avatars.ts';
 import { trtcdVersion } from '../health.ts';
 
 interface StoreFlags {
@@ -180,10 +178,7 @@ export function program(): Command {
           const apps = new AppsService(store);
           await apps.load();
           await requireApp(apps, sdkAppId);
-          const service = new DigitalHumanService(store, apps, new TrtcRoomsService(store, new InProcessBus()), new InProcessBus());
-          await service.loadAvatars();
-          const o = { name: flags.name, concurrency: flags.concurrency };
-          const a = kind === 'project' ? await service.createProject(sdkAppId, { ...o, projectId: flags.id }) : await service.createAsset(sdkAppId, { ...o, assetKey: flags.id });
+          const a = await addAvatar(store, { sdkAppId, kind, id: flags.id, name: flags.name, concurrency: flags.concurrency });
           process.stdout.write(`${JSON.stringify(kind === 'project' ? { VirtualmanProjectId: a.id, sdkAppId, name: a.name, concurrency: a.concurrency } : { AssetVirtualmanKey: a.id, sdkAppId, name: a.name, concurrency: a.concurrency })}\n`);
         } finally {
           await store.close();

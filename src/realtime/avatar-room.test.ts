@@ -65,7 +65,7 @@ describe('/rtc and digital-human sessions on trtc', () => {
       await eventually(() => peer.received.video > 10 && peer.received.audio > 10);
       // Idle: the audio track carries Opus silence frames (3 bytes).
       assert.ok(sizes.every((n) => n === 3), `idle audio is silence, got sizes ${[...new Set(sizes)].join(',')}`);
-      await dh.start(t.app, s.sessionId);
+      await dh.startSession(t.app, s.sessionId);
       dh.command(t.app, s.sessionId, 'say-1', 'SEND_TEXT', { Text: 'Hello from the avatar' });
       assert.equal(t.server.rtc.avatars.state(t.app.sdkAppId, 'avatar-media').speaking, true);
       const from = sizes.length;

@@ -16,7 +16,7 @@ const MAX_CALL_USER_DATA_BYTES = 1000;
 
 /** What the call part of /rtc needs. */
 export interface CallFeatureDeps {
-  calls: Pick<CallsService, 'start' | 'accept' | 'reject' | 'hangup' | 'cancel' | 'join' | 'invite' | 'offline' | 'get' | 'callsOf'>;
+  calls: Pick<CallsService, 'startCall' | 'accept' | 'reject' | 'hangup' | 'cancel' | 'join' | 'invite' | 'offline' | 'get' | 'callsOf'>;
   bus: Bus;
   log: Logger;
   sessions: SessionDirectory;
@@ -77,7 +77,7 @@ export class CallFeature implements RtcFeature {
         if (m.userData !== undefined && Buffer.byteLength(m.userData) > MAX_CALL_USER_DATA_BYTES) throw invalid(`userData is over ${MAX_CALL_USER_DATA_BYTES} bytes`);
         const room = m.roomId !== undefined ? { roomId: String(m.roomId), roomIdType: 1 } : m.strRoomId !== undefined ? { roomId: m.strRoomId, roomIdType: 2 } : {};
         const { call, busy } = await this.run(() =>
-          this.d.calls.start(
+          this.d.calls.startCall(
             { sdkAppId: s.sdkAppId, caller: s.userId, callees: m.callees, mediaType: m.mediaType, chatGroupId: m.chatGroupId, userData: m.userData, ringTimeoutMs: m.ringTimeoutMs, ...room },
             origin(s),
           ),

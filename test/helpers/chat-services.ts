@@ -51,9 +51,10 @@ export async function openChat(options: StoreOptions): Promise<ChatServices> {
   const apps = new AppsService(store);
   await apps.load();
   const accounts = new AccountsService(store, apps, bus);
+  accounts.start();
   const messages = new MessagesService(store, accounts, bus);
   const groups = new GroupsService(store, accounts, bus);
-  await groups.load();
+  await groups.start();
   return {
     store,
     bus,
@@ -62,6 +63,7 @@ export async function openChat(options: StoreOptions): Promise<ChatServices> {
     groups,
     async close() {
       groups.stop();
+      accounts.stop();
       await store.close();
     },
   };

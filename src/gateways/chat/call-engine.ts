@@ -15,7 +15,7 @@ import { callMemberKey, type CallMemberKey } from '../../services/tenant-keys.ts
 
 /** What the call engine binding needs. */
 export interface CallEngineDeps {
-  calls: Pick<CallsService, 'start' | 'accept' | 'reject' | 'hangup' | 'cancel' | 'join' | 'invite' | 'offline' | 'get' | 'callsOf'>;
+  calls: Pick<CallsService, 'startCall' | 'accept' | 'reject' | 'hangup' | 'cancel' | 'join' | 'invite' | 'offline' | 'get' | 'callsOf'>;
   /** Pushes to every instance of a user on this node. */
   pushTo(sdkAppId: number, userId: string, servcmd: string, body: unknown): number;
   track(p: Promise<unknown>): void;
@@ -141,7 +141,7 @@ export class ChatCallEngine {
           if (roomIdType === 1 && !/^[1-9]\d{0,9}$/.test(b.CallInfo.RoomId)) throw new ChatError(CallEngineErrors.INVALID_PARAMETER, 'RoomId of RoomIdType 1 must be a decimal room number');
           const ring = b.Timeout ? Math.min(MAX_RING_MS, Math.max(MIN_RING_MS, b.Timeout)) : undefined;
           const { call, busy } = await this.refused(() =>
-            c.start(
+            c.startCall(
               {
                 sdkAppId: s.sdkAppId,
                 caller: s.userId,

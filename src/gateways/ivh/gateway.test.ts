@@ -550,7 +550,7 @@ function fakeService(started: Set<string>, commands: string[]): IvhSessions {
   return {
     createSession: nope,
     stat: nope,
-    start: nope,
+    startSession: nope,
     close: nope,
     list: nope,
     getTrtcSign: nope,

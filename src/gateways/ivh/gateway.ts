@@ -31,7 +31,7 @@ const PRINTABLE = /^[\x20-\x7e]+$/;
 /** What the IVH gateway needs from the digital-human service; its methods throw DomainError. */
 export type IvhSessions = Pick<
   DigitalHumanService,
-  'createSession' | 'stat' | 'start' | 'close' | 'list' | 'getTrtcSign' | 'command' | 'touch' | 'channelAllowed'
+  'createSession' | 'stat' | 'startSession' | 'close' | 'list' | 'getTrtcSign' | 'command' | 'touch' | 'channelAllowed'
 >;
 
 /** What the IVH HTTP gateway needs from the rest of the server. */
@@ -278,7 +278,7 @@ const IVH_ROUTES: Readonly<Record<string, { name: string; handle: IvhHandler }>>
   },
   [`${SESSION_MANAGER}startsession`]: {
     name: 'startsession',
-    handle: async ({ app, reqId, service }, p) => (await service.start(app, str(p, 'SessionId')), { ReqId: reqId }),
+    handle: async ({ app, reqId, service }, p) => (await service.startSession(app, str(p, 'SessionId')), { ReqId: reqId }),
   },
   [`${SESSION_MANAGER}closesession`]: {
     name: 'closesession',

@@ -422,12 +422,12 @@ describe('get_record_by_filter', () => {
       const id = f.app.sdkAppId;
       // Eight days old: outside the seven-day window of the filter API.
       mock.timers.setTime(at(0) - 8 * 86_400_000);
-      const old = await calls.start({ sdkAppId: id, caller: 'fa', callees: ['fd'], mediaType: 'Audio', robot: true });
+      const old = await calls.startCall({ sdkAppId: id, caller: 'fa', callees: ['fd'], mediaType: 'Audio', robot: true });
       await calls.endCall(id, old.call.callId);
       for (const [i, p] of plan.entries()) {
         // Half a second into the second, so that an inclusive EndTime must cover the whole second.
         mock.timers.setTime(at(i) + 500);
-        const { call } = await calls.start({ sdkAppId: id, caller: 'fa', callees: p.callees, mediaType: 'Audio', robot: true });
+        const { call } = await calls.startCall({ sdkAppId: id, caller: 'fa', callees: p.callees, mediaType: 'Audio', robot: true });
         ids.push(call.callId);
         mock.timers.setTime(at(i) + 2000);
         if (p.outcome === 'accept') {
@@ -443,7 +443,7 @@ describe('get_record_by_filter', () => {
       }
       // Still active: never listed.
       mock.timers.setTime(at(12));
-      await calls.start({ sdkAppId: id, caller: 'fa', callees: ['fd'], mediaType: 'Audio', robot: true, ringTimeoutMs: 600_000 });
+      await calls.startCall({ sdkAppId: id, caller: 'fa', callees: ['fd'], mediaType: 'Audio', robot: true, ringTimeoutMs: 600_000 });
     } finally {
       mock.timers.reset();
     }

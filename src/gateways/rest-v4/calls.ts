@@ -76,7 +76,7 @@ export const callCommands: CommandTable = {
     errors: { UNKNOWN_ACCOUNT: RestErrors.CALL_INVALID },
     async handle(ctx, b) {
       if (b.UserData !== undefined && Buffer.byteLength(b.UserData) > MAX_USER_DATA_BYTES) invalid(`UserData is longer than ${MAX_USER_DATA_BYTES} bytes`);
-      const { call, busy } = await ctx.services.calls.start(
+      const { call, busy } = await ctx.services.calls.startCall(
         {
           sdkAppId: ctx.app.sdkAppId,
           caller: b.Robot_Account,

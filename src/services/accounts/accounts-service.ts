@@ -65,19 +65,28 @@ export class AccountsService {
   private readonly imports = new Batcher<{ sdkAppId: number; account: AccountInput }, void>((items) => this.importBatch(items));
   /** Bumped by every write, so a read that raced with a write does not cache what it saw. */
   private writes = 0;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly apps: AppsService,
     private readonly bus?: Bus,
-  ) {
-    // Imports and deletes made on other nodes.
-    bus?.subscribe(ACCOUNTS_TOPIC, (p, remote) => {
+  ) {}
+
+  /** Follows the imports and deletes made on other nodes. */
+  start(): void {
+    this.unsubscribe ??= this.bus?.subscribe(ACCOUNTS_TOPIC, (p, remote) => {
       if (!remote) return;
       const e = p as AccountsChanged;
       this.writes++;
       this.remember(e.sdkAppId, e.userIds, e.imported);
     });
+  }
+
+  /** Stops following other nodes. */
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** Records what this node wrote and tells the other nodes. */

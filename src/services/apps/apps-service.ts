@@ -81,16 +81,21 @@ export class AppsService {
   private revision = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** How often start() re-reads apps changed by another process (the CLI), ms. */
+    private readonly pollMs = 500,
+  ) {}
 
   /** Loads every app into memory. */
   async load(): Promise<void> {
     await this.refresh();
   }
 
-  /** Re-reads apps changed by another process (the CLI) every `intervalMs`. */
-  watch(intervalMs = 500): void {
-    this.timer ??= setInterval(() => void this.refresh().catch(() => undefined), intervalMs);
+  /** Loads the apps and re-reads those another process (the CLI) changes, every pollMs. */
+  async start(): Promise<void> {
+    await this.load();
+    this.timer ??= setInterval(() => void this.refresh().catch(() => undefined), this.pollMs);
     this.timer.unref();
   }
 

@@ -33,7 +33,7 @@ const changed = (r: { body: Record<string, unknown> }) => r.body.ChangedUserList
 
 describe('call lifecycle and Call.* callbacks', () => {
   it('start → accept → hangup: StartCall, MemberChanged(Accept), MemberChanged(Hangup), EndCall(NormalEnd), signed', async () => {
-    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Video' });
+    const { call } = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Video' });
     assert.deepEqual(call.members.map((m) => [m.userId, m.status]), [['alice', 'Calling'], ['bob', 'Waiting']]);
     await t.server.calls.accept(id, call.callId, 'bob');
     await t.server.calls.hangup(id, call.callId, 'bob');
@@ -62,7 +62,7 @@ describe('call lifecycle and Call.* callbacks', () => {
   });
 
   it('ring timeout: after 30 s a callee that did not answer is NotAnswer and the 1v1 call ends NotAnswer', async () => {
-    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
+    const { call } = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
     await rx.waitDelivered(1);
     mock.timers.tick(29_999);
     assert.equal(t.server.calls.get(id, call.callId).result, null);
@@ -74,7 +74,7 @@ describe('call lifecycle and Call.* callbacks', () => {
   });
 
   it('a ring timeout that the store fails to record is tried again until it is recorded', async () => {
-    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
+    const { call } = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
     await rx.waitDelivered(1);
     const store = t.server.store;
     const transaction = store.transaction;
@@ -93,8 +93,8 @@ describe('call lifecycle and Call.* callbacks', () => {
 
   it('ring timeout honours the call and the app setting', async () => {
     await t.server.apps.update(id, { callRingTimeoutMs: 5000 });
-    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
-    const own = await t.server.calls.start({ sdkAppId: id, caller: 'carol', callees: ['dave'], mediaType: 'Audio', ringTimeoutMs: 60_000 });
+    const { call } = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
+    const own = await t.server.calls.startCall({ sdkAppId: id, caller: 'carol', callees: ['dave'], mediaType: 'Audio', ringTimeoutMs: 60_000 });
     mock.timers.tick(5000);
     await rx.waitDelivered(4);
     assert.equal((await t.server.calls.record(id, call.callId)).result, 'NotAnswer');
@@ -102,7 +102,7 @@ describe('call lifecycle and Call.* callbacks', () => {
   });
 
   it('reject ends a 1v1 call with Reject', async () => {
-    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
+    const { call } = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
     await t.server.calls.reject(id, call.callId, 'bob');
     const got = await rx.waitDelivered(3);
     assert.deepEqual(changed(got[1]!), [{ User_Account: 'bob', ActionType: 'Reject' }]);
@@ -110,24 +110,24 @@ describe('call lifecycle and Call.* callbacks', () => {
   });
 
   it('busy: calling someone already in a call ends CallBusy; in a group the busy callee is left out', async () => {
-    const first = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
+    const first = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
     assert.ok(t.server.calls.isBusy(id, 'bob'));
-    const busy = await t.server.calls.start({ sdkAppId: id, caller: 'carol', callees: ['bob'], mediaType: 'Audio' });
+    const busy = await t.server.calls.startCall({ sdkAppId: id, caller: 'carol', callees: ['bob'], mediaType: 'Audio' });
     assert.deepEqual(busy.busy, ['bob']);
     assert.equal(busy.call.result, 'CallBusy');
     assert.equal((await t.server.calls.record(id, busy.call.callId)).result, 'CallBusy');
-    const group = await t.server.calls.start({ sdkAppId: id, caller: 'carol', callees: ['bob', 'dave'], mediaType: 'Audio' });
+    const group = await t.server.calls.startCall({ sdkAppId: id, caller: 'carol', callees: ['bob', 'dave'], mediaType: 'Audio' });
     assert.deepEqual(group.busy, ['bob']);
     assert.deepEqual(group.call.members.map((m) => m.userId), ['carol', 'dave']);
     assert.equal(group.call.callType, 'MultiCall');
-    await assert.rejects(t.server.calls.start({ sdkAppId: id, caller: 'bob', callees: ['carol'], mediaType: 'Audio' }), /already in a call/);
+    await assert.rejects(t.server.calls.startCall({ sdkAppId: id, caller: 'bob', callees: ['carol'], mediaType: 'Audio' }), /already in a call/);
     const got = await rx.waitDelivered(4);
     assert.deepEqual(commands(got).filter((c) => c === 'Call.CallbackAfterEndCall').length, 1);
     assert.ok(first.call.callId);
   });
 
   it('group: join and invite; the call goes on while two remain and ends NormalEnd', async () => {
-    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob', 'carol'], mediaType: 'Video' });
+    const { call } = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob', 'carol'], mediaType: 'Video' });
     await t.server.calls.accept(id, call.callId, 'bob');
     await t.server.calls.reject(id, call.callId, 'carol');
     await t.server.calls.join(id, call.callId, 'dave');
@@ -150,7 +150,7 @@ describe('call lifecycle and Call.* callbacks', () => {
 
   it('retries a failing receiver with backoff and keeps the order per call', async () => {
     rx.failNext(2);
-    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
+    const { call } = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
     await t.server.calls.endCall(id, call.callId);
     await rx.waitAll(1);
     mock.timers.tick(1000);
@@ -168,7 +168,7 @@ describe('call lifecycle and Call.* callbacks', () => {
     await t.server.apps.update(id, { 'callback.url': '' });
     const seen: CallChanged[] = [];
     const off = t.server.bus.subscribe(CALL_TOPIC, (e) => seen.push(e as CallChanged));
-    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
+    const { call } = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
     await t.server.calls.accept(id, call.callId, 'bob');
     await t.server.calls.hangup(id, call.callId, 'alice');
     off();
@@ -177,7 +177,7 @@ describe('call lifecycle and Call.* callbacks', () => {
   });
 
   it('survives a restart: active calls and their ring timers come back from the store', async () => {
-    const { call } = await t.server.calls.start({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
+    const { call } = await t.server.calls.startCall({ sdkAppId: id, caller: 'alice', callees: ['bob'], mediaType: 'Audio' });
     await rx.waitDelivered(1);
     const { startServer } = await import('../../server.ts');
     const { DEFAULT_CONFIG } = await import('../../config.ts');

@@ -112,7 +112,7 @@ export class CallsService {
   /** Ring timers of each active call, by callee. */
   private readonly timers = new Map<string, NodeJS.Timeout[]>();
   private readonly serial = new SerialPerApp();
-  private readonly unsubscribe: () => void;
+  private unsubscribe: (() => void) | undefined;
   private stopped = false;
 
   constructor(
@@ -122,22 +122,23 @@ export class CallsService {
     private readonly bus: Bus,
     private readonly onQueued: () => void = () => undefined,
     private readonly coordination: Coordination = SINGLE_NODE,
-  ) {
+  ) {}
+
+  /** Follows calls changed by other nodes, reloads active calls and re-arms their ring timers (expired ones fire at once). */
+  async start(): Promise<void> {
+    this.stopped = false;
     // Calls changed by other nodes: keep this node's view (busy detection, get_call_info, invitations) current.
-    this.unsubscribe = bus.subscribe(CALL_TOPIC, (p, remote) => {
+    this.unsubscribe ??= this.bus.subscribe(CALL_TOPIC, (p, remote) => {
       if (remote) this.remember((p as CallChanged).call);
     });
-  }
-
-  /** Reloads active calls from the store and re-arms their ring timers (expired ones fire at once). */
-  async restore(): Promise<void> {
     for (const row of await this.store.calls.active()) this.remember(fromRow(row));
   }
 
   /** Stops every ring timer and stops following other nodes. */
   stop(): void {
     this.stopped = true;
-    this.unsubscribe();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     for (const list of this.timers.values()) list.forEach(clearTimeout);
     this.timers.clear();
   }
@@ -188,7 +189,7 @@ export class CallsService {
   }
 
   /** Starts a call: the caller is in it, callees are rung; busy callees are left out (all busy: ends CallBusy). */
-  async start(s: StartCall, origin: Origin = REST_ORIGIN): Promise<{ call: Call; busy: string[] }> {
+  async startCall(s: StartCall, origin: Origin = REST_ORIGIN): Promise<{ call: Call; busy: string[] }> {
     const callees = [...new Set(s.callees)];
     if (callees.length === 0) throw new DomainError('INVALID_ARGUMENT', 'at least one callee is needed');
     if (callees.includes(s.caller)) throw new DomainError('INVALID_ARGUMENT', 'the caller cannot call itself');

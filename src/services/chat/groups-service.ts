@@ -166,13 +166,18 @@ export class GroupsService {
   /** `${sdkAppId}\n${userId}` → ids of the groups the user is a member of. */
   private readonly byUser = new Map<UserKey, Set<string>>();
   private readonly serial = new SerialPerApp();
-  private readonly unsubscribe: Array<() => void>;
+  private unsubscribe: Array<() => void> = [];
 
   constructor(
     private readonly store: Store,
     private readonly accounts: AccountsService,
     private readonly bus: Bus,
-  ) {
+  ) {}
+
+  /** Follows the groups and group messages of other nodes, then loads every group. */
+  async start(): Promise<void> {
+    if (this.unsubscribe.length > 0) return;
+    const bus = this.bus;
     this.unsubscribe = [
       bus.subscribe(GROUP_TOPIC, (p, remote) => {
         const e = p as GroupChanged;
@@ -186,10 +191,11 @@ export class GroupsService {
         if (entry && entry.group.nextMsgSeq <= e.message.seq) this.remember({ ...entry, group: { ...entry.group, nextMsgSeq: e.message.seq + 1, lastMsgTime: e.message.time } });
       }),
     ];
+    await this.load();
   }
 
   /** Loads every group and its members from the store. */
-  async load(): Promise<void> {
+  private async load(): Promise<void> {
     const members = new Map<GroupKey, GroupMemberRow[]>();
     for (const m of await this.store.chat.members()) {
       const k = groupKey(Number(m.sdk_app_id), m.group_id);
@@ -203,6 +209,7 @@ export class GroupsService {
   /** Stops following other nodes. */
   stop(): void {
     this.unsubscribe.forEach((off) => off());
+    this.unsubscribe = [];
   }
 
   /** A group, or NOT_FOUND (detail NO_GROUP). */

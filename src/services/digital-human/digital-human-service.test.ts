@@ -36,14 +36,14 @@ describe('digital-human sessions', () => {
     assert.match(s.sessionId, /^m\d+$/);
     assert.equal(s.playStreamAddr, `rtmp://liveplay.ivh.qq.com/live/${s.sessionId}`);
     assert.throws(() => dh().command(t.app, s.sessionId, 'r0', 'SEND_TEXT', { Text: 'hi' }), detail('SESSION_NOT_READY'));
-    await assert.rejects(dh().start(t.app, s.sessionId), detail('SESSION_NOT_READY'));
+    await assert.rejects(dh().startSession(t.app, s.sessionId), detail('SESSION_NOT_READY'));
     mock.timers.tick(1999);
     assert.equal(dh().stat(t.app, s.sessionId).status, 3);
     mock.timers.tick(1);
     await settle();
     assert.equal(dh().stat(t.app, s.sessionId).status, 1);
     assert.throws(() => dh().command(t.app, s.sessionId, 'r0', 'SEND_TEXT', { Text: 'hi' }), detail('SESSION_NOT_STARTED'));
-    await dh().start(t.app, s.sessionId);
+    await dh().startSession(t.app, s.sessionId);
     const events: IvhEvent[] = [];
     const off = t.server.bus.subscribe(IVH_EVENT_TOPIC, (e) => events.push((e as { event: IvhEvent }).event));
     dh().command(t.app, s.sessionId, 'r1', 'SEND_TEXT', { Text: '<speak>你好</speak>' });
@@ -106,7 +106,7 @@ describe('digital-human sessions', () => {
 
   it('closes a started session after 10 minutes without traffic; heartbeats keep it open', async () => {
     const s = await readySession('avatar3', 'rtmp');
-    await dh().start(t.app, s.sessionId);
+    await dh().startSession(t.app, s.sessionId);
     mock.timers.tick(9 * 60_000);
     dh().command(t.app, s.sessionId, 'hb', 'SEND_HEARTBEAT', { Text: 'PING' });
     mock.timers.tick(9 * 60_000);

@@ -9,9 +9,10 @@ import { DomainError } from '../errors.ts';
 import { MAX_NUMERIC_ROOM_ID, type RoomRef, type TrtcRoomsService } from '../trtc-rooms/trtc-rooms-service.ts';
 import { IVH_CLOSED_TOPIC, IVH_EVENT_TOPIC, type DriverType, type IvhEvent, type IvhProtocol, type IvhSession, type SessionTrtc } from './session.ts';
 import { SpeechDriver } from './speech-driver.ts';
+import { addAvatar, type IvhAvatar } from './avatars.ts';
 
-/** Concurrent sessions a project or asset allows when created without a quota (unconfirmed). */
-export const DEFAULT_AVATAR_CONCURRENCY = 5;
+export { DEFAULT_AVATAR_CONCURRENCY, type IvhAvatar } from './avatars.ts';
+
 /** How long a session stays "preparing" (3) before it is ready (1), unless configured. */
 const DEFAULT_PREPARE_DELAY_MS = 3000;
 /** A started session with no drive traffic for this long is closed. */
@@ -22,15 +23,6 @@ const IVH_TRTC_EXPIRE_S = 86_400;
 const IVH_PLAY_HOST = 'liveplay.ivh.qq.com';
 /** StreamMaxInterval range and default, ms. */
 const STREAM_MAX_INTERVAL = { min: 2000, max: 6000, default: 2000 } as const;
-
-/** A project (VirtualmanProjectId) or asset (AssetVirtualmanKey) with its concurrency quota. */
-export interface IvhAvatar {
-  id: string;
-  sdkAppId: number;
-  kind: 'project' | 'asset';
-  name: string;
-  concurrency: number;
-}
 
 /** What createsession / createsessionbyasset carry. */
 export interface CreateSessionRequest {
@@ -68,7 +60,7 @@ export class DigitalHumanService {
   ) {}
 
   /** Loads avatars and sessions; sessions alive at a restart lost their stream and are closed (-111002). */
-  async load(): Promise<void> {
+  async start(): Promise<void> {
     await this.loadAvatars();
     for (const json of await this.store.ivh.sessions()) {
       const s = JSON.parse(json) as IvhSession;
@@ -170,7 +162,7 @@ export class DigitalHumanService {
   }
 
   /** startsession: only once the session is ready. */
-  async start(app: App, sessionId: string): Promise<void> {
+  async startSession(app: App, sessionId: string): Promise<void> {
     const s = this.live(app, sessionId);
     if (s.status !== 1) throw new DomainError('FAILED_PRECONDITION', 'the session is not ready yet (SessionStatus 3)', 'SESSION_NOT_READY');
     s.started = true;
@@ -344,15 +336,9 @@ export class DigitalHumanService {
     return `trtc://cloud.tencent.com/play/${encodeURIComponent(t.userId)}?${q.toString()}`;
   }
 
-  private async addAvatar(sdkAppId: number, kind: IvhAvatar['kind'], id: string | undefined, name = '', concurrency = DEFAULT_AVATAR_CONCURRENCY): Promise<IvhAvatar> {
-    const avatarId = id ?? randomBytes(16).toString('hex');
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(avatarId)) invalid('the id must be 1-64 letters, digits, _ or -');
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) invalid('concurrency must be 1-1000');
-    const avatar: IvhAvatar = { id: avatarId, sdkAppId, kind, name, concurrency };
-    if (!(await this.store.ivh.addAvatar({ avatar_id: avatarId, sdk_app_id: sdkAppId, kind, name, concurrency, created_at: Date.now() }))) {
-      throw new DomainError('ALREADY_EXISTS', `${kind} ${avatarId} already exists`);
-    }
-    this.avatars.set(avatarId, avatar);
+  private async addAvatar(sdkAppId: number, kind: IvhAvatar['kind'], id: string | undefined, name?: string, concurrency?: number): Promise<IvhAvatar> {
+    const avatar = await addAvatar(this.store, { sdkAppId, kind, id, name, concurrency });
+    this.avatars.set(avatar.id, avatar);
     return avatar;
   }
 

@@ -47,20 +47,25 @@ export class GiftCatalogue {
   private readonly serial = new Serial();
   private lastCreatedAt = 0;
 
-  private unsubscribe: () => void = () => undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly appsService: AppsService,
     private readonly bus?: Bus,
-  ) {
+  ) {}
+
+  /** Loads the catalogues and follows other nodes' changes to them. */
+  async start(): Promise<void> {
     // Another node changed a catalogue: read them all again (catalogues are small and change rarely).
-    if (bus) this.unsubscribe = bus.subscribe(GIFT_CATALOGUE_TOPIC, (_p, remote) => void (remote && this.serial.run(() => this.load())));
+    this.unsubscribe ??= this.bus?.subscribe(GIFT_CATALOGUE_TOPIC, (_p, remote) => void (remote && this.serial.run(() => this.load())));
+    await this.load();
   }
 
   /** Stops following other nodes. */
-  stopFollowing(): void {
-    this.unsubscribe();
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** Loads every app's catalogue from the store. */

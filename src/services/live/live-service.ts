@@ -123,10 +123,11 @@ export class LiveService extends LiveRoomStore {
   private readonly lastCreated = new Map<LiveRoomKey, number>();
 
   /**
-   * Loads every room from the store. On a single node the members a previous run left in rooms have lost their
-   * connections: they go offline (Live.CallbackAfterMemberStateChanged, HeartbeatInterrupt).
+   * Follows other nodes' rooms and loads every room from the store. On a single node the members a previous run left
+   * in rooms have lost their connections: they go offline (Live.CallbackAfterMemberStateChanged, HeartbeatInterrupt).
    */
-  async load(): Promise<void> {
+  async start(): Promise<void> {
+    this.follow();
     for (const row of await this.store.live.all()) {
       const room = fromRow(row);
       this.rooms.set(liveRoomKey(room.sdkAppId, room.roomId), room);

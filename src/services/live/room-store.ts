@@ -111,15 +111,18 @@ export interface ChangeEvent {
 export class LiveRoomStore {
   protected readonly rooms = new Map<LiveRoomKey, LiveRoom>();
   protected readonly serial = new SerialPerApp();
-  private readonly unsubscribe: () => void;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     protected readonly store: Store,
     private readonly bus: Bus,
     protected readonly coordination: Coordination,
     private readonly callbacks: LiveCallbacks | null,
-  ) {
-    this.unsubscribe = bus.subscribe(LIVE_TOPIC, (p, remote) => {
+  ) {}
+
+  /** Follows the rooms other nodes change (each event carries the room as it is now). */
+  protected follow(): void {
+    this.unsubscribe ??= this.bus.subscribe(LIVE_TOPIC, (p, remote) => {
       if (!remote) return;
       const e = p as LiveEvent;
       if (e.type === 'destroyed') this.rooms.delete(liveRoomKey(e.sdkAppId, e.roomId));
@@ -129,7 +132,8 @@ export class LiveRoomStore {
 
   /** Stops following other nodes. */
   stop(): void {
-    this.unsubscribe();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** A room, or NOT_FOUND (100004). */

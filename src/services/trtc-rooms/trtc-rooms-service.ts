@@ -104,9 +104,12 @@ export class TrtcRoomsService {
   ) {}
 
   /** Closes the history that a previous run left open: nobody is connected after a restart. */
-  async restore(): Promise<void> {
+  async start(): Promise<void> {
     await this.store.trtc.closeDangling(nowS());
   }
+
+  /** Nothing to undo: the rooms live as long as their members' connections. */
+  stop(): void {}
 
   /** Whether a room has anyone in it. */
   exists(sdkAppId: number, ref: RoomRef): boolean {
