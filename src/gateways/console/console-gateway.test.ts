@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../config.ts';
+import { MediaPeer } from '../../../test/helpers/media-peer.ts';
+import { rtcLogin } from '../../../test/helpers/rtc-client.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 
 const TOKEN = 'unit-console-token-abcdefgh';
@@ -162,5 +164,35 @@ describe('console gateway', () => {
     assert.equal((await fetch(url('api/previews/s999999'), { method: 'DELETE', headers: bearer })).status, 404);
     assert.equal((await fetch(url('api/previews/s1'), { headers: bearer })).status, 405);
     assert.equal((await fetch(url('api/previews/s1'), { method: 'DELETE' })).status, 401);
+  });
+
+  it('a preview of a published stream opens with the token, is answered with SDP, and only the token or its own app closes it', { timeout: 20_000 }, async () => {
+    const { client } = await rtcLogin(t.server.url, other, 'pub-other');
+    const pub = new MediaPeer('publish', ['video']);
+    const viewer = new MediaPeer('subscribe', ['video']);
+    try {
+      assert.equal((await client.request('room.enter', { roomId: 77 })).ok, true);
+      const published = await client.request('media.publish', { roomId: 77, sdp: await pub.offer() });
+      assert.equal(published.ok, true, JSON.stringify(published));
+      await pub.answer(published.sdp as string);
+      const res = await fetch(url(`api/apps/${other.sdkAppId}/previews`), { method: 'POST', headers: bearer, body: JSON.stringify({ roomId: 77, userId: 'pub-other', sdp: await viewer.offer() }) });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { previewId: string; sdp: string };
+      assert.match(body.sdp, /m=video/);
+      const stream = t.server.rtc.media.sfu.find(other.sdkAppId, { roomId: 77 }, 'pub-other', 'main')!;
+      assert.equal(stream.subscriptions.size, 1);
+      // The snapshot counts no subscriber for it.
+      const state = (await (await fetch(url('api/state'), { headers: bearer })).json()) as { apps: Array<{ sdkAppId: number; trtcRooms: Array<{ streams: Array<{ subscribers: number }> }> }> };
+      assert.equal(state.apps.find((a) => a.sdkAppId === other.sdkAppId)!.trtcRooms[0]!.streams[0]!.subscribers, 0);
+      const appCookie = cookieOf(await login(new URLSearchParams({ sdkAppId: String(t.app.sdkAppId), secretKey: t.app.secretKey }).toString()));
+      assert.equal((await fetch(url(`api/previews/${body.previewId}`), { method: 'DELETE', headers: { cookie: appCookie } })).status, 404, 'another app’s preview');
+      assert.equal(stream.subscriptions.size, 1);
+      assert.equal((await fetch(url(`api/previews/${body.previewId}`), { method: 'DELETE', headers: bearer })).status, 204);
+      assert.equal(stream.subscriptions.size, 0);
+    } finally {
+      client.ws.terminate();
+      await pub.close();
+      await viewer.close();
+    }
   });
 });

@@ -87,7 +87,12 @@ export class ConsoleGateway {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://console.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://console.invalid');
+    } catch {
+      return this.fail(req, res, ConsoleErrors.BAD_REQUEST, true);
+    }
     if (url.pathname === '/console') return send(req, res, 301, { Location: CONSOLE_PATH + url.search }, Buffer.alloc(0));
     const sub = url.pathname.slice(CONSOLE_PATH.length);
     const api = sub.startsWith('api/');
@@ -134,8 +139,8 @@ export class ConsoleGateway {
     const preview = PREVIEW.exec(sub);
     if (preview) {
       if (req.method !== 'DELETE') return this.fail(req, res, ConsoleErrors.METHOD, true, 'DELETE');
-      // A preview id names no app: any console session that holds one may close it (it only stops a thumbnail).
-      if (!this.d.previews.close(preview[1]!)) return this.fail(req, res, ConsoleErrors.NO_PREVIEW, true);
+      // Another app's preview is as unknown to an app's admin as one that does not exist.
+      if (!this.d.previews.close(preview[1]!, viewer.all ? undefined : viewer.sdkAppId)) return this.fail(req, res, ConsoleErrors.NO_PREVIEW, true);
       res.writeHead(204, { 'Cache-Control': 'no-store' }).end();
       return;
     }

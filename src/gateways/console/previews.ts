@@ -53,10 +53,10 @@ export class ConsolePreviews {
     return { id: sub.id, sdp: answered.sdp };
   }
 
-  /** Closes a preview; false when there is no such preview. */
-  close(id: string): boolean {
+  /** Closes a preview (of the app `sdkAppId` only, when given); false when there is no such preview. */
+  close(id: string, sdkAppId?: number): boolean {
     const sub = this.sfu.subscription(id);
-    if (!sub || sub.owner !== this.owner) return false;
+    if (!sub || sub.owner !== this.owner || (sdkAppId !== undefined && sub.publication.sdkAppId !== sdkAppId)) return false;
     this.sfu.unsubscribe(sub);
     return true;
   }
