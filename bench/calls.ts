@@ -34,7 +34,7 @@ export async function benchCalls(): Promise<BenchRow[]> {
     await Promise.all(
       Array.from({ length: 10 }, async (_, i) => {
         while (Date.now() < deadline) {
-          const { call } = await server.calls.start({ sdkAppId: id, caller: users[2 * i]!, callees: [users[2 * i + 1]!], mediaType: 'Video' });
+          const { call } = await server.calls.startCall({ sdkAppId: id, caller: users[2 * i]!, callees: [users[2 * i + 1]!], mediaType: 'Video' });
           await server.calls.accept(id, call.callId, users[2 * i + 1]!);
           await server.calls.endCall(id, call.callId);
           done++;
