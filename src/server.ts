@@ -160,6 +160,7 @@ export async function startServer(
   const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: limiter(), log, metrics, bodies, nonces });
   const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit, bodies });
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
+  ivhChannels.start();
   const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;
   parsePortRange(config.mediaPortRange); // a bad range fails the start, not the first publish
   // SRTP and UDP sends of the SFU's packets, on worker threads (started with the first subscriber).
@@ -168,11 +169,14 @@ export async function startServer(
   metrics.gauge('trtcd_media_worker_sent_packets', 'RTP packets the media workers sent since start', () => mediaWorkers.counts().sent);
   metrics.gauge('trtcd_media_worker_dropped_packets', 'RTP packets the media workers dropped (socket buffer full or closed) since start', () => mediaWorkers.counts().dropped);
   const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, presence, media });
+  rtc.start();
   // Tencent's Web SDK (trtc-sdk-v5): its signalling, schedule and log uploads, onto the same rooms and SFU as /rtc.
   const sdk = new SdkSignalling({ apps, trtcRooms, media: rtc.media, bus, log, metrics, net: media });
+  sdk.start();
   const sdkHttp = new SdkHttp({ bodies, log, metrics });
   // Tencent's Chat SDK and TUICallKit's call engine over it (proxyServer): messages, groups, calls.
   const chat = createChatGateway({ apps, accounts, calls, messages, groups, bus, log, metrics });
+  chat.start();
   const stopActivityLog = logActivity(bus, rtc.media.sfu, log);
   // The developer console: its token is logged with its address below (a new one each start unless configured).
   const consoleToken = config.consoleToken === 'off' ? '' : config.consoleToken || randomBytes(18).toString('base64url');

@@ -37,16 +37,22 @@ export interface AvatarMediaDeps {
 export class AvatarMedia {
   /** Playing avatars: `${sdkAppId}\n${userId}` → their publication. */
   private readonly playing = new Map<UserKey, Publication>();
-  private readonly unsubscribe: Array<() => void>;
+  private unsubscribe: Array<() => void> = [];
   private closed = false;
 
-  constructor(private readonly d: AvatarMediaDeps) {
+  constructor(private readonly d: AvatarMediaDeps) {}
+
+  /** Follows avatars entering rooms (their media starts) and their speak status. */
+  start(): void {
+    if (this.unsubscribe.length > 0) return;
+    const d = this.d;
+    this.closed = false;
     this.unsubscribe = [
       listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'avatar media room event', (p, remote) => {
         const e = p as TrtcRoomEvent;
         if (remote || e.type !== 'enter') return;
         const roles = new Map(d.trtcRooms.members(e.sdkAppId, e.room).map((m) => [m.userId, m.role]));
-        for (const u of e.users) if (roles.get(u) === AVATAR_ROLE) void this.start(e);
+        for (const u of e.users) if (roles.get(u) === AVATAR_ROLE) void this.play(e);
       }),
       listen(d.bus, IVH_EVENT_TOPIC, d.log, 'avatar speak event', (p, remote) => {
         const m = p as { event: IvhEvent; avatar?: { sdkAppId: number; userId: string } };
@@ -67,9 +73,10 @@ export class AvatarMedia {
   close(): void {
     this.closed = true;
     for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
   }
 
-  private async start(e: TrtcRoomEvent): Promise<void> {
+  private async play(e: TrtcRoomEvent): Promise<void> {
     let clips: AvatarClips;
     try {
       clips = await (this.d.clips ?? loadAvatarClips)();

@@ -59,7 +59,7 @@ function callView(c: Call): Record<string, unknown> {
  * callbacks follow what clients do), and every call change reaches the sessions of the users invited to it.
  */
 export class CallFeature implements RtcFeature {
-  private readonly unsubscribe: () => void;
+  private unsubscribe: (() => void) | undefined;
 
   readonly handlers = {
     'call.start': typed(
@@ -99,8 +99,12 @@ export class CallFeature implements RtcFeature {
     'call.get': typed(CallId, async (s, m) => ({ call: callView(this.visible(s, m.callId)) })),
   };
 
-  constructor(private readonly d: CallFeatureDeps) {
-    this.unsubscribe = listen(d.bus, CALL_TOPIC, d.log, 'rtc call event', (p) => this.onCallChanged(p as CallChanged));
+  constructor(private readonly d: CallFeatureDeps) {}
+
+  /** Follows the bus. */
+  start(): void {
+    const d = this.d;
+    this.unsubscribe ??= listen(d.bus, CALL_TOPIC, d.log, 'rtc call event', (p) => this.onCallChanged(p as CallChanged));
   }
 
   /** A user who logs in while calls still ring them is told about each. */
@@ -119,7 +123,8 @@ export class CallFeature implements RtcFeature {
   }
 
   close(): void {
-    this.unsubscribe();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** The active call if the session's user was invited to it (the caller included); NOT_FOUND otherwise. */

@@ -22,6 +22,8 @@ export interface RtcFeature {
   describe?(s: RtcSession): Record<string, unknown>;
   /** The session ended: leave whatever it is in. */
   ended(s: RtcSession, how: SessionEnd): Promise<void> | void;
+  /** Starts listening to the bus. */
+  start?(): void;
   /** Stops listening to the bus. */
   close?(): void;
 }

@@ -62,7 +62,7 @@ export class LiveFeature implements RtcFeature {
   private readonly index = new Map<LiveRoomKey, Set<RtcSession>>();
   /** Live rooms each session is in. */
   private readonly rooms = new Map<RtcSession, Set<string>>();
-  private readonly unsubscribe: () => void;
+  private unsubscribe: (() => void) | undefined;
 
   readonly handlers = {
     // TUILiveKit's startLive: the user creates the room as its owner and is in it.
@@ -139,8 +139,12 @@ export class LiveFeature implements RtcFeature {
     }),
   };
 
-  constructor(private readonly d: LiveFeatureDeps) {
-    this.unsubscribe = listen(d.bus, LIVE_TOPIC, d.log, 'rtc live event', (p) => this.onLiveEvent(p as LiveEvent));
+  constructor(private readonly d: LiveFeatureDeps) {}
+
+  /** Follows the bus. */
+  start(): void {
+    const d = this.d;
+    this.unsubscribe ??= listen(d.bus, LIVE_TOPIC, d.log, 'rtc live event', (p) => this.onLiveEvent(p as LiveEvent));
   }
 
   /** The live rooms of a session, for the auth reply. */
@@ -157,7 +161,8 @@ export class LiveFeature implements RtcFeature {
   }
 
   close(): void {
-    this.unsubscribe();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** Number of sessions in a live room on this node. */

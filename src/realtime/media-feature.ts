@@ -77,7 +77,7 @@ function streamView(p: Publication): Record<string, unknown> {
  */
 export class MediaFeature implements RtcFeature {
   readonly sfu: Sfu;
-  private readonly unsubscribe: Array<() => void>;
+  private unsubscribe: Array<() => void> = [];
 
   readonly handlers = {
     'media.publish': typed(Type.Object({ ...Room, stream: Type.Optional(Stream), sdp: Sdp }), (s, m) => this.publish(s, parseRoom(m, MAX_NUMERIC_ROOM_ID), m.stream ?? 'main', m.sdp)),
@@ -115,6 +115,12 @@ export class MediaFeature implements RtcFeature {
       { unpublished: (p, reason) => this.tellRoom(p, event('media.unpublished', { room: roomOf(p.room), userId: p.userId, stream: p.stream, reason }), p.owner) },
       (sdkAppId, room, userId) => d.trtcRooms.blocked(sdkAppId, room, userId),
     );
+  }
+
+  /** Follows room events and blocks: leaving, removal, dismissal and blocks act on the media here. */
+  start(): void {
+    if (this.unsubscribe.length > 0) return;
+    const d = this.d;
     this.unsubscribe = [
       // Leaving a room, being removed from it or its dismissal ends the user's media there at once.
       listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'rtc media room event', (p) => {
@@ -155,6 +161,7 @@ export class MediaFeature implements RtcFeature {
 
   close(): void {
     for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
     this.sfu.close();
   }
 

@@ -12,6 +12,8 @@ export interface Presence {
   remove(s: RtcSession): void;
   /** Whether the user has a session on any node. */
   online(sdkAppId: number, userId: string): Promise<boolean>;
+  /** Starts refreshing this node's entries. */
+  start(): void;
   close(): void;
 }
 
@@ -22,10 +24,12 @@ export interface Presence {
  */
 export class RedisPresence implements Presence {
   private readonly mine = new Set<RtcSession>();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly redis: Redis) {
-    this.timer = setInterval(() => this.refresh(), PRESENCE_REFRESH_MS);
+  constructor(private readonly redis: Redis) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => this.refresh(), PRESENCE_REFRESH_MS);
     this.timer.unref?.();
   }
 
@@ -45,6 +49,7 @@ export class RedisPresence implements Presence {
 
   close(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   private refresh(): void {

@@ -83,6 +83,8 @@ export class RtcServer {
   /** Digital humans' media in their rooms. */
   readonly avatars: AvatarMedia;
 
+  private readonly listeners: Array<{ start(): void }>;
+
   constructor(private readonly d: RtcServerDeps) {
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
     const track = (p: Promise<unknown>) => this.track(p);
@@ -95,7 +97,10 @@ export class RtcServer {
     // After the room feature: on a room's leave events the room index is updated before media is dropped.
     this.media = new MediaFeature({ rooms, trtcRooms: d.trtcRooms, bus: d.bus, log: d.log, net: d.media });
     this.avatars = new AvatarMedia({ bus: d.bus, log: d.log, media: this.media, trtcRooms: d.trtcRooms });
-    this.features = [rooms, new CallFeature({ calls: d.calls, bus: d.bus, log: d.log, sessions, track }), this.live, this.media];
+    const calls = new CallFeature({ calls: d.calls, bus: d.bus, log: d.log, sessions, track });
+    this.features = [rooms, calls, this.live, this.media];
+    // The order they listen to the bus in: on a room's leave events the room index is updated before media is dropped.
+    this.listeners = [this.live, rooms, this.media, this.avatars, calls];
     this.handlers = Object.assign(
       {
         'auth.renew': (s: RtcSession, m: RtcRequest) => this.renew(s, m),
@@ -103,6 +108,12 @@ export class RtcServer {
       },
       ...this.features.map((f) => f.handlers),
     );
+  }
+
+  /** Starts the features listening to the bus, and the presence refresh. */
+  start(): void {
+    for (const l of this.listeners) l.start();
+    this.d.presence?.start();
   }
 
   /** Number of open connections. */

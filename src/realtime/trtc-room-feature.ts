@@ -79,8 +79,7 @@ export class TrtcRoomFeature implements RtcFeature {
   private readonly index = new Map<TrtcRoomKey, Map<string, RtcSession>>();
   /** Rooms each session is in, by roomKey. */
   private readonly rooms = new Map<RtcSession, Map<string, Entered>>();
-  private readonly unsubscribe: () => void;
-  private readonly unsubscribeMessages: () => void;
+  private unsubscribe: Array<() => void> = [];
 
   readonly handlers = {
     'room.enter': (s: RtcSession, m: RtcRequest) => this.enter(s, m),
@@ -88,15 +87,22 @@ export class TrtcRoomFeature implements RtcFeature {
     'room.message': (s: RtcSession, m: RtcRequest) => this.message(s, m),
   };
 
-  constructor(private readonly d: TrtcRoomFeatureDeps) {
-    this.unsubscribe = listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'rtc room event', (p) => this.onRoomEvent(p as TrtcRoomEvent));
-    // Custom messages sent on other nodes, for the members connected here.
-    this.unsubscribeMessages = d.bus.subscribe(ROOM_MESSAGE_TOPIC, (p, remote) => {
-      // /rtc messages sent on this node were delivered here already; those of another protocol were not.
-      if (!remote && (p as RoomMessage).via === undefined) return;
-      const m = p as RoomMessage;
-      this.fanOut(m, undefined);
-    });
+  constructor(private readonly d: TrtcRoomFeatureDeps) {}
+
+  /** Follows room events and the custom messages sent on other nodes (or by other protocols). */
+  start(): void {
+    if (this.unsubscribe.length > 0) return;
+    const d = this.d;
+    this.unsubscribe = [
+      listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'rtc room event', (p) => this.onRoomEvent(p as TrtcRoomEvent)),
+      // Custom messages sent on other nodes, for the members connected here.
+      d.bus.subscribe(ROOM_MESSAGE_TOPIC, (p, remote) => {
+        // /rtc messages sent on this node were delivered here already; those of another protocol were not.
+        if (!remote && (p as RoomMessage).via === undefined) return;
+        const m = p as RoomMessage;
+        this.fanOut(m, undefined);
+      }),
+    ];
   }
 
   /** The rooms of a session, for the auth reply. */
@@ -113,8 +119,8 @@ export class TrtcRoomFeature implements RtcFeature {
   }
 
   close(): void {
-    this.unsubscribe();
-    this.unsubscribeMessages();
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
   }
 
   private async enter(s: RtcSession, m: RtcRequest): Promise<Record<string, unknown>> {

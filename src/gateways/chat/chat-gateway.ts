@@ -97,13 +97,17 @@ class ChatGateway {
   private readonly unsubscribe: Array<() => void> = [];
   private readonly pending = new Set<Promise<unknown>>();
   private readonly stops: Array<() => void> = [];
+  /** What start() subscribes to, and what else it starts. */
+  private readonly follows: Array<{ topic: string; what: string; handler: (payload: unknown) => void }> = [];
+  private readonly starts: Array<() => void> = [];
+  private started = false;
   private pushSeq = 0;
   // Instance ids: unique per node for its life (the SDK sends its own back in status_instid).
   private instSeq = 1000 + Math.floor(Math.random() * 1_000_000) * 1000;
 
   constructor(private readonly d: ChatGatewayDeps) {
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: CHAT_MAX_FRAME_BYTES });
-    this.unsubscribe.push(listen(d.bus, CHAT_LOGIN_TOPIC, d.log, 'chat login', (p) => this.onLogin(p as ChatLogin)));
+    this.follow(CHAT_LOGIN_TOPIC, 'chat login', (p) => this.onLogin(p as ChatLogin));
     d.metrics.gauge('trtcd_chat_connections', 'open Chat SDK WebSocket connections', () => this.sessions.size);
   }
 
@@ -112,9 +116,22 @@ class ChatGateway {
     return this.sessions.size;
   }
 
-  /** Subscribes `handler` to a bus topic for the gateway's life (the message and call pushes). */
+  /** Subscribes `handler` to a bus topic from start() to close() (the logins, message and call pushes). */
   follow(topic: string, what: string, handler: (payload: unknown) => void): void {
-    this.unsubscribe.push(listen(this.d.bus, topic, this.d.log, what, handler));
+    this.follows.push({ topic, what, handler });
+  }
+
+  /** Runs `fn` at start() (the call engine's timers). */
+  onStart(fn: () => void): void {
+    this.starts.push(fn);
+  }
+
+  /** Subscribes what follow() named and starts what onStart() named; safe to repeat. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const f of this.follows) this.unsubscribe.push(listen(this.d.bus, f.topic, this.d.log, f.what, f.handler));
+    for (const fn of this.starts) fn();
   }
 
   /** The logged-in sessions of a user on this node. */
@@ -286,6 +303,7 @@ class ChatGateway {
 
   /** Closes every socket and stops following the bus. */
   async close(): Promise<void> {
+    this.started = false;
     this.stops.splice(0).forEach((f) => f());
     this.unsubscribe.forEach((u) => u());
     this.unsubscribe.length = 0;
@@ -325,7 +343,7 @@ export function createChatGateway(d: ChatServices): ChatGateway {
   gateway.follow(CHAT_TOPIC, 'chat message push', (p) => pushMessage(pushes, p as ChatEvent));
   gateway.follow(GROUP_TOPIC, 'chat group tips push', (p) => pushGroupChange(pushes, p as GroupChanged));
   gateway.follow(CALL_TOPIC, 'chat call push', (p) => engine.onCallChanged(p as CallChanged));
-  engine.start();
+  gateway.onStart(() => engine.start());
   gateway.onClose(() => engine.stop());
   return gateway;
 }

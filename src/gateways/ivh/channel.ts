@@ -95,7 +95,7 @@ export class IvhChannels {
   private readonly wss: WebSocketServer;
   private readonly channels = new Map<string, Channel>();
   private readonly history = new Map<string, History>();
-  private readonly unsubscribe: Array<() => void>;
+  private unsubscribe: Array<() => void> = [];
   private readonly idleMs: number;
   private readonly now: () => number;
 
@@ -103,6 +103,12 @@ export class IvhChannels {
     this.idleMs = d.idleMs ?? IVH_CHANNEL_IDLE_MS;
     this.now = d.now ?? Date.now;
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: d.maxFrame ?? IVH_BODY_LIMIT });
+  }
+
+  /** Follows the sessions' events and closings on the bus (for the channels open on this node). */
+  start(): void {
+    if (this.unsubscribe.length > 0) return;
+    const d = this.d;
     this.unsubscribe = [
       d.bus.subscribe(IVH_EVENT_TOPIC, (p) => this.onEvent(p as { sdkAppId: number; sessionId: string; event: IvhEvent })),
       d.bus.subscribe(IVH_CLOSED_TOPIC, (p) => this.onClosed(p as { sdkAppId: number; sessionId: string; errorCode: number })),
@@ -254,6 +260,7 @@ export class IvhChannels {
   /** Closes every channel (1001), waits up to a second for the handshakes, then destroys what is left. */
   async close(): Promise<void> {
     for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
     const open = [...this.channels.values()];
     await Promise.all(
       open.map(

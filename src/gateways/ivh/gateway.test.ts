@@ -581,6 +581,7 @@ describe('IVH command channel (unit: fake service, short idle)', () => {
 
   before(async () => {
     channels = new IvhChannels({ apps, service: fakeService(started, commands), bus, log: createLogger('silent'), metrics: new Metrics(), idleMs: 300 });
+    channels.start();
     http = createServer((_req, res) => res.end());
     http.on('upgrade', (req, socket: Socket, head) => channels.upgrade(req, socket, head));
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));

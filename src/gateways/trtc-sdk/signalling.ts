@@ -63,12 +63,19 @@ export class SdkSignalling {
   private readonly rooms = new Map<TrtcRoomKey, Map<string, SdkConnection>>();
   /** streamSeq of the messages that reach SDK users from other protocols, per sender and cmdId. */
   private readonly streamSeqs = new Map<string, number>();
-  private readonly unsubscribe: Array<() => void> = [];
+  private unsubscribe: Array<() => void> = [];
   private readonly pending = new Set<Promise<unknown>>();
   private relay: string | undefined;
+  private observing = false;
 
   constructor(readonly d: SdkSignallingDeps) {
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: SDK_MAX_FRAME_BYTES });
+  }
+
+  /** Follows room events, custom messages from other nodes and protocols, and the SFU's publications. */
+  start(): void {
+    if (this.unsubscribe.length > 0) return;
+    const d = this.d;
     this.unsubscribe.push(listen(d.bus, TRTC_ROOM_TOPIC, d.log, 'trtc-sdk room event', (p) => this.onRoomEvent(p as TrtcRoomEvent)));
     this.unsubscribe.push(
       d.bus.subscribe(ROOM_MESSAGE_TOPIC, (p, remote) => {
@@ -82,6 +89,8 @@ export class SdkSignalling {
         }
       }),
     );
+    if (this.observing) return;
+    this.observing = true;
     d.media.sfu.observe({
       published: (pub) => this.publicationChanged(pub, true),
       updated: (pub) => this.publicationChanged(pub, false),
@@ -268,6 +277,7 @@ export class SdkSignalling {
   /** Closes every socket (1001) and waits for the rooms they leave to be recorded. */
   async close(): Promise<void> {
     for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
     await Promise.all([...this.conns].map((c) => c.shutdown(1001, 'server shutting down', SHUTDOWN_GRACE_MS)));
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
