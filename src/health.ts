@@ -4,20 +4,20 @@ import { TIMED_OUT, within } from './deadline.ts';
 import { packageRoot } from './package-root.ts';
 
 /** A dependency's state as /healthz reports it. */
-export interface DependencyHealth {
+interface DependencyHealth {
   status: 'ok' | 'down' | 'disabled';
   /** Why it is down. */
   error?: string;
 }
 
 /** What /healthz answers: 200 when every configured dependency answers, else 503. */
-export interface Health {
+interface Health {
   httpStatus: 200 | 503;
   body: { status: 'ok' | 'unavailable'; version: string; store: DependencyHealth & { kind: string }; redis: DependencyHealth };
 }
 
 /** The dependencies a node needs: a probe each (undefined when not configured). */
-export interface HealthProbes {
+interface HealthProbes {
   storeKind: string;
   store: () => Promise<void>;
   redis?: () => Promise<void>;

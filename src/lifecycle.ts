@@ -4,7 +4,7 @@
 // reverse.
 
 /** A long-lived part: start() after the parts it uses, stop() before them; both safe to repeat. */
-export interface Lifecycle {
+interface Lifecycle {
   start(): void | Promise<void>;
   stop(): void | Promise<void>;
 }

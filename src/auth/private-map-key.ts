@@ -29,7 +29,7 @@ export interface PrivateMapKeyBuffer {
   strRoomId?: string;
 }
 
-export type PrivateMapKeyFailure = UserSigFailure | 'NO_USERBUF' | 'BUFFER_INVALID' | 'ACCOUNT_MISMATCH' | 'ROOM_MISMATCH' | 'PRIVILEGE_DENIED';
+type PrivateMapKeyFailure = UserSigFailure | 'NO_USERBUF' | 'BUFFER_INVALID' | 'ACCOUNT_MISMATCH' | 'ROOM_MISMATCH' | 'PRIVILEGE_DENIED';
 
 export type VerifyPrivateMapKeyResult =
   | { ok: true; buffer: PrivateMapKeyBuffer }
@@ -46,7 +46,7 @@ interface GenCommon {
   now?: number;
 }
 
-export interface VerifyPrivateMapKeyOptions {
+interface VerifyPrivateMapKeyOptions {
   sdkAppId: number;
   secretKey: string;
   userId: string;

@@ -103,7 +103,7 @@ export function parseTc3Authorization(header: string | undefined): Tc3Authorizat
 }
 
 /** Incoming headers as Node gives them: lower-case names. */
-export type HeaderMap = Record<string, string | string[] | undefined>;
+type HeaderMap = Record<string, string | string[] | undefined>;
 
 function headerValue(headers: HeaderMap, name: string): string {
   const v = headers[name];

@@ -24,7 +24,7 @@ type Failure = Extract<VerifyResult, { ok: false }>;
 type Success = Extract<VerifyResult, { ok: true }>;
 
 /** The parsed JSON document of a token; values are untrusted and unvalidated. */
-export type DecodedUserSig = Record<string, unknown>;
+type DecodedUserSig = Record<string, unknown>;
 
 /** Thrown by decodeUserSig; `reason` is EMPTY or MALFORMED. */
 export class UserSigError extends Error {
@@ -34,7 +34,7 @@ export class UserSigError extends Error {
   }
 }
 
-export interface GenUserSigOptions {
+interface GenUserSigOptions {
   sdkAppId: number;
   secretKey: string;
   userId: string;
@@ -45,7 +45,7 @@ export interface GenUserSigOptions {
   now?: number;
 }
 
-export interface VerifyUserSigOptions {
+interface VerifyUserSigOptions {
   sdkAppId: number;
   secretKey: string;
   userId: string;
@@ -262,7 +262,7 @@ export function verifyUserSig(token: string, o: VerifyUserSigOptions): VerifyRes
   return settle(analyse(token, o.userId, o.sdkAppId, o.secretKey, o.expectUserbuf === true), o.userId, o.now ?? nowSeconds());
 }
 
-export interface UserSigVerifierOptions {
+interface UserSigVerifierOptions {
   sdkAppId: number;
   secretKey: string;
   /** Cache bound; the oldest entry is evicted when full. Default 100_000. */

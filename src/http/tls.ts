@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 
 /** A PEM certificate (chain) and its private key. */
-export interface TlsPair {
+interface TlsPair {
   cert: Buffer;
   key: Buffer;
 }

@@ -20,7 +20,7 @@ export function isSpeaking(status: SpeakStatus): boolean {
 }
 
 /** What avatar media needs. */
-export interface AvatarMediaDeps {
+interface AvatarMediaDeps {
   bus: Bus;
   log: Logger;
   media: Pick<MediaFeature, 'sfu' | 'announce'>;

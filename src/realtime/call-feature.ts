@@ -15,7 +15,7 @@ const MAX_CALL_TARGETS = 100;
 const MAX_CALL_USER_DATA_BYTES = 1000;
 
 /** What the call part of /rtc needs. */
-export interface CallFeatureDeps {
+interface CallFeatureDeps {
   calls: Pick<CallsService, 'startCall' | 'accept' | 'reject' | 'hangup' | 'cancel' | 'join' | 'invite' | 'offline' | 'get' | 'callsOf'>;
   bus: Bus;
   log: Logger;

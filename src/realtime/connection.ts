@@ -17,10 +17,10 @@ import {
 } from './protocol.ts';
 
 /** Answers one request: resolves to the reply's fields, or throws an RtcError (anything else is answered INTERNAL). */
-export type RequestHandler = (c: RtcConnection, req: RtcRequest) => Promise<Record<string, unknown> | void>;
+type RequestHandler = (c: RtcConnection, req: RtcRequest) => Promise<Record<string, unknown> | void>;
 
 /** Where the connection reports what the server must know. */
-export interface ConnectionHooks {
+interface ConnectionHooks {
   handle: RequestHandler;
   /** Called once when the socket is closed, whatever closed it: `clean` unless it dropped without a close frame. */
   closed(c: RtcConnection, clean: boolean): void;

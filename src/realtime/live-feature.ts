@@ -12,7 +12,7 @@ import type { RtcSession } from './session.ts';
 import { liveRoomKey, type LiveRoomKey } from '../services/tenant-keys.ts';
 
 /** What the live-room part of /rtc needs. */
-export interface LiveFeatureDeps {
+interface LiveFeatureDeps {
   live: Pick<LiveService, 'create' | 'get' | 'enter' | 'leave' | 'isBanned' | 'isMuted' | 'sendText' | 'sendCustom' | 'takeSeat' | 'kickOffSeat'>;
   gifts: Pick<GiftsService, 'sendGift' | 'listGifts'>;
   bus: Bus;

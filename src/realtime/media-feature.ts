@@ -23,7 +23,7 @@ import type { RtcSession } from './session.ts';
 import { roomOf, type TrtcRoomFeature } from './trtc-room-feature.ts';
 
 /** What the media part of /rtc needs. */
-export interface MediaFeatureDeps {
+interface MediaFeatureDeps {
   rooms: Pick<TrtcRoomFeature, 'entry' | 'sessionsIn'>;
   /** Where the room's media blocks (SetUserBlocked*) are kept; a new publication starts with its user's. */
   trtcRooms: Pick<TrtcRoomsService, 'blocked'>;

@@ -44,7 +44,7 @@ export function isRtcPath(url: string): boolean {
 }
 
 /** What the /rtc server needs from the rest of trtcd. */
-export interface RtcServerDeps {
+interface RtcServerDeps {
   apps: Pick<AppsService, 'get' | 'verifyUserSig' | 'admit'>;
   accounts: Pick<AccountsService, 'exists' | 'importOne'>;
   trtcRooms: Pick<TrtcRoomsService, 'enter' | 'leave' | 'members' | 'exists' | 'blocked'>;

@@ -21,7 +21,7 @@ import type { RtcSession } from './session.ts';
 import { roomKey, trtcRoomKey, type TrtcRoomKey } from '../services/tenant-keys.ts';
 
 /** What the TRTC room part of /rtc needs. */
-export interface TrtcRoomFeatureDeps {
+interface TrtcRoomFeatureDeps {
   apps: Pick<AppsService, 'get' | 'admit'>;
   trtcRooms: Pick<TrtcRoomsService, 'enter' | 'leave' | 'members' | 'exists'>;
   bus: Bus;

@@ -5,7 +5,7 @@ import type { CallsTable, Database } from './schema.ts';
 export type CallRow = Selectable<CallsTable>;
 
 /** Filter of ended calls (get_record_by_filter): start time window in ms, optional result and type. */
-export interface CallRecordFilter {
+interface CallRecordFilter {
   sdkAppId: number;
   fromMs: number;
   toMs: number;

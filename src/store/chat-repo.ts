@@ -4,7 +4,7 @@ import type { ChatC2cMessagesTable, ChatGroupMembersTable, ChatGroupMessagesTabl
 /** A `chat_c2c_messages` row. */
 export type C2cRow = Selectable<ChatC2cMessagesTable>;
 /** The last message of a user's C2C conversation, with the peer it was exchanged with. */
-export type C2cConversationRow = C2cRow & { peer: string };
+type C2cConversationRow = C2cRow & { peer: string };
 
 /** Where a page of the messages between two users starts (they are ordered by time, then id). */
 export interface C2cBound {

@@ -3,13 +3,13 @@ import type { SqlDialect } from './dialect.ts';
 import type { Database, GiftRecordsTable } from './schema.ts';
 
 /** A catalogue entry (gift or category) as stored: id plus JSON info. */
-export interface CatalogueRow {
+interface CatalogueRow {
   id: string;
   info: string;
 }
 
 /** Gifts one user received in a room, read in one statement so the numbers agree with each other. */
-export interface ReceivedStats {
+interface ReceivedStats {
   /** Sum of Count over the accepted sends that named the user as a receiver. */
   count: number;
   /** Sum of Count × Coins (one gift's price) over those sends. */
@@ -29,7 +29,7 @@ export interface GiftTotals {
 }
 
 /** Which catalogue table: `gifts` or `gift_categories`. */
-export type CatalogueKind = 'gift' | 'category';
+type CatalogueKind = 'gift' | 'category';
 
 /** Queries on the gift catalogue (gifts, categories) and the accepted-gift records. */
 export class GiftsRepo {

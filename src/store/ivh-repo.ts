@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Database, IvhAvatarsTable } from './schema.ts';
 
 /** An `ivh_avatars` row. */
-export type IvhAvatarRow = Selectable<IvhAvatarsTable>;
+type IvhAvatarRow = Selectable<IvhAvatarsTable>;
 
 /** Queries on digital-human avatars (projects, assets) and sessions. */
 export class IvhRepo {

@@ -6,7 +6,7 @@ export type TrtcRoomRow = Selectable<TrtcRoomsTable>;
 /** A `trtc_users` row. */
 export type TrtcUserRow = Selectable<TrtcUsersTable>;
 /** An `iot_rooms` row. */
-export type IotRoomRow = Selectable<IotRoomsTable>;
+type IotRoomRow = Selectable<IotRoomsTable>;
 
 /** Queries on TRTC room history (rooms and user stays) and on IoT Explorer rooms. */
 export class TrtcRepo {

@@ -1,7 +1,7 @@
 import type { AppSettings, CallbackConfig, CallbackFamily } from '../services/apps/settings.ts';
 
 /** Where one callback command goes: the URL and the token that signs it. */
-export interface CallbackTarget {
+interface CallbackTarget {
   url: string;
   token: string;
 }

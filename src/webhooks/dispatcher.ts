@@ -9,7 +9,7 @@ import type { Store } from '../store/store.ts';
 import { callbackTarget } from './callback-config.ts';
 
 /** How the dispatcher retries. */
-export interface DispatcherOptions {
+interface DispatcherOptions {
   /** First retry delay; doubles per attempt (ms). */
   retryBaseMs: number;
   /** Longest retry delay (ms). */

@@ -33,10 +33,10 @@ export function beforeSendGiftBody(operator: string, roomId: string, water: Gift
  * The outcome of a before-callback: allowed, or blocked and why; a block by the app server's own answer (`rejected`)
  * carries its ErrorCode and ErrorInfo.
  */
-export type BeforeVerdict = { allowed: true } | { allowed: false; reason: string; rejected: boolean; errorCode?: number; errorInfo?: string };
+type BeforeVerdict = { allowed: true } | { allowed: false; reason: string; rejected: boolean; errorCode?: number; errorInfo?: string };
 
 /** What the callback needs from the request that triggered it. */
-export interface BeforeMeta {
+interface BeforeMeta {
   sdkAppId: number;
   clientIp: string;
   platform: string;

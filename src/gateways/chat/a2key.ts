@@ -3,7 +3,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** A ticket's holder. */
-export interface Ticket {
+interface Ticket {
   userId: string;
   /** Unix seconds after which the ticket is refused (the UserSig's own expiry). */
   expiresAt: number;

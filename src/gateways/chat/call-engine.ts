@@ -14,7 +14,7 @@ import type { ChatSession } from './session.ts';
 import { callMemberKey, type CallMemberKey } from '../../services/tenant-keys.ts';
 
 /** What the call engine binding needs. */
-export interface CallEngineDeps {
+interface CallEngineDeps {
   calls: Pick<CallsService, 'startCall' | 'accept' | 'reject' | 'hangup' | 'cancel' | 'join' | 'invite' | 'offline' | 'get' | 'callsOf'>;
   /** Pushes to every instance of a user on this node. */
   pushTo(sdkAppId: number, userId: string, servcmd: string, body: unknown): number;

@@ -31,7 +31,7 @@ import { ChatSession } from './session.ts';
 import { userKey, type UserKey } from '../../services/tenant-keys.ts';
 
 /** What the Chat gateway needs from the rest of trtcd. */
-export interface ChatGatewayDeps {
+interface ChatGatewayDeps {
   apps: Pick<AppsService, 'get' | 'verifyUserSig' | 'admit'>;
   accounts: Pick<AccountsService, 'exists' | 'importOne'>;
   /** Every servcmd a logged-in session may send, but wslogin/wslogout and heartbeat.alive. */

@@ -10,7 +10,7 @@ import { ChatError, ChatErrors, type ChatErrorEntry } from './errors.ts';
 import type { ChatSession } from './session.ts';
 
 /** What the group commands need. */
-export interface GroupDeps {
+interface GroupDeps {
   groups: Pick<GroupsService, 'get' | 'addMembers' | 'join' | 'removeMembers' | 'quit' | 'update' | 'destroy'>;
 }
 

@@ -17,7 +17,7 @@ import { wireGroupType } from '../../services/chat/message.ts';
 import { tinyIdOf } from '../trtc-sdk/protocol.ts';
 
 /** What group pushes need. */
-export interface GroupPushDeps {
+interface GroupPushDeps {
   /** Pushes to every instance of a user on this node; how many got it. */
   pushTo(sdkAppId: number, userId: string, servcmd: string, body: unknown): number;
 }

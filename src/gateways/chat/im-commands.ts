@@ -15,7 +15,7 @@ import type { ChatSession } from './session.ts';
  * What the message commands need. Without the conversation methods (a `messages` typed for sending and syncing only),
  * the conversation list stays empty and getroammsg/msgreaded get the empty answers of before.
  */
-export interface ImDeps {
+interface ImDeps {
   messages: Pick<MessagesService, 'sendC2C' | 'sync'> & ConversationDeps;
   groups: Pick<GroupsService, 'create' | 'get' | 'joined' | 'sendMessage'>;
 }

@@ -4,7 +4,7 @@ import type { MessagesService } from '../../services/chat/messages-service.ts';
 import { c2cItem, groupItem } from './im-commands.ts';
 
 /** What message pushes need. */
-export interface ImPushDeps {
+interface ImPushDeps {
   messages: Pick<MessagesService, 'delivered'>;
   groups: Pick<GroupsService, 'get'>;
   /** Pushes to every instance of a user on this node; how many got it. */

@@ -45,7 +45,7 @@ const TIMESTAMP = /^\d{1,12}$/;
 const FORM = 'application/x-www-form-urlencoded';
 
 /** What the Cloud API gateway needs from the rest of the server. */
-export interface CloudApiDeps {
+interface CloudApiDeps {
   apps: Pick<AppsService, 'bySecretId' | 'admit'>;
   services: CloudServices;
   actions: ActionTable;

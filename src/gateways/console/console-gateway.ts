@@ -44,7 +44,7 @@ export function isConsolePath(url: string): boolean {
 type Viewer = { all: true } | { all: false; sdkAppId: number };
 
 /** What the console gateway needs. */
-export interface ConsoleDeps extends ConsoleSources {
+interface ConsoleDeps extends ConsoleSources {
   /** The console token ('' when only app credentials open the console). */
   token: string;
   bodies: BodyReader;

@@ -11,7 +11,7 @@ import type { RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 export const MAX_PREVIEWS = 32;
 
 /** Why a preview was not opened. */
-export type PreviewRefusal = 'NO_STREAM' | 'TOO_MANY' | 'BAD_OFFER';
+type PreviewRefusal = 'NO_STREAM' | 'TOO_MANY' | 'BAD_OFFER';
 
 /** The console's video subscriptions on this node's SFU. */
 export class ConsolePreviews {

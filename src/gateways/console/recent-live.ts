@@ -8,7 +8,7 @@ import { liveRoomKey, type LiveRoomKey } from '../../services/tenant-keys.ts';
 const KEEP = 20;
 
 /** A message or gift as the console lists it. */
-export interface RecentLiveEvent {
+interface RecentLiveEvent {
   kind: 'text' | 'custom' | 'gift';
   /** Unix ms. */
   time: number;

@@ -48,7 +48,7 @@ const UPGRADE_STATUS: Readonly<Record<number, number>> = {
 };
 
 /** What the command channel needs from the rest of the server. */
-export interface IvhChannelDeps {
+interface IvhChannelDeps {
   apps: Pick<AppsService, 'byIvhAppKey' | 'admit'>;
   service: IvhSessions;
   bus: Bus;

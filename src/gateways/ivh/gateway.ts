@@ -35,7 +35,7 @@ export type IvhSessions = Pick<
 >;
 
 /** What the IVH HTTP gateway needs from the rest of the server. */
-export interface IvhDeps {
+interface IvhDeps {
   apps: Pick<AppsService, 'byIvhAppKey' | 'admit'>;
   service: IvhSessions;
   log: Logger;
@@ -249,7 +249,7 @@ function trtcRoom(p: Payload, session: IvhSession): { roomId?: number; strRoomId
 }
 
 /** One IVH HTTP API: answers the Payload after ReqId (echoed by the caller). */
-export type IvhHandler = (ctx: { app: App; reqId: string; service: IvhSessions }, p: Payload) => Promise<Payload> | Payload;
+type IvhHandler = (ctx: { app: App; reqId: string; service: IvhSessions }, p: Payload) => Promise<Payload> | Payload;
 
 /** The dispatch table: request path → metrics label and handler. */
 const IVH_ROUTES: Readonly<Record<string, { name: string; handle: IvhHandler }>> = {

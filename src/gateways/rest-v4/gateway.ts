@@ -14,7 +14,7 @@ const PATH = /^\/v4\/([A-Za-z0-9_]+)\/([A-Za-z0-9_]+)$/;
 const UINT = /^\d{1,10}$/;
 
 /** What the REST v4 gateway needs from the rest of the server. */
-export interface RestV4Deps {
+interface RestV4Deps {
   apps: AppsService;
   services: RestServices;
   commands: CommandTable;

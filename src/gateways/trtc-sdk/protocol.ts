@@ -93,9 +93,6 @@ export const SdkRole = { ANCHOR: 20, AUDIENCE: 21 } as const;
 /** The reason index of a 4135 PEER_LEAVE (the SDK's remote-user-exit reason). */
 export const LeaveReason = { NORMAL: 0, TIMEOUT: 1, KICK: 2, ROLE_CHANGE: 3 } as const;
 
-/** cmd 9 reasons: the SDK raises `kicked-out` with the first three. */
-export type BanReason = 'kick' | 'banned' | 'room_disband';
-
 /** Codes trtcd sends in refusals that have no Tencent code of their own (Tencent's are in RtcErrors). */
 export const SdkErrors = {
   /** A command before the join reply, or in a room the connection is not in. */

@@ -22,7 +22,7 @@ import { SdkConnection } from './sdk-connection.ts';
 import { trtcRoomKey, type TrtcRoomKey } from '../../services/tenant-keys.ts';
 
 /** What the SDK gateway needs from the rest of trtcd. */
-export interface SdkSignallingDeps {
+interface SdkSignallingDeps {
   apps: Pick<AppsService, 'get' | 'verifyUserSig' | 'admit'>;
   trtcRooms: Pick<TrtcRoomsService, 'enter' | 'leave' | 'members' | 'exists' | 'setRole'>;
   /** The /rtc media feature: its SFU, and how /rtc users hear of a new publication. */
@@ -46,7 +46,7 @@ export function isSdkWsPath(url: string): boolean {
 }
 
 /** A custom message from an SDK user, as it is handed to the room. */
-export interface SdkMessage {
+interface SdkMessage {
   sdkAppId: number;
   room: RoomRef;
   from: string;

@@ -27,7 +27,7 @@ export interface ClientAbility {
 }
 
 /** The codecs both ends use: the client's own Opus and VP8 entries (the SDK answers its offer with its own numbers). */
-export interface SpcCodecs {
+interface SpcCodecs {
   opus: AbilityCodec;
   /** The client's uplink VP8 (payload type and RTX of its offer). */
   vp8: AbilityCodec;

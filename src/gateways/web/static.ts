@@ -50,13 +50,13 @@ async function bundleSdk(root: string): Promise<string> {
 }
 
 /** Options of createWebHandler. */
-export interface WebHandlerOptions {
+interface WebHandlerOptions {
   /** The package root holding web/; default: found from this module or the entry script. */
   root?: string;
 }
 
 /** Answers GET/HEAD for the landing page, the SDK bundle and the demo; returns false (nothing sent) for any other request. */
-export type WebHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+type WebHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** A handler for /sdk/trtcd.js (bundled on first request, then kept in memory) and /demo/. */
 export function createWebHandler(o: WebHandlerOptions = {}): WebHandler {

@@ -19,7 +19,7 @@ export interface AvatarClips {
 }
 
 /** Options of a ClipPlayer. */
-export interface ClipPlayerOptions {
+interface ClipPlayerOptions {
   /** Wall clock in ms, for pacing and the keyframe rate limit; Date.now by default. */
   now?: () => number;
 }

@@ -2,7 +2,7 @@
 // congestion feedback. The choice only names a layer; the writer switches at the chosen layer's next keyframe.
 
 /** A publisher's video layer. */
-export type Layer = 'big' | 'small';
+type Layer = 'big' | 'small';
 
 /** Smoothed loss (RTCP receiver reports) above which the subscriber is congested. */
 const LOSS_HIGH = 0.1;

@@ -47,7 +47,7 @@ export function nativeSession(native: NativeSrtp, keys: SessionKeys): unknown {
 }
 
 /** A socket address to send a route's packets to, on a UDP socket's descriptor. */
-export interface RouteTarget {
+interface RouteTarget {
   /** How the worker makes the route's SRTP session (see sessionKeys in rtp-writer.ts). */
   keys: SessionKeys;
   fd: number;

@@ -3,7 +3,7 @@
 // werift's OggParser is not exported from the package and stops silently on bad input, hence this small parser.
 
 /** The audio of an Ogg Opus file. */
-export interface OggOpus {
+interface OggOpus {
   channels: number;
   /** Samples (at 48 kHz) the decoder should drop at the start. */
   preSkip: number;

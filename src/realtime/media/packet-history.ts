@@ -1,7 +1,7 @@
 // The recent packets of one stream, kept as bytes for retransmission (NACK), not as objects.
 
 /** A kept packet, as a retransmission needs it. */
-export interface KeptPacket {
+interface KeptPacket {
   timestamp: number;
   marker: boolean;
   payload: Buffer;

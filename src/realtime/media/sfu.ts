@@ -48,7 +48,7 @@ export interface Subscription {
 }
 
 /** What happened to a publication, for the events each client protocol sends. */
-export interface SfuListener {
+interface SfuListener {
   unpublished(p: Publication, reason: string): void;
   published?(p: Publication): void;
   /** Muted or unmuted, blocked or unblocked. */
@@ -56,7 +56,7 @@ export interface SfuListener {
 }
 
 /** Which kinds of a user's publications in a room the server blocks (looked up once per publication, not per packet). */
-export type BlockLookup = (sdkAppId: number, room: RoomRef, userId: string) => Readonly<Record<MediaKind, boolean>>;
+type BlockLookup = (sdkAppId: number, room: RoomRef, userId: string) => Readonly<Record<MediaKind, boolean>>;
 
 const NONE_BLOCKED: BlockLookup = () => ({ audio: false, video: false });
 

@@ -21,7 +21,7 @@ export interface App {
 }
 
 /** What `app create --json` prints: the credentials a client needs. */
-export interface AppCredentials {
+interface AppCredentials {
   sdkAppId: number;
   secretKey: string;
   admin: string;
@@ -33,7 +33,7 @@ export interface AppCredentials {
 export const CallbackConfigErrors = { EXISTS: 'CALLBACK_CONFIG_EXISTS', MISSING: 'CALLBACK_CONFIG_MISSING' } as const;
 
 /** Why an app cannot serve requests right now. */
-export type AppRefusal = 'DISABLED' | 'EXPIRED' | 'IP_NOT_ALLOWED';
+type AppRefusal = 'DISABLED' | 'EXPIRED' | 'IP_NOT_ALLOWED';
 
 interface Loaded {
   app: App;

@@ -60,13 +60,13 @@ export interface GroupProfileUpdate {
 }
 
 /** Who did a membership change, and whether it may be announced (see GroupChanged). */
-export interface ChangeBy {
+interface ChangeBy {
   operator?: string;
   silent?: boolean;
 }
 
 /** What `create` needs. */
-export interface CreateGroup {
+interface CreateGroup {
   sdkAppId: number;
   /** Private, Work, Public, ChatRoom, Meeting, AVChatRoom or Community. */
   type: string;
@@ -83,7 +83,7 @@ export interface CreateGroup {
 }
 
 /** What `sendMessage` needs. */
-export interface SendGroupMessage {
+interface SendGroupMessage {
   sdkAppId: number;
   groupId: string;
   /** The sender; '' for a message from the app itself. */

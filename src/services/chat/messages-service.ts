@@ -21,7 +21,7 @@ const SEQ_COUNTERS = 100_000;
 const UINT32_MAX = 0xffffffff;
 
 /** What `sendC2C` needs. */
-export interface SendC2C {
+interface SendC2C {
   sdkAppId: number;
   from: string;
   to: string;
@@ -40,7 +40,7 @@ export interface SendC2C {
 }
 
 /** A page of a user's C2C messages and the cookie to continue from. */
-export interface SyncPage {
+interface SyncPage {
   messages: C2CMessage[];
   /** The id of the last message returned (decimal), or the starting cursor when none was. */
   cookie: string;
@@ -59,7 +59,7 @@ export interface C2CConversation {
 }
 
 /** Which page of a conversation's history `history` returns; `before*` and `after*` do not mix. */
-export interface HistoryQuery {
+interface HistoryQuery {
   /** Unix s: messages at or before it (without `beforeKey`); absent or 0: from the newest. */
   beforeTime?: number;
   /** MsgKey (`<seq>_<random>_<time>`) of the oldest message of the previous page: the messages before it. */
@@ -72,7 +72,7 @@ export interface HistoryQuery {
 }
 
 /** A page of history, oldest first; `complete`: nothing lies beyond it in the direction paged. */
-export interface HistoryPage {
+interface HistoryPage {
   messages: C2CMessage[];
   complete: boolean;
 }

@@ -25,7 +25,7 @@ const IVH_PLAY_HOST = 'liveplay.ivh.qq.com';
 const STREAM_MAX_INTERVAL = { min: 2000, max: 6000, default: 2000 } as const;
 
 /** What createsession / createsessionbyasset carry. */
-export interface CreateSessionRequest {
+interface CreateSessionRequest {
   projectId?: string;
   assetKey?: string;
   userId: string;

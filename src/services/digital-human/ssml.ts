@@ -271,7 +271,7 @@ function breakMs(el: SsmlElement): number {
 }
 
 /** What a drive text says: the words (tags stripped, `<sub>` read as its alias, entities decoded) and the `<break>` pauses. */
-export interface SsmlSpeech {
+interface SsmlSpeech {
   text: string;
   pauseMs: number;
 }

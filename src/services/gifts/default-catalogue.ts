@@ -1,5 +1,5 @@
 /** One gift of the default catalogue, with its names in every supported language. */
-export interface DefaultGift {
+interface DefaultGift {
   id: string;
   coins: number;
   level: number;
@@ -10,7 +10,7 @@ export interface DefaultGift {
 }
 
 /** One category of the default catalogue and the gifts it holds. */
-export interface DefaultCategory {
+interface DefaultCategory {
   id: string;
   name: string;
   desc: string;

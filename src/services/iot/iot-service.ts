@@ -14,7 +14,7 @@ const IOT_SIGNATURE_EXPIRE_S = 86_400;
 const MAX_STR_ROOM_ID_BYTES = 64;
 
 /** One entry of TRTCParamList. */
-export interface TrtcParams {
+interface TrtcParams {
   SdkAppId: number;
   UserId: string;
   UserSig: string;

@@ -82,7 +82,7 @@ export const MEMBER_PAGE_SIZE = 100;
 export const MAX_MEMBER_LIST = 1000;
 
 /** Time (unix s) and in-room sequence number of a message sent. */
-export interface SentMessage {
+interface SentMessage {
   time: number;
   seq: number;
 }

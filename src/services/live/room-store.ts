@@ -95,7 +95,7 @@ export function roomIdProblem(roomId: string): string | null {
 }
 
 /** How a change is announced: its bus event, who made it, and the after-callbacks it causes. */
-export interface ChangeEvent {
+interface ChangeEvent {
   type: LiveEvent['type'];
   data: Record<string, unknown> | ((room: LiveRoom) => Record<string, unknown>);
   origin?: LiveOrigin;

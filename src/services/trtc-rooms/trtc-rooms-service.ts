@@ -40,7 +40,7 @@ export interface TrtcBlockEvent extends MediaBlock {
 const NOT_BLOCKED: Readonly<MediaBlock> = Object.freeze({ audio: false, video: false });
 
 /** Details of a client entering, kept in the user history. */
-export interface EnterInfo {
+interface EnterInfo {
   role?: string;
   deviceType?: string;
   sdkVersion?: string;
@@ -71,7 +71,7 @@ export function roomText(ref: RoomRef): string {
 }
 
 /** A room as the history APIs show it. */
-export interface RoomHistory {
+interface RoomHistory {
   commId: string;
   roomId: string;
   creator: string;
@@ -80,7 +80,7 @@ export interface RoomHistory {
 }
 
 /** A user's stay as the history APIs show it. */
-export interface UserHistory {
+interface UserHistory {
   roomId: string;
   userId: string;
   joinTs: number;
