@@ -16,7 +16,8 @@ import { giftCommands } from './gateways/rest-v4/gifts.ts';
 import { liveConfigCommands } from './gateways/rest-v4/live-config.ts';
 import { liveCommands } from './gateways/rest-v4/live.ts';
 import { RestErrors } from './gateways/rest-v4/errors.ts';
-import { envelope, newRequestId, RestV4Gateway } from './gateways/rest-v4/gateway.ts';
+import { envelope, RestV4Gateway } from './gateways/rest-v4/gateway.ts';
+import { RequestIds } from './http/request-ids.ts';
 import { IvhChannels, IVH_WS_PREFIX } from './gateways/ivh/channel.ts';
 import { IvhGateway, IVH_HTTP_PREFIX } from './gateways/ivh/gateway.ts';
 import { RedisPresence } from './realtime/presence.ts';
@@ -146,7 +147,10 @@ export async function startServer(
   const metrics = new Metrics();
   const bodies = new BodyReader({ ...DEFAULT_BODY_LIMITS, unauthenticatedBytes: config.unauthenticatedBodyBytes, timeoutMs: config.bodyTimeoutMs });
   metrics.gauge('trtcd_unauthenticated_body_bytes', 'bytes of request bodies held before their request is authenticated', () => bodies.held);
+  // REST v4 RequestIds, also for the 400 of a request that could not be parsed.
+  const restIds = new RequestIds();
   const rest = new RestV4Gateway({
+    ids: restIds,
     apps,
     services: { accounts, calls, live, gifts, messages, groups, apps },
     commands: { ...accountCommands, ...callCommands, ...liveCommands, ...giftCommands, ...liveConfigCommands, ...callbackConfigCommands, ...chatCommands },
@@ -158,8 +162,9 @@ export async function startServer(
   });
   const nonces = redisBus ? new RedisNonceLog(redisBus.redis, SIGNATURE_WINDOW_SECONDS) : undefined;
   const cloud = new CloudApiGateway({ apps, services: { iot, trtcRooms }, actions: cloudActions, limiter: limiter(), log, metrics, bodies, nonces });
-  const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit, bodies });
-  const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit });
+  const ivhIds = new RequestIds();
+  const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit, bodies, ids: ivhIds });
+  const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit, ids: ivhIds });
   ivhChannels.start();
   const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;
   parsePortRange(config.mediaPortRange); // a bad range fails the start, not the first publish
@@ -236,7 +241,7 @@ export async function startServer(
     // A TLS handshake that failed or timed out (https passes it on as a clientError) has no HTTP to answer: an answer
     // written before the handshake would wait for it forever.
     if (!socket.writable || err.code === 'ECONNRESET' || /^ERR_(SSL|TLS)_/.test(err.code ?? '')) return socket.destroy();
-    const body = envelope(newRequestId(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.info);
+    const body = envelope(restIds.rest(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.info);
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   // WebSocket upgrades: the IVH command channel and the /rtc client protocol; any other path is refused with 404.

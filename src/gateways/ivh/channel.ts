@@ -1,4 +1,5 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { RequestIds } from '../../http/request-ids.ts';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Bus } from '../../bus/bus.ts';
@@ -9,7 +10,7 @@ import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import { IVH_CLOSED_TOPIC, IVH_EVENT_TOPIC, type IvhEvent } from '../../services/digital-human/session.ts';
 import { DomainError } from '../../services/errors.ts';
 import { IvhError, IvhErrors, domainToIvh, type IvhErrorEntry } from './errors.ts';
-import { authenticateIvh, IVH_BODY_LIMIT, IVH_MAX_REQ_ID, ivhEnvelope, newIvhRequestId, type IvhSessions } from './gateway.ts';
+import { authenticateIvh, IVH_BODY_LIMIT, IVH_MAX_REQ_ID, ivhEnvelope, type IvhSessions } from './gateway.ts';
 
 /** The command channel (ivh.md §3.1): `GET` + `Upgrade: websocket`, query `appkey&requestid=<SessionId>&timestamp&signature`. */
 export const IVH_CHANNEL_PATH = '/v2/ws/ivh/interactdriver/interactdriverservice/commandchannel';
@@ -60,6 +61,8 @@ interface IvhChannelDeps {
   idleMs?: number;
   /** Clock in milliseconds (tests); Date.now by default. */
   now?: () => number;
+  /** Where the RequestIDs of refused upgrades come from (a source of its own by default). */
+  ids?: RequestIds;
 }
 
 interface Channel {
@@ -98,8 +101,10 @@ export class IvhChannels {
   private unsubscribe: Array<() => void> = [];
   private readonly idleMs: number;
   private readonly now: () => number;
+  private readonly ids: RequestIds;
 
   constructor(private readonly d: IvhChannelDeps) {
+    this.ids = d.ids ?? new RequestIds();
     this.idleMs = d.idleMs ?? IVH_CHANNEL_IDLE_MS;
     this.now = d.now ?? Date.now;
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: d.maxFrame ?? IVH_BODY_LIMIT });
@@ -115,6 +120,15 @@ export class IvhChannels {
     ];
   }
 
+  /** Answers a refused upgrade with an HTTP status and the IVH envelope, then closes the socket. */
+  private refuse(socket: Duplex, status: number, code: number, message: string): void {
+    if (!socket.writable) return void socket.destroy();
+    const body = ivhEnvelope(this.ids.hex(), code, message, {});
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
   /** Number of open channels. */
   get size(): number {
     return this.channels.size;
@@ -125,8 +139,8 @@ export class IvhChannels {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (path !== IVH_CHANNEL_PATH) return refuse(socket, 404, IvhErrors.INVALID_PARAMETER.code, `Unknown WebSocket path ${path}.`);
-    if (req.method !== 'GET') return refuse(socket, 405, IvhErrors.INVALID_PARAMETER.code, 'A WebSocket upgrade must be a GET.');
+    if (path !== IVH_CHANNEL_PATH) return this.refuse(socket, 404, IvhErrors.INVALID_PARAMETER.code, `Unknown WebSocket path ${path}.`);
+    if (req.method !== 'GET') return this.refuse(socket, 405, IvhErrors.INVALID_PARAMETER.code, 'A WebSocket upgrade must be a GET.');
     let app: App;
     let sessionId: string;
     try {
@@ -140,7 +154,7 @@ export class IvhChannels {
       if (!(err instanceof IvhError) && !(err instanceof DomainError)) this.d.log.error({ err }, 'ivh channel upgrade crashed');
       const message = err instanceof IvhError || (err instanceof DomainError && entry !== IvhErrors.INTERNAL) ? err.message : entry.message;
       this.d.metrics.observeCode('ivh-ws', 'upgrade', String(entry.code), process.hrtime.bigint());
-      return refuse(socket, UPGRADE_STATUS[entry.code] ?? 400, entry.code, message);
+      return this.refuse(socket, UPGRADE_STATUS[entry.code] ?? 400, entry.code, message);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, app, sessionId));
   }
@@ -295,11 +309,3 @@ function errorFrame(reqId: string, code: number, message: string): string {
   return JSON.stringify({ Header: { Code: code, Message: message, RequestID: reqId }, Payload: { ReqId: reqId } });
 }
 
-/** Answers a refused upgrade with an HTTP status and the IVH envelope, then closes the socket. */
-function refuse(socket: Duplex, status: number, code: number, message: string): void {
-  if (!socket.writable) return void socket.destroy();
-  const body = ivhEnvelope(newIvhRequestId(), code, message, {});
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}

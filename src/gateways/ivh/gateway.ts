@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestIds } from '../../http/request-ids.ts';
 import { ivhSignature, ivhSigningString } from '../../auth/ivh-signature.ts';
 import { safeEqual } from '../../auth/tc3.ts';
 import { BodyReader, declaredLength, parseQuery, sendJson, utf8 } from '../../http/body.ts';
@@ -46,16 +46,8 @@ interface IvhDeps {
   bodies?: BodyReader;
   /** Clock in milliseconds (tests); Date.now by default. */
   now?: () => number;
-}
-
-// 20 random hex digits per process plus a 12-digit counter: 32 hex digits like the documented ids, no randomness per request.
-const ID_PREFIX = randomBytes(10).toString('hex');
-let seq = 0;
-
-/** A generated RequestID: 32 lowercase hex digits, unique per process. */
-export function newIvhRequestId(): string {
-  seq++;
-  return ID_PREFIX + seq.toString(16).padStart(12, '0');
+  /** Where RequestIDs come from (a source of its own by default). */
+  ids?: RequestIds;
 }
 
 /** `{"Header":{Code,Message,RequestID},"Payload":{…}}`. */
@@ -363,11 +355,13 @@ export class IvhGateway {
   private readonly now: () => number;
   private readonly bodyLimit: number;
   private readonly bodies: BodyReader;
+  private readonly ids: RequestIds;
 
   constructor(private readonly d: IvhDeps) {
     this.now = d.now ?? Date.now;
     this.bodyLimit = d.bodyLimit ?? IVH_BODY_LIMIT;
     this.bodies = d.bodies ?? new BodyReader();
+    this.ids = d.ids ?? new RequestIds();
   }
 
   /** Serves one request. */
@@ -381,14 +375,14 @@ export class IvhGateway {
     let requestId: string | undefined;
     this.run(req, route, q < 0 ? '' : url.slice(q + 1), path, (id) => (requestId = id)).then(
       (out) => {
-        const id = requestId ?? newIvhRequestId();
+        const id = requestId ?? this.ids.hex();
         if ('aborted' in out) return void this.d.log.debug({ requestId: id, api: label }, 'ivh request aborted by the client during its body');
         sendJson(res, 200, ivhEnvelope(id, out.code, out.message, out.payload), out.close);
         this.d.metrics.observeCode('ivh', label, String(out.code), start);
         if (out.code !== 0) this.d.log.info({ requestId: id, api: label, code: out.code, message: out.message }, 'ivh request failed');
       },
       (err: unknown) => {
-        const id = requestId ?? newIvhRequestId();
+        const id = requestId ?? this.ids.hex();
         this.d.log.error({ requestId: id, api: label, err }, 'ivh request crashed');
         if (!res.headersSent) sendJson(res, 200, ivhEnvelope(id, IvhErrors.INTERNAL.code, IvhErrors.INTERNAL.message, {}), true);
         this.d.metrics.observeCode('ivh', label, String(IvhErrors.INTERNAL.code), start);

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RequestIds } from '../../http/request-ids.ts';
 import type { VerifyResult } from '../../auth/usersig.ts';
 import { BodyReader, declaredLength, parseQuery, sendJson, utf8 } from '../../http/body.ts';
 import type { RateLimiter } from '../../limits/rate-limiter.ts';
@@ -24,6 +24,8 @@ interface RestV4Deps {
   bodyLimit: number;
   /** The server's body reader (limits and timeout); the body is read only once the request is authenticated. */
   bodies?: BodyReader;
+  /** Where RequestIds come from (the server's; a source of its own by default). */
+  ids?: RequestIds;
 }
 
 const SIG_ERRORS: Record<Exclude<VerifyResult, { ok: true }>['reason'], RestErrorEntry> = {
@@ -37,16 +39,6 @@ const SIG_ERRORS: Record<Exclude<VerifyResult, { ok: true }>['reason'], RestErro
   SIG_MISMATCH: RestErrors.SIG_KEY_MISMATCH,
   USERBUF_MISMATCH: RestErrors.SIG_INVALID,
 };
-
-// 20 random hex digits per process plus a 12-digit counter: unique without drawing randomness per request.
-const ID_PREFIX = randomBytes(10).toString('hex');
-let seq = 0;
-
-/** A RequestId shaped like Tencent's: `Id-<32 hex>-O-Seq-<n>`. */
-export function newRequestId(): string {
-  seq++;
-  return `Id-${ID_PREFIX}${seq.toString(16).padStart(12, '0')}-O-Seq-${seq % 0x7fffffff}`;
-}
 
 /** Renders the REST v4 envelope: ActionStatus, ErrorInfo, ErrorCode, RequestId, then the payload. */
 export function envelope(requestId: string, code: number, info: string, payload?: Record<string, unknown>): string {
@@ -77,15 +69,17 @@ type Outcome = { code: number; info: string; payload?: Record<string, unknown>; 
  */
 export class RestV4Gateway {
   private readonly bodies: BodyReader;
+  private readonly ids: RequestIds;
 
   constructor(private readonly d: RestV4Deps) {
     this.bodies = d.bodies ?? new BodyReader();
+    this.ids = d.ids ?? new RequestIds();
   }
 
   /** Serves one request; always answers HTTP 200 with the v4 envelope. */
   handle(req: IncomingMessage, res: ServerResponse): void {
     const start = process.hrtime.bigint();
-    const requestId = newRequestId();
+    const requestId = this.ids.rest();
     let command = 'unknown';
     this.run(req, requestId, (c) => (command = c)).then(
       (out) => {
