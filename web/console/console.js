@@ -6,7 +6,7 @@ const appSelect = document.getElementById('app');
 const updated = document.getElementById('updated');
 const problem = document.getElementById('problem');
 let last = '';
-let state = { apps: [] };
+let state = { apps: [], app: null };
 
 /** An element with attributes and children (strings become text). */
 function el(tag, attrs = {}, ...children) {
@@ -284,8 +284,9 @@ function draw() {
     appSelect.replaceChildren(...ids.map((id) => el('option', { value: id }, id)));
     if (ids.includes(keep)) appSelect.value = keep;
   }
-  const app = state.apps.find((a) => String(a.sdkAppId) === appSelect.value) ?? state.apps[0];
+  const app = state.app;
   if (!app) return;
+  if (appSelect.value !== String(app.sdkAppId)) appSelect.value = String(app.sdkAppId);
   drawSettings(app);
   drawLive(app);
   drawTrtc(app);
@@ -302,7 +303,8 @@ function showProblem(text) {
 
 async function poll() {
   try {
-    const res = await fetch('api/state', { cache: 'no-store' });
+    // The full view of the selected app only (the others are listed by id).
+    const res = await fetch(`api/state${appSelect.value ? `?sdkAppId=${appSelect.value}` : ''}`, { cache: 'no-store' });
     if (res.status === 401) {
       showProblem('Signed out: open the console address trtcd logged at start, or sign in again.');
       location.reload();
@@ -314,7 +316,7 @@ async function poll() {
     updated.textContent = `updated ${new Date(next.now).toLocaleTimeString()}`;
     showProblem('');
     // Redraw only on change, so that a button is not replaced under the pointer every second.
-    const body = JSON.stringify(next.apps);
+    const body = JSON.stringify([next.apps, next.app]);
     if (body !== last) {
       last = body;
       state = next;
@@ -325,7 +327,7 @@ async function poll() {
   }
 }
 
-appSelect.addEventListener('change', draw);
+appSelect.addEventListener('change', () => void poll());
 
 // For tests and curious developers: the frames each thumbnail decoded, by `${userId}/${stream}`.
 window.trtcdConsole = {

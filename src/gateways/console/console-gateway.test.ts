@@ -63,18 +63,24 @@ describe('console gateway', () => {
     const page = await fetch(url(''), { headers: { cookie: cookieOf(opened) } });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>trtcd console<\/title>/);
-    const state = (await (await fetch(url('api/state'), { headers: bearer })).json()) as { viewer: string; apps: Array<{ sdkAppId: number }> };
+    const state = (await (await fetch(url('api/state'), { headers: bearer })).json()) as { viewer: string; apps: Array<{ sdkAppId: number }>; app: { sdkAppId: number } };
     assert.equal(state.viewer, 'token');
     assert.deepEqual(state.apps.map((a) => a.sdkAppId).sort(), [t.app.sdkAppId, other.sdkAppId].sort());
+    assert.equal(state.app.sdkAppId, state.apps[0]!.sdkAppId, 'the first app in full when none is asked for');
+    const shown = (await (await fetch(url(`api/state?sdkAppId=${other.sdkAppId}`), { headers: bearer })).json()) as { app: { sdkAppId: number; callbacks: unknown[] } };
+    assert.equal(shown.app.sdkAppId, other.sdkAppId);
+    assert.equal(shown.app.callbacks.length, 1);
   });
 
   it('an app login (SDKAppID + SecretKey, form or JSON) shows that app only, and not another app’s callbacks', async () => {
     const r = await login(new URLSearchParams({ sdkAppId: String(t.app.sdkAppId), secretKey: t.app.secretKey }).toString());
     assert.equal(r.status, 303);
     const cookie = cookieOf(r);
-    const state = (await (await fetch(url('api/state'), { headers: { cookie } })).json()) as { viewer: string; apps: Array<{ sdkAppId: number; secretKey?: string }> };
+    // Asking for another app shows its own.
+    const state = (await (await fetch(url(`api/state?sdkAppId=${other.sdkAppId}`), { headers: { cookie } })).json()) as { viewer: string; apps: Array<{ sdkAppId: number }>; app: { sdkAppId: number } };
     assert.equal(state.viewer, 'app');
     assert.deepEqual(state.apps.map((a) => a.sdkAppId), [t.app.sdkAppId]);
+    assert.equal(state.app.sdkAppId, t.app.sdkAppId);
     assert.doesNotMatch(JSON.stringify(state), new RegExp(t.app.secretKey), 'no secret is shown');
     // Wrong tenant: the other app's callback is as unknown as a missing one.
     const retry = await fetch(url(`api/apps/${other.sdkAppId}/callbacks/${otherCallback}/retry`), { method: 'POST', headers: { cookie } });
@@ -182,8 +188,8 @@ describe('console gateway', () => {
       const stream = t.server.rtc.media.sfu.find(other.sdkAppId, { roomId: 77 }, 'pub-other', 'main')!;
       assert.equal(stream.subscriptions.size, 1);
       // The snapshot counts no subscriber for it.
-      const state = (await (await fetch(url('api/state'), { headers: bearer })).json()) as { apps: Array<{ sdkAppId: number; trtcRooms: Array<{ streams: Array<{ subscribers: number }> }> }> };
-      assert.equal(state.apps.find((a) => a.sdkAppId === other.sdkAppId)!.trtcRooms[0]!.streams[0]!.subscribers, 0);
+      const state = (await (await fetch(url(`api/state?sdkAppId=${other.sdkAppId}`), { headers: bearer })).json()) as { app: { trtcRooms: Array<{ streams: Array<{ subscribers: number }> }> } };
+      assert.equal(state.app.trtcRooms[0]!.streams[0]!.subscribers, 0);
       const appCookie = cookieOf(await login(new URLSearchParams({ sdkAppId: String(t.app.sdkAppId), secretKey: t.app.secretKey }).toString()));
       assert.equal((await fetch(url(`api/previews/${body.previewId}`), { method: 'DELETE', headers: { cookie: appCookie } })).status, 404, 'another app’s preview');
       assert.equal(stream.subscriptions.size, 1);

@@ -117,7 +117,9 @@ export class ConsoleGateway {
     if (sub === 'api/state') {
       if (req.method !== 'GET') return this.fail(req, res, ConsoleErrors.METHOD, true, 'GET');
       const apps = viewer.all ? this.d.apps.list() : [this.d.apps.get(viewer.sdkAppId)].filter((a): a is App => a !== undefined);
-      return this.json(res, 200, { viewer: viewer.all ? 'token' : 'app', ...(await consoleSnapshot(this.d, apps)) });
+      const shown = url.searchParams.get('sdkAppId');
+      const snapshot = await consoleSnapshot(this.d, apps, shown !== null && /^\d{1,10}$/.test(shown) ? Number(shown) : undefined);
+      return this.json(res, 200, { viewer: viewer.all ? 'token' : 'app', ...snapshot });
     }
     const retry = RETRY.exec(sub);
     if (retry) {

@@ -120,7 +120,8 @@ export async function appSnapshot(s: ConsoleSources, app: App) {
   };
 }
 
-/** The console's view of the apps it may show. */
-export async function consoleSnapshot(s: ConsoleSources, apps: App[]) {
-  return { now: Date.now(), apps: await Promise.all(apps.map((a) => appSnapshot(s, a))) };
+/** The apps the viewer may show, and the full view of one of them (`shown`, or the first): one app's queries a poll. */
+export async function consoleSnapshot(s: ConsoleSources, apps: App[], shown: number | undefined) {
+  const app = apps.find((a) => a.sdkAppId === shown) ?? apps[0];
+  return { now: Date.now(), apps: apps.map((a) => ({ sdkAppId: a.sdkAppId })), app: app ? await appSnapshot(s, app) : null };
 }
