@@ -6,6 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { RTCDtlsTransport } from 'werift';
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession } from 'werift';
+import { FanOut } from '../src/realtime/media/fan-out.ts';
 import { MediaWorkers } from '../src/realtime/media/media-workers.ts';
 import { nativeSrtp, type NativeSrtp } from '../src/realtime/media/native-srtp.ts';
 import { RtpWriter } from '../src/realtime/media/rtp-writer.ts';
@@ -100,8 +101,8 @@ async function measure(v: Variant): Promise<number> {
 
 /** Wall time each media-worker run lasts, ms. */
 const WORKERS_MS = Number(process.env.BENCH_FORWARD_WORKERS_MS ?? 3000);
-/** Packets written but not yet sent that the driver allows before it waits (a ring queues 2048 at most). */
-const IN_FLIGHT = 1500;
+/** Packets (subscribers’ copies) written but not yet sent, per worker, that the driver allows before it waits. */
+const IN_FLIGHT = 4000;
 /** Runs of each worker count; the median is reported. */
 const ROUNDS = 3;
 
@@ -121,13 +122,15 @@ async function silentSinks(n: number): Promise<{ ports: number[]; close(): void 
 }
 
 /**
- * Forwarded packets per wall-second with `workers` media workers: the main thread writes each publisher packet for 50
- * subscribers into the workers' send rings (waiting when IN_FLIGHT are queued) and the workers protect and send.
+ * Forwarded packets per wall-second with `workers` media workers: the main thread hands each publisher packet to the
+ * publication's FanOut, which writes it once into each worker's send ring (waiting when IN_FLIGHT are queued), and the
+ * workers write every subscriber's copy, protect and send it. The subscribers join as the SFU's senders do.
  */
 async function workersRate(workers: number, sockets: Socket[], ports: number[]): Promise<{ pps: number; dropped: number; mainBusy: number }> {
   const pool = new MediaWorkers(workers, { warn: (f: unknown, m: string) => console.error(m, f) } as never);
+  const fanOut = new FanOut();
   try {
-    const writers = Array.from({ length: SUBSCRIBERS }, (_, i) => {
+    for (let i = 0; i < SUBSCRIBERS; i++) {
       const nominated = { protocol: { type: 'stun', transport: { socket: sockets[i] } }, remoteAddr: ['127.0.0.1', ports[i]], packetsSent: 0, bytesSent: 0 };
       const dtls = {
         state: 'connected',
@@ -137,18 +140,21 @@ async function workersRate(workers: number, sockets: Socket[], ports: number[]):
         bytesSent: 0,
         packetsSent: 0,
       };
-      return new RtpWriter(dtls as unknown as RTCDtlsTransport, null, pool);
-    });
-    const ext = { midId: 1, mid: Buffer.from('1'), twccId: 3 };
-    const payload = randomBytes(PAYLOAD_BYTES);
-    let seq = 0;
+      const writer = new RtpWriter(dtls as unknown as RTCDtlsTransport, null, pool);
+      const route = writer.laneRoute()!;
+      const { header, twccAt } = writer.template({ payloadType: 96, ssrc: 1000 + i, sequenceNumber: 0, timestamp: 0, marker: false }, { midId: 1, mid: Buffer.from('1'), twccId: 3 });
+      fanOut.join(route.lane, route.id, header, twccAt, { refresh: () => undefined });
+    }
+    const packet = new RtpPacket(new RtpHeader({ payloadType: 100, ssrc: 1, sequenceNumber: 0, timestamp: 0 }), randomBytes(PAYLOAD_BYTES));
     let written = 0;
     const run = async (ms: number) => {
       const end = performance.now() + ms;
       while (performance.now() < end) {
         for (let k = 0; k < 4; k++) {
-          for (let i = 0; i < SUBSCRIBERS; i++) if (writers[i]!.write({ payloadType: 96, ssrc: 1000 + i, sequenceNumber: seq, timestamp: seq * 3000, marker: false }, payload, ext)) written++;
-          seq = (seq + 1) & 0xffff;
+          packet.header.sequenceNumber = (packet.header.sequenceNumber + 1) & 0xffff;
+          packet.header.timestamp = (packet.header.timestamp + 3000) >>> 0;
+          fanOut.send(packet);
+          written += SUBSCRIBERS;
         }
         for (;;) {
           const c = pool.counts();
@@ -166,6 +172,7 @@ async function workersRate(workers: number, sockets: Socket[], ports: number[]):
     const mainBusy = performance.eventLoopUtilization(elu).utilization;
     return { pps: (after.sent - before.sent) / ((performance.now() - t0) / 1000), dropped: after.dropped - before.dropped, mainBusy };
   } finally {
+    fanOut.close();
     await pool.stop();
   }
 }

@@ -206,6 +206,7 @@ export async function startServer(
   metrics.gauge('trtcd_rtc_connections', 'open /rtc WebSocket connections', () => rtc.size);
   metrics.gauge('trtcd_media_publications', 'streams published to this node\'s SFU', () => rtc.media.sfu.stats().publications);
   metrics.gauge('trtcd_media_subscriptions', 'subscriptions forwarded by this node\'s SFU', () => rtc.media.sfu.stats().subscriptions);
+  metrics.gauge('trtcd_media_fanout_members', 'subscribers\' senders whose copies a media worker writes (one per kind)', () => rtc.media.sfu.stats().fanOutMembers);
 
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';

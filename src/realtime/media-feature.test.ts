@@ -7,6 +7,7 @@ import { trtcCloudClient } from '../../test/helpers/cloud-api.ts';
 import { eventually, MediaPeer } from '../../test/helpers/media-peer.ts';
 import { rtcLogin, type RtcTestClient } from '../../test/helpers/rtc-client.ts';
 import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
+import { nativeSrtp } from './media/native-srtp.ts';
 import { RtcErrors } from './protocol.ts';
 
 describe('/rtc media (werift peers through the SFU)', () => {
@@ -84,6 +85,8 @@ describe('/rtc media (werift peers through the SFU)', () => {
     const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
     assert.match(metrics, /trtcd_media_publications [1-9]/);
     assert.match(metrics, /trtcd_media_subscriptions [1-9]/);
+    // With the SRTP accelerator the media workers write the subscriber's copies (its audio and video senders).
+    if (nativeSrtp()) assert.match(metrics, /trtcd_media_fanout_members 2\n/);
     // A new subscriber gets a keyframe request sent upstream; so does the subscriber's own PLI.
     await eventually(() => plis >= 1);
     // Past the keyframe-request throttle (KEYFRAME_INTERVAL_MS).

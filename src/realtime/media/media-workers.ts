@@ -1,5 +1,5 @@
 // The media worker threads: the SFU's SRTP protection and UDP sends, spread over the machine's cores.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Logger } from '../../logger.ts';
 import { packageRoot } from '../../package-root.ts';
@@ -13,6 +13,10 @@ export const LANE_SLOT_BYTES = 1600;
 const FLUSH_EVERY = 256;
 /** Room kept after a packet for its SRTP tag. */
 export const LANE_TAG_ROOM = 16;
+/** Fan-out members a lane holds (one per subscriber's sender whose publication's packets the worker fans out). */
+const MEMBERS = 2048;
+/** Bytes of a member's header template: the RTP header, the MID and transport-wide sequence extensions. */
+export const MEMBER_HEADER_BYTES = 48;
 
 /**
  * Where things are in a send ring's SharedArrayBuffer (send-worker.mjs reads the same layout): what the main thread
@@ -22,15 +26,35 @@ export const LANE_TAG_ROOM = 16;
 const LAYOUT = {
   WRITE: 0,
   SLEEPING: 1,
+  /** Messages posted to the worker so far (it reads them before the packets written after them). */
+  POSTED: 2,
   READ: 16,
   SENT: 32,
   DROPPED: 33,
   ctlInts: 48,
   metaAt: 192,
-  /** Per slot: route, length (of the header alone when the payload is shared), shared payload's offset or -1, its length. */
-  metaInts: 4,
-  dataAt: 192 + SLOTS * 16,
+  /**
+   * Per slot: route (or minus a fan-out group), length (of the header alone when the payload is shared; of the
+   * payload for a group), shared payload's offset or -1, its length, the transport-wide sequence field's offset or
+   * -1 (the worker numbers it), and for a group the sequence number, timestamp and marker each member's header takes.
+   */
+  metaInts: 8,
+  membersAt: 192 + SLOTS * 32,
+  /**
+   * Per member: generation (0: none), route, packets and payload octets sent, header length, sequence field's offset
+   * in it or -1, and the ring position it joined at (earlier group packets are not its).
+   */
+  memberInts: 8,
+  dataAt: 192 + SLOTS * 32 + MEMBERS * 32,
+  /** Where the members' header templates start in the data (after the slots), MEMBER_HEADER_BYTES each. */
+  headersAt: SLOTS * LANE_SLOT_BYTES,
 } as const;
+
+/** Where a subscriber's packets are fanned out by a worker: its slot in the lane's member table and its generation. */
+export interface LaneMember {
+  readonly slot: number;
+  readonly gen: number;
+}
 /**
  * At most this many packets are queued, half the ring: a packet may share the payload of one written less than
  * SHARE_SPAN packets before it, whose slot then cannot be reused while the packet waits.
@@ -65,6 +89,11 @@ export class SendLane {
   readonly data: Buffer;
   private readonly ctl: Int32Array;
   private readonly meta: Int32Array;
+  private readonly members: Int32Array;
+  /** Member slots not in use, oldest freed first (a slot is reused as late as possible). */
+  private readonly freeMembers: number[] = Array.from({ length: MEMBERS }, (_, i) => i);
+  private nextGen = 1;
+  private nextGroup = 1;
   private write = 0;
   /** The worker's read position when last looked at: slots before it are free. */
   private read = 0;
@@ -81,19 +110,97 @@ export class SendLane {
   constructor(
     private readonly worker: Worker,
     sab: SharedArrayBuffer,
+    /** Where messages to the worker go (it reads them synchronously, in step with the ring). */
+    private readonly port: MessagePort,
   ) {
     this.ctl = new Int32Array(sab, 0, LAYOUT.ctlInts);
     this.meta = new Int32Array(sab, LAYOUT.metaAt, SLOTS * LAYOUT.metaInts);
-    this.data = Buffer.from(sab, LAYOUT.dataAt, SLOTS * LANE_SLOT_BYTES);
+    this.members = new Int32Array(sab, LAYOUT.membersAt, MEMBERS * LAYOUT.memberInts);
+    this.data = Buffer.from(sab, LAYOUT.dataAt, SLOTS * LANE_SLOT_BYTES + MEMBERS * MEMBER_HEADER_BYTES);
   }
 
-  /** Announces a route (an SRTP session and a destination); its id tags the packets written for it. */
-  route(target: RouteTarget): number {
+  /**
+   * Announces a route (an SRTP session and a destination); its id tags the packets written for it. `twcc` is the
+   * transport-wide sequence number the transport last sent: the worker numbers the route's packets on from it.
+   */
+  route(target: RouteTarget, twcc = 0): number {
     const id = this.nextRoute++;
     this.routes++;
     if (this.pending > 0) this.pending--;
-    this.worker.postMessage({ op: 'route', id, keys: target.keys, fd: target.fd, ip: target.ip, port: target.port });
+    this.post({ op: 'route', id, keys: target.keys, fd: target.fd, ip: target.ip, port: target.port, twcc });
     return id;
+  }
+
+  private post(message: object): void {
+    this.port.postMessage(message);
+    Atomics.add(this.ctl, LAYOUT.POSTED, 1);
+  }
+
+  /** A new fan-out group: packets committed to it (`commitGroup`) go to each of its members. */
+  group(): number {
+    return this.nextGroup++;
+  }
+
+  /**
+   * Makes a route a member of a group: the worker sends it every packet committed to the group from when it sees
+   * the member on, with `header` (its header template, `twccAt` the transport-wide sequence field's offset in it or
+   * -1) in front. Undefined when the lane's member table is full.
+   */
+  join(group: number, route: number, header: Buffer, twccAt: number): LaneMember | undefined {
+    if (header.length > MEMBER_HEADER_BYTES) return undefined;
+    const slot = this.freeMembers.shift();
+    if (slot === undefined) return undefined;
+    const m = slot * LAYOUT.memberInts;
+    header.copy(this.data, LAYOUT.headersAt + slot * MEMBER_HEADER_BYTES);
+    this.members[m + 1] = route;
+    this.members[m + 2] = 0;
+    this.members[m + 3] = 0;
+    this.members[m + 4] = header.length;
+    this.members[m + 5] = twccAt;
+    this.members[m + 6] = this.write;
+    const gen = this.nextGen;
+    this.nextGen = this.nextGen >= 0x7fffffff ? 1 : this.nextGen + 1;
+    Atomics.store(this.members, m, gen);
+    if (this.alive) this.post({ op: 'join', group, slot, gen });
+    return { slot, gen };
+  }
+
+  /** Ends a membership at once: packets already queued for the group are not sent to it either. Safe to repeat. */
+  leave(group: number, member: LaneMember): boolean {
+    const m = member.slot * LAYOUT.memberInts;
+    if (Atomics.load(this.members, m) !== member.gen) return false;
+    Atomics.store(this.members, m, 0);
+    this.freeMembers.push(member.slot);
+    if (this.alive) this.post({ op: 'leave', group, slot: member.slot, gen: member.gen });
+    return true;
+  }
+
+  /** Forgets a group whose members have all left. */
+  ungroup(group: number): void {
+    if (this.alive) this.post({ op: 'ungroup', group });
+  }
+
+  /** Packets the worker has sent to a member (it counts them as it sends). */
+  memberPackets(member: LaneMember): number {
+    return this.members[member.slot * LAYOUT.memberInts + 2]! >>> 0;
+  }
+
+  /** Payload octets the worker has sent to a member. */
+  memberOctets(member: LaneMember): number {
+    return this.members[member.slot * LAYOUT.memberInts + 3]! >>> 0;
+  }
+
+  /**
+   * Writes one publisher packet for every member of a group: the payload is copied into the ring once, and the
+   * worker sends it to each member behind the member's header with these fields. False when the ring is full.
+   */
+  commitGroup(group: number, payload: Buffer, seq: number, timestamp: number, marker: boolean): boolean {
+    if (payload.length + MEMBER_HEADER_BYTES + LANE_TAG_ROOM > LANE_SLOT_BYTES) return false;
+    const at = this.reserve();
+    if (at < 0) return false;
+    this.data.set(payload, at);
+    this.publish(-group, payload.length, at, payload.length, -1, seq, timestamp, marker ? 1 : 0);
+    return true;
   }
 
   /**
@@ -108,7 +215,7 @@ export class SendLane {
         if (this.meta[i] === id) this.meta[i] = 0;
       }
     }
-    if (this.alive) this.worker.postMessage({ op: 'unroute', id, at: this.write });
+    if (this.alive) this.post({ op: 'unroute', id, at: this.write });
   }
 
   /** The byte offset of a free slot in `data`, or -1 when the ring is full (the packet is dropped). */
@@ -133,24 +240,29 @@ export class SendLane {
    * Hands the reserved slot's packet (`length` bytes, unprotected, its payload `payload` at `payloadAt`) to the worker. The worker sees it at the end of
    * this task (one publication and at most one wake-up per burst: a packet for every subscriber), or sooner in a long one.
    */
-  commit(route: number, length: number, payload: Buffer, payloadAt: number): void {
-    this.publish(route, length, -1, 0);
+  commit(route: number, length: number, payload: Buffer, payloadAt: number, twccAt: number): void {
+    this.publish(route, length, -1, 0, twccAt, 0, 0, 0);
     this.lastPayload = payload;
     this.lastPayloadAt = payloadAt;
     this.lastPayloadWrite = (this.write - 1) | 0;
   }
 
   /** Hands the reserved slot's header (`length` bytes) to the worker, to be sent with the payload at `payloadAt`. */
-  commitHeader(route: number, length: number, payloadAt: number, payloadLength: number): void {
-    this.publish(route, length, payloadAt, payloadLength);
+  commitHeader(route: number, length: number, payloadAt: number, payloadLength: number, twccAt: number): void {
+    this.publish(route, length, payloadAt, payloadLength, twccAt, 0, 0, 0);
   }
 
-  private publish(route: number, length: number, payloadAt: number, payloadLength: number): void {
+  private publish(route: number, length: number, payloadAt: number, payloadLength: number, twccAt: number, seq: number, timestamp: number, marker: number): void {
     const i = (this.write & (SLOTS - 1)) * LAYOUT.metaInts;
-    this.meta[i] = route;
-    this.meta[i + 1] = length;
-    this.meta[i + 2] = payloadAt;
-    this.meta[i + 3] = payloadLength;
+    const meta = this.meta;
+    meta[i] = route;
+    meta[i + 1] = length;
+    meta[i + 2] = payloadAt;
+    meta[i + 3] = payloadLength;
+    meta[i + 4] = twccAt;
+    meta[i + 5] = seq;
+    meta[i + 6] = timestamp | 0;
+    meta[i + 7] = marker;
     this.write = (this.write + 1) | 0;
     if (!this.flushing) {
       this.flushing = true;
@@ -174,6 +286,7 @@ export class SendLane {
   async stop(): Promise<void> {
     this.alive = false;
     await this.worker.terminate();
+    this.port.close();
   }
 
   /** Packets the worker sent, and those the socket refused or protection failed on. */
@@ -241,12 +354,15 @@ export class MediaWorkers {
   }
 
   private spawn(addon: string): SendLane {
-    const sab = new SharedArrayBuffer(LAYOUT.dataAt + SLOTS * LANE_SLOT_BYTES);
+    const sab = new SharedArrayBuffer(LAYOUT.dataAt + SLOTS * LANE_SLOT_BYTES + MEMBERS * MEMBER_HEADER_BYTES);
+    const { port1, port2 } = new MessageChannel();
     const worker = new Worker(join(packageRoot() ?? '.', 'src', 'realtime', 'media', 'send-worker.mjs'), {
-      workerData: { addon, sab, slots: SLOTS, slotBytes: LANE_SLOT_BYTES, layout: LAYOUT },
+      workerData: { addon, sab, port: port2, slots: SLOTS, slotBytes: LANE_SLOT_BYTES, members: MEMBERS, headerBytes: MEMBER_HEADER_BYTES, layout: LAYOUT },
+      transferList: [port2],
     });
     worker.unref();
-    const lane = new SendLane(worker, sab);
+    port1.unref();
+    const lane = new SendLane(worker, sab, port1);
     const dead = (why: string) => {
       if (!lane.alive) return;
       lane.alive = false;

@@ -17,7 +17,9 @@
 // NACKs are answered from a PacketHistory of the publication (bytes, not objects) instead of werift's packet cache.
 // With media workers (media-workers.ts), a packet to a host or reflexive pair is written into a worker's send ring and
 // the worker protects it and sends it on the pair's UDP socket by its descriptor (Node keeps the socket's handle under
-// its `state symbol`); werift's own packets (STUN, DTLS, RTCP) still go through the socket on the main thread.
+// its `state symbol`); werift's own packets (STUN, DTLS, RTCP) still go through the socket on the main thread. The
+// worker numbers the transport-wide sequence of the packets it sends. A subscriber's sender on a worker joins its
+// publication's FanOut (fan-out.ts) with the route and header template made here, and the worker writes its copies.
 import type { Socket } from 'node:dgram';
 import { ProtectionProfileAeadAes128Gcm, type RTCDtlsTransport } from 'werift';
 import { LANE_SLOT_BYTES, LANE_TAG_ROOM, nativeSession, type MediaWorkers, type SendLane, type SessionKeys } from './media-workers.ts';
@@ -55,7 +57,7 @@ interface IcePair {
 }
 
 /** A transport's route in a media worker, and what it was made for. */
-interface Route {
+export interface LaneRoute {
   id: number;
   lane: SendLane;
   context: WeriftSrtpContext;
@@ -112,7 +114,9 @@ export class RtpWriter {
   private context: WeriftSrtpContext | undefined;
   private slots: Buffer | undefined;
   private slot = 0;
-  private route: Route | undefined;
+  private route: LaneRoute | undefined;
+  /** Where the last header written left the transport-wide sequence for the worker, from the header's start; -1 if nowhere. */
+  private twccAt = -1;
 
   constructor(
     readonly dtls: RTCDtlsTransport,
@@ -136,13 +140,45 @@ export class RtpWriter {
     const route = socket && this.workers?.enabled ? this.routeTo(dtls.srtp, pair, socket) : undefined;
     const size = route ? this.toLane(route, h, payload, ext) : this.sendHere(dtls.srtp, ice, pair, socket, h, payload, ext);
     if (size < 0) return false;
-    if (socket) {
-      pair.packetsSent++;
-      pair.bytesSent += size;
-    }
-    dtls.bytesSent += size;
-    dtls.packetsSent++;
+    this.account(1, size);
     return true;
+  }
+
+  /** Counts packets sent for the transport (and its ICE pair), as werift counts its own. */
+  account(packets: number, bytes: number): void {
+    const dtls = this.internals;
+    const pair = dtls.iceTransport.connection.nominated;
+    if (pair && pair.protocol.type === 'stun') {
+      pair.packetsSent += packets;
+      pair.bytesSent += bytes;
+    }
+    dtls.bytesSent += bytes;
+    dtls.packetsSent += packets;
+  }
+
+  /**
+   * The media worker route packets would take now (the transport up, consented, on a host or reflexive pair, with
+   * the keys it has now), for a fan-out to send on; undefined when packets go out on this thread or not at all.
+   */
+  laneRoute(): LaneRoute | undefined {
+    const dtls = this.internals;
+    if (dtls.state !== 'connected' || !dtls.srtp || !this.workers?.enabled) return undefined;
+    const ice = dtls.iceTransport.connection;
+    const pair = ice.nominated;
+    if (!pair || !ice.canSendApplicationData() || pair.protocol.type !== 'stun') return undefined;
+    const socket = pair.protocol.transport?.socket;
+    if (!socket || pair.protocol.transport?.closed) return undefined;
+    return this.routeTo(dtls.srtp, pair, socket);
+  }
+
+  /**
+   * A fan-out member's header template for packets with these fields (the sequence number, timestamp and marker
+   * are written per packet by the worker, the transport-wide sequence too): the header and where that field is.
+   */
+  template(h: RtpOut, ext: RtpExtensions | undefined): { header: Buffer; twccAt: number } {
+    const b = Buffer.alloc(64);
+    const end = this.header(b, 0, h, ext, true);
+    return { header: Buffer.from(b.subarray(0, end)), twccAt: this.twccAt };
   }
 
   /** Stops using the transport: packets not yet sent by a media worker are dropped. Safe to repeat. */
@@ -152,7 +188,7 @@ export class RtpWriter {
   }
 
   /** The media worker route for the transport's current keys and nominated pair (a new one when either changed). */
-  private routeTo(srtp: NonNullable<DtlsInternals['srtp']>, pair: IcePair, socket: Socket): Route | undefined {
+  private routeTo(srtp: NonNullable<DtlsInternals['srtp']>, pair: IcePair, socket: Socket): LaneRoute | undefined {
     const r = this.route;
     if (r && r.context === srtp.localContext && r.socket === socket && r.ip === pair.remoteAddr[0] && r.port === pair.remoteAddr[1] && r.lane.alive) return r;
     // The old route's packets still go out, with its keys and to its address.
@@ -162,25 +198,26 @@ export class RtpWriter {
     const fd = lane ? socketFd(socket) : -1;
     if (!lane || fd < 0) return undefined;
     const keys = sessionKeys(srtp);
-    const id = lane.route({ keys, fd, ip: pair.remoteAddr[0], port: pair.remoteAddr[1] });
+    const id = lane.route({ keys, fd, ip: pair.remoteAddr[0], port: pair.remoteAddr[1] }, this.internals.transportSequenceNumber);
     this.route = { id, lane, context: srtp.localContext, socket, ip: pair.remoteAddr[0], port: pair.remoteAddr[1], tag: keys.gcm ? 16 : 10 };
     return this.route;
   }
 
   /** Writes the packet into the route's send ring; its size once protected, or -1 when the ring is full. */
-  private toLane(route: Route, h: RtpOut, payload: Buffer, ext: RtpExtensions | undefined): number {
+  private toLane(route: LaneRoute, h: RtpOut, payload: Buffer, ext: RtpExtensions | undefined): number {
     const lane = route.lane;
     const at = lane.reserve();
     if (at < 0) return -1;
-    const headerEnd = this.header(lane.data, at, h, ext);
+    const headerEnd = this.header(lane.data, at, h, ext, true);
     const length = headerEnd - at + payload.length;
     if (length + LANE_TAG_ROOM > LANE_SLOT_BYTES) return -1;
+    const twccAt = this.twccAt < 0 ? -1 : at + this.twccAt;
     // The publisher's packet is copied once per burst: the other subscribers' copies take only their header.
     const shared = lane.sharedPayload(payload);
-    if (shared >= 0) lane.commitHeader(route.id, headerEnd - at, shared, payload.length);
+    if (shared >= 0) lane.commitHeader(route.id, headerEnd - at, shared, payload.length, twccAt);
     else {
       lane.data.set(payload, headerEnd);
-      lane.commit(route.id, length, payload, headerEnd);
+      lane.commit(route.id, length, payload, headerEnd, twccAt);
     }
     return length + route.tag;
   }
@@ -204,7 +241,7 @@ export class RtpWriter {
     const slots = (this.slots ??= Buffer.alloc(SLOTS * SLOT_BYTES));
     const at = this.slot * SLOT_BYTES;
     this.slot = (this.slot + 1) % SLOTS;
-    const headerEnd = this.header(slots, at, h, ext);
+    const headerEnd = this.header(slots, at, h, ext, false);
     if (this.session !== undefined) {
       if (headerEnd - at + payload.length + TAG_ROOM > SLOT_BYTES) return -1;
       payload.copy(slots, headerEnd);
@@ -220,8 +257,12 @@ export class RtpWriter {
     return hdr.length + enc.length + tag.length;
   }
 
-  /** Writes the header (and extensions) at `at` in `b`; returns where it ends. */
-  private header(b: Buffer, at: number, h: RtpOut, ext: RtpExtensions | undefined): number {
+  /**
+   * Writes the header (and extensions) at `at` in `b`; returns where it ends. With `laneNumbers` the transport-wide
+   * sequence is left for the media worker to write (each route numbers its own packets); `twccAt` is then where.
+   */
+  private header(b: Buffer, at: number, h: RtpOut, ext: RtpExtensions | undefined, laneNumbers: boolean): number {
+    this.twccAt = -1;
     const withMid = ext?.midId !== undefined && ext.mid !== undefined && ext.mid.length > 0 && ext.mid.length <= 16;
     const withTwcc = ext?.twccId !== undefined;
     const hasExt = withMid || withTwcc;
@@ -238,9 +279,14 @@ export class RtpWriter {
       p += ext.mid!.length;
     }
     if (withTwcc) {
-      this.internals.transportSequenceNumber = (this.internals.transportSequenceNumber + 1) & 0xffff;
       b[p++] = (ext.twccId! << 4) | 1;
-      b.writeUInt16BE(this.internals.transportSequenceNumber, p);
+      if (laneNumbers) {
+        this.twccAt = p - at;
+        b.writeUInt16BE(0, p);
+      } else {
+        this.internals.transportSequenceNumber = (this.internals.transportSequenceNumber + 1) & 0xffff;
+        b.writeUInt16BE(this.internals.transportSequenceNumber, p);
+      }
       p += 2;
     }
     while ((p - at - 16) % 4 !== 0) b[p++] = 0;

@@ -11,9 +11,10 @@ import {
   type RTCRtpSender,
   type RTCRtpTransceiver,
 } from 'werift';
+import type { FanOut, FanOutOwner } from './fan-out.ts';
 import type { PacketHistory } from './packet-history.ts';
-import type { MediaWorkers } from './media-workers.ts';
-import { RtpWriter, type RtpExtensions } from './rtp-writer.ts';
+import type { LaneMember, MediaWorkers } from './media-workers.ts';
+import { RtpWriter, type LaneRoute, type RtpExtensions } from './rtp-writer.ts';
 
 /** RTCP payload-specific feedback FMT of a Full Intra Request (RFC 5104; werift does not export its class). */
 export const FIR_FMT = 4;
@@ -51,17 +52,31 @@ interface SenderInternals {
 /** How often the NTP/RTP time pair of the sender reports is refreshed, ms. */
 const SR_CLOCK_MS = 100;
 
+/** A sender's membership of its publication's fan-out, and the worker's counts as last taken. */
+interface Membership {
+  readonly fanOut: FanOut;
+  readonly route: LaneRoute;
+  readonly member: LaneMember;
+  /** Bytes a packet takes besides its payload: the header and the SRTP tag. */
+  readonly overhead: number;
+  packets: number;
+  octets: number;
+}
+
 /**
  * A sending transceiver's output: each packet keeps its sequence number and timestamp and takes the sender's
  * negotiated SSRC, payload type and extensions (MID, transport-wide sequence); it goes out through an RtpWriter.
- * werift's sender keeps sending its reports from the figures kept here; NACKs are answered from the
- * publication's PacketHistory.
+ * Once its transport sends through a media worker, it joins the publication's FanOut there and the worker writes
+ * its copies; it checks its transport on the fan-out's clock and leaves when the route changes. werift's sender
+ * keeps sending its reports from the figures kept here; NACKs are answered from the publication's PacketHistory.
  */
-export class SenderOut {
+export class SenderOut implements FanOutOwner {
   private readonly sender: RTCRtpSender;
   private writer: RtpWriter | undefined;
   private ext: RtpExtensions | undefined;
   private history: PacketHistory | undefined;
+  private fanOut: FanOut | undefined;
+  private membership: Membership | undefined;
   private srAt = 0;
 
   constructor(
@@ -85,10 +100,58 @@ export class SenderOut {
     this.history = history;
   }
 
-  /** Sends one packet (dropped until the connection is up). */
+  /** The publication's fan-out of this sender's kind, which the sender joins once it sends through a media worker. */
+  useFanOut(fanOut: FanOut): void {
+    this.fanOut = fanOut;
+  }
+
+  /** Sends one packet (dropped until the connection is up); nothing to do while the fan-out's worker sends them. */
   send(rtp: RtpPacket): void {
+    if (this.membership) return;
     const h = rtp.header;
     this.write(h.sequenceNumber, h.timestamp, h.marker, rtp.payload);
+    if (this.fanOut && this.writer) this.join(this.fanOut, this.writer);
+  }
+
+  /** Joins the fan-out when the transport sends through a media worker: the packets after this one go that way. */
+  private join(fanOut: FanOut, writer: RtpWriter): void {
+    const sender = this.sender;
+    const route = writer.laneRoute();
+    if (!route || !sender.codec) return;
+    const { header, twccAt } = writer.template({ payloadType: sender.codec.payloadType, ssrc: sender.ssrc, sequenceNumber: 0, timestamp: 0, marker: false }, this.ext);
+    const member = fanOut.join(route.lane, route.id, header, twccAt, this);
+    if (member) this.membership = { fanOut, route, member, overhead: header.length + route.tag, packets: 0, octets: 0 };
+  }
+
+  refresh(timestamp: number): void {
+    const m = this.membership;
+    if (!m) return;
+    const packets = m.route.lane.memberPackets(m.member);
+    const octets = m.route.lane.memberOctets(m.member);
+    const dp = (packets - m.packets) >>> 0;
+    const doct = (octets - m.octets) >>> 0;
+    m.packets = packets;
+    m.octets = octets;
+    const s = this.sender as unknown as SenderInternals;
+    if (dp > 0) {
+      s.packetCount = (s.packetCount + dp) >>> 0;
+      s.octetCount += doct;
+      this.writer?.account(dp, doct + dp * m.overhead);
+      this.srAt = Date.now();
+      s.ntpTimestamp = ntpTime();
+      s.rtpTimestamp = timestamp;
+      void s.runRtcp();
+    }
+    const writer = this.writer;
+    if (!writer || writer.dtls !== this.sender.dtlsTransport || writer.laneRoute() !== m.route) this.leave();
+  }
+
+  /** Leaves the fan-out: packets go through the writer again (and may join again on a new route). */
+  private leave(): void {
+    const m = this.membership;
+    if (!m) return;
+    this.membership = undefined;
+    m.fanOut.leave(m.route.lane, m.member, this);
   }
 
   private write(seq: number, timestamp: number, marker: boolean, payload: Buffer): void {
@@ -112,8 +175,10 @@ export class SenderOut {
     }
   }
 
-  /** Stops sending (the writer's worker route is freed). */
+  /** Stops sending at once (the fan-out membership ends and the writer's worker route is freed). */
   close(): void {
+    this.leave();
+    this.fanOut = undefined;
     this.writer?.close();
     this.writer = undefined;
   }

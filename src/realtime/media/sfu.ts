@@ -1,6 +1,7 @@
 // The SFU's state on this node: who publishes what in which room, who subscribes to it, and the forwarding between.
 import type { RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 
+import { FanOut } from './fan-out.ts';
 import { PacketHistory } from './packet-history.ts';
 import type { MediaKind, MediaSink, MediaSource } from './source.ts';
 import { roomKey, trtcRoomKey, userKey, type TrtcRoomKey, type UserKey } from '../../services/tenant-keys.ts';
@@ -36,6 +37,8 @@ export interface Publication {
   readonly subscriptions: Set<Subscription>;
   /** The recent video packets, as forwarded (subscribers' NACKs are answered from it). */
   readonly history: PacketHistory;
+  /** Each kind's packets to the subscribers whose media workers write their copies. */
+  readonly fanOut: Record<MediaKind, FanOut>;
   lastKeyframeAsk: number;
 }
 
@@ -95,12 +98,15 @@ export class Sfu {
       blocked: { audio: b.audio, video: b.video },
       subscriptions: new Set(),
       history: new PacketHistory(VIDEO_HISTORY_SLOTS),
+      fanOut: { audio: new FanOut(), video: new FanOut() },
       lastKeyframeAsk: 0,
     };
     p.source.onRtp((kind, rtp) => {
       if (pub.muted[kind] || pub.blocked[kind]) return;
       // Kept once for every subscriber (only video is NACKed: Opus sections negotiate no NACK).
       if (kind === 'video') pub.history.put(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
+      // The workers' members first; the other subscribers' copies are written here (a member's send does nothing).
+      pub.fanOut[kind].send(rtp);
       for (const s of pub.subscriptions) s.subscriber.send(kind, rtp);
     });
     const k = key(p.sdkAppId, p.room);
@@ -123,6 +129,8 @@ export class Sfu {
     if (pub.owner) this.byOwner.get(pub.owner)?.pubs.delete(pub);
     pub.source.close();
     for (const s of [...pub.subscriptions]) this.unsubscribe(s);
+    pub.fanOut.audio.close();
+    pub.fanOut.video.close();
     for (const l of this.listeners) l.unpublished(pub, reason);
   }
 
@@ -145,6 +153,8 @@ export class Sfu {
   subscribe(pub: Publication, subscriber: MediaSink, owner: Owner): Subscription {
     const sub: Subscription = { id: `s${this.nextId++}`, publication: pub, subscriber, owner };
     subscriber.useHistory?.('video', pub.history);
+    subscriber.useFanOut?.('audio', pub.fanOut.audio);
+    subscriber.useFanOut?.('video', pub.fanOut.video);
     pub.subscriptions.add(sub);
     this.subscriptions.set(sub.id, sub);
     this.owned(owner).subs.add(sub);
@@ -230,10 +240,14 @@ export class Sfu {
   }
 
   /** Totals for metrics and the benchmark. */
-  stats(): { publications: number; subscriptions: number } {
+  stats(): { publications: number; subscriptions: number; fanOutMembers: number } {
     let publications = 0;
-    for (const r of this.rooms.values()) publications += r.size;
-    return { publications, subscriptions: this.subscriptions.size };
+    let fanOutMembers = 0;
+    for (const r of this.rooms.values()) {
+      publications += r.size;
+      for (const p of r.values()) fanOutMembers += p.fanOut.audio.size + p.fanOut.video.size;
+    }
+    return { publications, subscriptions: this.subscriptions.size, fanOutMembers };
   }
 
   /** Ends everything. */

@@ -1,5 +1,6 @@
 // What a publication forwards: RTP packets of an audio and/or video track, from a WebRTC publisher or a clip player.
 import type { RtpPacket } from 'werift';
+import type { FanOut } from './fan-out.ts';
 import type { PacketHistory } from './packet-history.ts';
 
 /** A media kind. */
@@ -30,6 +31,8 @@ export interface MediaSink {
   send(kind: MediaKind, rtp: RtpPacket): void;
   /** Given the publication's recent packets of `kind`, for answering the subscriber's NACKs (sinks that do). */
   useHistory?(kind: MediaKind, history: PacketHistory): void;
+  /** Given the publication's fan-out of `kind`, which the sink's sender joins once a media worker sends for it (sinks that do). */
+  useFanOut?(kind: MediaKind, fanOut: FanOut): void;
   /** Stops sending and frees the connection, if the sink owns one. */
   close(): void;
 }

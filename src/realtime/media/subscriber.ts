@@ -1,5 +1,6 @@
 // A subscription's peer connection: answers the subscriber's recvonly offer and sends it a publication's packets.
 import { RTCPeerConnection, type RtpPacket } from 'werift';
+import type { FanOut } from './fan-out.ts';
 import type { PacketHistory } from './packet-history.ts';
 import { peerConfig, type MediaNetwork } from './peer-config.ts';
 import { watchPeer, type PeerEnd } from './publisher.ts';
@@ -63,6 +64,11 @@ export class Subscriber {
   /** The publication's recent packets of `kind`, which the subscriber's NACKs are answered from. */
   useHistory(kind: MediaKind, history: PacketHistory): void {
     this.out[kind]?.useHistory(history);
+  }
+
+  /** The publication's fan-out of `kind`, which this subscriber's sender of that kind joins. */
+  useFanOut(kind: MediaKind, fanOut: FanOut): void {
+    this.out[kind]?.useFanOut(fanOut);
   }
 
   /** Sends one packet of `kind` (dropped until the connection is up, or if the kind is not subscribed). */

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { after, before, describe, it } from 'node:test';
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession, type RTCDtlsTransport } from 'werift';
+import { FanOut, type FanOutOwner } from './fan-out.ts';
+import { MediaWorkers } from './media-workers.ts';
+import { nativeSrtp } from './native-srtp.ts';
+import { RtpWriter } from './rtp-writer.ts';
+
+// A publication's packets handed once to each media worker reach every member with the member's own header: its
+// SSRC, payload type, MID and transport-wide sequence, the publisher's sequence number, timestamp and marker.
+
+const sockets: Socket[] = [];
+const inbox = new Map<number, Buffer[]>();
+
+async function udp(): Promise<Socket> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  sockets.push(s);
+  return s;
+}
+let tx: Socket;
+before(async () => {
+  tx = await udp();
+});
+after(() => sockets.forEach((s) => s.close()));
+
+/** A transport shaped like werift's, sending to a socket of its own, and the receiving end's session. */
+async function end(profile: number, twcc = 0) {
+  const rx = await udp();
+  const box: Buffer[] = [];
+  inbox.set(rx.address().port, box);
+  rx.on('message', (m) => box.push(m));
+  const saltLen = profile === ProtectionProfileAeadAes128Gcm ? 12 : 14;
+  const k = { a: randomBytes(16), as: randomBytes(saltLen), b: randomBytes(16), bs: randomBytes(saltLen) };
+  const pair = { protocol: { type: 'stun', transport: { socket: tx } }, remoteAddr: ['127.0.0.1', rx.address().port], packetsSent: 0, bytesSent: 0 };
+  const dtls = {
+    state: 'connected',
+    srtp: new SrtpSession({ profile, keys: { localMasterKey: k.a, localMasterSalt: k.as, remoteMasterKey: k.b, remoteMasterSalt: k.bs } }),
+    iceTransport: { connection: { nominated: pair, canSendApplicationData: () => true, send: async () => undefined } },
+    transportSequenceNumber: twcc,
+    bytesSent: 0,
+    packetsSent: 0,
+  };
+  const receiver = new SrtpSession({ profile, keys: { localMasterKey: k.b, localMasterSalt: k.bs, remoteMasterKey: k.a, remoteMasterSalt: k.as } });
+  return { dtls, box, open: (d: Buffer) => RtpPacket.deSerialize(receiver.decrypt(d)) };
+}
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+}
+
+const owner: FanOutOwner = { refresh: () => undefined };
+const rtp = (seq: number, payload: Buffer, marker = false) => new RtpPacket(new RtpHeader({ sequenceNumber: seq, timestamp: seq * 3000, marker, payloadType: 100, ssrc: 1 }), payload);
+
+describe('FanOut through media workers', { skip: !nativeSrtp() && 'the SRTP accelerator was not built (libsrtp2-dev missing)' }, () => {
+  it('sends each packet to every member with its own header; members on two workers; a packet before a member joined is not its', async () => {
+    const pool = new MediaWorkers(2, { warn: () => undefined });
+    try {
+      const ends = [await end(ProtectionProfileAeadAes128Gcm, 7), await end(ProtectionProfileAes128CmHmacSha1_80, 100), await end(ProtectionProfileAeadAes128Gcm)];
+      const fan = new FanOut();
+      const join = (i: number) => {
+        const w = new RtpWriter(ends[i]!.dtls as unknown as RTCDtlsTransport, null, pool);
+        const route = w.laneRoute()!;
+        const ext = i === 2 ? undefined : { midId: 1, mid: Buffer.from(String(i)), twccId: 3 };
+        const { header, twccAt } = w.template({ payloadType: 96 + i, ssrc: 0x1000 + i, sequenceNumber: 0, timestamp: 0, marker: false }, ext);
+        return { route, member: fan.join(route.lane, route.id, header, twccAt, owner)! };
+      };
+      const a = join(0);
+      const b = join(1);
+      assert.notEqual(a.route.lane, b.route.lane, 'two workers');
+      const payloads = [randomBytes(1000), randomBytes(40), randomBytes(1200)];
+      fan.send(rtp(65535, payloads[0]!));
+      join(2);
+      fan.send(rtp(0, payloads[1]!));
+      fan.send(rtp(1, payloads[2]!, true));
+      await until(() => ends[0]!.box.length >= 3 && ends[1]!.box.length >= 3 && ends[2]!.box.length >= 2);
+      for (const [i, e] of ends.entries()) {
+        const packets = e.box.map(e.open);
+        const seqs = i === 2 ? [0, 1] : [65535, 0, 1];
+        assert.deepEqual(
+          packets.map((p) => [p.header.sequenceNumber, p.header.timestamp, p.header.marker, p.header.payloadType, p.header.ssrc]),
+          seqs.map((s) => [s, s * 3000, s === 1, 96 + i, 0x1000 + i]),
+        );
+        assert.deepEqual(
+          packets.map((p) => p.payload),
+          seqs.map((s) => payloads[s === 65535 ? 0 : s + 1]),
+        );
+        if (i < 2) {
+          assert.deepEqual(packets[0]!.header.extensions.find((x) => x.id === 1)!.payload, Buffer.from(String(i)));
+          const start = i === 0 ? 7 : 100;
+          assert.deepEqual(
+            packets.map((p) => p.header.extensions.find((x) => x.id === 3)!.payload.readUInt16BE(0)),
+            [start + 1, start + 2, start + 3],
+            'transport-wide sequence',
+          );
+        } else assert.equal(packets[0]!.header.extension, false);
+      }
+      assert.equal(a.route.lane.memberPackets(a.member), 3);
+      assert.equal(a.route.lane.memberOctets(a.member), 2240);
+      assert.equal(fan.size, 1, 'one owner object here, joined three times');
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  it('a member that leaves gets nothing more, not even what was handed over earlier in the same tick; the others still do', async () => {
+    const pool = new MediaWorkers(1, { warn: () => undefined });
+    try {
+      const gone = await end(ProtectionProfileAeadAes128Gcm);
+      const kept = await end(ProtectionProfileAeadAes128Gcm);
+      const fan = new FanOut();
+      const join = (e: Awaited<ReturnType<typeof end>>) => {
+        const w = new RtpWriter(e.dtls as unknown as RTCDtlsTransport, null, pool);
+        const route = w.laneRoute()!;
+        const { header, twccAt } = w.template({ payloadType: 96, ssrc: 9, sequenceNumber: 0, timestamp: 0, marker: false }, undefined);
+        return { lane: route.lane, member: fan.join(route.lane, route.id, header, twccAt, owner)! };
+      };
+      const members = [join(gone), join(kept)];
+      for (let i = 0; i < 5; i++) fan.send(rtp(i, Buffer.from(`p${i}`)));
+      fan.leave(members[0]!.lane, members[0]!.member, owner);
+      fan.leave(members[0]!.lane, members[0]!.member, owner);
+      // The worker sends in order, so whatever `gone` would have got was sent before `kept`'s last packet.
+      await until(() => kept.box.length >= 5);
+      assert.equal(kept.box.length, 5);
+      assert.equal(gone.box.length, 0);
+      fan.leave(members[1]!.lane, members[1]!.member, owner);
+      fan.send(rtp(5, Buffer.from('p5')));
+      const later = await end(ProtectionProfileAeadAes128Gcm);
+      join(later);
+      fan.send(rtp(6, Buffer.from('p6')));
+      await until(() => later.box.length >= 1);
+      assert.deepEqual(later.box.map((d) => later.open(d).payload.toString()), ['p6']);
+      assert.equal(kept.box.length, 5, 'nothing after it left');
+      fan.close();
+      fan.close();
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  it('a worker that went idle wakes for the next packet (and stays alive while idle)', async () => {
+    const pool = new MediaWorkers(1, { warn: () => undefined });
+    try {
+      const e = await end(ProtectionProfileAeadAes128Gcm);
+      const fan = new FanOut();
+      const w = new RtpWriter(e.dtls as unknown as RTCDtlsTransport, null, pool);
+      const route = w.laneRoute()!;
+      const { header, twccAt } = w.template({ payloadType: 96, ssrc: 9, sequenceNumber: 0, timestamp: 0, marker: false }, undefined);
+      fan.join(route.lane, route.id, header, twccAt, owner);
+      fan.send(rtp(1, Buffer.from('first')));
+      await until(() => e.box.length >= 1);
+      // Long enough for a worker with nothing to keep it alive to have ended.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(route.lane.alive, true);
+      fan.send(rtp(2, Buffer.from('second')));
+      await until(() => e.box.length >= 2);
+      assert.deepEqual(e.box.map((d) => e.open(d).payload.toString()), ['first', 'second']);
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  it('asks its members to refresh on its clock while packets flow', async () => {
+    let refreshed = 0;
+    const fan = new FanOut();
+    const pool = new MediaWorkers(1, { warn: () => undefined });
+    try {
+      const e = await end(ProtectionProfileAeadAes128Gcm);
+      const w = new RtpWriter(e.dtls as unknown as RTCDtlsTransport, null, pool);
+      const route = w.laneRoute()!;
+      const { header, twccAt } = w.template({ payloadType: 96, ssrc: 9, sequenceNumber: 0, timestamp: 0, marker: false }, undefined);
+      fan.join(route.lane, route.id, header, twccAt, { refresh: (ts) => (refreshed = ts) });
+      fan.send(rtp(3, Buffer.from('x')));
+      assert.equal(refreshed, 9000, 'the first packet refreshes at once');
+      fan.send(rtp(4, Buffer.from('x')));
+      assert.equal(refreshed, 9000, 'not again within the clock');
+    } finally {
+      await pool.stop();
+    }
+  });
+});

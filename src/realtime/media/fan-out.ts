@@ -1,0 +1,93 @@
+// A publication's packets of one kind, fanned out by the media workers: the main thread hands each packet to each
+// worker once, and the worker writes every subscriber's copy (see send-worker.mjs).
+import type { RtpPacket } from 'werift';
+import type { LaneMember, SendLane } from './media-workers.ts';
+
+/** How often the members are asked to check their transport and keep their counts, ms. */
+const REFRESH_MS = 100;
+
+/** A subscriber's sender whose packets a fan-out's workers send. */
+export interface FanOutOwner {
+  /**
+   * Called about every REFRESH_MS while packets flow, with the last packet's timestamp: the owner takes the worker's
+   * counts and leaves if its transport no longer takes the route it joined with.
+   */
+  refresh(timestamp: number): void;
+}
+
+interface LaneGroup {
+  readonly lane: SendLane;
+  readonly group: number;
+  members: number;
+}
+
+/**
+ * The subscribers of one publication kind whose transports send through media workers, as one group per worker.
+ * Members join with their route and header template and leave at once (packets already queued are not sent to them).
+ */
+export class FanOut {
+  private readonly groups: LaneGroup[] = [];
+  private readonly owners = new Set<FanOutOwner>();
+  private refreshedAt = 0;
+  private closed = false;
+
+  /** Makes `owner` a member on `lane`: every packet sent from now on goes to it there. Undefined if it cannot join. */
+  join(lane: SendLane, route: number, header: Buffer, twccAt: number, owner: FanOutOwner): LaneMember | undefined {
+    if (this.closed || !lane.alive) return undefined;
+    let g = this.groups.find((x) => x.lane === lane);
+    if (!g) this.groups.push((g = { lane, group: lane.group(), members: 0 }));
+    const member = lane.join(g.group, route, header, twccAt);
+    if (!member) {
+      this.dropIfEmpty(g);
+      return undefined;
+    }
+    g.members++;
+    this.owners.add(owner);
+    return member;
+  }
+
+  /** Ends a membership; safe to repeat. */
+  leave(lane: SendLane, member: LaneMember, owner: FanOutOwner): void {
+    this.owners.delete(owner);
+    const g = this.groups.find((x) => x.lane === lane);
+    if (!lane.leave(g?.group ?? 0, member) || !g) return;
+    g.members--;
+    this.dropIfEmpty(g);
+  }
+
+  /** Whether any subscriber is a member. */
+  get size(): number {
+    return this.owners.size;
+  }
+
+  /** Hands one packet to each worker that has members. */
+  send(rtp: RtpPacket): void {
+    const groups = this.groups;
+    if (groups.length === 0) return;
+    const h = rtp.header;
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      // A full ring drops the packet for this worker's members, as a full socket would.
+      if (g.lane.alive) g.lane.commitGroup(g.group, rtp.payload, h.sequenceNumber, h.timestamp, h.marker);
+    }
+    const now = performance.now();
+    if (now - this.refreshedAt >= REFRESH_MS) {
+      this.refreshedAt = now;
+      for (const o of this.owners) o.refresh(h.timestamp);
+    }
+  }
+
+  /** Forgets every group (the publication ended); members that leave later only free their slots. */
+  close(): void {
+    this.closed = true;
+    for (const g of this.groups) g.lane.ungroup(g.group);
+    this.groups.length = 0;
+    this.owners.clear();
+  }
+
+  private dropIfEmpty(g: LaneGroup): void {
+    if (g.members > 0) return;
+    g.lane.ungroup(g.group);
+    this.groups.splice(this.groups.indexOf(g), 1);
+  }
+}
