@@ -114,8 +114,12 @@ export class SsrcWriter {
   private tsOffset = 0;
   private lastSeq = -1;
   private lastTs = 0;
-  /** The last NACK_HISTORY packets written, by sequence number modulo the ring's size. */
-  private readonly history: Array<{ seq: number; timestamp: number; marker: boolean; payload: Buffer } | undefined> = new Array(NACK_HISTORY);
+  /**
+   * The last NACK_HISTORY packets written, by sequence number modulo the ring's size: their sequence number (-1 for
+   * none), timestamp and marker in typed arrays, and the publisher's payload itself (shared, not copied), so a packet
+   * written allocates nothing here.
+   */
+  private readonly sent = { seq: new Int32Array(NACK_HISTORY).fill(-1), timestamp: new Uint32Array(NACK_HISTORY), marker: new Uint8Array(NACK_HISTORY), payload: new Array<Buffer | undefined>(NACK_HISTORY) };
   private rtxSeq = Math.floor(Math.random() * 0x10000);
 
   constructor(
@@ -131,16 +135,20 @@ export class SsrcWriter {
    * payload), or on the media SSRC itself when the subscriber has no RTX stream.
    */
   resend(lost: number[]): void {
+    const kept = this.sent;
     for (const seq of lost) {
-      const p = this.history[seq % NACK_HISTORY];
-      if (!p || p.seq !== seq) continue;
+      const at = seq % NACK_HISTORY;
+      const payload = kept.payload[at];
+      if (kept.seq[at] !== seq || !payload) continue;
+      const timestamp = kept.timestamp[at]!;
+      const marker = kept.marker[at] === 1;
       if (this.rtx && this.rtx.ssrc !== 0 && this.rtx.payloadType !== 0) {
         const osn = Buffer.allocUnsafe(2);
         osn.writeUInt16BE(seq);
         this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
-        this.transport.sendRtp({ payloadType: this.rtx.payloadType, ssrc: this.rtx.ssrc, sequenceNumber: this.rtxSeq, timestamp: p.timestamp, marker: p.marker }, Buffer.concat([osn, p.payload]));
+        this.transport.sendRtp({ payloadType: this.rtx.payloadType, ssrc: this.rtx.ssrc, sequenceNumber: this.rtxSeq, timestamp, marker }, Buffer.concat([osn, payload]));
       } else {
-        this.transport.sendRtp({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber: seq, timestamp: p.timestamp, marker: p.marker }, p.payload);
+        this.transport.sendRtp({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber: seq, timestamp, marker }, payload);
       }
     }
   }
@@ -172,7 +180,13 @@ export class SsrcWriter {
     const timestamp = (h.timestamp + this.tsOffset) >>> 0;
     this.lastSeq = sequenceNumber;
     this.lastTs = timestamp;
-    if (this.rtx) this.history[sequenceNumber % NACK_HISTORY] = { seq: sequenceNumber, timestamp, marker: h.marker, payload: rtp.payload };
+    if (this.rtx) {
+      const at = sequenceNumber % NACK_HISTORY;
+      this.sent.seq[at] = sequenceNumber;
+      this.sent.timestamp[at] = timestamp;
+      this.sent.marker[at] = h.marker ? 1 : 0;
+      this.sent.payload[at] = rtp.payload;
+    }
     this.transport.sendRtp({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber, timestamp, marker: h.marker }, rtp.payload);
   }
 }
