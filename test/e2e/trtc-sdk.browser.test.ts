@@ -93,32 +93,6 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     assert.deepEqual([...a.errors, ...b.errors], []);
   });
 
-  it('a subscriber on a lossy downlink is sent the small stream without asking for it (its receiver reports name the loss)', { timeout: 90_000 }, async () => {
-    // WebRTC's own network emulation drops a quarter of what this browser receives (RTP and RTCP, after ICE and DTLS).
-    const lossy = await launchChromium([...CHROMIUM_MEDIA_ARGS, '--force-fieldtrials=WebRTC-FakeNetworkReceiveConfig/loss_percent:25/']);
-    try {
-      const a = await open();
-      const b = await openSdkPage(lossy, rig.child.url);
-      pages.push(b);
-      assert.equal(await enterRoom(a, params('lossya', 1008)), 'ok');
-      assert.equal(await enterRoom(b, params('lossyb', 1008)), 'ok');
-      assert.equal(await callSdk(a, 'startLocalVideo', { option: { profile: '480p', small: '120p' } }), 'ok');
-      await b.waitEvent('remote-video-available', 'e.userId === "lossya" && e.streamType === "main"');
-      // The big stream is asked for (no `small` option); the server's layer choice narrows it to the small one.
-      await watchRemoteVideo(b, 'lossya');
-      const deadline = Date.now() + 30_000;
-      let seen = await decodedFrames(b.page, 'lossya');
-      while (!(seen.width > 0 && seen.width <= 240)) {
-        assert.ok(Date.now() < deadline, `the small picture did not arrive (width ${seen.width})`);
-        await b.page.waitForTimeout(250);
-        seen = await decodedFrames(b.page, 'lossya');
-      }
-      await framesGrow(b.page, 'lossya');
-    } finally {
-      await lossy.close();
-    }
-  });
-
   it('two SDK users in MPC mode (enableSPC: false): publish and decode each other, screen share included', { timeout: 90_000 }, async () => {
     const a = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
     const b = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
