@@ -152,7 +152,7 @@ export class MpcDownlink {
 
   /** Answers a subscribe offer; `onKeyframe(stream)` when the subscriber asks for a keyframe of main or sub video. */
   static async answer(offer: string, net: MediaNetwork, onKeyframe: (stream: 'main' | 'sub') => void, onEnd: (why: PeerEnd) => void): Promise<{ downlink: MpcDownlink; sdp: string }> {
-    const pc = new RTCPeerConnection(peerConfig(net));
+    const pc = new RTCPeerConnection(peerConfig(net, true));
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: cleanOffer(offer) });
       const senders: { audio?: SenderOut; video?: SenderOut; aux?: SenderOut } = {};

@@ -35,15 +35,19 @@ export function parsePortRange(range: string): [number, number] | undefined {
 
 /**
  * The peer-connection options: Opus and VP8 only (every publisher sends what every subscriber decodes, so RTP is
- * forwarded as it is), NACK/PLI/FIR feedback, REMB and transport-wide congestion control.
+ * forwarded as it is), NACK/PLI/FIR feedback, REMB, and transport-wide congestion control where the server receives.
+ * A connection that only sends (`sendOnly`, a subscription) leaves transport-wide congestion control out: the server
+ * estimates no bandwidth from its feedback, and without it the subscriber's browser sends REMB, which the SDK
+ * gateway's layer choice reads, instead of a feedback packet every 100 ms that nothing would read.
  */
-export function peerConfig(net: MediaNetwork): RTCPeerConnectionConfig {
+export function peerConfig(net: MediaNetwork, sendOnly = false): RTCPeerConnectionConfig {
+  const feedback = [useNACK(), usePLI(), useFIR(), useREMB()];
   return {
     codecs: {
       audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, parameters: 'minptime=10;useinbandfec=1' })],
-      video: [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [useNACK(), usePLI(), useFIR(), useREMB(), useTWCC()] })],
+      video: [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: sendOnly ? feedback : [...feedback, useTWCC()] })],
     },
-    headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useTransportWideCC()] },
+    headerExtensions: { audio: [useSdesMid()], video: sendOnly ? [useSdesMid()] : [useSdesMid(), useTransportWideCC()] },
     icePortRange: parsePortRange(net.portRange),
     iceAdditionalHostAddresses: net.extraHostAddresses,
     bundlePolicy: 'max-bundle',

@@ -30,7 +30,7 @@ export class Subscriber {
     onKeyframe: () => void,
     onEnd: (why: PeerEnd) => void,
   ): Promise<{ subscriber: Subscriber; sdp: string }> {
-    const pc = new RTCPeerConnection(peerConfig(net));
+    const pc = new RTCPeerConnection(peerConfig(net, true));
     const s = new Subscriber(pc);
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
