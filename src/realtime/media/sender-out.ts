@@ -102,6 +102,8 @@ export class SenderOut implements FanOutOwner {
 
   /** The publication's fan-out of this sender's kind, which the sender joins once it sends through a media worker. */
   useFanOut(fanOut: FanOut): void {
+    // A membership of another publication's fan-out (one that ended) is left first.
+    if (this.membership && this.membership.fanOut !== fanOut) this.leave();
     this.fanOut = fanOut;
   }
 
