@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession, type RTCDtlsTransport } from 'werift';
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, type RTCDtlsTransport } from 'werift';
 import { FanOut, type FanOutOwner } from './fan-out.ts';
 import { MediaWorkers } from './media-workers.ts';
 import { nativeSrtp } from './native-srtp.ts';
-import { RtpWriter } from './rtp-writer.ts';
+import { RtpWriter, type RtpExtensions } from './rtp-writer.ts';
+import { srtpTransport } from '../../../test/helpers/srtp-transport.ts';
 
 // A publication's packets handed once to each media worker reach every member with the member's own header: its
 // SSRC, payload type, MID and transport-wide sequence, the publisher's sequence number, timestamp and marker.
 
 const sockets: Socket[] = [];
-const inbox = new Map<number, Buffer[]>();
 
 async function udp(): Promise<Socket> {
   const s = createSocket('udp4');
@@ -26,32 +26,27 @@ before(async () => {
 });
 after(() => sockets.forEach((s) => s.close()));
 
-/** A transport shaped like werift's, sending to a socket of its own, and the receiving end's session. */
+/** A transport shaped like werift's, sending to a socket of its own, and what that socket received. */
 async function end(profile: number, twcc = 0) {
   const rx = await udp();
   const box: Buffer[] = [];
-  inbox.set(rx.address().port, box);
   rx.on('message', (m) => box.push(m));
-  const saltLen = profile === ProtectionProfileAeadAes128Gcm ? 12 : 14;
-  const k = { a: randomBytes(16), as: randomBytes(saltLen), b: randomBytes(16), bs: randomBytes(saltLen) };
-  const pair = { protocol: { type: 'stun', transport: { socket: tx } }, remoteAddr: ['127.0.0.1', rx.address().port], packetsSent: 0, bytesSent: 0 };
-  const dtls = {
-    state: 'connected',
-    srtp: new SrtpSession({ profile, keys: { localMasterKey: k.a, localMasterSalt: k.as, remoteMasterKey: k.b, remoteMasterSalt: k.bs } }),
-    iceTransport: { connection: { nominated: pair, canSendApplicationData: () => true, send: async () => undefined } },
-    transportSequenceNumber: twcc,
-    bytesSent: 0,
-    packetsSent: 0,
-  };
-  const receiver = new SrtpSession({ profile, keys: { localMasterKey: k.b, localMasterSalt: k.bs, remoteMasterKey: k.a, remoteMasterSalt: k.as } });
-  return { dtls, box, open: (d: Buffer) => RtpPacket.deSerialize(receiver.decrypt(d)) };
+  return { ...srtpTransport(profile, tx, rx.address().port, twcc), box };
+}
+
+/** Joins a writer on `e`'s transport to `fan`, with these header fields and extensions. */
+function joinOf(fan: FanOut, pool: MediaWorkers, e: Awaited<ReturnType<typeof end>>, h: { payloadType: number; ssrc: number }, ext?: RtpExtensions, owner: FanOutOwner = nobody) {
+  const w = new RtpWriter(e.dtls as unknown as RTCDtlsTransport, null, pool);
+  const route = w.laneRoute()!;
+  const { header, twccAt } = w.template({ ...h, sequenceNumber: 0, timestamp: 0, marker: false }, ext);
+  return { route, lane: route.lane, member: fan.join(route.lane, route.id, header, twccAt, owner)! };
 }
 
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
 }
 
-const owner: FanOutOwner = { refresh: () => undefined };
+const nobody: FanOutOwner = { refresh: () => undefined };
 const rtp = (seq: number, payload: Buffer, marker = false) => new RtpPacket(new RtpHeader({ sequenceNumber: seq, timestamp: seq * 3000, marker, payloadType: 100, ssrc: 1 }), payload);
 
 describe('FanOut through media workers', { skip: !nativeSrtp() && 'the SRTP accelerator was not built (libsrtp2-dev missing)' }, () => {
@@ -60,13 +55,7 @@ describe('FanOut through media workers', { skip: !nativeSrtp() && 'the SRTP acce
     try {
       const ends = [await end(ProtectionProfileAeadAes128Gcm, 7), await end(ProtectionProfileAes128CmHmacSha1_80, 100), await end(ProtectionProfileAeadAes128Gcm)];
       const fan = new FanOut();
-      const join = (i: number) => {
-        const w = new RtpWriter(ends[i]!.dtls as unknown as RTCDtlsTransport, null, pool);
-        const route = w.laneRoute()!;
-        const ext = i === 2 ? undefined : { midId: 1, mid: Buffer.from(String(i)), twccId: 3 };
-        const { header, twccAt } = w.template({ payloadType: 96 + i, ssrc: 0x1000 + i, sequenceNumber: 0, timestamp: 0, marker: false }, ext);
-        return { route, member: fan.join(route.lane, route.id, header, twccAt, owner)! };
-      };
+      const join = (i: number) => joinOf(fan, pool, ends[i]!, { payloadType: 96 + i, ssrc: 0x1000 + i }, i === 2 ? undefined : { midId: 1, mid: Buffer.from(String(i)), twccId: 3 });
       const a = join(0);
       const b = join(1);
       assert.notEqual(a.route.lane, b.route.lane, 'two workers');
@@ -111,21 +100,16 @@ describe('FanOut through media workers', { skip: !nativeSrtp() && 'the SRTP acce
       const gone = await end(ProtectionProfileAeadAes128Gcm);
       const kept = await end(ProtectionProfileAeadAes128Gcm);
       const fan = new FanOut();
-      const join = (e: Awaited<ReturnType<typeof end>>) => {
-        const w = new RtpWriter(e.dtls as unknown as RTCDtlsTransport, null, pool);
-        const route = w.laneRoute()!;
-        const { header, twccAt } = w.template({ payloadType: 96, ssrc: 9, sequenceNumber: 0, timestamp: 0, marker: false }, undefined);
-        return { lane: route.lane, member: fan.join(route.lane, route.id, header, twccAt, owner)! };
-      };
+      const join = (e: Awaited<ReturnType<typeof end>>) => joinOf(fan, pool, e, { payloadType: 96, ssrc: 9 });
       const members = [join(gone), join(kept)];
       for (let i = 0; i < 5; i++) fan.send(rtp(i, Buffer.from(`p${i}`)));
-      fan.leave(members[0]!.lane, members[0]!.member, owner);
-      fan.leave(members[0]!.lane, members[0]!.member, owner);
+      fan.leave(members[0]!.lane, members[0]!.member, nobody);
+      fan.leave(members[0]!.lane, members[0]!.member, nobody);
       // The worker sends in order, so whatever `gone` would have got was sent before `kept`'s last packet.
       await until(() => kept.box.length >= 5);
       assert.equal(kept.box.length, 5);
       assert.equal(gone.box.length, 0);
-      fan.leave(members[1]!.lane, members[1]!.member, owner);
+      fan.leave(members[1]!.lane, members[1]!.member, nobody);
       fan.send(rtp(5, Buffer.from('p5')));
       const later = await end(ProtectionProfileAeadAes128Gcm);
       join(later);
@@ -145,10 +129,7 @@ describe('FanOut through media workers', { skip: !nativeSrtp() && 'the SRTP acce
     try {
       const e = await end(ProtectionProfileAeadAes128Gcm);
       const fan = new FanOut();
-      const w = new RtpWriter(e.dtls as unknown as RTCDtlsTransport, null, pool);
-      const route = w.laneRoute()!;
-      const { header, twccAt } = w.template({ payloadType: 96, ssrc: 9, sequenceNumber: 0, timestamp: 0, marker: false }, undefined);
-      fan.join(route.lane, route.id, header, twccAt, owner);
+      const { route } = joinOf(fan, pool, e, { payloadType: 96, ssrc: 9 });
       fan.send(rtp(1, Buffer.from('first')));
       await until(() => e.box.length >= 1);
       // Long enough for a worker with nothing to keep it alive to have ended.
@@ -168,10 +149,7 @@ describe('FanOut through media workers', { skip: !nativeSrtp() && 'the SRTP acce
     const pool = new MediaWorkers(1, { warn: () => undefined });
     try {
       const e = await end(ProtectionProfileAeadAes128Gcm);
-      const w = new RtpWriter(e.dtls as unknown as RTCDtlsTransport, null, pool);
-      const route = w.laneRoute()!;
-      const { header, twccAt } = w.template({ payloadType: 96, ssrc: 9, sequenceNumber: 0, timestamp: 0, marker: false }, undefined);
-      fan.join(route.lane, route.id, header, twccAt, { refresh: (ts) => (refreshed = ts) });
+      joinOf(fan, pool, e, { payloadType: 96, ssrc: 9 }, undefined, { refresh: (ts) => (refreshed = ts) });
       fan.send(rtp(3, Buffer.from('x')));
       assert.equal(refreshed, 9000, 'the first packet refreshes at once');
       fan.send(rtp(4, Buffer.from('x')));

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpPacket, SrtpSession, type RTCDtlsTransport } from 'werift';
+import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpPacket, type RTCDtlsTransport } from 'werift';
 import { MediaWorkers } from './media-workers.ts';
 import { nativeSrtp, type NativeSrtp } from './native-srtp.ts';
 import { RtpWriter } from './rtp-writer.ts';
+import { srtpTransport } from '../../../test/helpers/srtp-transport.ts';
 
 // The forwarding path writes datagrams that werift's own SRTP receiver opens, with the header fields and extensions
 // asked for, through libsrtp2 (when built) and through node:crypto.
@@ -27,21 +28,7 @@ after(() => {
 });
 
 /** A transport shaped like werift's (its SRTP session, a nominated pair's socket) and the receiving end's session. */
-function transport(profile: number) {
-  const saltLen = profile === ProtectionProfileAeadAes128Gcm ? 12 : 14;
-  const k = { a: randomBytes(16), as: randomBytes(saltLen), b: randomBytes(16), bs: randomBytes(saltLen) };
-  const pair = { protocol: { type: 'stun', transport: { socket: tx } }, remoteAddr: ['127.0.0.1', rx.address().port], packetsSent: 0, bytesSent: 0 };
-  const dtls = {
-    state: 'connected',
-    srtp: new SrtpSession({ profile, keys: { localMasterKey: k.a, localMasterSalt: k.as, remoteMasterKey: k.b, remoteMasterSalt: k.bs } }),
-    iceTransport: { connection: { nominated: pair, canSendApplicationData: () => true, send: async () => undefined } },
-    transportSequenceNumber: 7,
-    bytesSent: 0,
-    packetsSent: 0,
-  };
-  const receiver = new SrtpSession({ profile, keys: { localMasterKey: k.b, localMasterSalt: k.bs, remoteMasterKey: k.a, remoteMasterSalt: k.as } });
-  return { dtls, pair, receiver };
-}
+const transport = (profile: number) => srtpTransport(profile, tx, rx.address().port, 7);
 
 async function received(n: number): Promise<Buffer[]> {
   for (let i = 0; i < 200 && got.length < n; i++) await new Promise((r) => setTimeout(r, 5));
