@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { genPrivateMapKey } from '../../src/auth/private-map-key.ts';
 import { genUserSig } from '../../src/auth/usersig.ts';
+import { nativeSrtp } from '../../src/realtime/media/native-srtp.ts';
 import type { Browser } from 'playwright-core';
 import { CHROMIUM_MEDIA_ARGS, chromiumMissing, demoLogin, launchChromium, startDemoRig, type DemoRig } from '../helpers/browser.ts';
 import { iotCloudClient, trtcCloudClient } from '../helpers/cloud-api.ts';
@@ -98,6 +99,8 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     const b = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
     pages.push(a, b);
     await meetAndDecode(a, b, 'mpca', 'mpcb', 1007);
+    // With the SRTP accelerator a media worker writes the MPC downlinks' copies (the publication's fan-out).
+    if (nativeSrtp()) assert.match(await (await fetch(`${rig.child.url}/metrics`)).text(), /trtcd_media_fanout_members [1-9]/);
     assert.equal(await callSdk(a, 'startScreenShare'), 'ok');
     await b.waitEvent('remote-video-available', 'e.userId === "mpca" && e.streamType === "sub"');
     await watchRemoteVideo(b, 'mpca', 'sub');

@@ -3,6 +3,7 @@
 import { RTCPeerConnection, type RtpPacket, type RTCDtlsTransport, type RtcpPacket } from 'werift';
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
+import type { FanOut } from '../../realtime/media/fan-out.ts';
 import type { PacketHistory } from '../../realtime/media/packet-history.ts';
 import { onKeyframeRequest, SenderOut } from '../../realtime/media/sender-out.ts';
 import type { MediaKind, MediaSink } from '../../realtime/media/source.ts';
@@ -121,9 +122,20 @@ class SenderSink implements MediaSink {
     this.senders[kind]?.useHistory(history);
   }
 
+  useFanOut(kind: MediaKind, fanOut: FanOut): void {
+    this.senders[kind]?.useFanOut(fanOut);
+  }
+
+  /** Sets the kinds sent; a kind no longer wanted leaves its publication's fan-out at once. */
   want(wants: Record<MediaKind, boolean>): void {
     this.wants.audio = wants.audio;
     this.wants.video = wants.video;
+    for (const kind of ['audio', 'video'] as const) if (!wants[kind]) this.senders[kind]?.leaveFanOut();
+  }
+
+  /** Leaves the publications' fan-outs (the subscription ended; the downlink stays). */
+  leaveFanOut(): void {
+    for (const s of Object.values(this.senders)) s?.leaveFanOut();
   }
 
   close(): void {

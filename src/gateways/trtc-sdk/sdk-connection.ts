@@ -577,7 +577,11 @@ export class SdkConnection {
       sink.want(kinds);
       if (!pub || down.subs[stream] || (!kinds.audio && !kinds.video)) continue;
       // The downlink outlives its subscriptions (a publisher republishing is subscribed again on the same connection).
-      down.subs[stream] = sfu.subscribe(pub, { send: (k, rtp) => sink.send(k, rtp), useHistory: (k, h) => sink.useHistory(k, h), close: () => undefined }, this);
+      down.subs[stream] = sfu.subscribe(
+        pub,
+        { send: (k, rtp) => sink.send(k, rtp), useHistory: (k, h) => sink.useHistory(k, h), useFanOut: (k, f) => sink.useFanOut(k, f), close: () => sink.leaveFanOut() },
+        this,
+      );
       if (kinds.video) sfu.askKeyframe(pub, true);
     }
   }

@@ -103,7 +103,7 @@ export class SenderOut implements FanOutOwner {
   /** The publication's fan-out of this sender's kind, which the sender joins once it sends through a media worker. */
   useFanOut(fanOut: FanOut): void {
     // A membership of another publication's fan-out (one that ended) is left first.
-    if (this.membership && this.membership.fanOut !== fanOut) this.leave();
+    if (this.membership && this.membership.fanOut !== fanOut) this.leaveFanOut();
     this.fanOut = fanOut;
   }
 
@@ -145,11 +145,11 @@ export class SenderOut implements FanOutOwner {
       void s.runRtcp();
     }
     const writer = this.writer;
-    if (!writer || writer.dtls !== this.sender.dtlsTransport || writer.laneRoute() !== m.route) this.leave();
+    if (!writer || writer.dtls !== this.sender.dtlsTransport || writer.laneRoute() !== m.route) this.leaveFanOut();
   }
 
-  /** Leaves the fan-out: packets go through the writer again (and may join again on a new route). */
-  private leave(): void {
+  /** Leaves the fan-out at once: packets go through the writer again (and may join again on a new route). */
+  leaveFanOut(): void {
     const m = this.membership;
     if (!m) return;
     this.membership = undefined;
@@ -179,7 +179,7 @@ export class SenderOut implements FanOutOwner {
 
   /** Stops sending at once (the fan-out membership ends and the writer's worker route is freed). */
   close(): void {
-    this.leave();
+    this.leaveFanOut();
     this.fanOut = undefined;
     this.writer?.close();
     this.writer = undefined;
