@@ -8,7 +8,7 @@ import { userKey } from '../../services/tenant-keys.ts';
 import type { RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 
 /** Thumbnails open at once on this node, across every console page. */
-export const MAX_PREVIEWS = 32;
+const MAX_PREVIEWS = 32;
 
 /** Why a preview was not opened. */
 type PreviewRefusal = 'NO_STREAM' | 'TOO_MANY' | 'BAD_OFFER';

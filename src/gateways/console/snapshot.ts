@@ -63,7 +63,7 @@ export function callbackView(r: OutboxRow & { attemptLog?: AttemptRow[] }) {
 }
 
 /** The console's view of one app: settings, live rooms, TRTC rooms with their streams, calls, sessions, callbacks. */
-export async function appSnapshot(s: ConsoleSources, app: App) {
+async function appSnapshot(s: ConsoleSources, app: App) {
   const id = app.sdkAppId;
   const cb = app.settings.callbacks;
   const [records, callbacks] = await Promise.all([s.calls.records({ sdkAppId: id, page: 1, perPage: RECORDS }), s.callbacks.recent(id, CALLBACKS)]);

@@ -16,7 +16,7 @@ export const LANE_TAG_ROOM = 16;
 /** Fan-out members a lane holds (one per subscriber's sender whose publication's packets the worker fans out). */
 const MEMBERS = 2048;
 /** Bytes of a member's header template: the RTP header, the MID and transport-wide sequence extensions. */
-export const MEMBER_HEADER_BYTES = 48;
+const MEMBER_HEADER_BYTES = 48;
 
 /**
  * Where things are in a send ring's SharedArrayBuffer (send-worker.mjs reads the same layout): what the main thread
