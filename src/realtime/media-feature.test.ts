@@ -48,6 +48,8 @@ describe('/rtc media (werift peers through the SFU)', () => {
     const p = peer('publish', kinds);
     const r = await c.request('media.publish', { ...roomOf(roomId), sdp: await p.offer() });
     assert.equal(r.ok, true, JSON.stringify(r));
+    // A publisher's answer keeps transport-wide congestion control (the server sends its feedback).
+    if (kinds.includes('video')) assert.match(r.sdp as string, /a=extmap:\d+ http:\/\/www.ietf.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01/);
     await p.answer(r.sdp as string);
     await p.connected();
     p.start(300);
@@ -81,6 +83,9 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.equal(reply.audio, true);
     assert.equal(reply.video, true);
     assert.match(reply.subscriptionId as string, /^s\d+$/);
+    // A subscription's answer leaves out its header extension, so no feedback comes (nothing would read it); REMB stays.
+    assert.doesNotMatch(reply.sdp as string, /transport-wide-cc/);
+    assert.match(reply.sdp as string, /a=rtcp-fb:\d+ goog-remb/);
     await eventually(() => sub.received.audio > 5 && sub.received.video > 5);
     const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
     assert.match(metrics, /trtcd_media_publications [1-9]/);

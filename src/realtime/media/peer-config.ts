@@ -36,9 +36,9 @@ export function parsePortRange(range: string): [number, number] | undefined {
 /**
  * The peer-connection options: Opus and VP8 only (every publisher sends what every subscriber decodes, so RTP is
  * forwarded as it is), NACK/PLI/FIR feedback, REMB, and transport-wide congestion control where the server receives.
- * A connection that only sends (`sendOnly`, a subscription) leaves transport-wide congestion control out: the server
- * estimates no bandwidth from its feedback, and without it the subscriber's browser sends REMB, which the SDK
- * gateway's layer choice reads, instead of a feedback packet every 100 ms that nothing would read.
+ * A connection that only sends (`sendOnly`, a subscription) leaves the transport-wide sequence extension out (werift
+ * still echoes the offer's `transport-cc` feedback line, which without the extension means nothing): the server
+ * estimates no bandwidth from that feedback, so the subscriber sends none, and its browser sends REMB instead.
  */
 export function peerConfig(net: MediaNetwork, sendOnly = false): RTCPeerConnectionConfig {
   const feedback = [useNACK(), usePLI(), useFIR(), useREMB()];
