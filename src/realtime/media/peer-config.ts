@@ -38,7 +38,7 @@ export function parsePortRange(range: string): [number, number] | undefined {
  * forwarded as it is), NACK/PLI/FIR feedback, REMB, and transport-wide congestion control where the server receives.
  * A connection that only sends (`sendOnly`, a subscription) leaves the transport-wide sequence extension out (werift
  * still echoes the offer's `transport-cc` feedback line, which without the extension means nothing): the server
- * estimates no bandwidth from that feedback, so the subscriber sends none, and its browser sends REMB instead.
+ * estimates no bandwidth from that feedback, so the subscriber sends none (a browser may send REMB instead).
  */
 export function peerConfig(net: MediaNetwork, sendOnly = false): RTCPeerConnectionConfig {
   const feedback = [useNACK(), usePLI(), useFIR(), useREMB()];
