@@ -143,6 +143,23 @@ describe('FanOut through media workers', { skip: !nativeSrtp() && 'the SRTP acce
     }
   });
 
+  it('a member that leaves when asked to refresh (its route changed) does not get the packet that asked', async () => {
+    const pool = new MediaWorkers(1, { warn: () => undefined });
+    try {
+      const [moved, kept] = [await end(ProtectionProfileAeadAes128Gcm), await end(ProtectionProfileAeadAes128Gcm)];
+      const fan = new FanOut();
+      const leaver: FanOutOwner = { refresh: () => fan.leave(m.lane, m.member, leaver) };
+      const m = joinOf(fan, pool, moved, { payloadType: 96, ssrc: 1 }, undefined, leaver);
+      joinOf(fan, pool, kept, { payloadType: 96, ssrc: 2 });
+      fan.send(rtp(1, Buffer.from('one')));
+      // `moved` joined first, so the worker would have sent to it before `kept`.
+      await until(() => kept.box.length >= 1);
+      assert.equal(moved.box.length, 0);
+    } finally {
+      await pool.stop();
+    }
+  });
+
   it('asks its members to refresh on its clock while packets flow', async () => {
     let refreshed = 0;
     const fan = new FanOut();

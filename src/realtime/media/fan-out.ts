@@ -65,15 +65,16 @@ export class FanOut {
     const groups = this.groups;
     if (groups.length === 0) return;
     const h = rtp.header;
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i]!;
-      // A full ring drops the packet for this worker's members, as a full socket would.
-      if (g.lane.alive) g.lane.commitGroup(g.group, rtp.payload, h.sequenceNumber, h.timestamp, h.marker);
-    }
+    // Members check their transport first: one whose route changed leaves, and its own send takes this packet.
     const now = performance.now();
     if (now - this.refreshedAt >= REFRESH_MS) {
       this.refreshedAt = now;
       for (const o of this.owners) o.refresh(h.timestamp);
+    }
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      // A full ring drops the packet for this worker's members, as a full socket would.
+      if (g.lane.alive) g.lane.commitGroup(g.group, rtp.payload, h.sequenceNumber, h.timestamp, h.marker);
     }
   }
 
