@@ -203,6 +203,8 @@ export async function startServer(
     secure: tls !== null,
   });
   metrics.gauge('trtcd_sdk_connections', 'open trtc-sdk-v5 signalling WebSocket connections', () => sdk.size);
+  metrics.gauge('trtcd_sdk_twcc_loss_windows', 'loss windows read from trtc-sdk-v5 subscribers\' transport-wide congestion feedback since start', () => sdk.congestion.twccWindows);
+  metrics.gauge('trtcd_sdk_layer_narrowed', 'times a trtc-sdk-v5 subscriber that asked for the big stream was sent the small one for congestion, since start', () => sdk.congestion.narrowed);
   metrics.gauge('trtcd_rtc_connections', 'open /rtc WebSocket connections', () => rtc.size);
   metrics.gauge('trtcd_media_publications', 'streams published to this node\'s SFU', () => rtc.media.sfu.stats().publications);
   metrics.gauge('trtcd_media_subscriptions', 'subscriptions forwarded by this node\'s SFU', () => rtc.media.sfu.stats().subscriptions);

@@ -12,6 +12,7 @@ import { iotCloudClient, trtcCloudClient } from '../helpers/cloud-api.ts';
 import { eventually, MediaPeer } from '../helpers/media-peer.ts';
 import { rtcLogin, until } from '../helpers/rtc-client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { lossyDownlink } from '../helpers/lossy-udp-proxy.ts';
 import { callSdk, decodedFrames, enterRoom, framesGrow, openSdkPage, proxyFor, watchRemoteVideo, type SdkPage } from '../helpers/trtc-sdk-page.ts';
 
 const skip = chromiumMissing();
@@ -139,6 +140,41 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     await b.waitEvent('remote-video-available', 'e.userId === "smalla" && e.streamType === "sub"');
     await watchRemoteVideo(b, 'smalla', 'sub');
     await framesGrow(b.page, 'smalla', 'sub');
+  });
+
+  it('a lossy downlink: the server reads the subscriber’s transport-wide feedback and sends the small stream, then the big one once the loss is gone', { timeout: 120_000 }, async () => {
+    const a = await open();
+    const b = await open();
+    const relay = await lossyDownlink(b.page);
+    try {
+      assert.equal(await enterRoom(a, params('lossya', 1007)), 'ok');
+      assert.equal(await enterRoom(b, params('lossyb', 1007)), 'ok');
+      assert.equal(await callSdk(a, 'startLocalVideo', { option: { profile: '480p', small: '120p' } }), 'ok');
+      await b.waitEvent('remote-video-available', 'e.userId === "lossya" && e.streamType === "main"');
+      await watchRemoteVideo(b, 'lossya');
+      const widthReaches = async (ok: (w: number) => boolean, what: string, ms: number) => {
+        const deadline = Date.now() + ms;
+        let seen = await decodedFrames(b.page, 'lossya');
+        while (!ok(seen.width)) {
+          assert.ok(Date.now() < deadline, `${what} (width ${seen.width}, relay ${JSON.stringify(relay.counts())})`);
+          await b.page.waitForTimeout(250);
+          seen = await decodedFrames(b.page, 'lossya');
+        }
+      };
+      const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${rig.child.url}/metrics`)).text())?.[1] ?? NaN);
+      await widthReaches((w) => w >= 480, 'the big picture arrives through the relay', 20_000);
+      const narrowed = await metric('trtcd_sdk_layer_narrowed');
+      relay.downLoss = 0.25;
+      await widthReaches((w) => w > 0 && w <= 240, 'a quarter of the packets lost: the small picture is sent', 30_000);
+      assert.ok(relay.counts().dropped > 0);
+      assert.ok((await metric('trtcd_sdk_layer_narrowed')) > narrowed, 'the server narrowed the subscriber to the small stream');
+      assert.ok((await metric('trtcd_sdk_twcc_loss_windows')) > 0, 'the loss was read from the transport-wide feedback');
+      relay.downLoss = 0;
+      await widthReaches((w) => w >= 480, 'the loss gone: the big picture comes back', 40_000);
+      await framesGrow(b.page, 'lossya');
+    } finally {
+      relay.close();
+    }
   });
 
   it('an SDK user and a trtcd-SDK user (demo page) receive each other’s video, and the SDK user lists the demo user', { timeout: 90_000 }, async () => {

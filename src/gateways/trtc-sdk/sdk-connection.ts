@@ -1,6 +1,6 @@
 // One trtc-sdk-v5 signalling socket: its join into a room, its commands, and its media through the SFU.
 import type { RtcpPacket, RtpPacket } from 'werift';
-import { GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, RtcpRrPacket, RtcpSrPacket, RtcpTransportLayerFeedback } from 'werift';
+import { GenericNack, PictureLossIndication, ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, RtcpRrPacket, RtcpSrPacket, RtcpTransportLayerFeedback, TransportWideCC } from 'werift';
 import type { WebSocket } from 'ws';
 import { Privilege, verifyPrivateMapKey } from '../../auth/private-map-key.ts';
 import type { Publication, StreamType, Subscription } from '../../realtime/media/sfu.ts';
@@ -593,8 +593,20 @@ export class SdkConnection {
 
   /** Feedback from this user as a subscriber: a keyframe request on a downlink SSRC goes to that publisher. */
   private downlinkRtcp(rtcp: RtcpPacket): void {
-    // Congestion feedback on the big-video SSRC: receiver reports' loss, and the bandwidth estimate (REMB).
+    // Congestion feedback: the path's loss from transport-wide feedback (before retransmission repairs it), else
+    // receiver reports' loss on the big-video SSRC; and the bandwidth estimate (REMB) where the browser sends one.
+    if (rtcp instanceof RtcpTransportLayerFeedback && rtcp.feedback instanceof TransportWideCC) {
+      const fraction = this.transport?.loss.feedback(rtcp.feedback);
+      if (fraction === undefined) return;
+      this.s.congestion.twccWindows++;
+      for (const w of this.wants.values()) {
+        w.layers.lossReport(fraction);
+        this.chooseLayer(w);
+      }
+      return;
+    }
     if (rtcp instanceof RtcpRrPacket || rtcp instanceof RtcpSrPacket) {
+      if (this.transport?.loss.reporting) return;
       for (const r of rtcp.reports) {
         for (const w of this.wants.values()) {
           if (r.ssrc !== w.ssrc.bigVideoSsrc || w.ssrc.bigVideoSsrc === 0) continue;
@@ -740,6 +752,7 @@ export class SdkConnection {
     const target = small ? small.sink : w.subs.main?.subscriber;
     if (!target || w.writers.big.preference === target) return;
     w.writers.big.prefer(target);
+    if (small && w.layers.asked === 'big') this.s.congestion.narrowed++;
     if (small) small.from.smallKeyframe();
     else if (w.subs.main) this.s.d.media.sfu.askKeyframe(w.subs.main.publication, true);
   }

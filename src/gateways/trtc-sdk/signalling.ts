@@ -67,6 +67,12 @@ export class SdkSignalling {
   private readonly pending = new Set<Promise<unknown>>();
   private relay: string | undefined;
   private observing = false;
+  /**
+   * Congestion feedback from SDK subscribers since start: loss windows read from transport-wide feedback, and the
+   * times a subscriber that asked for the big stream was sent the small one because of it (or of its receiver reports
+   * or REMB).
+   */
+  readonly congestion = { twccWindows: 0, narrowed: 0 };
 
   constructor(readonly d: SdkSignallingDeps) {
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: SDK_MAX_FRAME_BYTES });

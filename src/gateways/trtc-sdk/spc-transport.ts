@@ -3,8 +3,9 @@
 // sends no MID, announces its uplink SSRCs in publish/v2 and picks the downlink SSRCs itself in subscribe/v3.
 import { RTCPeerConnection, type RTCDtlsTransport, type RtcpPacket, type RtpPacket } from 'werift';
 import type { MediaWorkers } from '../../realtime/media/media-workers.ts';
-import { RtpWriter, type RtpOut } from '../../realtime/media/rtp-writer.ts';
+import { RtpWriter, type RtpExtensions, type RtpOut } from '../../realtime/media/rtp-writer.ts';
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
+import { TwccLoss } from '../../realtime/media/twcc-loss.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
 
 /** An RTP codec as the SDK's ability lists it. */
@@ -100,6 +101,10 @@ export class SpcTransport {
   private writer: RtpWriter | undefined;
   private closed = false;
   private unwatch: () => void = () => undefined;
+  /** The transport-wide sequence extension of downlink packets, by payload type (Opus, else video); none when not offered. */
+  private readonly twcc: { audio: RtpExtensions | undefined; video: RtpExtensions | undefined };
+  /** The subscriber's path loss, from its transport-wide feedback on the downlink packets. */
+  readonly loss = new TwccLoss();
   onRtp: (rtp: RtpPacket) => void = () => undefined;
   onRtcp: (rtcp: RtcpPacket) => void = () => undefined;
 
@@ -107,14 +112,20 @@ export class SpcTransport {
     private readonly pc: RTCPeerConnection,
     readonly codecs: SpcCodecs,
     private readonly workers: MediaWorkers | undefined,
-  ) {}
+    client: ClientAbility,
+  ) {
+    const id = (exts: Array<{ id: number; uri: string }> | undefined) => exts?.find((e) => e.uri === TWCC && Number.isInteger(e.id) && e.id >= 1 && e.id <= 14)?.id;
+    const audio = id(client.audio?.extensions);
+    const video = id(client.video?.extensions);
+    this.twcc = { audio: audio === undefined ? undefined : { twccId: audio }, video: video === undefined ? undefined : { twccId: video } };
+  }
 
   /** Negotiates with a client ability; resolves with the transport and the server ability of the join/rebuild reply. */
   static async open(client: ClientAbility, net: MediaNetwork, onEnd: (why: PeerEnd, state: string) => void): Promise<{ transport: SpcTransport; ability: Record<string, unknown> }> {
     const codecs = spcCodecs(client);
     if (!codecs) throw new Error('the ability offers no Opus or no VP8');
     const pc = new RTCPeerConnection({ ...peerConfig(net), iceLite: true });
-    const t = new SpcTransport(pc, codecs, net.workers);
+    const t = new SpcTransport(pc, codecs, net.workers, client);
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: offerFromAbility(client, codecs) });
       for (const tr of pc.getTransceivers()) tr.setDirection('recvonly');
@@ -152,14 +163,18 @@ export class SpcTransport {
     }
   }
 
-  /** Sends one RTP packet through the SFU's RtpWriter (dropped until DTLS is up); header extensions are not carried over. */
+  /**
+   * Sends one RTP packet through the SFU's RtpWriter (dropped until DTLS is up). The publisher's header extensions are
+   * not carried over; the packet gets this transport's own transport-wide sequence number where the client offered the
+   * extension, so the subscriber's feedback reports it (see TwccLoss).
+   */
   sendRtp(h: RtpOut, payload: Buffer): void {
     if (this.closed || !this.dtls?.srtpStarted) return;
     if (this.writer?.dtls !== this.dtls) {
       this.writer?.close();
       this.writer = new RtpWriter(this.dtls, undefined, this.workers);
     }
-    this.writer.write(h, payload);
+    this.writer.write(h, payload, h.payloadType === this.codecs.opus.payload ? this.twcc.audio : this.twcc.video);
   }
 
   /** Sends RTCP (keyframe requests upstream). */

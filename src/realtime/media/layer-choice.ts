@@ -4,7 +4,7 @@
 /** A publisher's video layer. */
 type Layer = 'big' | 'small';
 
-/** Smoothed loss (RTCP receiver reports) above which the subscriber is congested. */
+/** Smoothed path loss (transport-wide feedback, else RTCP receiver reports) above which the subscriber is congested. */
 const LOSS_HIGH = 0.1;
 /** Smoothed loss below which the subscriber's path counts as clear. */
 const LOSS_LOW = 0.02;
@@ -59,7 +59,7 @@ export class LayerChoice {
     }
   }
 
-  /** A receiver report's fraction lost (0–1) for the stream sent to the subscriber. */
+  /** The fraction (0–1) of the packets sent to the subscriber that it lost (transport-wide feedback or a receiver report). */
   lossReport(fraction: number): void {
     if (!Number.isFinite(fraction)) return;
     this.loss = this.loss * 0.5 + Math.min(1, Math.max(0, fraction)) * 0.5;
