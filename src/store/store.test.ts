@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { PG_SKIP, PG_URL, pgSchema } from '../../test/helpers/pg.ts';
 import { tempDir } from '../../test/helpers/server.ts';
+import { AccountsRepo } from './accounts-repo.ts';
 import type { CallRow } from './calls-repo.ts';
 import type { OutboxRow } from './outbox-repo.ts';
+import { openPostgres } from './postgres.ts';
 import { openStore, type Store, type StoreOptions } from './store.ts';
 
 /** One place to open the store under test: a fresh SQLite directory or a fresh PostgreSQL schema. */
@@ -336,6 +339,29 @@ if (PG_URL) {
         await c.end();
         assert.ok(rows.length > 40);
         assert.deepEqual(rows.filter((r: { collation_name: string }) => r.collation_name !== 'C'), []);
+      } finally {
+        await schema.drop();
+      }
+    });
+
+    it('prepares each parameterised statement once per connection, up to a bound, and runs the rest unprepared', async () => {
+      const schema = await pgSchema();
+      try {
+        await (await openStore({ store: schema.url, dataDir: tempDir() })).close();
+        const db = openPostgres(schema.url, 1);
+        try {
+          const accounts = new AccountsRepo(db);
+          for (let i = 0; i < 3; i++) await accounts.upsert(APP, [{ userId: `p${i}a` }, { userId: `p${i}b` }]);
+          await accounts.upsert(APP, [{ userId: 'p-one' }]);
+          const prepared = async () => (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(db)).rows;
+          const inserts = (await prepared()).filter((r) => r.name.startsWith('trtcd_') && /insert into "accounts"/.test(r.statement));
+          assert.equal(inserts.length, 2, 'one statement for two rows (run three times) and one for one row');
+          assert.equal(await accounts.count(APP), 7);
+          for (let i = 0; i < 300; i++) assert.equal((await sql<{ v: number }>`SELECT ${i}::int AS ${sql.ref(`v${i}`)}`.execute(db)).rows[0]?.[`v${i}` as 'v'], i);
+          assert.equal((await prepared()).length, 256);
+        } finally {
+          await db.destroy();
+        }
       } finally {
         await schema.drop();
       }
