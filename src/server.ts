@@ -244,7 +244,7 @@ export async function startServer(
     // A TLS handshake that failed or timed out (https passes it on as a clientError) has no HTTP to answer: an answer
     // written before the handshake would wait for it forever.
     if (!socket.writable || err.code === 'ECONNRESET' || /^ERR_(SSL|TLS)_/.test(err.code ?? '')) return socket.destroy();
-    const body = envelope(restIds.rest(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.info);
+    const body = envelope(restIds.rest(), RestErrors.HTTP_PARSE.code, RestErrors.HTTP_PARSE.message);
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   // WebSocket upgrades: the IVH command channel and the /rtc client protocol; any other path is refused with 404.

@@ -6,8 +6,9 @@ import { DomainError } from '../services/errors.ts';
 import { CALL_TOPIC, type CallChanged, type CallsService, type Origin } from '../services/calls/calls-service.ts';
 import { MAX_NUMERIC_ROOM_ID } from '../services/trtc-rooms/trtc-rooms-service.ts';
 import { listen, typed, withRefusals, type RtcFeature, type SessionDirectory } from './feature.ts';
-import { event, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
+import { event, RtcErrors, type RtcErrorEntry } from './protocol.ts';
 import type { RtcSession } from './session.ts';
+import { GatewayError } from '../gateways/gateway-error.ts';
 
 /** Most callees of one call.start or call.invite (the REST API's limit). */
 const MAX_CALL_TARGETS = 100;
@@ -136,7 +137,7 @@ export class CallFeature implements RtcFeature {
       if (!(err instanceof DomainError && err.code === 'NOT_FOUND')) throw err;
     }
     // One refusal, worded here, for an unknown call and someone else's: a reply must not tell which ids exist.
-    if (!call || !call.invited.includes(s.userId)) throw new RtcError(RtcErrors.NOT_FOUND, `call ${callId} does not exist or has ended`);
+    if (!call || !call.invited.includes(s.userId)) throw new GatewayError(RtcErrors.NOT_FOUND, `call ${callId} does not exist or has ended`);
     return call;
   }
 
@@ -161,6 +162,6 @@ function origin(s: RtcSession): Origin {
   return { clientIp: s.ip ?? '', platform: s.platform };
 }
 
-function invalid(message: string): RtcError {
-  return new RtcError(RtcErrors.INVALID_ARGUMENT, message);
+function invalid(message: string): GatewayError<RtcErrorEntry> {
+  return new GatewayError(RtcErrors.INVALID_ARGUMENT, message);
 }

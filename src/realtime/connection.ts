@@ -1,20 +1,7 @@
 import type { RawData, WebSocket } from 'ws';
 import type { RtcSession } from './session.ts';
-import {
-  AUTH_TIMEOUT_MS,
-  CloseCodes,
-  FLOOD_CLOSE_AFTER,
-  FLOOD_MAX_FRAMES,
-  FLOOD_WINDOW_MS,
-  MAX_BUFFERED_BYTES,
-  MAX_REQUEST_ID_CHARS,
-  PROTOCOL_VERSION,
-  RtcError,
-  RtcErrors,
-  errorReply,
-  okReply,
-  type RtcRequest,
-} from './protocol.ts';
+import { AUTH_TIMEOUT_MS, CloseCodes, FLOOD_CLOSE_AFTER, FLOOD_MAX_FRAMES, FLOOD_WINDOW_MS, MAX_BUFFERED_BYTES, MAX_REQUEST_ID_CHARS, PROTOCOL_VERSION, RtcErrors, errorReply, okReply, type RtcErrorEntry, type RtcRequest } from './protocol.ts';
+import { GatewayError } from '../gateways/gateway-error.ts';
 
 /** Answers one request: resolves to the reply's fields, or throws an RtcError (anything else is answered INTERNAL). */
 type RequestHandler = (c: RtcConnection, req: RtcRequest) => Promise<Record<string, unknown> | void>;
@@ -29,7 +16,7 @@ interface ConnectionHooks {
 }
 
 /** A refusal that also closes the connection after the error reply. */
-export class RtcFatalError extends RtcError {
+export class RtcFatalError extends GatewayError<RtcErrorEntry> {
   constructor(
     entry: { code: number; message: string },
     readonly closeCode: number,
@@ -168,8 +155,8 @@ export class RtcConnection {
       for (const fn of fns) fn();
     } catch (err) {
       this.afterReplyFns = [];
-      if (err instanceof RtcError) {
-        this.send(errorReply(req.id, err.code, err.message));
+      if (err instanceof GatewayError) {
+        this.send(errorReply(req.id, Number(err.entry.code), err.message));
         if (err instanceof RtcFatalError) this.close(err.closeCode, err.message);
         return;
       }

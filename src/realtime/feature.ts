@@ -3,8 +3,9 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Bus, BusHandler } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
 import { DomainError } from '../services/errors.ts';
-import { RtcError, RtcErrors, type RtcErrorEntry, type RtcRequest } from './protocol.ts';
+import { RtcErrors, type RtcErrorEntry, type RtcRequest } from './protocol.ts';
 import type { RtcSession } from './session.ts';
+import { GatewayError } from '../gateways/gateway-error.ts';
 
 /** Answers one authenticated request: the reply's fields, or an RtcError. */
 export type RtcHandler = (s: RtcSession, req: RtcRequest) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
@@ -41,7 +42,7 @@ export function typed<S extends TSchema>(schema: S, fn: (s: RtcSession, req: Sta
   return (s, req) => {
     if (!check.Check(req)) {
       const e = check.Errors(req).First();
-      throw new RtcError(RtcErrors.INVALID_ARGUMENT, e ? `${e.path.slice(1) || 'request'}: ${e.message}` : RtcErrors.INVALID_ARGUMENT.message);
+      throw new GatewayError(RtcErrors.INVALID_ARGUMENT, e ? `${e.path.slice(1) || 'request'}: ${e.message}` : RtcErrors.INVALID_ARGUMENT.message);
     }
     return fn(s, req);
   };
@@ -51,8 +52,8 @@ export function typed<S extends TSchema>(schema: S, fn: (s: RtcSession, req: Sta
 export function refusal(err: unknown, table: Partial<Record<string, RtcErrorEntry>>): never {
   if (err instanceof DomainError) {
     const entry = (err.detail !== undefined ? table[err.detail] : undefined) ?? table[err.code];
-    if (entry) throw new RtcError(entry, err.message);
-    if (err.code === 'INVALID_ARGUMENT') throw new RtcError(RtcErrors.INVALID_ARGUMENT, err.message);
+    if (entry) throw new GatewayError(entry, err.message);
+    if (err.code === 'INVALID_ARGUMENT') throw new GatewayError(RtcErrors.INVALID_ARGUMENT, err.message);
   }
   throw err;
 }

@@ -7,9 +7,10 @@ import type { GiftsService } from '../services/gifts/gifts-service.ts';
 import { MAX_MESSAGE_BYTES, type LiveOrigin, type LiveService } from '../services/live/live-service.ts';
 import { LIVE_TOPIC, type LiveEvent, type LiveRoom } from '../services/live/room.ts';
 import { listen, refusal, typed, withRefusals, type RtcFeature } from './feature.ts';
-import { event, MAX_LIVE_ROOMS_PER_SESSION, RtcError, RtcErrors, type RtcErrorEntry } from './protocol.ts';
+import { event, MAX_LIVE_ROOMS_PER_SESSION, RtcErrors, type RtcErrorEntry } from './protocol.ts';
 import type { RtcSession } from './session.ts';
 import { liveRoomKey, type LiveRoomKey } from '../services/tenant-keys.ts';
+import { GatewayError } from '../gateways/gateway-error.ts';
 
 /** What the live-room part of /rtc needs. */
 interface LiveFeatureDeps {
@@ -80,7 +81,7 @@ export class LiveFeature implements RtcFeature {
     ),
     'live.enter': typed(Type.Object({ roomId: RoomId }), (s, m) => this.enter(s, m.roomId)),
     'live.leave': typed(Type.Object({ roomId: RoomId }), async (s, m) => {
-      if (!this.detach(s, m.roomId)) throw new RtcError(RtcErrors.NOT_IN_ROOM);
+      if (!this.detach(s, m.roomId)) throw new GatewayError(RtcErrors.NOT_IN_ROOM);
       await this.leaveRoom(s, m.roomId);
       return {};
     }),
@@ -116,7 +117,7 @@ export class LiveFeature implements RtcFeature {
             )
             .catch((err: unknown) => {
               // The app server's own ErrorCode in [102100, 102200] reaches the sender with its ErrorInfo.
-              if (err instanceof GiftRefusedByApp) throw new RtcError({ code: err.errorCode, message: err.errorInfo || 'the app server refused the gift' });
+              if (err instanceof GiftRefusedByApp) throw new GatewayError({ code: err.errorCode, message: err.errorInfo || 'the app server refused the gift' });
               throw err;
             }),
         );
@@ -174,7 +175,7 @@ export class LiveFeature implements RtcFeature {
   private async enter(s: RtcSession, roomId: string): Promise<Record<string, unknown>> {
     const mine = this.rooms.get(s);
     if (mine?.has(roomId)) return { room: liveRoomView(this.guard(() => this.d.live.get(s.sdkAppId, roomId))) };
-    if ((mine?.size ?? 0) >= MAX_LIVE_ROOMS_PER_SESSION) throw new RtcError(RtcErrors.TOO_MANY_ROOMS, `in ${MAX_LIVE_ROOMS_PER_SESSION} live rooms already`);
+    if ((mine?.size ?? 0) >= MAX_LIVE_ROOMS_PER_SESSION) throw new GatewayError(RtcErrors.TOO_MANY_ROOMS, `in ${MAX_LIVE_ROOMS_PER_SESSION} live rooms already`);
     const room = await this.run(() => this.d.live.enter(s.sdkAppId, roomId, s.userId, origin(s)));
     // A ban or destroy recorded while the entry was being written has been published already: check again. A
     // session that ended meanwhile was not in the room when it left its rooms: it leaves this one now.
@@ -182,7 +183,7 @@ export class LiveFeature implements RtcFeature {
       void this.leaveRoom(s, roomId);
       return { room: liveRoomView(room) };
     }
-    if (this.guard(() => this.d.live.isBanned(s.sdkAppId, roomId, s.userId))) throw new RtcError(RtcErrors.BANNED);
+    if (this.guard(() => this.d.live.isBanned(s.sdkAppId, roomId, s.userId))) throw new GatewayError(RtcErrors.BANNED);
     const k = liveRoomKey(s.sdkAppId, roomId);
     let set = this.index.get(k);
     if (!set) this.index.set(k, (set = new Set()));
@@ -201,15 +202,15 @@ export class LiveFeature implements RtcFeature {
   }
 
   private inRoom(s: RtcSession, roomId: string): void {
-    if (!this.rooms.get(s)?.has(roomId)) throw new RtcError(RtcErrors.NOT_IN_ROOM);
+    if (!this.rooms.get(s)?.has(roomId)) throw new GatewayError(RtcErrors.NOT_IN_ROOM);
   }
 
   /** Muted members, and everyone but the owner while messages are disabled, cannot send. */
   private canSpeak(s: RtcSession, roomId: string): void {
     this.inRoom(s, roomId);
     const room = this.guard(() => this.d.live.get(s.sdkAppId, roomId));
-    if (this.d.live.isMuted(s.sdkAppId, roomId, s.userId)) throw new RtcError(RtcErrors.MUTED);
-    if (room.info.IsMessageDisabled && room.owner !== s.userId) throw new RtcError(RtcErrors.MUTED, 'messages are disabled in this room');
+    if (this.d.live.isMuted(s.sdkAppId, roomId, s.userId)) throw new GatewayError(RtcErrors.MUTED);
+    if (room.info.IsMessageDisabled && room.owner !== s.userId) throw new GatewayError(RtcErrors.MUTED, 'messages are disabled in this room');
   }
 
   private run<T>(fn: () => Promise<T>): Promise<T> {

@@ -18,9 +18,10 @@ import { MAX_SDP_CHARS, offeredMedia, receives, sends, type OfferedMedia } from 
 import { Sfu, STREAM_TYPES, type Publication, type StreamType } from './media/sfu.ts';
 import type { MediaKind } from './media/source.ts';
 import { Subscriber } from './media/subscriber.ts';
-import { event, MAX_SUBSCRIPTIONS_PER_SESSION, parseRoom, RtcError, RtcErrors } from './protocol.ts';
+import { event, MAX_SUBSCRIPTIONS_PER_SESSION, parseRoom, RtcErrors } from './protocol.ts';
 import type { RtcSession } from './session.ts';
 import { roomOf, type TrtcRoomFeature } from './trtc-room-feature.ts';
+import { GatewayError } from '../gateways/gateway-error.ts';
 
 /** What the media part of /rtc needs. */
 interface MediaFeatureDeps {
@@ -85,7 +86,7 @@ export class MediaFeature implements RtcFeature {
       const ref = parseRoom(m, MAX_NUMERIC_ROOM_ID);
       this.inRoom(s, ref);
       const pub = this.sfu.find(s.sdkAppId, ref, s.userId, m.stream ?? 'main');
-      if (!pub || pub.owner !== s) throw new RtcError(RtcErrors.NO_SUCH_STREAM, 'this session does not publish that stream in this room');
+      if (!pub || pub.owner !== s) throw new GatewayError(RtcErrors.NO_SUCH_STREAM, 'this session does not publish that stream in this room');
       this.sfu.unpublish(pub, 'unpublished');
       return {};
     }),
@@ -94,7 +95,7 @@ export class MediaFeature implements RtcFeature {
     ),
     'media.unsubscribe': typed(Type.Object({ subscriptionId: Type.String({ minLength: 1, maxLength: 32 }) }), (s, m) => {
       const sub = this.sfu.subscription(m.subscriptionId);
-      if (!sub || sub.owner !== s) throw new RtcError(RtcErrors.NO_SUCH_SUBSCRIPTION);
+      if (!sub || sub.owner !== s) throw new GatewayError(RtcErrors.NO_SUCH_SUBSCRIPTION);
       this.sfu.unsubscribe(sub);
       return {};
     }),
@@ -102,7 +103,7 @@ export class MediaFeature implements RtcFeature {
       const ref = parseRoom(m, MAX_NUMERIC_ROOM_ID);
       this.inRoom(s, ref);
       const pub = this.sfu.find(s.sdkAppId, ref, s.userId, m.stream ?? 'main');
-      if (!pub || pub.owner !== s) throw new RtcError(RtcErrors.NO_SUCH_STREAM, 'this session does not publish that stream in this room');
+      if (!pub || pub.owner !== s) throw new GatewayError(RtcErrors.NO_SUCH_STREAM, 'this session does not publish that stream in this room');
       if (m.audio !== undefined) this.sfu.setMuted(pub, 'audio', m.audio);
       if (m.video !== undefined) this.sfu.setMuted(pub, 'video', m.video);
       this.tellRoom(pub, event('media.updated', { room: roomOf(pub.room), ...streamView(pub) }), s);
@@ -167,21 +168,21 @@ export class MediaFeature implements RtcFeature {
 
   private async publish(s: RtcSession, ref: RoomRef, stream: StreamType, sdp: string): Promise<Record<string, unknown>> {
     const entry = this.inRoom(s, ref);
-    if (entry.role !== 'anchor') throw new RtcError(RtcErrors.AUDIENCE_CANNOT_PUBLISH);
+    if (entry.role !== 'anchor') throw new GatewayError(RtcErrors.AUDIENCE_CANNOT_PUBLISH);
     const kinds = this.kindsOf(sdp, sends, 'send');
-    if (stream === 'sub' && kinds.audio) throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'the sub stream carries video only');
+    if (stream === 'sub' && kinds.audio) throw new GatewayError(RtcErrors.INVALID_ARGUMENT, 'the sub stream carries video only');
     this.require(entry.privileges, stream, kinds, SEND_BIT);
     // Filled in once published: a connection that fails later unpublishes.
     const made: { pub?: Publication } = {};
     const answered = await WebRtcPublisher.answer(sdp, kinds, this.d.net, (why) => {
       if (made.pub && this.sfu.live(made.pub)) this.sfu.unpublish(made.pub, why === 'timeout' ? 'connection timed out' : 'connection failed');
     }).catch((err: unknown) => {
-      throw new RtcError(RtcErrors.SDP_REJECTED, `the offer could not be negotiated: ${(err as Error).message}`);
+      throw new GatewayError(RtcErrors.SDP_REJECTED, `the offer could not be negotiated: ${(err as Error).message}`);
     });
     // The session may have left the room (or ended) while the answer was made.
     if (s.ended || !this.d.rooms.entry(s, ref)) {
       answered.publisher.close();
-      throw new RtcError(RtcErrors.NOT_IN_ROOM);
+      throw new GatewayError(RtcErrors.NOT_IN_ROOM);
     }
     const pub = (made.pub = this.sfu.publish({ sdkAppId: s.sdkAppId, room: ref, userId: s.userId, stream, source: answered.publisher, owner: s }));
     this.announce(pub);
@@ -191,11 +192,11 @@ export class MediaFeature implements RtcFeature {
   private async subscribe(s: RtcSession, ref: RoomRef, userId: string, stream: StreamType, sdp: string): Promise<Record<string, unknown>> {
     const entry = this.inRoom(s, ref);
     const pub = this.sfu.find(s.sdkAppId, ref, userId, stream);
-    if (!pub) throw new RtcError(RtcErrors.NO_SUCH_STREAM);
-    if (this.sfu.subscriptionCount(s) >= MAX_SUBSCRIPTIONS_PER_SESSION) throw new RtcError(RtcErrors.TOO_MANY_SUBSCRIPTIONS);
+    if (!pub) throw new GatewayError(RtcErrors.NO_SUCH_STREAM);
+    if (this.sfu.subscriptionCount(s) >= MAX_SUBSCRIPTIONS_PER_SESSION) throw new GatewayError(RtcErrors.TOO_MANY_SUBSCRIPTIONS);
     const asked = this.kindsOf(sdp, receives, 'receive');
     const kinds = { audio: asked.audio && pub.source.kinds.audio, video: asked.video && pub.source.kinds.video };
-    if (!kinds.audio && !kinds.video) throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'the offer receives none of the kinds the stream carries');
+    if (!kinds.audio && !kinds.video) throw new GatewayError(RtcErrors.INVALID_ARGUMENT, 'the offer receives none of the kinds the stream carries');
     this.require(entry.privileges, stream, kinds, RECEIVE_BIT);
     const made: { id?: string } = {};
     const answered = await Subscriber.answer(
@@ -208,11 +209,11 @@ export class MediaFeature implements RtcFeature {
         if (sub) this.sfu.unsubscribe(sub);
       },
     ).catch((err: unknown) => {
-      throw new RtcError(RtcErrors.SDP_REJECTED, `the offer could not be negotiated: ${(err as Error).message}`);
+      throw new GatewayError(RtcErrors.SDP_REJECTED, `the offer could not be negotiated: ${(err as Error).message}`);
     });
     if (s.ended || !this.d.rooms.entry(s, ref) || !this.sfu.live(pub)) {
       answered.subscriber.close();
-      throw new RtcError(s.ended || !this.d.rooms.entry(s, ref) ? RtcErrors.NOT_IN_ROOM : RtcErrors.NO_SUCH_STREAM);
+      throw new GatewayError(s.ended || !this.d.rooms.entry(s, ref) ? RtcErrors.NOT_IN_ROOM : RtcErrors.NO_SUCH_STREAM);
     }
     const sub = this.sfu.subscribe(pub, answered.subscriber, s);
     made.id = sub.id;
@@ -222,7 +223,7 @@ export class MediaFeature implements RtcFeature {
   /** The session's entry in the room, or NOT_IN_ROOM. */
   private inRoom(s: RtcSession, ref: RoomRef): NonNullable<ReturnType<MediaFeatureDeps['rooms']['entry']>> {
     const e = this.d.rooms.entry(s, ref);
-    if (!e) throw new RtcError(RtcErrors.NOT_IN_ROOM);
+    if (!e) throw new GatewayError(RtcErrors.NOT_IN_ROOM);
     return e;
   }
 
@@ -232,15 +233,15 @@ export class MediaFeature implements RtcFeature {
     try {
       sections = offeredMedia(sdp);
     } catch (err) {
-      throw new RtcError(RtcErrors.SDP_REJECTED, (err as Error).message);
+      throw new GatewayError(RtcErrors.SDP_REJECTED, (err as Error).message);
     }
     const kinds = { audio: false, video: false };
     for (const m of sections.filter(active)) {
-      if (m.kind !== 'audio' && m.kind !== 'video') throw new RtcError(RtcErrors.SDP_REJECTED, `only audio and video sections may ${verb}`);
-      if (kinds[m.kind]) throw new RtcError(RtcErrors.SDP_REJECTED, `the offer may ${verb} one ${m.kind} section at most`);
+      if (m.kind !== 'audio' && m.kind !== 'video') throw new GatewayError(RtcErrors.SDP_REJECTED, `only audio and video sections may ${verb}`);
+      if (kinds[m.kind]) throw new GatewayError(RtcErrors.SDP_REJECTED, `the offer may ${verb} one ${m.kind} section at most`);
       kinds[m.kind] = true;
     }
-    if (!kinds.audio && !kinds.video) throw new RtcError(RtcErrors.SDP_REJECTED, `the offer does not ${verb} audio or video`);
+    if (!kinds.audio && !kinds.video) throw new GatewayError(RtcErrors.SDP_REJECTED, `the offer does not ${verb} audio or video`);
     return kinds;
   }
 
@@ -249,7 +250,7 @@ export class MediaFeature implements RtcFeature {
     for (const kind of ['audio', 'video'] as const) {
       const bit = bits[stream][kind];
       if (kinds[kind] && (privileges & bit) === 0) {
-        throw new RtcError(RtcErrors.INVALID_PRIVATE_MAPKEY, `the privateMapKey does not grant ${BIT_NAMES[bit] ?? bit}`);
+        throw new GatewayError(RtcErrors.INVALID_PRIVATE_MAPKEY, `the privateMapKey does not grant ${BIT_NAMES[bit] ?? bit}`);
       }
     }
   }

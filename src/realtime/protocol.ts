@@ -1,6 +1,7 @@
 // The /rtc client protocol, version 1: message shapes, limits, error codes and close codes. Spec: docs/realtime-protocol.md.
 import type { UserSigFailure } from '../auth/usersig.ts';
 import type { RoomRef } from '../services/trtc-rooms/trtc-rooms-service.ts';
+import { GatewayError, type ErrorEntry } from '../gateways/gateway-error.ts';
 
 /** Protocol version carried in every message as `v`. */
 export const PROTOCOL_VERSION = 1;
@@ -59,10 +60,7 @@ export const CloseCodes = {
 } as const;
 
 /** An error reply's code and default message. */
-export interface RtcErrorEntry {
-  code: number;
-  message: string;
-}
+export type RtcErrorEntry = ErrorEntry<number>;
 
 /** Every error code a reply can carry: TRTC/IM client codes where they apply, trtcd's own 4xxxx otherwise. */
 export const RtcErrors = {
@@ -118,15 +116,6 @@ export const SIG_ERRORS: Readonly<Record<UserSigFailure, RtcErrorEntry>> = {
   SIG_MISMATCH: RtcErrors.SIG_KEY_MISMATCH,
 };
 
-/** A request refused with a catalogue code; thrown inside handlers and turned into an error reply. */
-export class RtcError extends Error {
-  override readonly name = 'RtcError';
-  readonly code: number;
-  constructor(entry: RtcErrorEntry, message?: string) {
-    super(message ?? entry.message);
-    this.code = entry.code;
-  }
-}
 
 /** A client request as parsed from a frame. */
 export interface RtcRequest {
@@ -159,13 +148,13 @@ export function event(type: string, body: Record<string, unknown>): string {
 export function parseRoom(m: Record<string, unknown>, max: number): RoomRef {
   const hasNum = m.roomId !== undefined;
   const hasStr = m.strRoomId !== undefined;
-  if (hasNum === hasStr) throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'give exactly one of roomId and strRoomId');
+  if (hasNum === hasStr) throw new GatewayError(RtcErrors.INVALID_ARGUMENT, 'give exactly one of roomId and strRoomId');
   if (hasNum) {
     const n = m.roomId;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > max) throw new RtcError(RtcErrors.INVALID_ARGUMENT, `roomId must be an integer 1-${max}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > max) throw new GatewayError(RtcErrors.INVALID_ARGUMENT, `roomId must be an integer 1-${max}`);
     return { roomId: n };
   }
   const s = m.strRoomId;
-  if (typeof s !== 'string' || s.length === 0 || Buffer.byteLength(s) > 64) throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'strRoomId must be a string of 1-64 bytes');
+  if (typeof s !== 'string' || s.length === 0 || Buffer.byteLength(s) > 64) throw new GatewayError(RtcErrors.INVALID_ARGUMENT, 'strRoomId must be a string of 1-64 bytes');
   return { strRoomId: s };
 }

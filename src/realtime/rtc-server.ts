@@ -14,22 +14,12 @@ import type { RtcFeature, RtcHandler, SessionEnd } from './feature.ts';
 import { LiveFeature } from './live-feature.ts';
 import { MediaFeature } from './media-feature.ts';
 import type { MediaNetwork } from './media/peer-config.ts';
-import {
-  CloseCodes,
-  event,
-  MAX_FRAME_BYTES,
-  PLATFORMS,
-  RESUME_GRACE_MS,
-  RTC_PATH,
-  RtcError,
-  RtcErrors,
-  SIG_ERRORS,
-  type RtcRequest,
-} from './protocol.ts';
+import { CloseCodes, event, MAX_FRAME_BYTES, PLATFORMS, RESUME_GRACE_MS, RTC_PATH, RtcErrors, SIG_ERRORS, type RtcRequest } from './protocol.ts';
 import type { Presence } from './presence.ts';
 import { RtcSession } from './session.ts';
 import { TrtcRoomFeature, trtcSuspended } from './trtc-room-feature.ts';
 import { userKey, type UserKey } from '../services/tenant-keys.ts';
+import { GatewayError } from '../gateways/gateway-error.ts';
 
 /** How long shutdown waits for close handshakes before it destroys the sockets, ms. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -162,14 +152,14 @@ export class RtcServer {
   private async handle(c: RtcConnection, req: RtcRequest): Promise<Record<string, unknown> | void> {
     if (req.type === 'auth') return this.auth(c, req);
     const s = c.session;
-    if (!s) throw new RtcError(RtcErrors.NOT_AUTHENTICATED);
+    if (!s) throw new GatewayError(RtcErrors.NOT_AUTHENTICATED);
     const h = Object.hasOwn(this.handlers, req.type) ? this.handlers[req.type] : undefined;
-    if (!h) throw new RtcError(RtcErrors.UNKNOWN_TYPE, `unknown message type "${req.type}"`);
+    if (!h) throw new GatewayError(RtcErrors.UNKNOWN_TYPE, `unknown message type "${req.type}"`);
     return h(s, req);
   }
 
   private async auth(c: RtcConnection, m: RtcRequest): Promise<Record<string, unknown>> {
-    if (c.authed) throw new RtcError(RtcErrors.ALREADY_AUTHENTICATED);
+    if (c.authed) throw new GatewayError(RtcErrors.ALREADY_AUTHENTICATED);
     const refuse = (e: { code: number; message: string }, message?: string) => new RtcFatalError(e, CloseCodes.AUTH, message);
     const { sdkAppId, userId, userSig, platform = 'Web', resumeToken, lastSeq = 0 } = m;
     if (typeof sdkAppId !== 'number' || !Number.isSafeInteger(sdkAppId) || sdkAppId <= 0) throw refuse(RtcErrors.INVALID_ARGUMENT, 'sdkAppId must be a positive integer');
@@ -232,9 +222,9 @@ export class RtcServer {
   }
 
   private renew(s: RtcSession, m: RtcRequest): Record<string, unknown> {
-    if (typeof m.userSig !== 'string') throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'userSig must be a string');
+    if (typeof m.userSig !== 'string') throw new GatewayError(RtcErrors.INVALID_ARGUMENT, 'userSig must be a string');
     const v = this.d.apps.verifyUserSig(s.sdkAppId, s.userId, m.userSig);
-    if (!v.ok) throw new RtcError(SIG_ERRORS[v.reason], v.message);
+    if (!v.ok) throw new GatewayError(SIG_ERRORS[v.reason], v.message);
     s.expiresAt = v.expiresAt;
     this.armExpiry(s);
     return { expiresAt: v.expiresAt };

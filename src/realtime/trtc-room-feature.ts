@@ -5,20 +5,10 @@ import type { App, AppsService } from '../services/apps/apps-service.ts';
 import { DomainError } from '../services/errors.ts';
 import { MAX_NUMERIC_ROOM_ID, TRTC_ROOM_TOPIC, type RoomRef, type TrtcRoomEvent, type TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
 import { listen, type RtcFeature, type SessionEnd } from './feature.ts';
-import {
-  event,
-  MAX_MESSAGE_DATA_BYTES,
-  MAX_RECIPIENTS,
-  MAX_ROOMS_PER_CONNECTION,
-  parseRoom,
-  ROLES,
-  RtcError,
-  RtcErrors,
-  type Role,
-  type RtcRequest,
-} from './protocol.ts';
+import { event, MAX_MESSAGE_DATA_BYTES, MAX_RECIPIENTS, MAX_ROOMS_PER_CONNECTION, parseRoom, ROLES, RtcErrors, type Role, type RtcRequest } from './protocol.ts';
 import type { RtcSession } from './session.ts';
 import { roomKey, trtcRoomKey, type TrtcRoomKey } from '../services/tenant-keys.ts';
+import { GatewayError } from '../gateways/gateway-error.ts';
 
 /** What the TRTC room part of /rtc needs. */
 interface TrtcRoomFeatureDeps {
@@ -126,30 +116,30 @@ export class TrtcRoomFeature implements RtcFeature {
   private async enter(s: RtcSession, m: RtcRequest): Promise<Record<string, unknown>> {
     const ref = parseRoom(m, MAX_NUMERIC_ROOM_ID);
     const role = (m.role ?? 'anchor') as Role;
-    if (!ROLES.includes(role)) throw new RtcError(RtcErrors.INVALID_ARGUMENT, `role must be one of ${ROLES.join(', ')}`);
+    if (!ROLES.includes(role)) throw new GatewayError(RtcErrors.INVALID_ARGUMENT, `role must be one of ${ROLES.join(', ')}`);
     const pmk = m.privateMapKey;
-    if (pmk !== undefined && typeof pmk !== 'string') throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'privateMapKey must be a string');
+    if (pmk !== undefined && typeof pmk !== 'string') throw new GatewayError(RtcErrors.INVALID_ARGUMENT, 'privateMapKey must be a string');
     const app = this.d.apps.get(s.sdkAppId);
-    if (!app || trtcSuspended(this.d.apps, app) || !app.settings.features.trtc) throw new RtcError(RtcErrors.SERVICE_SUSPENDED);
+    if (!app || trtcSuspended(this.d.apps, app) || !app.settings.features.trtc) throw new GatewayError(RtcErrors.SERVICE_SUSPENDED);
     const rk = roomKey(ref);
     const k = trtcRoomKey(s.sdkAppId, ref);
     let mine = this.rooms.get(s);
     if (mine?.has(rk)) return this.entered(s.sdkAppId, ref);
-    if ((mine?.size ?? 0) >= MAX_ROOMS_PER_CONNECTION) throw new RtcError(RtcErrors.TOO_MANY_ROOMS);
+    if ((mine?.size ?? 0) >= MAX_ROOMS_PER_CONNECTION) throw new GatewayError(RtcErrors.TOO_MANY_ROOMS);
     // TRTCParams.privateMapKey defaults to "": an empty key is no key, and then every privilege is granted.
     let privileges: number = Privilege.All;
     if (app.settings.trtc.requirePrivateMapKey || (pmk !== undefined && pmk !== '')) {
-      if (!pmk) throw new RtcError(RtcErrors.INVALID_PRIVATE_MAPKEY, 'this app requires a privateMapKey to enter a room');
+      if (!pmk) throw new GatewayError(RtcErrors.INVALID_PRIVATE_MAPKEY, 'this app requires a privateMapKey to enter a room');
       // Entering an empty room creates it: that needs the create bit as well.
       const privilege = this.d.trtcRooms.exists(s.sdkAppId, ref) ? Privilege.EnterRoom : Privilege.EnterRoom | Privilege.CreateRoom;
       const r = verifyPrivateMapKey(pmk, { sdkAppId: s.sdkAppId, secretKey: app.secretKey, userId: s.userId, ...ref, privilege });
-      if (!r.ok) throw new RtcError(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed: ${r.message}`);
+      if (!r.ok) throw new GatewayError(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed: ${r.message}`);
       privileges = r.buffer.privilegeMap;
     }
     try {
       await this.d.trtcRooms.enter(s.sdkAppId, ref, s.userId, { role, clientIp: s.ip });
     } catch (e) {
-      if (e instanceof DomainError && e.code === 'INVALID_ARGUMENT') throw new RtcError(RtcErrors.INVALID_ARGUMENT, e.message);
+      if (e instanceof DomainError && e.code === 'INVALID_ARGUMENT') throw new GatewayError(RtcErrors.INVALID_ARGUMENT, e.message);
       throw e;
     }
     if (s.ended) {
@@ -157,7 +147,7 @@ export class TrtcRoomFeature implements RtcFeature {
       return {};
     }
     const members = this.d.trtcRooms.members(s.sdkAppId, ref);
-    if (!members.some((x) => x.userId === s.userId)) throw new RtcError(RtcErrors.REMOVED_WHILE_ENTERING);
+    if (!members.some((x) => x.userId === s.userId)) throw new GatewayError(RtcErrors.REMOVED_WHILE_ENTERING);
     let room = this.index.get(k);
     if (!room) this.index.set(k, (room = new Map()));
     const prev = room.get(s.userId);
@@ -191,7 +181,7 @@ export class TrtcRoomFeature implements RtcFeature {
 
   private async leave(s: RtcSession, m: RtcRequest): Promise<Record<string, unknown>> {
     const ref = parseRoom(m, MAX_NUMERIC_ROOM_ID);
-    if (!this.detach(s, ref)) throw new RtcError(RtcErrors.NOT_IN_ROOM);
+    if (!this.detach(s, ref)) throw new GatewayError(RtcErrors.NOT_IN_ROOM);
     await this.d.trtcRooms.leave(s.sdkAppId, ref, s.userId, 'leave');
     return { room: roomOf(ref) };
   }
@@ -199,14 +189,14 @@ export class TrtcRoomFeature implements RtcFeature {
   private message(s: RtcSession, m: RtcRequest): Record<string, unknown> {
     const ref = parseRoom(m, MAX_NUMERIC_ROOM_ID);
     const { data, to } = m;
-    if (typeof data !== 'string') throw new RtcError(RtcErrors.INVALID_ARGUMENT, 'data must be a string');
-    if (Buffer.byteLength(data) > MAX_MESSAGE_DATA_BYTES) throw new RtcError(RtcErrors.DATA_TOO_LARGE);
+    if (typeof data !== 'string') throw new GatewayError(RtcErrors.INVALID_ARGUMENT, 'data must be a string');
+    if (Buffer.byteLength(data) > MAX_MESSAGE_DATA_BYTES) throw new GatewayError(RtcErrors.DATA_TOO_LARGE);
     if (to !== undefined && (!Array.isArray(to) || to.length === 0 || to.length > MAX_RECIPIENTS || !to.every((u) => typeof u === 'string'))) {
-      throw new RtcError(RtcErrors.INVALID_ARGUMENT, `to must be a list of 1-${MAX_RECIPIENTS} UserIDs`);
+      throw new GatewayError(RtcErrors.INVALID_ARGUMENT, `to must be a list of 1-${MAX_RECIPIENTS} UserIDs`);
     }
     const rk = roomKey(ref);
     const room = this.index.get(trtcRoomKey(s.sdkAppId, ref));
-    if (!this.rooms.get(s)?.has(rk) || room?.get(s.userId) !== s) throw new RtcError(RtcErrors.NOT_IN_ROOM);
+    if (!this.rooms.get(s)?.has(rk) || room?.get(s.userId) !== s) throw new GatewayError(RtcErrors.NOT_IN_ROOM);
     const msg: RoomMessage = { sdkAppId: s.sdkAppId, room: roomOf(ref), from: s.userId, data, to: to ? [...new Set(to as string[])] : undefined };
     const delivered = this.fanOut(msg, s);
     this.d.bus.publish(ROOM_MESSAGE_TOPIC, msg);

@@ -9,9 +9,10 @@ import type { Call, MemberAction } from '../../services/calls/call.ts';
 import type { CallChanged, CallsService, Origin } from '../../services/calls/calls-service.ts';
 import { DomainError } from '../../services/errors.ts';
 import type { ChatCommand, ChatCommandTable } from './command.ts';
-import { CallEngineErrors, ChatError, type ChatErrorEntry } from './errors.ts';
+import { CallEngineErrors, type ChatErrorEntry } from './errors.ts';
 import type { ChatSession } from './session.ts';
 import { callMemberKey, type CallMemberKey } from '../../services/tenant-keys.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** What the call engine binding needs. */
 interface CallEngineDeps {
@@ -112,7 +113,7 @@ export class ChatCallEngine {
     this.commands = {
       'call_engine_srv.get_invitation': this.command(Type.Object({}), (s) => {
         const ringing = c.callsOf(s.sdkAppId, s.userId).find((x) => x.members.some((m) => m.userId === s.userId && m.status === 'Waiting'));
-        if (!ringing) throw new ChatError(CallEngineErrors.NO_INVITATION);
+        if (!ringing) throw new GatewayError(CallEngineErrors.NO_INVITATION);
         return invitation(ringing);
       }),
       // A new login: calls a previous instance of the user was still in are left, as that instance is gone.
@@ -136,9 +137,9 @@ export class ChatCallEngine {
           UserData: Type.Optional(Type.String({ maxLength: 1000 })),
         }),
         async (s, b) => {
-          if (b.Caller_Account !== undefined && b.Caller_Account !== s.userId) throw new ChatError(CallEngineErrors.INVALID_PARAMETER, 'Caller_Account must be the logged-in user');
+          if (b.Caller_Account !== undefined && b.Caller_Account !== s.userId) throw new GatewayError(CallEngineErrors.INVALID_PARAMETER, 'Caller_Account must be the logged-in user');
           const roomIdType = b.CallInfo.RoomIdType ?? 1;
-          if (roomIdType === 1 && !/^[1-9]\d{0,9}$/.test(b.CallInfo.RoomId)) throw new ChatError(CallEngineErrors.INVALID_PARAMETER, 'RoomId of RoomIdType 1 must be a decimal room number');
+          if (roomIdType === 1 && !/^[1-9]\d{0,9}$/.test(b.CallInfo.RoomId)) throw new GatewayError(CallEngineErrors.INVALID_PARAMETER, 'RoomId of RoomIdType 1 must be a decimal room number');
           const ring = b.Timeout ? Math.min(MAX_RING_MS, Math.max(MIN_RING_MS, b.Timeout)) : undefined;
           const { call, busy } = await this.refused(() =>
             c.startCall(
@@ -183,7 +184,7 @@ export class ChatCallEngine {
       }),
       'call_engine_srv.heart_beat': this.command(Type.Object({ CallId }), (s, b) => {
         const call = this.visible(s, b.CallId);
-        if (!call.members.some((m) => m.userId === s.userId)) throw new ChatError(CallEngineErrors.CALL_NOT_FOUND);
+        if (!call.members.some((m) => m.userId === s.userId)) throw new GatewayError(CallEngineErrors.CALL_NOT_FOUND);
         this.beat(s.sdkAppId, b.CallId, s.userId);
         return {};
       }),
@@ -284,7 +285,7 @@ export class ChatCallEngine {
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
     }
-    if (!call || !call.invited.includes(s.userId)) throw new ChatError(CallEngineErrors.CALL_NOT_FOUND);
+    if (!call || !call.invited.includes(s.userId)) throw new GatewayError(CallEngineErrors.CALL_NOT_FOUND);
     return call;
   }
 
@@ -294,7 +295,7 @@ export class ChatCallEngine {
     } catch (err) {
       if (err instanceof DomainError) {
         const entry = (err.detail !== undefined ? REFUSALS[err.detail] : undefined) ?? REFUSALS[err.code];
-        if (entry) throw new ChatError(entry, err.message);
+        if (entry) throw new GatewayError(entry, err.message);
       }
       throw err;
     }
@@ -311,13 +312,13 @@ export class ChatCallEngine {
         try {
           if (!check.Check(body)) {
             const e = check.Errors(body).First();
-            throw new ChatError(CallEngineErrors.INVALID_PARAMETER, e ? `${e.path.slice(1) || 'Body'}: ${e.message}` : CallEngineErrors.INVALID_PARAMETER.info);
+            throw new GatewayError(CallEngineErrors.INVALID_PARAMETER, e ? `${e.path.slice(1) || 'Body'}: ${e.message}` : CallEngineErrors.INVALID_PARAMETER.message);
           }
           return { ErrorCode: 0, ErrorInfo: '', RequestId, Response: await fn(s, body) };
         } catch (err) {
-          if (err instanceof ChatError) return { ErrorCode: err.entry.code, ErrorInfo: err.message, RequestId };
+          if (err instanceof GatewayError) return { ErrorCode: err.entry.code, ErrorInfo: err.message, RequestId };
           this.d.log.error({ err, userId: s.userId }, 'call engine request failed');
-          return { ErrorCode: CallEngineErrors.INTERNAL.code, ErrorInfo: CallEngineErrors.INTERNAL.info, RequestId };
+          return { ErrorCode: CallEngineErrors.INTERNAL.code, ErrorInfo: CallEngineErrors.INTERNAL.message, RequestId };
         }
       },
     };

@@ -25,10 +25,11 @@ import { groupCommands } from './group-commands.ts';
 import { pushGroupChange } from './group-pushes.ts';
 import { imCommands } from './im-commands.ts';
 import { pushMessage } from './im-pushes.ts';
-import { ChatError, ChatErrors, type ChatErrorEntry } from './errors.ts';
+import { ChatErrors, type ChatErrorEntry } from './errors.ts';
 import { CHAT_MAX_FRAME_BYTES, failBody, okBody, parseRequest, type ChatRequest } from './frames.ts';
 import { ChatSession } from './session.ts';
 import { userKey, type UserKey } from '../../services/tenant-keys.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** What the Chat gateway needs from the rest of trtcd. */
 interface ChatGatewayDeps {
@@ -190,9 +191,9 @@ class ChatGateway {
     const { servcmd, seq } = req.head;
     try {
       if (servcmd === 'im_open_status.wslogin') return s.reply(servcmd, seq, okBody(await this.login(s, req)));
-      if (!s.loggedIn) throw new ChatError(ChatErrors.TICKET_INVALID, 'log in first');
+      if (!s.loggedIn) throw new GatewayError(ChatErrors.TICKET_INVALID, 'log in first');
       // Every later request names the session's ticket; another one is a confused or forged client.
-      if (req.head.a2 !== undefined && req.head.a2 !== s.a2) throw new ChatError(ChatErrors.TICKET_INVALID);
+      if (req.head.a2 !== undefined && req.head.a2 !== s.a2) throw new GatewayError(ChatErrors.TICKET_INVALID);
       if (servcmd === 'im_open_status.wslogout') {
         s.reply(servcmd, seq, okBody());
         this.detach(s);
@@ -200,50 +201,50 @@ class ChatGateway {
         return;
       }
       if (servcmd === 'im_open_status.wshello') {
-        if (s.expiresAt < Date.now() / 1000) throw new ChatError(ChatErrors.SIG_EXPIRED);
+        if (s.expiresAt < Date.now() / 1000) throw new GatewayError(ChatErrors.SIG_EXPIRED);
         return s.reply(servcmd, seq, okBody());
       }
       const cmd = this.d.commands[servcmd];
-      if (!cmd) throw new ChatError(ChatErrors.UNKNOWN_COMMAND, `${servcmd} is not supported`);
+      if (!cmd) throw new GatewayError(ChatErrors.UNKNOWN_COMMAND, `${servcmd} is not supported`);
       const out = await cmd.handle(s, req.body);
       s.reply(servcmd, seq, cmd.raw ? out : okBody(out));
     } catch (err) {
-      if (err instanceof ChatError) return s.reply(servcmd, seq, failBody(err.entry.code, err.message));
+      if (err instanceof GatewayError) return s.reply(servcmd, seq, failBody(err.entry.code, err.message));
       this.d.log.error({ err, servcmd, userId: s.userId }, 'chat request failed');
-      s.reply(servcmd, seq, failBody(ChatErrors.INTERNAL.code, ChatErrors.INTERNAL.info));
+      s.reply(servcmd, seq, failBody(ChatErrors.INTERNAL.code, ChatErrors.INTERNAL.message));
     }
   }
 
   /** im_open_status.wslogin: by UserSig (identifier + usersig in the head) or, after a reconnect, by the session ticket. */
   private async login(s: ChatSession, req: ChatRequest): Promise<Record<string, unknown>> {
     const app = this.d.apps.get(s.sdkAppId);
-    if (!app) throw new ChatError(ChatErrors.SIG_SDKAPPID_MISMATCH, `unknown SDKAppID ${s.sdkAppId}`);
-    if (this.d.apps.admit(app, undefined) !== null) throw new ChatError(ChatErrors.APP_DISABLED);
+    if (!app) throw new GatewayError(ChatErrors.SIG_SDKAPPID_MISMATCH, `unknown SDKAppID ${s.sdkAppId}`);
+    if (this.d.apps.admit(app, undefined) !== null) throw new GatewayError(ChatErrors.APP_DISABLED);
     const { identifier, usersig, a2 } = req.head;
     let userId: string;
     let expiresAt: number;
     if (typeof identifier === 'string' || typeof usersig === 'string') {
-      if (typeof identifier !== 'string' || identifier === '') throw new ChatError(ChatErrors.LOGIN_INVALID, 'identifier is missing');
+      if (typeof identifier !== 'string' || identifier === '') throw new GatewayError(ChatErrors.LOGIN_INVALID, 'identifier is missing');
       const v = this.d.apps.verifyUserSig(app.sdkAppId, identifier, typeof usersig === 'string' ? usersig : '');
-      if (!v.ok) throw new ChatError(SIG_ERRORS[v.reason], `${SIG_ERRORS[v.reason].info} (${v.message})`);
+      if (!v.ok) throw new GatewayError(SIG_ERRORS[v.reason], `${SIG_ERRORS[v.reason].message} (${v.message})`);
       userId = identifier;
       expiresAt = v.expiresAt;
     } else if (typeof a2 === 'string' && a2 !== '') {
       const t = readA2Key(app.secretKey, app.sdkAppId, a2);
-      if (!t) throw new ChatError(ChatErrors.TICKET_INVALID);
-      if (t.expiresAt < Date.now() / 1000) throw new ChatError(ChatErrors.SIG_EXPIRED);
+      if (!t) throw new GatewayError(ChatErrors.TICKET_INVALID);
+      if (t.expiresAt < Date.now() / 1000) throw new GatewayError(ChatErrors.SIG_EXPIRED);
       ({ userId, expiresAt } = t);
     } else {
-      throw new ChatError(ChatErrors.LOGIN_INVALID, 'the login names neither a UserSig nor a session ticket');
+      throw new GatewayError(ChatErrors.LOGIN_INVALID, 'the login names neither a UserSig nor a session ticket');
     }
     const problem = userIdProblem(userId);
-    if (problem) throw new ChatError(ChatErrors.LOGIN_INVALID, problem);
+    if (problem) throw new GatewayError(ChatErrors.LOGIN_INVALID, problem);
     // A Chat login registers the account, as account_import would.
     if (!(await this.d.accounts.exists(app.sdkAppId, userId))) {
       try {
         await this.d.accounts.importOne(app.sdkAppId, { userId });
       } catch (err) {
-        if (err instanceof DomainError && err.detail === 'ACCOUNT_LIMIT') throw new ChatError(ChatErrors.ACCOUNT_LIMIT);
+        if (err instanceof DomainError && err.detail === 'ACCOUNT_LIMIT') throw new GatewayError(ChatErrors.ACCOUNT_LIMIT);
         throw err;
       }
     }

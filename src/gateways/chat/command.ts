@@ -1,8 +1,9 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { DomainError } from '../../services/errors.ts';
-import { ChatError, ChatErrors, type ChatErrorEntry } from './errors.ts';
+import { ChatErrors, type ChatErrorEntry } from './errors.ts';
 import type { ChatSession } from './session.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** Answers one request of a logged-in session: the reply body's fields (ErrorCode 0 is added), or a ChatError. */
 export type ChatHandler = (s: ChatSession, body: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>;
@@ -23,7 +24,7 @@ export function chatCommand<S extends TSchema>(schema: S, fn: (s: ChatSession, b
     handle: (s, body) => {
       if (!check.Check(body)) {
         const e = check.Errors(body).First();
-        throw new ChatError(ChatErrors.INVALID_PARAMETER, e ? `${e.path.slice(1) || 'body'}: ${e.message}` : ChatErrors.INVALID_PARAMETER.info);
+        throw new GatewayError(ChatErrors.INVALID_PARAMETER, e ? `${e.path.slice(1) || 'body'}: ${e.message}` : ChatErrors.INVALID_PARAMETER.message);
       }
       return fn(s, body);
     },
@@ -42,7 +43,7 @@ export async function withRefusals<T>(table: Partial<Record<string, ChatErrorEnt
   } catch (err) {
     if (err instanceof DomainError) {
       const entry = (err.detail !== undefined ? table[err.detail] : undefined) ?? table[err.code] ?? (err.code === 'INVALID_ARGUMENT' ? ChatErrors.INVALID_PARAMETER : undefined);
-      if (entry) throw new ChatError(entry, err.message);
+      if (entry) throw new GatewayError(entry, err.message);
     }
     throw err;
   }

@@ -1,13 +1,12 @@
 // The Chat protocol's error catalogue: the codes a Chat SDK reply carries in its body's ErrorCode, from Tencent's
 // Chat error code list (https://trtc.io/document/34348) and the SDK's V2TIMErrorCode.h; login 70xxx as the REST API.
 
-/** One entry: the wire code and Tencent's text for it. */
-export interface ChatErrorEntry {
-  readonly code: number;
-  readonly info: string;
-}
+import { errorEntry, type ErrorEntry } from '../gateway-error.ts';
 
-const e = (code: number, info: string): ChatErrorEntry => ({ code, info });
+/** One entry: the wire code and Tencent's text for it. */
+export type ChatErrorEntry = ErrorEntry<number>;
+
+const e = (code: number, info: string): ChatErrorEntry => errorEntry(code, info);
 
 /** Every code the Chat gateway sends. */
 export const ChatErrors = {
@@ -63,16 +62,6 @@ export const ChatErrors = {
   KICKED: e(1002, 'Kicked off by another login.'),
 } as const;
 
-/** A refusal with its catalogue entry and a message for the SDK's log. */
-export class ChatError extends Error {
-  override readonly name = 'ChatError';
-  constructor(
-    readonly entry: ChatErrorEntry,
-    message: string = entry.info,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Codes of the call engine's own envelope ({ErrorCode, ErrorInfo, RequestId, Response}); the engine reads 101004 (the

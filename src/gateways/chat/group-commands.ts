@@ -6,8 +6,9 @@ import { Type } from '@sinclair/typebox';
 import type { GroupProfileUpdate, GroupsService } from '../../services/chat/groups-service.ts';
 import type { Group, GroupRole } from '../../services/chat/message.ts';
 import { chatCommand, withRefusals, type ChatCommandTable } from './command.ts';
-import { ChatError, ChatErrors, type ChatErrorEntry } from './errors.ts';
+import { ChatErrors, type ChatErrorEntry } from './errors.ts';
 import type { ChatSession } from './session.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** What the group commands need. */
 interface GroupDeps {
@@ -40,7 +41,7 @@ function memberItem(m: Group['members'][number]): Record<string, unknown> {
 }
 
 const deny = (why: string): never => {
-  throw new ChatError(ChatErrors.GROUP_PERMISSION_DENIED, why);
+  throw new GatewayError(ChatErrors.GROUP_PERMISSION_DENIED, why);
 };
 
 /** The group (10010 when the app has none by that id) and the session user's role in it (10007 when not a member). */
@@ -49,10 +50,10 @@ function asMember(d: GroupDeps, s: ChatSession, groupId: string): { g: Group; ro
   try {
     g = d.groups.get(s.sdkAppId, groupId);
   } catch {
-    throw new ChatError(ChatErrors.GROUP_NOT_FOUND);
+    throw new GatewayError(ChatErrors.GROUP_NOT_FOUND);
   }
   const me = g.members.find((m) => m.userId === s.userId);
-  if (!me) throw new ChatError(ChatErrors.NOT_GROUP_MEMBER, `${s.userId} is not a member of group ${groupId}`);
+  if (!me) throw new GatewayError(ChatErrors.NOT_GROUP_MEMBER, `${s.userId} is not a member of group ${groupId}`);
   return { g, role: me.role };
 }
 
@@ -154,14 +155,14 @@ export function groupCommands(d: GroupDeps): ChatCommandTable {
         try {
           g = d.groups.get(s.sdkAppId, b.GroupId);
         } catch {
-          throw new ChatError(ChatErrors.GROUP_NOT_FOUND);
+          throw new GatewayError(ChatErrors.GROUP_NOT_FOUND);
         }
-        if (g.members.some((m) => m.userId === s.userId)) throw new ChatError(ChatErrors.ALREADY_GROUP_MEMBER);
+        if (g.members.some((m) => m.userId === s.userId)) throw new GatewayError(ChatErrors.ALREADY_GROUP_MEMBER);
         if (g.type === 'Work') deny('a Work group cannot be applied to; its members add others');
         if (g.applyJoinOption === 'DisableApply') deny('the group does not accept applications');
         if (g.applyJoinOption !== 'FreeAccess') deny('the group needs approval to join, which this server does not support; make it FreeAccess');
         const [r] = await withRefusals(REFUSALS, () => d.groups.join(s.sdkAppId, b.GroupId, [s.userId]));
-        if (r?.result === 'already') throw new ChatError(ChatErrors.ALREADY_GROUP_MEMBER);
+        if (r?.result === 'already') throw new GatewayError(ChatErrors.ALREADY_GROUP_MEMBER);
         return { GroupId: b.GroupId, JoinedStatus: 'JoinedSuccess' };
       },
     ),
@@ -186,7 +187,7 @@ export function groupCommands(d: GroupDeps): ChatCommandTable {
         if (g.type !== 'Work' && !manager(role)) deny('only the owner or an admin may change the group profile');
         const unsupported =
           (b.ShutUpAllMember === 'On' && 'ShutUpAllMember') || (b.AppDefinedData?.length && 'AppDefinedData') || (b.InviteJoinOption !== undefined && 'InviteJoinOption') || (b.MaxMemberNum !== undefined && 'MaxMemberNum');
-        if (unsupported) throw new ChatError(ChatErrors.GROUP_INVALID_PARAMETER, `${unsupported} is not supported by this server`);
+        if (unsupported) throw new GatewayError(ChatErrors.GROUP_INVALID_PARAMETER, `${unsupported} is not supported by this server`);
         const changes: GroupProfileUpdate = { name: b.Name, introduction: b.Introduction, notification: b.Notification, faceUrl: b.FaceUrl, applyJoinOption: b.ApplyJoinOption };
         if (Object.values(changes).some((v) => v !== undefined)) await withRefusals(REFUSALS, () => d.groups.update(s.sdkAppId, b.GroupId, changes, { operator: s.userId }));
         return {};

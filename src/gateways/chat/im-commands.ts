@@ -8,8 +8,9 @@ import type { MessagesService } from '../../services/chat/messages-service.ts';
 import { tinyIdOf } from '../trtc-sdk/protocol.ts';
 import { answer, chatCommand, withRefusals, type ChatCommandTable } from './command.ts';
 import { conversationCommands, type ConversationDeps } from './conversation-commands.ts';
-import { ChatError, ChatErrors, type ChatErrorEntry } from './errors.ts';
+import { ChatErrors, type ChatErrorEntry } from './errors.ts';
 import type { ChatSession } from './session.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /**
  * What the message commands need. Without the conversation methods (a `messages` typed for sending and syncing only),
@@ -38,7 +39,6 @@ const UNREAD_CONVERSATIONS = 100;
 const UserId = Type.String({ minLength: 1, maxLength: 32 });
 const Elements = Type.Array(Type.Object({ MsgType: Type.String({ maxLength: 32 }), MsgContent: Type.Record(Type.String(), Type.Unknown()) }), { minItems: 1, maxItems: 20 });
 const Uint = Type.Integer({ minimum: 0, maximum: 0xffffffff });
-
 
 /** A C2C message item as the SDK reads it from a push or getmsg, for `forUser` (a copy to the sender is a sync copy). */
 export function c2cItem(m: C2CMessage, forUser: string): Record<string, unknown> {
@@ -109,9 +109,8 @@ function groupView(g: Group, userId: string): Record<string, unknown> {
   };
 }
 
-
 function self(s: ChatSession, account: unknown): void {
-  if (account !== undefined && account !== s.userId) throw new ChatError(ChatErrors.INVALID_PARAMETER, 'From_Account must be the logged-in user');
+  if (account !== undefined && account !== s.userId) throw new GatewayError(ChatErrors.INVALID_PARAMETER, 'From_Account must be the logged-in user');
 }
 
 /** The Chat SDK's commands, bound to the message and group services. */
@@ -236,10 +235,10 @@ export function imCommands(d: ImDeps): ChatCommandTable {
       GroupInfo: b.GroupIdList.map((id) => {
         try {
           const g = d.groups.get(s.sdkAppId, id);
-          if (!g.members.some((m) => m.userId === s.userId)) return { GroupId: id, ErrorCode: ChatErrors.NOT_GROUP_MEMBER.code, ErrorInfo: ChatErrors.NOT_GROUP_MEMBER.info };
+          if (!g.members.some((m) => m.userId === s.userId)) return { GroupId: id, ErrorCode: ChatErrors.NOT_GROUP_MEMBER.code, ErrorInfo: ChatErrors.NOT_GROUP_MEMBER.message };
           return { ...groupView(g, s.userId), MemberList: g.members.map((m) => ({ Member_Account: m.userId, Role: m.role, JoinTime: m.joinTime, MsgFlag: 'AcceptAndNotify', NameCard: '' })) };
         } catch {
-          return { GroupId: id, ErrorCode: ChatErrors.GROUP_NOT_FOUND.code, ErrorInfo: ChatErrors.GROUP_NOT_FOUND.info };
+          return { GroupId: id, ErrorCode: ChatErrors.GROUP_NOT_FOUND.code, ErrorInfo: ChatErrors.GROUP_NOT_FOUND.message };
         }
       }),
     })),

@@ -1,12 +1,9 @@
-/** One Cloud API 3.0 error: its `Error.Code` and default `Error.Message`. */
-export interface CloudErrorEntry {
-  readonly code: string;
-  readonly message: string;
-}
+import { errorEntry, type ErrorEntry } from '../gateway-error.ts';
 
-function e(code: string, message: string): CloudErrorEntry {
-  return { code, message };
-}
+/** One Cloud API 3.0 error: its `Error.Code` and default `Error.Message`. */
+export type CloudErrorEntry = ErrorEntry<string>;
+
+const e = (code: string, message: string): CloudErrorEntry => errorEntry(code, message);
 
 /** The Cloud API 3.0 error catalogue: common codes (https://www.tencentcloud.com/document/product/213/33281) and the actions' own codes (their API pages). */
 export const CloudErrors = {
@@ -57,14 +54,3 @@ export const CloudErrors = {
   PAGE_SIZE_OVERSIZE: e('InvalidParameter.PageSizeOversize', 'PageSize is too large.'),
   USER_IDS_MORE_THAN_SIX: e('InvalidParameter.UserIdsMorethanSix', 'At most six UserIds per query.'),
 } as const;
-
-/** A Cloud API 3.0 failure carrying its catalogue entry and an optional more specific message. */
-export class CloudError extends Error {
-  constructor(
-    readonly entry: CloudErrorEntry,
-    message: string = entry.message,
-  ) {
-    super(message);
-    this.name = 'CloudError';
-  }
-}

@@ -13,8 +13,9 @@ import { createLogger } from '../../logger.ts';
 import { Metrics } from '../../metrics.ts';
 import { DomainError } from '../../services/errors.ts';
 import { defineAction, type ActionTable, type CloudServices } from './action.ts';
-import { CloudError, CloudErrors } from './errors.ts';
+import { CloudErrors } from './errors.ts';
 import { CloudApiGateway, unflatten } from './gateway.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 // The SDK routes through $http_proxy when it has no agent; every client below gets an agent, and the variable goes too.
 delete process.env.http_proxy;
@@ -50,7 +51,7 @@ const testActions: ActionTable = {
     async handle(_ctx, p) {
       if (p.Kind === 'domain') throw new DomainError('NOT_FOUND', 'no such room');
       if (p.Kind === 'listed') throw new DomainError('ALREADY_EXISTS', 'room exists', 'ROOM_EXISTS');
-      if (p.Kind === 'cloud') throw new CloudError(CloudErrors.TRTC_SERVICE_NOT_OPEN);
+      if (p.Kind === 'cloud') throw new GatewayError(CloudErrors.TRTC_SERVICE_NOT_OPEN);
       throw new Error('boom');
     },
     errors: { ROOM_EXISTS: CloudErrors.ROOM_ID_EXIST },

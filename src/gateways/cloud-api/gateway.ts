@@ -21,8 +21,9 @@ import type { Metrics } from '../../metrics.ts';
 import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import { DomainError } from '../../services/errors.ts';
 import { domainToCloud, type ActionTable, type CloudAction, type CloudServices } from './action.ts';
-import { CloudError, CloudErrors, type CloudErrorEntry } from './errors.ts';
+import { CloudErrors, type CloudErrorEntry } from './errors.ts';
 import { NonceLog, type Nonces } from './nonces.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** Largest POST body signed with TC3-HMAC-SHA256 (documented: 10 MB). */
 const CLOUD_API_V3_BODY_LIMIT = 10 * 1024 * 1024;
@@ -85,10 +86,10 @@ export function isCloudApiRequest(req: IncomingMessage): boolean {
 /** Parses `a=1&b=2`; a parameter given twice, or one that is not UTF-8 once percent-decoded, is refused (InvalidParameter). */
 function parseForm(text: string): Map<string, string> {
   const params = parseQuery(text);
-  if (!params) throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The parameters are not valid UTF-8 once percent-decoded.');
+  if (!params) throw new GatewayError(CloudErrors.INVALID_PARAMETER, 'The parameters are not valid UTF-8 once percent-decoded.');
   const out = new Map<string, string>();
   for (const [k, v] of params) {
-    if (out.has(k)) throw new CloudError(CloudErrors.INVALID_PARAMETER, `The parameter \`${k}\` is given more than once.`);
+    if (out.has(k)) throw new GatewayError(CloudErrors.INVALID_PARAMETER, `The parameter \`${k}\` is given more than once.`);
     out.set(k, v);
   }
   return out;
@@ -142,14 +143,14 @@ export function unflatten(params: Iterable<[string, string]>, schema: TSchema | 
   const root: Tree = new Map();
   for (const [name, value] of params) {
     const segs = name.split('.');
-    if (segs.some((s) => s === '')) throw new CloudError(CloudErrors.INVALID_PARAMETER, `The parameter name \`${name}\` is malformed.`);
+    if (segs.some((s) => s === '')) throw new GatewayError(CloudErrors.INVALID_PARAMETER, `The parameter name \`${name}\` is malformed.`);
     let node = root;
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i]!;
       const last = i === segs.length - 1;
       const cur = node.get(seg);
       if (last ? cur !== undefined : typeof cur === 'string') {
-        throw new CloudError(CloudErrors.INVALID_PARAMETER, `The parameter \`${name}\` conflicts with another parameter.`);
+        throw new GatewayError(CloudErrors.INVALID_PARAMETER, `The parameter \`${name}\` conflicts with another parameter.`);
       }
       if (last) node.set(seg, value);
       else {
@@ -220,24 +221,24 @@ const VALUE_ERRORS: ReadonlySet<ValueErrorType> = new Set([
  * UnknownParameter, a wrong JSON type → InvalidParameter, a value outside a constraint (length, count, range, pattern,
  * enumeration) → InvalidParameterValue. Each message names the parameter.
  */
-function schemaError(action: CloudAction, params: unknown): CloudError | null {
+function schemaError(action: CloudAction, params: unknown): GatewayError<CloudErrorEntry> | null {
   if (action.check.Check(params)) return null;
   const first = action.check.Errors(params).First();
-  if (!first) return new CloudError(CloudErrors.INVALID_PARAMETER);
+  if (!first) return new GatewayError(CloudErrors.INVALID_PARAMETER);
   const name = paramName(first.path);
   switch (first.type) {
     case ValueErrorType.ObjectRequiredProperty:
-      return new CloudError(CloudErrors.MISSING_PARAMETER, `The parameter \`${name}\` is missing.`);
+      return new GatewayError(CloudErrors.MISSING_PARAMETER, `The parameter \`${name}\` is missing.`);
     case ValueErrorType.ObjectAdditionalProperties:
-      return new CloudError(CloudErrors.UNKNOWN_PARAMETER, `The parameter \`${name}\` is not recognized.`);
+      return new GatewayError(CloudErrors.UNKNOWN_PARAMETER, `The parameter \`${name}\` is not recognized.`);
     case ValueErrorType.Literal:
     case ValueErrorType.Union: {
       const entry = typeAllowed(first.value, first.schema) ? CloudErrors.INVALID_PARAMETER_VALUE : CloudErrors.INVALID_PARAMETER;
-      return new CloudError(entry, `The parameter \`${name}\` is invalid: ${first.message}.`);
+      return new GatewayError(entry, `The parameter \`${name}\` is invalid: ${first.message}.`);
     }
     default: {
       const entry = VALUE_ERRORS.has(first.type) ? CloudErrors.INVALID_PARAMETER_VALUE : CloudErrors.INVALID_PARAMETER;
-      return new CloudError(entry, `The parameter \`${name}\` is invalid: ${first.message}.`);
+      return new GatewayError(entry, `The parameter \`${name}\` is invalid: ${first.message}.`);
     }
   }
 }
@@ -251,7 +252,7 @@ interface Envelope {
   secretId: string;
 }
 
-type Outcome = { result: Record<string, unknown> } | { error: CloudError; close?: boolean } | { aborted: true };
+type Outcome = { result: Record<string, unknown> } | { error: GatewayError<CloudErrorEntry>; close?: boolean } | { aborted: true };
 
 /** What the headers and the URL tell before the body is read: the TC3 Authorization, GET's parameters, and the caller when known. */
 interface Before {
@@ -316,7 +317,7 @@ export class CloudApiGateway {
     // 1. Method.
     const method = req.method ?? '';
     if (method !== 'POST' && method !== 'GET') {
-      return { error: new CloudError(CloudErrors.UNSUPPORTED_PROTOCOL, `The HTTP method ${method} is not supported; use POST or GET.`), close: true };
+      return { error: new GatewayError(CloudErrors.UNSUPPORTED_PROTOCOL, `The HTTP method ${method} is not supported; use POST or GET.`), close: true };
     }
     // 2. Size, as declared (a chunked body is measured as it arrives).
     const url = req.url ?? '/';
@@ -337,42 +338,42 @@ export class CloudApiGateway {
       if (typeof held === 'string') return { error: bodyRefused(held, limit, this.bodies.limits.timeoutMs), close: true };
       return { result: await this.serve(req, requestId, named, { method, rawQuery, before, held }) };
     } catch (err) {
-      if (err instanceof CloudError) return { error: err };
+      if (err instanceof GatewayError) return { error: err };
       throw err;
     } finally {
       if (typeof held === 'object') held.release();
     }
   }
 
-  /** The checks that need no body; throws CloudError. */
+  /** The checks that need no body; throws GatewayError (a CloudErrors entry). */
   private beforeBody(req: IncomingMessage, method: 'GET' | 'POST', rawQuery: string, authorization: string | undefined): Before {
     // 3. Signature form: TC3 when there is an Authorization header, v1 when the parameters carry Signature.
     const query = method === 'GET' ? parseForm(rawQuery) : null;
     if (authorization !== undefined) {
       const auth = parseTc3Authorization(authorization);
-      if (!auth) throw new CloudError(CloudErrors.INVALID_AUTHORIZATION);
+      if (!auth) throw new GatewayError(CloudErrors.INVALID_AUTHORIZATION);
       return { auth, query, caller: this.identify(req, auth, null) };
     }
     if (query) {
-      if (!query.has('Signature')) throw new CloudError(CloudErrors.INVALID_AUTHORIZATION, UNSIGNED);
+      if (!query.has('Signature')) throw new GatewayError(CloudErrors.INVALID_AUTHORIZATION, UNSIGNED);
       return { auth: null, query, caller: this.identify(req, null, query) };
     }
     // A v1 POST carries its signature in a form body; any other unsigned POST is refused unread.
-    if (mediaType(header(req, 'content-type')) !== FORM) throw new CloudError(CloudErrors.INVALID_AUTHORIZATION, UNSIGNED);
+    if (mediaType(header(req, 'content-type')) !== FORM) throw new GatewayError(CloudErrors.INVALID_AUTHORIZATION, UNSIGNED);
     return { auth: null, query: null, caller: null };
   }
 
   /** 4.-7.: the common fields present, the timestamp current, the SecretId well formed, its app allowed to serve the client. */
   private identify(req: IncomingMessage, auth: Tc3Authorization | null, v1: Map<string, string> | null): { env: Envelope; app: App } {
     const env = this.envelope(req, auth, v1);
-    if (!SECRET_ID_FORMAT.test(env.secretId)) throw new CloudError(CloudErrors.INVALID_SECRET_ID);
+    if (!SECRET_ID_FORMAT.test(env.secretId)) throw new GatewayError(CloudErrors.INVALID_SECRET_ID);
     const app = this.d.apps.bySecretId(env.secretId);
-    if (!app) throw new CloudError(CloudErrors.SECRET_ID_NOT_FOUND);
+    if (!app) throw new GatewayError(CloudErrors.SECRET_ID_NOT_FOUND);
     const clientIp = req.socket.remoteAddress ?? '';
     const refusal = this.d.apps.admit(app, clientIp, this.now() / 1000);
-    if (refusal === 'DISABLED') throw new CloudError(CloudErrors.UNAUTHORIZED, 'The app owning this SecretId is disabled.');
-    if (refusal === 'EXPIRED') throw new CloudError(CloudErrors.UNAUTHORIZED, 'The app owning this SecretId has expired.');
-    if (refusal === 'IP_NOT_ALLOWED') throw new CloudError(CloudErrors.IP_NOT_IN_WHITELIST, `The IP address ${clientIp} is not in the app's allowlist.`);
+    if (refusal === 'DISABLED') throw new GatewayError(CloudErrors.UNAUTHORIZED, 'The app owning this SecretId is disabled.');
+    if (refusal === 'EXPIRED') throw new GatewayError(CloudErrors.UNAUTHORIZED, 'The app owning this SecretId has expired.');
+    if (refusal === 'IP_NOT_ALLOWED') throw new GatewayError(CloudErrors.IP_NOT_IN_WHITELIST, `The IP address ${clientIp} is not in the app's allowlist.`);
     return { env, app };
   }
 
@@ -387,13 +388,13 @@ export class CloudApiGateway {
     let form = r.before.query;
     if (!form && mediaType(header(req, 'content-type')) === FORM) {
       const text = utf8(body);
-      if (text === null) throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The request body is not valid UTF-8.');
+      if (text === null) throw new GatewayError(CloudErrors.INVALID_PARAMETER, 'The request body is not valid UTF-8.');
       form = parseForm(text);
     }
     let caller = r.before.caller;
     if (!caller) {
       // 3.-7. for a v1 form POST, from its body.
-      if (!form?.has('Signature')) throw new CloudError(CloudErrors.INVALID_AUTHORIZATION, UNSIGNED);
+      if (!form?.has('Signature')) throw new GatewayError(CloudErrors.INVALID_AUTHORIZATION, UNSIGNED);
       caller = this.identify(req, null, form);
     }
     const { env, app } = caller;
@@ -404,24 +405,24 @@ export class CloudApiGateway {
     else this.verifyV1(req, r.method, v1!, app);
     r.held.release();
     if (v1 && !(await this.nonces.add(env.secretId, v1.get('Nonce')!, env.timestamp, Math.floor(this.now() / 1000)))) {
-      throw new CloudError(CloudErrors.NONCE_USED);
+      throw new GatewayError(CloudErrors.NONCE_USED);
     }
 
     // 9. X-TC-Token / Token: there is no STS here, so any token is accepted and ignored.
 
     // 10.-12. Version, action, region.
-    if (!this.versions.has(env.version)) throw new CloudError(CloudErrors.NO_SUCH_VERSION, `The API version \`${env.version}\` does not exist.`);
+    if (!this.versions.has(env.version)) throw new GatewayError(CloudErrors.NO_SUCH_VERSION, `The API version \`${env.version}\` does not exist.`);
     const key = `${env.version}/${env.action}`;
     const action = Object.hasOwn(this.d.actions, key) ? this.d.actions[key] : undefined;
-    if (!action) throw new CloudError(CloudErrors.INVALID_ACTION, `The API \`${env.action}\` does not exist in version ${env.version}.`);
+    if (!action) throw new GatewayError(CloudErrors.INVALID_ACTION, `The API \`${env.action}\` does not exist in version ${env.version}.`);
     named(key);
     if (env.region !== '' && action.regions && !action.regions.includes(env.region)) {
-      throw new CloudError(CloudErrors.UNSUPPORTED_REGION, `The API \`${env.action}\` does not support the region \`${env.region}\`.`);
+      throw new GatewayError(CloudErrors.UNSUPPORTED_REGION, `The API \`${env.action}\` does not support the region \`${env.region}\`.`);
     }
 
     // 13. Per-app, per-action rate limit.
     if (app.settings.rateLimits === 'tencent' && !(await this.d.limiter.consume(`cloud-api/${key}`, String(app.sdkAppId), action.limit, 1))) {
-      throw new CloudError(CloudErrors.REQUEST_LIMIT, `The request frequency exceeds the limit of ${action.limit} per second for \`${env.action}\`.`);
+      throw new GatewayError(CloudErrors.REQUEST_LIMIT, `The request frequency exceeds the limit of ${action.limit} per second for \`${env.action}\`.`);
     }
 
     // 14. Parameters.
@@ -438,10 +439,10 @@ export class CloudApiGateway {
     try {
       return await action.handle({ app, region: env.region, requestId, clientIp, services: this.d.services }, params);
     } catch (err) {
-      if (err instanceof DomainError) throw new CloudError(domainToCloud(action, err), err.message);
-      if (err instanceof CloudError) throw err;
+      if (err instanceof DomainError) throw new GatewayError(domainToCloud(action, err), err.message);
+      if (err instanceof GatewayError) throw err;
       this.d.log.error({ requestId, action: key, err }, 'cloud-api action failed');
-      throw new CloudError(CloudErrors.INTERNAL);
+      throw new GatewayError(CloudErrors.INTERNAL);
     }
   }
 
@@ -451,7 +452,7 @@ export class CloudApiGateway {
       v1 ? [v1Name, v1.get(v1Name)] : [v3Name, header(req, v3Name.toLowerCase())];
     const required = (v3Name: string, v1Name: string): string => {
       const [name, value] = get(v3Name, v1Name);
-      if (value === undefined || value === '') throw new CloudError(CloudErrors.MISSING_PARAMETER, `The parameter \`${name}\` is missing.`);
+      if (value === undefined || value === '') throw new GatewayError(CloudErrors.MISSING_PARAMETER, `The parameter \`${name}\` is missing.`);
       return value;
     };
     const action = required('X-TC-Action', 'Action');
@@ -462,11 +463,11 @@ export class CloudApiGateway {
     }
     const [tsName] = get('X-TC-Timestamp', 'Timestamp');
     const ts = required('X-TC-Timestamp', 'Timestamp');
-    if (!TIMESTAMP.test(ts)) throw new CloudError(CloudErrors.INVALID_PARAMETER, `The parameter \`${tsName}\` must be a Unix time in seconds.`);
+    if (!TIMESTAMP.test(ts)) throw new GatewayError(CloudErrors.INVALID_PARAMETER, `The parameter \`${tsName}\` must be a Unix time in seconds.`);
     const timestamp = Number(ts);
     const now = Math.floor(this.now() / 1000);
     if (Math.abs(now - timestamp) > SIGNATURE_WINDOW_SECONDS) {
-      throw new CloudError(
+      throw new GatewayError(
         CloudErrors.SIGNATURE_EXPIRE,
         `Signature expired: ${tsName} ${ts} and the server time ${now} differ by more than ${SIGNATURE_WINDOW_SECONDS} seconds.`,
       );
@@ -483,7 +484,7 @@ export class CloudApiGateway {
   ): void {
     const date = utcDate(env.timestamp);
     if (auth.date !== date) {
-      throw new CloudError(CloudErrors.SIGNATURE_FAILURE, `The credential scope date ${auth.date} is not the UTC date of X-TC-Timestamp (${date}).`);
+      throw new GatewayError(CloudErrors.SIGNATURE_FAILURE, `The credential scope date ${auth.date} is not the UTC date of X-TC-Timestamp (${date}).`);
     }
     const ok = verifyTc3({
       method: r.method,
@@ -494,12 +495,12 @@ export class CloudApiGateway {
       auth,
       secretKey: app.cloudApi.secretKey,
     });
-    if (!ok) throw new CloudError(CloudErrors.SIGNATURE_FAILURE);
+    if (!ok) throw new GatewayError(CloudErrors.SIGNATURE_FAILURE);
   }
 
   private verifyV1(req: IncomingMessage, method: string, params: Map<string, string>, app: App): void {
     const sigMethod = params.get('SignatureMethod') ?? 'HmacSHA1';
-    if (!V1_METHODS.has(sigMethod)) throw new CloudError(CloudErrors.SIGNATURE_FAILURE, 'SignatureMethod must be HmacSHA1 or HmacSHA256.');
+    if (!V1_METHODS.has(sigMethod)) throw new GatewayError(CloudErrors.SIGNATURE_FAILURE, 'SignatureMethod must be HmacSHA1 or HmacSHA256.');
     const signed = Object.fromEntries(params);
     const given = params.get('Signature') ?? '';
     let ok = false;
@@ -508,7 +509,7 @@ export class CloudApiGateway {
       const expected = v1Signature(app.cloudApi.secretKey, sigMethod as V1SignatureMethod, v1StringToSign(method, host, signed));
       if (safeEqual(expected, given)) ok = true;
     }
-    if (!ok) throw new CloudError(CloudErrors.SIGNATURE_FAILURE);
+    if (!ok) throw new GatewayError(CloudErrors.SIGNATURE_FAILURE);
   }
 }
 
@@ -516,34 +517,34 @@ export class CloudApiGateway {
 function parseJson(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) return {};
   const text = utf8(raw);
-  if (text === null) throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The request body is not valid UTF-8.');
+  if (text === null) throw new GatewayError(CloudErrors.INVALID_PARAMETER, 'The request body is not valid UTF-8.');
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The request body is malformed JSON.');
+    throw new GatewayError(CloudErrors.INVALID_PARAMETER, 'The request body is malformed JSON.');
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new CloudError(CloudErrors.INVALID_PARAMETER, 'The request body must be a JSON object.');
+    throw new GatewayError(CloudErrors.INVALID_PARAMETER, 'The request body must be a JSON object.');
   }
   return body as Record<string, unknown>;
 }
 
-function tooLarge(limit: number): CloudError {
-  return new CloudError(CloudErrors.REQUEST_SIZE, `The request exceeds the size limit of ${limit} bytes.`);
+function tooLarge(limit: number): GatewayError<CloudErrorEntry> {
+  return new GatewayError(CloudErrors.REQUEST_SIZE, `The request exceeds the size limit of ${limit} bytes.`);
 }
 
 /** The error for a body that was not read (ABORTED is never answered). */
-function bodyRefused(why: Exclude<UnauthenticatedRefusal, 'ABORTED'>, limit: number, timeoutMs: number): CloudError {
+function bodyRefused(why: Exclude<UnauthenticatedRefusal, 'ABORTED'>, limit: number, timeoutMs: number): GatewayError<CloudErrorEntry> {
   switch (why) {
     case 'TOO_LARGE':
       return tooLarge(limit);
     case 'CONNECTION_FULL':
-      return new CloudError(CloudErrors.REQUEST_SIZE, 'The connection already carries as many unauthenticated request bytes as the server accepts.');
+      return new GatewayError(CloudErrors.REQUEST_SIZE, 'The connection already carries as many unauthenticated request bytes as the server accepts.');
     case 'BUSY':
-      return new CloudError(CloudErrors.REQUEST_LIMIT, 'The server is receiving too many unauthenticated request bodies at once; retry later.');
+      return new GatewayError(CloudErrors.REQUEST_LIMIT, 'The server is receiving too many unauthenticated request bodies at once; retry later.');
     case 'TIMEOUT':
-      return new CloudError(CloudErrors.INVALID_PARAMETER, `The request body did not arrive within ${timeoutMs} ms.`);
+      return new GatewayError(CloudErrors.INVALID_PARAMETER, `The request body did not arrive within ${timeoutMs} ms.`);
   }
 }
 

@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { MAX_USER_ID_BYTES } from '../../services/accounts/accounts-service.ts';
 import type { MediaBlock, RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { defineAction, type ActionTable, type CloudContext } from './action.ts';
-import { CloudError, CloudErrors } from './errors.ts';
+import { CloudErrors } from './errors.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** Requests per second per app for the TRTC room-management actions (unconfirmed; Cloud API's usual default). */
 const TRTC_RATE_LIMIT = 20;
@@ -36,19 +37,19 @@ const roomErrors = { ROOM_NOT_EXIST: CloudErrors.ROOM_NOT_EXIST, ROOM_ID: CloudE
 const blockErrors = { ...roomErrors, USER_NOT_EXIST: CloudErrors.USER_NOT_EXIST };
 
 function ownApp(ctx: CloudContext, sdkAppId: number): void {
-  if (sdkAppId !== ctx.app.sdkAppId) throw new CloudError(CloudErrors.UNAUTHORIZED_SDK_APP_ID, `the SecretId has no permission on SdkAppId ${sdkAppId}`);
+  if (sdkAppId !== ctx.app.sdkAppId) throw new GatewayError(CloudErrors.UNAUTHORIZED_SDK_APP_ID, `the SecretId has no permission on SdkAppId ${sdkAppId}`);
 }
 
 function users(userIds: string[]): string[] {
-  if (userIds.length === 0 || userIds.length > MAX_REMOVE_USERS) throw new CloudError(CloudErrors.INVALID_USER_IDS, `UserIds must hold 1-${MAX_REMOVE_USERS} users`);
+  if (userIds.length === 0 || userIds.length > MAX_REMOVE_USERS) throw new GatewayError(CloudErrors.INVALID_USER_IDS, `UserIds must hold 1-${MAX_REMOVE_USERS} users`);
   return userIds;
 }
 
 function window(start: number, end: number, maxWindow: number): void {
   const now = Math.floor(Date.now() / 1000);
-  if (end < start) throw new CloudError(CloudErrors.INVALID_END_TS, 'EndTime is before StartTime');
-  if (start < now - ROOM_INFO_LOOKBACK_S) throw new CloudError(CloudErrors.START_TS_OVERSIZE, 'StartTime is more than 14 days ago');
-  if (end - start > maxWindow) throw new CloudError(CloudErrors.QUERY_SCALE_OVERSIZE, `the query window is longer than ${maxWindow} s`);
+  if (end < start) throw new GatewayError(CloudErrors.INVALID_END_TS, 'EndTime is before StartTime');
+  if (start < now - ROOM_INFO_LOOKBACK_S) throw new GatewayError(CloudErrors.START_TS_OVERSIZE, 'StartTime is more than 14 days ago');
+  if (end - start > maxWindow) throw new GatewayError(CloudErrors.QUERY_SCALE_OVERSIZE, `the query window is longer than ${maxWindow} s`);
 }
 
 /**
@@ -56,7 +57,7 @@ function window(start: number, end: number, maxWindow: number): void {
  * either is left out the first page of the default size is returned, whatever the other one says.
  */
 function paging(number: number | undefined, size: number | undefined, fallback: number): { page: number; size: number } {
-  if (size !== undefined && (size < 1 || size > 100)) throw new CloudError(CloudErrors.PAGE_SIZE_OVERSIZE, 'PageSize must be 1-100');
+  if (size !== undefined && (size < 1 || size > 100)) throw new GatewayError(CloudErrors.PAGE_SIZE_OVERSIZE, 'PageSize must be 1-100');
   if (number === undefined || size === undefined) return { page: 0, size: fallback };
   return { page: number, size };
 }
@@ -90,7 +91,7 @@ const remove = (numeric: boolean) =>
   });
 
 function userId(u: string): string {
-  if (u.length === 0 || Buffer.byteLength(u) > MAX_USER_ID_BYTES) throw new CloudError(CloudErrors.INVALID_USER_ID, `UserId must be 1-${MAX_USER_ID_BYTES} bytes`);
+  if (u.length === 0 || Buffer.byteLength(u) > MAX_USER_ID_BYTES) throw new GatewayError(CloudErrors.INVALID_USER_ID, `UserId must be 1-${MAX_USER_ID_BYTES} bytes`);
   return u;
 }
 
@@ -171,7 +172,7 @@ export const trtcActions: ActionTable = {
     async handle(ctx, p) {
       ownApp(ctx, p.SdkAppId);
       window(p.StartTime, p.EndTime, USER_INFO_WINDOW_S);
-      if (p.UserIds && p.UserIds.length > 6) throw new CloudError(CloudErrors.USER_IDS_MORE_THAN_SIX);
+      if (p.UserIds && p.UserIds.length > 6) throw new GatewayError(CloudErrors.USER_IDS_MORE_THAN_SIX);
       const { total, users: list } = await ctx.services.trtcRooms.userHistory({
         sdkAppId: ctx.app.sdkAppId,
         commId: p.CommId,

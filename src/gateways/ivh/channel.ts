@@ -9,8 +9,9 @@ import type { Metrics } from '../../metrics.ts';
 import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import { IVH_CLOSED_TOPIC, IVH_EVENT_TOPIC, type IvhEvent } from '../../services/digital-human/session.ts';
 import { DomainError } from '../../services/errors.ts';
-import { IvhError, IvhErrors, domainToIvh, type IvhErrorEntry } from './errors.ts';
+import { IvhErrors, domainToIvh, type IvhErrorEntry } from './errors.ts';
 import { authenticateIvh, IVH_BODY_LIMIT, IVH_MAX_REQ_ID, ivhEnvelope, type IvhSessions } from './gateway.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** The command channel (ivh.md §3.1): `GET` + `Upgrade: websocket`, query `appkey&requestid=<SessionId>&timestamp&signature`. */
 export const IVH_CHANNEL_PATH = '/v2/ws/ivh/interactdriver/interactdriverservice/commandchannel';
@@ -145,14 +146,14 @@ export class IvhChannels {
     let sessionId: string;
     try {
       const query = parseQuery(q < 0 ? '' : url.slice(q + 1));
-      if (!query) throw new IvhError(IvhErrors.INVALID_PARAMETER, 'The query string is not valid UTF-8 once percent-decoded.');
+      if (!query) throw new GatewayError(IvhErrors.INVALID_PARAMETER, 'The query string is not valid UTF-8 once percent-decoded.');
       app = authenticateIvh(query, { apps: this.d.apps, nowMs: this.now(), clientIp: req.socket.remoteAddress, needRequestId: true });
       sessionId = query.get('requestid')!;
       this.d.service.channelAllowed(app, sessionId);
     } catch (err) {
-      const entry = err instanceof IvhError ? err.entry : err instanceof DomainError ? domainToIvh(err) : IvhErrors.INTERNAL;
-      if (!(err instanceof IvhError) && !(err instanceof DomainError)) this.d.log.error({ err }, 'ivh channel upgrade crashed');
-      const message = err instanceof IvhError || (err instanceof DomainError && entry !== IvhErrors.INTERNAL) ? err.message : entry.message;
+      const entry = err instanceof GatewayError ? err.entry : err instanceof DomainError ? domainToIvh(err) : IvhErrors.INTERNAL;
+      if (!(err instanceof GatewayError) && !(err instanceof DomainError)) this.d.log.error({ err }, 'ivh channel upgrade crashed');
+      const message = err instanceof GatewayError || (err instanceof DomainError && entry !== IvhErrors.INTERNAL) ? err.message : entry.message;
       this.d.metrics.observeCode('ivh-ws', 'upgrade', String(entry.code), process.hrtime.bigint());
       return this.refuse(socket, UPGRADE_STATUS[entry.code] ?? 400, entry.code, message);
     }

@@ -1,14 +1,10 @@
 import type { DomainError } from '../../services/errors.ts';
+import { errorEntry, type ErrorEntry } from '../gateway-error.ts';
 
 /** One IVH (AI Digital Human) error: its `Header.Code` and default `Header.Message`. */
-export interface IvhErrorEntry {
-  readonly code: number;
-  readonly message: string;
-}
+export type IvhErrorEntry = ErrorEntry<number>;
 
-function e(code: number, message: string): IvhErrorEntry {
-  return { code, message };
-}
+const e = (code: number, message: string): IvhErrorEntry => errorEntry(code, message);
 
 /** The IVH error catalogue (https://www.tencentcloud.com/document/product/1211/62122); the messages paraphrase the documented meanings. */
 export const IvhErrors = {
@@ -37,16 +33,6 @@ export const IvhErrors = {
   SESSION_REPLACED: e(110022, 'The session was closed because a new session was created with the same UserId.'),
 } as const;
 
-/** An IVH failure: its catalogue entry and a more specific message. */
-export class IvhError extends Error {
-  constructor(
-    readonly entry: IvhErrorEntry,
-    message: string = entry.message,
-  ) {
-    super(message);
-    this.name = 'IvhError';
-  }
-}
 
 /** The code of each `DomainError.detail` the digital-human service uses. */
 const BY_DETAIL: Readonly<Record<string, IvhErrorEntry>> = {

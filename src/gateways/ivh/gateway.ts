@@ -9,7 +9,8 @@ import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import type { DigitalHumanService } from '../../services/digital-human/digital-human-service.ts';
 import type { IvhSession } from '../../services/digital-human/session.ts';
 import { DomainError } from '../../services/errors.ts';
-import { IvhAuthErrors, IvhError, IvhErrors, domainToIvh, type IvhErrorEntry } from './errors.ts';
+import { IvhAuthErrors, IvhErrors, domainToIvh, type IvhErrorEntry } from './errors.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** Path prefix of every IVH HTTP API (the router sends `/v2/ivh/…` here). */
 export const IVH_HTTP_PREFIX = '/v2/ivh/';
@@ -59,7 +60,7 @@ export function ivhEnvelope(requestId: string, code: number, message: string, pa
  * Checks the aPaaS signature of a query (ivh.md §2) and returns the app: the parameters are present (`requestid` too
  * when `needRequestId`), the timestamp is within ±IVH_SIGNATURE_WINDOW_SECONDS, the appkey names an app that may serve
  * the client, and `signature` (URL-decoded by the query parser) equals Base64(HMAC-SHA256(accesstoken, signing string))
- * over every other parameter. Throws IvhError with one of IvhAuthErrors.
+ * over every other parameter. Throws GatewayError with one of IvhAuthErrors.
  */
 export function authenticateIvh(
   query: URLSearchParams,
@@ -69,26 +70,26 @@ export function authenticateIvh(
   const required = o.needRequestId ? ['appkey', 'requestid', 'timestamp', 'signature'] : ['appkey', 'timestamp', 'signature'];
   const missing = required.filter((k) => !params[k]);
   if (missing.length > 0) {
-    throw new IvhError(IvhAuthErrors.MISSING_PARAMETER, `Authentication failed: the query parameter ${missing.join(', ')} is missing.`);
+    throw new GatewayError(IvhAuthErrors.MISSING_PARAMETER, `Authentication failed: the query parameter ${missing.join(', ')} is missing.`);
   }
   const ts = params.timestamp!;
-  if (!TIMESTAMP.test(ts)) throw new IvhError(IvhAuthErrors.TIMESTAMP_INVALID);
+  if (!TIMESTAMP.test(ts)) throw new GatewayError(IvhAuthErrors.TIMESTAMP_INVALID);
   const now = Math.floor(o.nowMs / 1000);
   if (Math.abs(now - Number(ts)) > IVH_SIGNATURE_WINDOW_SECONDS) {
-    throw new IvhError(
+    throw new GatewayError(
       IvhAuthErrors.TIMESTAMP_EXPIRED,
       `Authentication failed: timestamp expired (${ts} and the server time ${now} differ by more than ${IVH_SIGNATURE_WINDOW_SECONDS} seconds).`,
     );
   }
   const app = o.apps.byIvhAppKey(params.appkey!);
-  if (!app) throw new IvhError(IvhAuthErrors.UNKNOWN_APPKEY);
+  if (!app) throw new GatewayError(IvhAuthErrors.UNKNOWN_APPKEY);
   const refusal = o.apps.admit(app, o.clientIp, o.nowMs / 1000);
-  if (refusal === 'DISABLED') throw new IvhError(IvhAuthErrors.APP_REFUSED, 'Authentication failed: the app owning this appkey is disabled.');
-  if (refusal === 'EXPIRED') throw new IvhError(IvhAuthErrors.APP_REFUSED, 'Authentication failed: the app owning this appkey has expired.');
+  if (refusal === 'DISABLED') throw new GatewayError(IvhAuthErrors.APP_REFUSED, 'Authentication failed: the app owning this appkey is disabled.');
+  if (refusal === 'EXPIRED') throw new GatewayError(IvhAuthErrors.APP_REFUSED, 'Authentication failed: the app owning this appkey has expired.');
   if (refusal === 'IP_NOT_ALLOWED') {
-    throw new IvhError(IvhAuthErrors.APP_REFUSED, `Authentication failed: the IP address ${o.clientIp ?? ''} is not in the app's allowlist.`);
+    throw new GatewayError(IvhAuthErrors.APP_REFUSED, `Authentication failed: the IP address ${o.clientIp ?? ''} is not in the app's allowlist.`);
   }
-  if (!safeEqual(ivhSignature(app.ivh.accessToken, ivhSigningString(params)), params.signature!)) throw new IvhError(IvhAuthErrors.SIGNATURE_MISMATCH);
+  if (!safeEqual(ivhSignature(app.ivh.accessToken, ivhSigningString(params)), params.signature!)) throw new GatewayError(IvhAuthErrors.SIGNATURE_MISMATCH);
   return app;
 }
 
@@ -96,8 +97,8 @@ export function authenticateIvh(
 
 type Payload = Record<string, unknown>;
 
-function invalid(message: string): IvhError {
-  return new IvhError(IvhErrors.INVALID_PARAMETER, message);
+function invalid(message: string): GatewayError<IvhErrorEntry> {
+  return new GatewayError(IvhErrors.INVALID_PARAMETER, message);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -410,7 +411,7 @@ export class IvhGateway {
     try {
       app = authenticateIvh(query, { apps: this.d.apps, nowMs: this.now(), clientIp: req.socket.remoteAddress, needRequestId: false });
     } catch (err) {
-      if (!(err instanceof IvhError)) throw err;
+      if (!(err instanceof GatewayError)) throw err;
       // Even an authentication failure echoes Header.RequestID and Payload.ReqId (documented), when the body is small and
       // the budget of unauthenticated bytes allows reading it.
       const held = await this.bodies.readUnauthenticated(req, Math.min(this.bodyLimit, IVH_ECHO_READ_LIMIT));
@@ -440,7 +441,7 @@ export class IvhGateway {
       const out = await route.handle({ app, reqId, service: this.d.service }, payload);
       return { code: 0, message: '', payload: out };
     } catch (err) {
-      if (err instanceof IvhError) return fail(err.entry, err.message, echoed);
+      if (err instanceof GatewayError) return fail(err.entry, err.message, echoed);
       if (err instanceof DomainError) {
         const entry = domainToIvh(err);
         if (entry === IvhErrors.INTERNAL) this.d.log.error({ api: route.name, err }, 'ivh service failed');

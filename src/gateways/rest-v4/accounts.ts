@@ -44,7 +44,7 @@ export const accountCommands: CommandTable = {
         ResultItem: results.map((r) =>
           r.deleted
             ? { ResultCode: 0, ResultInfo: '', UserID: r.userId }
-            : { ResultCode: RestErrors.ACCOUNT_NOT_FOUND.code, ResultInfo: RestErrors.ACCOUNT_NOT_FOUND.info, UserID: r.userId },
+            : { ResultCode: RestErrors.ACCOUNT_NOT_FOUND.code, ResultInfo: RestErrors.ACCOUNT_NOT_FOUND.message, UserID: r.userId },
         ),
       };
     },

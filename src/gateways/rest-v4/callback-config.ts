@@ -3,7 +3,8 @@ import { CallbackConfigErrors } from '../../services/apps/apps-service.ts';
 import { callbackUrlProblem, type CallbackFamily } from '../../services/apps/settings.ts';
 import { callbackCommandsProblem, configuredCommands } from '../../webhooks/callback-config.ts';
 import { defineCommand, perSecond, type CommandTable, type RestContext } from './command.ts';
-import { RestError, RestErrors } from './errors.ts';
+import { RestErrors } from './errors.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 // Every page gives 200 calls/s and the 100001/100002 pair; 100300 and 100301 where a page lists them.
 const config = {
@@ -18,9 +19,9 @@ const UrlAndCommands = Type.Object({ Url: Type.String(), CallbackCommandList: Ty
 /** The body's configuration for `family`, validated (100002 naming the problem); duplicate words are kept once. */
 function configOf(family: CallbackFamily, b: Static<typeof UrlAndCommands>): { url: string; commands: string[] } {
   const problem = callbackUrlProblem(b.Url);
-  if (problem) throw new RestError(RestErrors.LIVE_INVALID, `${RestErrors.LIVE_INVALID.info} Url ${problem}`);
+  if (problem) throw new GatewayError(RestErrors.LIVE_INVALID, `${RestErrors.LIVE_INVALID.message} Url ${problem}`);
   const listProblem = callbackCommandsProblem(family, b.CallbackCommandList);
-  if (listProblem) throw new RestError(RestErrors.LIVE_INVALID, `${RestErrors.LIVE_INVALID.info} ${listProblem}`);
+  if (listProblem) throw new GatewayError(RestErrors.LIVE_INVALID, `${RestErrors.LIVE_INVALID.message} ${listProblem}`);
   return { url: b.Url, commands: [...new Set(b.CallbackCommandList)] };
 }
 
@@ -31,7 +32,7 @@ function getCallback(family: CallbackFamily) {
     body: Type.Object({}),
     async handle(ctx: RestContext) {
       const c = ctx.app.settings.callbacks[family];
-      if (!c) throw new RestError(RestErrors.CALLBACK_CONFIG_MISSING);
+      if (!c) throw new GatewayError(RestErrors.CALLBACK_CONFIG_MISSING);
       return { Response: { Url: c.url, CallbackCommandList: configuredCommands(family, c) } };
     },
   });

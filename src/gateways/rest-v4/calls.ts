@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { CALL_RESULTS } from '../../services/calls/call.ts';
 import { callInfo, callRecord, userList } from '../../services/calls/call-views.ts';
 import { defineCommand, perSecond, type CommandTable } from './command.ts';
-import { RestError, RestErrors } from './errors.ts';
+import { RestErrors } from './errors.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** Largest UserData of start_call_by_robot, in bytes. */
 export const MAX_USER_DATA_BYTES = 1000;
@@ -25,7 +26,7 @@ const engineErrors = { NOT_FOUND: RestErrors.CALL_NOT_FOUND, FAILED_PRECONDITION
 const records = { limit: perSecond(200), invalid: RestErrors.CALL_INVALID, internal: RestErrors.CALL_INTERNAL, errors: { NOT_FOUND: RestErrors.CALL_RECORD_NOT_FOUND } };
 
 function invalid(info: string): never {
-  throw new RestError(RestErrors.CALL_INVALID, `${RestErrors.CALL_INVALID.info} ${info}`);
+  throw new GatewayError(RestErrors.CALL_INVALID, `${RestErrors.CALL_INVALID.message} ${info}`);
 }
 
 /** RoomId/RoomIdType as the call APIs number them: 1 numeric (1–4294967294), 2 string; the type is inferred when absent. */

@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { msgKey, wireGroupType, type Group, type MsgElement } from '../../services/chat/message.ts';
 import { DomainError } from '../../services/errors.ts';
 import { Account, defineCommand, perSecond, type CommandTable } from './command.ts';
-import { RestError, RestErrors, type RestErrorEntry } from './errors.ts';
+import { RestErrors, type RestErrorEntry } from './errors.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 /** Longest MsgLifeTime of openim/sendmsg: 7 days, in seconds (90026 above it). */
 export const MAX_MSG_LIFETIME = 604_800;
@@ -44,7 +45,7 @@ const groupErrors = {
 };
 
 function fail(entry: RestErrorEntry, info: string): never {
-  throw new RestError(entry, `${entry.info} ${info}`);
+  throw new GatewayError(entry, `${entry.message} ${info}`);
 }
 
 /** get_group_info's view of a group: its profile and (except for an AVChatRoom) its members. */
@@ -193,7 +194,7 @@ export const chatCommands: CommandTable = {
           try {
             return groupInfo(ctx.services.groups.get(ctx.app.sdkAppId, id));
           } catch {
-            return { GroupId: id, ErrorCode: RestErrors.GROUP_NOT_FOUND.code, ErrorInfo: RestErrors.GROUP_NOT_FOUND.info };
+            return { GroupId: id, ErrorCode: RestErrors.GROUP_NOT_FOUND.code, ErrorInfo: RestErrors.GROUP_NOT_FOUND.message };
           }
         }),
       };

@@ -1,12 +1,9 @@
-/** One REST API v4 error: its ErrorCode and default ErrorInfo. */
-export interface RestErrorEntry {
-  readonly code: number;
-  readonly info: string;
-}
+import { errorEntry, type ErrorEntry } from '../gateway-error.ts';
 
-function e(code: number, info: string): RestErrorEntry {
-  return { code, info };
-}
+/** One REST API v4 error: its ErrorCode and default ErrorInfo. */
+export type RestErrorEntry = ErrorEntry<number>;
+
+const e = (code: number, info: string): RestErrorEntry => errorEntry(code, info);
 
 /**
  * The REST API v4 error catalogue: common codes (60xxx, https://trtc.io/document/63398), account and UserSig
@@ -160,14 +157,3 @@ export const RestErrors = {
   /** 80002: a group message over 12 KB. */
   GROUP_MSG_TOO_LONG: e(80002, 'The message is too long: the message body may not exceed 12 KB.'),
 } as const;
-
-/** A REST API v4 failure carrying its catalogue entry and an optional more specific ErrorInfo. */
-export class RestError extends Error {
-  constructor(
-    readonly entry: RestErrorEntry,
-    readonly info: string = entry.info,
-  ) {
-    super(info);
-    this.name = 'RestError';
-  }
-}

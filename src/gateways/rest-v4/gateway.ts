@@ -8,7 +8,8 @@ import type { Metrics } from '../../metrics.ts';
 import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import { DomainError } from '../../services/errors.ts';
 import { domainToRest, type CommandTable, type RestCommand, type RestServices } from './command.ts';
-import { RestError, RestErrors, type RestErrorEntry } from './errors.ts';
+import { RestErrors, type RestErrorEntry } from './errors.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 const PATH = /^\/v4\/([A-Za-z0-9_]+)\/([A-Za-z0-9_]+)$/;
 const UINT = /^\d{1,10}$/;
@@ -49,16 +50,16 @@ export function envelope(requestId: string, code: number, info: string, payload?
 }
 
 /** Finds the first schema problem: the field's own code if the command lists one, 60015 for a non-string account field, else the command's invalid code. */
-function schemaError(cmd: RestCommand, body: unknown): RestError | null {
+function schemaError(cmd: RestCommand, body: unknown): GatewayError<RestErrorEntry> | null {
   if (cmd.check.Check(body)) return null;
   const first = cmd.check.Errors(body).First();
-  if (!first) return new RestError(cmd.invalid);
+  if (!first) return new GatewayError(cmd.invalid);
   const field = cmd.fieldErrors?.[first.path.split('/')[1] ?? ''];
-  if (field) return new RestError(field, `${field.info} ${first.path}: ${first.message}`);
+  if (field) return new GatewayError(field, `${field.message} ${first.path}: ${first.message}`);
   if ((first.schema as Record<string, unknown>)['x-account'] && first.value !== undefined && typeof first.value !== 'string') {
-    return new RestError(RestErrors.ACCOUNT_TYPE, `${RestErrors.ACCOUNT_TYPE.info} (${first.path})`);
+    return new GatewayError(RestErrors.ACCOUNT_TYPE, `${RestErrors.ACCOUNT_TYPE.message} (${first.path})`);
   }
-  return new RestError(cmd.invalid, `${cmd.invalid.info} ${first.path || '/'}: ${first.message}`);
+  return new GatewayError(cmd.invalid, `${cmd.invalid.message} ${first.path || '/'}: ${first.message}`);
 }
 
 type Outcome = { code: number; info: string; payload?: Record<string, unknown>; close?: boolean } | { aborted: true };
@@ -92,7 +93,7 @@ export class RestV4Gateway {
       },
       (err: unknown) => {
         this.d.log.error({ requestId, command, err }, 'rest-v4 request crashed');
-        if (!res.headersSent) sendJson(res, 200, envelope(requestId, RestErrors.INTERNAL.code, RestErrors.INTERNAL.info));
+        if (!res.headersSent) sendJson(res, 200, envelope(requestId, RestErrors.INTERNAL.code, RestErrors.INTERNAL.message));
         this.d.metrics.observe('rest-v4', command, RestErrors.INTERNAL.code, start);
       },
     );
@@ -116,15 +117,15 @@ export class RestV4Gateway {
       const payload = await cmd.handle({ app, identifier, requestId, clientIp: req.socket.remoteAddress ?? '', services: this.d.services }, body).catch((err: unknown) => {
         if (err instanceof DomainError) {
           const entry = domainToRest(cmd, err);
-          throw new RestError(entry, `${entry.info} ${err.message}`);
+          throw new GatewayError(entry, `${entry.message} ${err.message}`);
         }
-        if (err instanceof RestError) throw err;
+        if (err instanceof GatewayError) throw err;
         this.d.log.error({ requestId, err }, 'rest-v4 handler failed');
-        throw new RestError(cmd.internal);
+        throw new GatewayError(cmd.internal);
       });
       return { code: 0, info: '', payload };
     } catch (err) {
-      if (err instanceof RestError) return { code: err.entry.code, info: err.info };
+      if (err instanceof GatewayError) return { code: (err.entry as RestErrorEntry).code, info: err.message };
       throw err;
     }
   }
@@ -134,58 +135,58 @@ export class RestV4Gateway {
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const m = PATH.exec(q < 0 ? url : url.slice(0, q));
-    if (!m) throw new RestError(RestErrors.HTTP_PARSE, `${RestErrors.HTTP_PARSE.info} Expected /v4/<service>/<command>.`);
-    if (req.method !== 'POST') throw new RestError(RestErrors.REQUEST_FORMAT, 'only POST is supported');
+    if (!m) throw new GatewayError(RestErrors.HTTP_PARSE, `${RestErrors.HTTP_PARSE.message} Expected /v4/<service>/<command>.`);
+    if (req.method !== 'POST') throw new GatewayError(RestErrors.REQUEST_FORMAT, 'only POST is supported');
     const key = `${m[1]}/${m[2]}`;
     const cmd = Object.hasOwn(this.d.commands, key) ? this.d.commands[key] : undefined;
-    if (!cmd) throw new RestError(RestErrors.RESOURCE, `${RestErrors.RESOURCE.info} Unknown command v4/${key}.`);
+    if (!cmd) throw new GatewayError(RestErrors.RESOURCE, `${RestErrors.RESOURCE.message} Unknown command v4/${key}.`);
     named(key);
 
     const params = parseQuery(q < 0 ? '' : url.slice(q + 1));
-    if (!params) throw new RestError(RestErrors.HTTP_PARSE, 'the query string is not valid UTF-8 once percent-decoded');
+    if (!params) throw new GatewayError(RestErrors.HTTP_PARSE, 'the query string is not valid UTF-8 once percent-decoded');
     const random = params.get('random');
     if (random === null || !UINT.test(random) || Number(random) > 0xffffffff) {
-      throw new RestError(RestErrors.HTTP_PARSE, 'random must be an unsigned 32-bit integer');
+      throw new GatewayError(RestErrors.HTTP_PARSE, 'random must be an unsigned 32-bit integer');
     }
-    if (params.get('contenttype') !== 'json') throw new RestError(RestErrors.HTTP_PARSE, 'contenttype must be json');
+    if (params.get('contenttype') !== 'json') throw new GatewayError(RestErrors.HTTP_PARSE, 'contenttype must be json');
     const sdkappid = params.get('sdkappid');
-    if (!sdkappid) throw new RestError(RestErrors.SDKAPPID_MISSING);
+    if (!sdkappid) throw new GatewayError(RestErrors.SDKAPPID_MISSING);
     const app = UINT.test(sdkappid) ? this.d.apps.get(Number(sdkappid)) : undefined;
-    if (!app) throw new RestError(RestErrors.SDKAPPID_INVALID);
+    if (!app) throw new GatewayError(RestErrors.SDKAPPID_INVALID);
     const refusal = this.d.apps.admit(app, req.socket.remoteAddress);
-    if (refusal === 'DISABLED') throw new RestError(RestErrors.APP_DISABLED);
-    if (refusal === 'EXPIRED') throw new RestError(RestErrors.PACKAGE_EXPIRED);
-    if (refusal === 'IP_NOT_ALLOWED') throw new RestError(RestErrors.IP_NOT_ALLOWED);
+    if (refusal === 'DISABLED') throw new GatewayError(RestErrors.APP_DISABLED);
+    if (refusal === 'EXPIRED') throw new GatewayError(RestErrors.PACKAGE_EXPIRED);
+    if (refusal === 'IP_NOT_ALLOWED') throw new GatewayError(RestErrors.IP_NOT_ALLOWED);
 
     const identifier = params.get('identifier');
-    if (!identifier) throw new RestError(RestErrors.ACCOUNT_OR_SIG, 'identifier is missing from the URL');
+    if (!identifier) throw new GatewayError(RestErrors.ACCOUNT_OR_SIG, 'identifier is missing from the URL');
     const verdict = this.d.apps.verifyUserSig(app.sdkAppId, identifier, params.get('usersig') ?? '');
-    if (!verdict.ok) throw new RestError(SIG_ERRORS[verdict.reason], `${SIG_ERRORS[verdict.reason].info} (${verdict.message})`);
-    if (!this.d.apps.isAdmin(app.sdkAppId, identifier)) throw new RestError(RestErrors.ADMIN_REQUIRED);
+    if (!verdict.ok) throw new GatewayError(SIG_ERRORS[verdict.reason], `${SIG_ERRORS[verdict.reason].message} (${verdict.message})`);
+    if (!this.d.apps.isAdmin(app.sdkAppId, identifier)) throw new GatewayError(RestErrors.ADMIN_REQUIRED);
 
     const s = app.settings;
     if (s.appRateLimit > 0 && !(await this.d.limiter.consume('rest-v4', String(app.sdkAppId), s.appRateLimit, 1))) {
-      throw new RestError(RestErrors.APP_RATE_LIMIT);
+      throw new GatewayError(RestErrors.APP_RATE_LIMIT);
     }
     if (s.rateLimits === 'tencent' && !(await this.d.limiter.consume(key, String(app.sdkAppId), cmd.limit.points, cmd.limit.seconds))) {
-      throw new RestError(cmd.limited);
+      throw new GatewayError(cmd.limited);
     }
     return { cmd, app, identifier };
   }
 }
 
 function parseBody(raw: Buffer): unknown {
-  if (raw.length === 0) throw new RestError(RestErrors.JSON_PARSE, 'the request body is empty; send {} when no fields are needed');
+  if (raw.length === 0) throw new GatewayError(RestErrors.JSON_PARSE, 'the request body is empty; send {} when no fields are needed');
   const text = utf8(raw);
-  if (text === null) throw new RestError(RestErrors.JSON_PARSE, 'the request body is not valid UTF-8');
+  if (text === null) throw new GatewayError(RestErrors.JSON_PARSE, 'the request body is not valid UTF-8');
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new RestError(RestErrors.JSON_PARSE);
+    throw new GatewayError(RestErrors.JSON_PARSE);
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new RestError(RestErrors.JSON_PARSE, 'the request body must be a JSON object');
+    throw new GatewayError(RestErrors.JSON_PARSE, 'the request body must be a JSON object');
   }
   return body;
 }

@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { GiftErrors, type Gift, type GiftCategory } from '../../services/gifts/gifts-service.ts';
 import { GiftRefusedByApp } from '../../services/gifts/gift.ts';
 import { defineCommand, perSecond, perSeconds, type CommandTable, type RateLimit } from './command.ts';
-import { RestError, RestErrors, type RestErrorEntry } from './errors.ts';
+import { RestErrors, type RestErrorEntry } from './errors.ts';
+import { errorEntry, GatewayError } from '../gateway-error.ts';
 
 /** Wire codes of the gift APIs' refusals (https://trtc.io/document/72556, https://www.tencentcloud.com/document/product/647/72855). */
 const giftErrors = {
@@ -267,7 +268,7 @@ export const giftCommands: CommandTable = {
         );
       } catch (err) {
         // The app server's own ErrorCode in [102100, 102200] reaches the caller with its ErrorInfo.
-        if (err instanceof GiftRefusedByApp) throw new RestError({ code: err.errorCode, info: err.errorInfo || RestErrors.GIFT_CALLBACK_FAILED.info });
+        if (err instanceof GiftRefusedByApp) throw new GatewayError(errorEntry(err.errorCode, err.errorInfo || RestErrors.GIFT_CALLBACK_FAILED.message));
         throw err;
       }
       return {};

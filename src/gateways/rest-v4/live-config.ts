@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineCommand, perSecond, type CommandTable } from './command.ts';
-import { RestError, RestErrors } from './errors.ts';
+import { RestErrors } from './errors.ts';
+import { GatewayError } from '../gateway-error.ts';
 
 const config = { limit: perSecond(200), invalid: RestErrors.LIVE_INVALID, internal: RestErrors.LIVE_INTERNAL };
 
@@ -24,7 +25,7 @@ export const liveConfigCommands: CommandTable = {
     body: Type.Object({}),
     async handle(ctx) {
       const lc = ctx.app.settings.liveCallback;
-      if (!lc.configured) throw new RestError(RestErrors.LIVE_CALLBACK_TOKEN_MISSING);
+      if (!lc.configured) throw new GatewayError(RestErrors.LIVE_CALLBACK_TOKEN_MISSING);
       return { Response: { Token: lc.token, IsTokenEnable: lc.enabled } };
     },
   }),

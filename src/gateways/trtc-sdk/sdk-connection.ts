@@ -9,6 +9,7 @@ import type { MediaKind } from '../../realtime/media/source.ts';
 import { RtcErrors, SIG_ERRORS, type RtcErrorEntry } from '../../realtime/protocol.ts';
 import { trtcSuspended } from '../../realtime/trtc-room-feature.ts';
 import { DomainError } from '../../services/errors.ts';
+import { GatewayError } from '../gateway-error.ts';
 import { MAX_NUMERIC_ROOM_ID, type RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { Flag, frame, publishedUsers, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, UplinkRepair, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
@@ -19,15 +20,6 @@ import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
 import { SpcTransport, type ClientAbility } from './spc-transport.ts';
 import { trtcRoomKey, userKey, type UserKey, type TrtcRoomKey } from '../../services/tenant-keys.ts';
 
-/** A refusal of a command, with its code. */
-class Refusal extends Error {
-  constructor(
-    readonly entry: { code: number; message: string },
-    message = entry.message,
-  ) {
-    super(message);
-  }
-}
 
 /** A client frame as the SDK sends it. */
 interface ClientFrame {
@@ -66,11 +58,11 @@ function uint32(v: unknown): number {
 function roomOfJoin(d: Record<string, unknown>): RoomRef {
   const id = d.roomId;
   if (d.useStringRoomId === true) {
-    if (typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id) > 64) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'strRoomId must be 1-64 bytes');
+    if (typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id) > 64) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'strRoomId must be 1-64 bytes');
     return { strRoomId: id };
   }
   const n = typeof id === 'number' ? id : typeof id === 'string' && /^\d{1,10}$/.test(id) ? Number(id) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_NUMERIC_ROOM_ID) throw new Refusal(SdkErrors.INVALID_PARAMETER, `roomId must be 1-${MAX_NUMERIC_ROOM_ID}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NUMERIC_ROOM_ID) throw new GatewayError(SdkErrors.INVALID_PARAMETER, `roomId must be 1-${MAX_NUMERIC_ROOM_ID}`);
   return { roomId: n };
 }
 
@@ -148,7 +140,7 @@ export class SdkConnection {
       // the join introduces the rest, so the snapshot is repeated after each list.
       if (f.cmd === 'get_user_list' && this.room) this.send(frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, publishedUsers(this.s.publishers(this.sdkAppId, this.room))));
     } catch (err) {
-      const refusal = err instanceof Refusal ? err : null;
+      const refusal = err instanceof GatewayError ? err : null;
       if (!refusal) this.s.d.log.error({ err, cmd: f.cmd, userId: this.userId }, 'trtc-sdk command failed');
       const entry = refusal?.entry ?? SdkErrors.INTERNAL;
       if (reply !== undefined) this.send(frame(reply, f.seq, {}, entry.code, refusal?.message ?? entry.message));
@@ -215,40 +207,40 @@ export class SdkConnection {
         return { serverRecvTime: now, serverSendTime: now };
       }
       default:
-        if (REPLY_OF[f.cmd] !== undefined) throw new Refusal(SdkErrors.UNSUPPORTED, `${f.cmd} is not supported by this server`);
+        if (REPLY_OF[f.cmd] !== undefined) throw new GatewayError(SdkErrors.UNSUPPORTED, `${f.cmd} is not supported by this server`);
         return null;
     }
   }
 
   private inRoom(): RoomRef {
-    if (!this.room) throw new Refusal(SdkErrors.NOT_IN_ROOM);
+    if (!this.room) throw new GatewayError(SdkErrors.NOT_IN_ROOM);
     return this.room;
   }
 
   private async join(d: Record<string, unknown>, spc: boolean): Promise<Record<string, unknown>> {
-    if (this.room) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'already in a room');
+    if (this.room) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'already in a room');
     const app = this.s.d.apps.get(this.sdkAppId);
-    if (!app) throw new Refusal(RtcErrors.SDKAPPID_NOT_FOUND);
+    if (!app) throw new GatewayError(RtcErrors.SDKAPPID_NOT_FOUND);
     const sig = typeof d.userSig === 'string' && d.userSig !== '' ? d.userSig : this.urlUserSig;
     const verdict = this.s.d.apps.verifyUserSig(this.sdkAppId, this.userId, sig);
-    if (!verdict.ok) throw new Refusal(SIG_ERRORS[verdict.reason] as RtcErrorEntry, `${SIG_ERRORS[verdict.reason].message} (${verdict.message})`);
-    if (trtcSuspended(this.s.d.apps, app) || !app.settings.features.trtc) throw new Refusal(RtcErrors.SERVICE_SUSPENDED);
+    if (!verdict.ok) throw new GatewayError(SIG_ERRORS[verdict.reason] as RtcErrorEntry, `${SIG_ERRORS[verdict.reason].message} (${verdict.message})`);
+    if (trtcSuspended(this.s.d.apps, app) || !app.settings.features.trtc) throw new GatewayError(RtcErrors.SERVICE_SUSPENDED);
     const ref = roomOfJoin(d);
     const role = d.trtcRole === SdkRole.AUDIENCE ? 'audience' : 'anchor';
     const pmk = typeof d.privateMapKey === 'string' ? d.privateMapKey : '';
     let privileges: number = Privilege.All;
     // An empty key is no key, and then every privilege is granted (as on /rtc).
     if (app.settings.trtc.requirePrivateMapKey || pmk !== '') {
-      if (!pmk) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'this app requires a privateMapKey to enter a room');
+      if (!pmk) throw new GatewayError(RtcErrors.INVALID_PRIVATE_MAPKEY, 'this app requires a privateMapKey to enter a room');
       const privilege = this.s.d.trtcRooms.exists(this.sdkAppId, ref) ? Privilege.EnterRoom : Privilege.EnterRoom | Privilege.CreateRoom;
       const r = verifyPrivateMapKey(pmk, { sdkAppId: this.sdkAppId, secretKey: app.secretKey, userId: this.userId, ...ref, privilege });
-      if (!r.ok) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed: ${r.message}`);
+      if (!r.ok) throw new GatewayError(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed: ${r.message}`);
       privileges = r.buffer.privilegeMap;
     }
     let ability: Record<string, unknown> | undefined;
     if (spc) {
       const opened = await SpcTransport.open(d.ability as ClientAbility, this.s.d.net, (why, state) => this.transportEnded(why, state)).catch((err: unknown) => {
-        throw new Refusal(SdkErrors.INVALID_PARAMETER, `the ability could not be negotiated: ${(err as Error).message}`);
+        throw new GatewayError(SdkErrors.INVALID_PARAMETER, `the ability could not be negotiated: ${(err as Error).message}`);
       });
       this.transport = opened.transport;
       ability = opened.ability;
@@ -259,7 +251,7 @@ export class SdkConnection {
       await this.s.d.trtcRooms.enter(this.sdkAppId, ref, this.userId, { role, clientIp: this.ip, deviceType: 'Web', sdkVersion: typeof d.version === 'string' ? d.version.slice(0, 32) : '' });
     } catch (e) {
       this.transport?.close();
-      if (e instanceof DomainError && e.code === 'INVALID_ARGUMENT') throw new Refusal(SdkErrors.INVALID_PARAMETER, e.message);
+      if (e instanceof DomainError && e.code === 'INVALID_ARGUMENT') throw new GatewayError(SdkErrors.INVALID_PARAMETER, e.message);
       throw e;
     }
     if (this.closed) {
@@ -284,13 +276,13 @@ export class SdkConnection {
    */
   private async rebuild(d: Record<string, unknown>): Promise<Record<string, unknown>> {
     this.inRoom();
-    if (!this.transport) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'rebuild_pc needs the single-PeerConnection mode');
+    if (!this.transport) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'rebuild_pc needs the single-PeerConnection mode');
     const opened = await SpcTransport.open(d.ability as ClientAbility, this.s.d.net, (why, state) => this.transportEnded(why, state)).catch((err: unknown) => {
-      throw new Refusal(SdkErrors.INVALID_PARAMETER, `the ability could not be negotiated: ${(err as Error).message}`);
+      throw new GatewayError(SdkErrors.INVALID_PARAMETER, `the ability could not be negotiated: ${(err as Error).message}`);
     });
     if (!this.room) {
       opened.transport.close();
-      throw new Refusal(SdkErrors.NOT_IN_ROOM);
+      throw new GatewayError(SdkErrors.NOT_IN_ROOM);
     }
     for (const w of this.wants.values()) this.release(w);
     this.wants.clear();
@@ -343,12 +335,12 @@ export class SdkConnection {
 
   private async changeRole(d: Record<string, unknown>): Promise<Record<string, unknown>> {
     const ref = this.inRoom();
-    if (d.role !== SdkRole.ANCHOR && d.role !== SdkRole.AUDIENCE) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'role must be 20 or 21');
+    if (d.role !== SdkRole.ANCHOR && d.role !== SdkRole.AUDIENCE) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'role must be 20 or 21');
     const role = d.role === SdkRole.ANCHOR ? 'anchor' : 'audience';
     if (typeof d.privateMapKey === 'string' && d.privateMapKey !== '') {
       const app = this.s.d.apps.get(this.sdkAppId);
       const r = app ? verifyPrivateMapKey(d.privateMapKey, { sdkAppId: this.sdkAppId, secretKey: app.secretKey, userId: this.userId, ...ref, privilege: Privilege.EnterRoom }) : null;
-      if (!r?.ok) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed${r ? `: ${r.message}` : ''}`);
+      if (!r?.ok) throw new GatewayError(RtcErrors.INVALID_PRIVATE_MAPKEY, `privateMapKey check failed${r ? `: ${r.message}` : ''}`);
       this.privileges = r.buffer.privilegeMap;
     }
     if (role === 'audience') this.dropPublications('role changed');
@@ -360,8 +352,8 @@ export class SdkConnection {
   /** publish/v2 (with SSRCs) and publish_state_change: the user's published streams follow `state`. */
   private publish(d: Record<string, unknown>, withSsrcs: boolean): void {
     const ref = this.inRoom();
-    if (!this.transport && !this.mpcUp) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'nothing to publish on: send publish/v2 or publish first');
-    if (this.role !== 'anchor') throw new Refusal(SdkErrors.AUDIENCE_CANNOT_PUBLISH);
+    if (!this.transport && !this.mpcUp) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'nothing to publish on: send publish/v2 or publish first');
+    if (this.role !== 'anchor') throw new GatewayError(SdkErrors.AUDIENCE_CANNOT_PUBLISH);
     if (withSsrcs) {
       this.setUplink({
         audioSsrc: uint32(d.audioSsrc),
@@ -377,7 +369,7 @@ export class SdkConnection {
     const main = { audio: bool(state.audio), video: bool(state.bigVideo) };
     const aux = bool(state.auxVideo);
     const need = (main.audio ? Privilege.SendAudio : 0) | (main.video ? Privilege.SendVideo : 0) | (aux ? Privilege.SendSubVideo : 0);
-    if ((this.privileges & need) !== need) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant sending what is published');
+    if ((this.privileges & need) !== need) throw new GatewayError(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant sending what is published');
     this.setStream(ref, 'main', main);
     this.setStream(ref, 'sub', { audio: false, video: aux });
     const small = main.video && bool(state.smallVideo) && this.uplink.smallVideoSsrc !== 0;
@@ -485,9 +477,9 @@ export class SdkConnection {
   /** MPC publish / publish_change: answers the offer on the uplink PeerConnection, then follows `state` as publish/v2 does. */
   private async mpcPublish(d: Record<string, unknown>): Promise<Record<string, unknown>> {
     this.inRoom();
-    if (this.transport) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'this connection publishes with publish/v2');
-    if (this.role !== 'anchor') throw new Refusal(SdkErrors.AUDIENCE_CANNOT_PUBLISH);
-    if (d.type !== 'offer' || typeof d.sdp !== 'string' || d.sdp.length > 64 * 1024) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'publish needs an SDP offer');
+    if (this.transport) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'this connection publishes with publish/v2');
+    if (this.role !== 'anchor') throw new GatewayError(SdkErrors.AUDIENCE_CANNOT_PUBLISH);
+    if (d.type !== 'offer' || typeof d.sdp !== 'string' || d.sdp.length > 64 * 1024) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'publish needs an SDP offer');
     const offer = d.sdp;
     let sdp: string;
     try {
@@ -499,12 +491,12 @@ export class SdkConnection {
         sdp = opened.sdp;
       }
     } catch (err) {
-      throw new Refusal(SdkErrors.INVALID_PARAMETER, `the offer could not be negotiated: ${(err as Error).message}`);
+      throw new GatewayError(SdkErrors.INVALID_PARAMETER, `the offer could not be negotiated: ${(err as Error).message}`);
     }
     if (!this.room) {
       this.mpcUp?.close();
       this.mpcUp = undefined;
-      throw new Refusal(SdkErrors.NOT_IN_ROOM);
+      throw new GatewayError(SdkErrors.NOT_IN_ROOM);
     }
     this.setUplink(uplinkSsrcsOf(offer));
     this.publish(d, false);
@@ -514,10 +506,10 @@ export class SdkConnection {
   /** MPC subscribe: a downlink PeerConnection for one remote publisher. */
   private async mpcSubscribe(d: Record<string, unknown>): Promise<Record<string, unknown>> {
     const ref = this.inRoom();
-    if (this.transport) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'this connection subscribes with subscribe/v3');
-    if (d.type !== 'offer' || typeof d.sdp !== 'string' || d.sdp.length > 64 * 1024) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'subscribe needs an SDP offer');
+    if (this.transport) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'this connection subscribes with subscribe/v3');
+    if (d.type !== 'offer' || typeof d.sdp !== 'string' || d.sdp.length > 64 * 1024) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'subscribe needs an SDP offer');
     const src = this.s.userOfTinyId(this.sdkAppId, ref, d.srcTinyId) ?? (typeof d.srcUserId === 'string' ? d.srcUserId : undefined);
-    if (!src) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'srcTinyId names no member of the room');
+    if (!src) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'srcTinyId names no member of the room');
     const want = { audio: bool(d.audio), video: bool(d.bigVideo) || bool(d.smallVideo), aux: bool(d.auxVideo) };
     this.requireReceive(want);
     this.mpcDown.get(src)?.link.close();
@@ -531,11 +523,11 @@ export class SdkConnection {
       },
       () => this.forget(src),
     ).catch((err: unknown) => {
-      throw new Refusal(SdkErrors.INVALID_PARAMETER, `the offer could not be negotiated: ${(err as Error).message}`);
+      throw new GatewayError(SdkErrors.INVALID_PARAMETER, `the offer could not be negotiated: ${(err as Error).message}`);
     });
     if (!this.room) {
       made.downlink.close();
-      throw new Refusal(SdkErrors.NOT_IN_ROOM);
+      throw new GatewayError(SdkErrors.NOT_IN_ROOM);
     }
     this.mpcDown.set(src, { link: made.downlink, ...want, subs: {} });
     this.sync(src);
@@ -547,7 +539,7 @@ export class SdkConnection {
     const ref = this.inRoom();
     const src = this.s.userOfTinyId(this.sdkAppId, ref, d.srcTinyId) ?? (typeof d.srcUserId === 'string' ? d.srcUserId : undefined);
     const down = src === undefined ? undefined : this.mpcDown.get(src);
-    if (!down) throw new Refusal(SdkErrors.NO_SUCH_STREAM, 'no subscription to that user');
+    if (!down) throw new GatewayError(SdkErrors.NO_SUCH_STREAM, 'no subscription to that user');
     const want = { audio: bool(d.audio), video: bool(d.bigVideo) || bool(d.smallVideo), aux: bool(d.auxVideo) };
     this.requireReceive(want);
     Object.assign(down, want);
@@ -556,7 +548,7 @@ export class SdkConnection {
 
   private requireReceive(w: { audio: boolean; video: boolean; aux: boolean }): void {
     const need = (w.audio ? Privilege.ReceiveAudio : 0) | (w.video ? Privilege.ReceiveVideo : 0) | (w.aux ? Privilege.ReceiveSubVideo : 0);
-    if ((this.privileges & need) !== need) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant receiving what is asked');
+    if ((this.privileges & need) !== need) throw new GatewayError(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant receiving what is asked');
   }
 
   /** MPC: makes the SFU subscriptions of a downlink match what was asked and what the user publishes. */
@@ -647,9 +639,9 @@ export class SdkConnection {
   /** subscribe/v3 (new SSRCs) and subscribe_change (same SSRCs, other kinds). */
   private subscribe(d: Record<string, unknown>, fresh: boolean): void {
     this.inRoom();
-    if (!this.transport) throw new Refusal(SdkErrors.UNSUPPORTED, 'subscribing needs the single-PeerConnection mode');
+    if (!this.transport) throw new GatewayError(SdkErrors.UNSUPPORTED, 'subscribing needs the single-PeerConnection mode');
     const src = this.s.userOfTinyId(this.sdkAppId, this.room!, d.srcTinyId) ?? (typeof d.srcUserId === 'string' ? d.srcUserId : undefined);
-    if (!src) throw new Refusal(SdkErrors.INVALID_PARAMETER, 'srcTinyId names no member of the room');
+    if (!src) throw new GatewayError(SdkErrors.INVALID_PARAMETER, 'srcTinyId names no member of the room');
     const old = this.wants.get(src);
     const ssrc = (d.ssrc ?? {}) as Record<string, unknown>;
     if (fresh || !old) {
@@ -681,7 +673,7 @@ export class SdkConnection {
     w.smallVideo = bool(d.smallVideo) && !w.bigVideo;
     w.auxVideo = bool(d.auxVideo);
     const need = (w.audio ? Privilege.ReceiveAudio : 0) | (w.bigVideo || w.smallVideo ? Privilege.ReceiveVideo : 0) | (w.auxVideo ? Privilege.ReceiveSubVideo : 0);
-    if ((this.privileges & need) !== need) throw new Refusal(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant receiving what is asked');
+    if ((this.privileges & need) !== need) throw new GatewayError(RtcErrors.INVALID_PRIVATE_MAPKEY, 'the privateMapKey does not grant receiving what is asked');
     this.sync(src);
   }
 
