@@ -24,6 +24,7 @@ import { domainToCloud, type ActionTable, type CloudAction, type CloudServices }
 import { CloudErrors, type CloudErrorEntry } from './errors.ts';
 import { NonceLog, type Nonces } from './nonces.ts';
 import { GatewayError } from '../gateway-error.ts';
+import { serveHttp, type Answer, type HttpFamily } from '../http-pipeline.ts';
 
 /** Largest POST body signed with TC3-HMAC-SHA256 (documented: 10 MB). */
 const CLOUD_API_V3_BODY_LIMIT = 10 * 1024 * 1024;
@@ -252,7 +253,16 @@ interface Envelope {
   secretId: string;
 }
 
-type Outcome = { result: Record<string, unknown> } | { error: GatewayError<CloudErrorEntry>; close?: boolean } | { aborted: true };
+type Outcome = Answer<Record<string, unknown>>;
+
+/** Cloud API 3.0 in the HTTP pipeline: `{"Response":{…}}`, always HTTP 200 (X-TC-TraceId is set on the response first). */
+const CLOUD_API: HttpFamily<Record<string, unknown>> = {
+  name: 'cloud-api',
+  labelKey: 'action',
+  internal: CloudErrors.INTERNAL,
+  write: (res, requestId, reply, close) =>
+    send(res, 'error' in reply ? errorBody(requestId, reply.error.entry as CloudErrorEntry, reply.error.message) : JSON.stringify({ Response: { ...reply.result, RequestId: requestId } }), close),
+};
 
 /** What the headers and the URL tell before the body is read: the TC3 Authorization, GET's parameters, and the caller when known. */
 interface Before {
@@ -285,32 +295,11 @@ export class CloudApiGateway {
 
   /** Serves one request. */
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const start = process.hrtime.bigint();
     const requestId = randomUUID();
     const trace = header(req, 'x-tc-traceid');
-    const traceId = trace !== undefined && /^[\x21-\x7e]{1,128}$/.test(trace) ? trace : undefined;
+    if (trace !== undefined && /^[\x21-\x7e]{1,128}$/.test(trace)) res.setHeader('X-TC-TraceId', trace);
     let label = 'unknown';
-    this.run(req, requestId, (key) => (label = key)).then(
-      (out) => {
-        if ('aborted' in out) {
-          this.d.log.debug({ requestId, action: label }, 'cloud-api request aborted by the client during its body');
-        } else if ('result' in out) {
-          send(res, JSON.stringify({ Response: { ...out.result, RequestId: requestId } }), traceId);
-          this.d.metrics.observeCode('cloud-api', label, '0', start);
-          this.d.log.debug({ requestId, action: label }, 'cloud-api request');
-        } else {
-          const { entry, message } = out.error;
-          send(res, errorBody(requestId, entry, message), traceId, out.close);
-          this.d.metrics.observeCode('cloud-api', label, entry.code, start);
-          this.d.log.info({ requestId, action: label, code: entry.code, message }, 'cloud-api request failed');
-        }
-      },
-      (err: unknown) => {
-        this.d.log.error({ requestId, action: label, err }, 'cloud-api request crashed');
-        if (!res.headersSent) send(res, errorBody(requestId, CloudErrors.INTERNAL, CloudErrors.INTERNAL.message), traceId, true);
-        this.d.metrics.observeCode('cloud-api', label, CloudErrors.INTERNAL.code, start);
-      },
-    );
+    serveHttp(CLOUD_API, this.d, res, { requestId: () => requestId, label: () => label }, () => this.run(req, requestId, (key) => (label = key)));
   }
 
   private async run(req: IncomingMessage, requestId: string, named: (key: string) => void): Promise<Outcome> {
@@ -552,10 +541,9 @@ function errorBody(requestId: string, entry: CloudErrorEntry, message: string): 
   return JSON.stringify({ Response: { Error: { Code: entry.code, Message: message }, RequestId: requestId } });
 }
 
-/** HTTP 200, `Content-Type: application/json` (exactly: the SDK switches to SSE on other types), echoing X-TC-TraceId. */
-function send(res: ServerResponse, body: string, traceId: string | undefined, close = false): void {
+/** HTTP 200, `Content-Type: application/json` (exactly: the SDK switches to SSE on other types). */
+function send(res: ServerResponse, body: string, close = false): void {
   const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
-  if (traceId !== undefined) headers['X-TC-TraceId'] = traceId;
   if (close) headers.Connection = 'close';
   res.writeHead(200, headers);
   res.end(body);

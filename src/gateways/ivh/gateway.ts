@@ -11,6 +11,7 @@ import type { IvhSession } from '../../services/digital-human/session.ts';
 import { DomainError } from '../../services/errors.ts';
 import { IvhAuthErrors, IvhErrors, domainToIvh, type IvhErrorEntry } from './errors.ts';
 import { GatewayError } from '../gateway-error.ts';
+import { serveHttp, type Answer, type HttpFamily } from '../http-pipeline.ts';
 
 /** Path prefix of every IVH HTTP API (the router sends `/v2/ivh/…` here). */
 export const IVH_HTTP_PREFIX = '/v2/ivh/';
@@ -312,7 +313,16 @@ const IVH_ROUTES: Readonly<Record<string, { name: string; handle: IvhHandler }>>
   },
 };
 
-type Outcome = { code: number; message: string; payload: Payload; close?: boolean } | { aborted: true };
+type Outcome = Answer<Payload>;
+
+/** IVH in the HTTP pipeline: `{Header, Payload}`, always HTTP 200; a refusal still echoes Payload.ReqId where known. */
+const IVH: HttpFamily<Payload> = {
+  name: 'ivh',
+  labelKey: 'api',
+  internal: IvhErrors.INTERNAL,
+  write: (res, requestId, reply, close) =>
+    sendJson(res, 200, 'error' in reply ? ivhEnvelope(requestId, Number(reply.error.entry.code), reply.error.message, reply.payload ?? {}) : ivhEnvelope(requestId, 0, '', reply.result), close),
+};
 
 /** What a body says for the envelope, parsed or not: the Header.RequestID and Payload.ReqId to echo. */
 interface Parsed {
@@ -367,28 +377,15 @@ export class IvhGateway {
 
   /** Serves one request. */
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const start = process.hrtime.bigint();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const route = Object.hasOwn(IVH_ROUTES, path) ? IVH_ROUTES[path] : undefined;
     const label = route?.name ?? 'unknown';
+    // The body's Header.RequestID when it has one, else one of trtcd's own.
     let requestId: string | undefined;
-    this.run(req, route, q < 0 ? '' : url.slice(q + 1), path, (id) => (requestId = id)).then(
-      (out) => {
-        const id = requestId ?? this.ids.hex();
-        if ('aborted' in out) return void this.d.log.debug({ requestId: id, api: label }, 'ivh request aborted by the client during its body');
-        sendJson(res, 200, ivhEnvelope(id, out.code, out.message, out.payload), out.close);
-        this.d.metrics.observeCode('ivh', label, String(out.code), start);
-        if (out.code !== 0) this.d.log.info({ requestId: id, api: label, code: out.code, message: out.message }, 'ivh request failed');
-      },
-      (err: unknown) => {
-        const id = requestId ?? this.ids.hex();
-        this.d.log.error({ requestId: id, api: label, err }, 'ivh request crashed');
-        if (!res.headersSent) sendJson(res, 200, ivhEnvelope(id, IvhErrors.INTERNAL.code, IvhErrors.INTERNAL.message, {}), true);
-        this.d.metrics.observeCode('ivh', label, String(IvhErrors.INTERNAL.code), start);
-      },
-    );
+    const facts = { requestId: () => (requestId ??= this.ids.hex()), label: () => label };
+    serveHttp(IVH, this.d, res, facts, () => this.run(req, route, q < 0 ? '' : url.slice(q + 1), path, (id) => (requestId = id)));
   }
 
   private async run(
@@ -398,7 +395,7 @@ export class IvhGateway {
     path: string,
     setRequestId: (id: string) => void,
   ): Promise<Outcome> {
-    const fail = (entry: IvhErrorEntry, message = entry.message, payload: Payload = {}, close = false): Outcome => ({ code: entry.code, message, payload, close });
+    const fail = (entry: IvhErrorEntry, message = entry.message, payload: Payload = {}, close = false): Outcome => ({ error: new GatewayError(entry, message), payload, close });
     const tooLarge = (): Outcome => fail(IvhErrors.INVALID_PARAMETER, `The request body exceeds the size limit of ${this.bodyLimit} bytes.`, {}, true);
     if (!route) return fail(IvhErrors.INVALID_PARAMETER, `Unknown API path ${path}.`, {}, req.method !== 'POST');
     if (req.method !== 'POST') return fail(IvhErrors.INVALID_PARAMETER, `The HTTP method ${req.method ?? ''} is not supported; use POST.`, {}, true);
@@ -439,7 +436,7 @@ export class IvhGateway {
       if (reqId === undefined || reqId === '') throw invalid(payload.ReqId === undefined || payload.ReqId === '' ? 'Payload.ReqId is required.' : 'Payload.ReqId must be a string.');
       if (reqId.length > IVH_MAX_REQ_ID) throw invalid(`Payload.ReqId must be at most ${IVH_MAX_REQ_ID} characters.`);
       const out = await route.handle({ app, reqId, service: this.d.service }, payload);
-      return { code: 0, message: '', payload: out };
+      return { result: out };
     } catch (err) {
       if (err instanceof GatewayError) return fail(err.entry, err.message, echoed);
       if (err instanceof DomainError) {

@@ -10,6 +10,7 @@ import { DomainError } from '../../services/errors.ts';
 import { domainToRest, type CommandTable, type RestCommand, type RestServices } from './command.ts';
 import { RestErrors, type RestErrorEntry } from './errors.ts';
 import { GatewayError } from '../gateway-error.ts';
+import { serveHttp, type Answer, type HttpFamily } from '../http-pipeline.ts';
 
 const PATH = /^\/v4\/([A-Za-z0-9_]+)\/([A-Za-z0-9_]+)$/;
 const UINT = /^\d{1,10}$/;
@@ -62,7 +63,14 @@ function schemaError(cmd: RestCommand, body: unknown): GatewayError<RestErrorEnt
   return new GatewayError(cmd.invalid, `${cmd.invalid.message} ${first.path || '/'}: ${first.message}`);
 }
 
-type Outcome = { code: number; info: string; payload?: Record<string, unknown>; close?: boolean } | { aborted: true };
+/** REST v4 in the HTTP pipeline: the v4 envelope, always HTTP 200. */
+const REST_V4: HttpFamily<Record<string, unknown> | undefined> = {
+  name: 'rest-v4',
+  labelKey: 'command',
+  internal: RestErrors.INTERNAL,
+  write: (res, requestId, reply, close) =>
+    sendJson(res, 200, 'error' in reply ? envelope(requestId, Number(reply.error.entry.code), reply.error.message) : envelope(requestId, 0, '', reply.result), close),
+};
 
 /**
  * The REST API v4 gateway: `POST /v4/<service>/<command>?sdkappid&identifier&usersig&random&contenttype`. The URL
@@ -79,38 +87,22 @@ export class RestV4Gateway {
 
   /** Serves one request; always answers HTTP 200 with the v4 envelope. */
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const start = process.hrtime.bigint();
     const requestId = this.ids.rest();
     let command = 'unknown';
-    this.run(req, requestId, (c) => (command = c)).then(
-      (out) => {
-        if ('aborted' in out) return void this.d.log.debug({ requestId, command }, 'rest-v4 request aborted by the client during its body');
-        const { code, info, payload, close } = out;
-        sendJson(res, 200, envelope(requestId, code, info, payload), close);
-        this.d.metrics.observe('rest-v4', command, code, start);
-        if (code !== 0) this.d.log.info({ requestId, command, code, info }, 'rest-v4 request failed');
-        else this.d.log.debug({ requestId, command }, 'rest-v4 request');
-      },
-      (err: unknown) => {
-        this.d.log.error({ requestId, command, err }, 'rest-v4 request crashed');
-        if (!res.headersSent) sendJson(res, 200, envelope(requestId, RestErrors.INTERNAL.code, RestErrors.INTERNAL.message));
-        this.d.metrics.observe('rest-v4', command, RestErrors.INTERNAL.code, start);
-      },
-    );
+    serveHttp(REST_V4, this.d, res, { requestId: () => requestId, label: () => command }, () => this.run(req, requestId, (c) => (command = c)));
   }
 
-  private async run(req: IncomingMessage, requestId: string, named: (command: string) => void): Promise<Outcome> {
-    const tooLarge = { code: RestErrors.REQUEST_FORMAT.code, info: `request body larger than ${this.d.bodyLimit} bytes`, close: true };
+  private async run(req: IncomingMessage, requestId: string, named: (command: string) => void): Promise<Answer<Record<string, unknown> | undefined>> {
+    const refuse = (entry: RestErrorEntry, info: string) => ({ error: new GatewayError(entry, info), close: true });
+    const tooLarge = () => refuse(RestErrors.REQUEST_FORMAT, `request body larger than ${this.d.bodyLimit} bytes`);
     try {
       const declared = declaredLength(req);
-      if (declared !== undefined && declared > this.d.bodyLimit) return tooLarge;
+      if (declared !== undefined && declared > this.d.bodyLimit) return tooLarge();
       const { cmd, app, identifier } = await this.admit(req, named);
       const raw = await this.bodies.read(req, this.d.bodyLimit);
       if (raw === 'ABORTED') return { aborted: true };
-      if (raw === 'TOO_LARGE') return tooLarge;
-      if (raw === 'TIMEOUT') {
-        return { code: RestErrors.REQUEST_FORMAT.code, info: `request body not received within ${this.bodies.limits.timeoutMs} ms`, close: true };
-      }
+      if (raw === 'TOO_LARGE') return tooLarge();
+      if (raw === 'TIMEOUT') return refuse(RestErrors.REQUEST_FORMAT, `request body not received within ${this.bodies.limits.timeoutMs} ms`);
       const body = parseBody(raw);
       const invalid = schemaError(cmd, body);
       if (invalid) throw invalid;
@@ -123,9 +115,9 @@ export class RestV4Gateway {
         this.d.log.error({ requestId, err }, 'rest-v4 handler failed');
         throw new GatewayError(cmd.internal);
       });
-      return { code: 0, info: '', payload };
+      return { result: payload };
     } catch (err) {
-      if (err instanceof GatewayError) return { code: (err.entry as RestErrorEntry).code, info: err.message };
+      if (err instanceof GatewayError) return { error: err };
       throw err;
     }
   }
