@@ -23,21 +23,18 @@ interface HealthProbes {
   redis?: () => Promise<void>;
   /** How long a probe may take before its dependency counts as down, ms. */
   timeoutMs: number;
+  /** The running trtcd's version, read once by the server (trtcdVersion). */
+  version: string;
 }
 
-let version: string | undefined;
-
-/** The running trtcd's version (package.json; 'unknown' when that cannot be read). */
+/** The running trtcd's version (package.json; 'unknown' when that cannot be read). Reads the file each time. */
 export function trtcdVersion(): string {
-  if (version === undefined) {
-    try {
-      const root = packageRoot();
-      version = root ? (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version : 'unknown';
-    } catch {
-      version = 'unknown';
-    }
+  try {
+    const root = packageRoot();
+    return root ? (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version : 'unknown';
+  } catch {
+    return 'unknown';
   }
-  return version;
 }
 
 async function probe(fn: (() => Promise<void>) | undefined, timeoutMs: number): Promise<DependencyHealth> {
@@ -56,6 +53,6 @@ export async function checkHealth(p: HealthProbes): Promise<Health> {
   const up = store.status === 'ok' && redis.status !== 'down';
   return {
     httpStatus: up ? 200 : 503,
-    body: { status: up ? 'ok' : 'unavailable', version: trtcdVersion(), store: { ...store, kind: p.storeKind }, redis },
+    body: { status: up ? 'ok' : 'unavailable', version: p.version, store: { ...store, kind: p.storeKind }, redis },
   };
 }

@@ -38,7 +38,7 @@ import type { RedisBus } from './bus/redis-bus.ts';
 import { RedisCoordination, SINGLE_NODE } from './bus/coordination.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
-import { checkHealth } from './health.ts';
+import { checkHealth, trtcdVersion } from './health.ts';
 import { AccountsService } from './services/accounts/accounts-service.ts';
 import { AppsService, type App } from './services/apps/apps-service.ts';
 import { CallsService } from './services/calls/calls-service.ts';
@@ -210,10 +210,13 @@ export async function startServer(
   metrics.gauge('trtcd_media_subscriptions', 'subscriptions forwarded by this node\'s SFU', () => rtc.media.sfu.stats().subscriptions);
   metrics.gauge('trtcd_media_fanout_members', 'subscribers\' senders whose copies a media worker writes (one per kind)', () => rtc.media.sfu.stats().fanOutMembers);
 
+  // Read once: /healthz answers with it.
+  const version = trtcdVersion();
+
   const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     if (url === '/healthz') {
-      void checkHealth({ storeKind: store.dialect, store: () => store.ping(), redis: redisBus ? () => redisBus.ping() : undefined, timeoutMs: config.redisTimeoutMs }).then((h) =>
+      void checkHealth({ storeKind: store.dialect, store: () => store.ping(), redis: redisBus ? () => redisBus.ping() : undefined, timeoutMs: config.redisTimeoutMs, version }).then((h) =>
         sendJson(res, h.httpStatus, JSON.stringify(h.body)),
       );
       return;

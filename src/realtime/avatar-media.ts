@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import { IVH_EVENT_TOPIC, type IvhEvent, type SpeakStatus } from '../services/digital-human/session.ts';
 import { TRTC_ROOM_TOPIC, type TrtcRoomEvent, type TrtcRoomsService } from '../services/trtc-rooms/trtc-rooms-service.ts';
 import { listen } from './feature.ts';
-import { ClipPlayer, loadAvatarClips, type AvatarClips } from './media/clip-player.ts';
+import { AvatarClipLoader, ClipPlayer, type AvatarClips } from './media/clip-player.ts';
 import type { Publication } from './media/sfu.ts';
 import type { MediaFeature } from './media-feature.ts';
 import { userKey, type UserKey } from '../services/tenant-keys.ts';
@@ -39,6 +39,8 @@ export class AvatarMedia {
   private readonly playing = new Map<UserKey, Publication>();
   private unsubscribe: Array<() => void> = [];
   private closed = false;
+  /** Loads the avatar clips once (when the deps give no `clips`). */
+  private loader: AvatarClipLoader | undefined;
 
   constructor(private readonly d: AvatarMediaDeps) {}
 
@@ -79,7 +81,7 @@ export class AvatarMedia {
   private async play(e: TrtcRoomEvent): Promise<void> {
     let clips: AvatarClips;
     try {
-      clips = await (this.d.clips ?? loadAvatarClips)();
+      clips = await (this.d.clips ?? (() => (this.loader ??= new AvatarClipLoader()).load()))();
     } catch (err) {
       this.d.log.error({ err }, 'avatar clips could not be loaded; the avatar publishes no media');
       return;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import type { RtpPacket } from 'werift';
-import { AUDIO_PAYLOAD_TYPE, ClipPlayer, OPUS_SILENCE, VIDEO_PAYLOAD_TYPE, loadAvatarClips } from './clip-player.ts';
+import { AUDIO_PAYLOAD_TYPE, AvatarClipLoader, ClipPlayer, OPUS_SILENCE, VIDEO_PAYLOAD_TYPE } from './clip-player.ts';
 import type { AvatarClips } from './clip-player.ts';
 import type { IvfFrame } from './ivf.ts';
 import type { MediaKind } from './source.ts';
@@ -265,10 +265,11 @@ describe('ClipPlayer', () => {
   });
 });
 
-describe('loadAvatarClips', () => {
+describe('AvatarClipLoader', () => {
   it('loads the avatar assets once and plays them', async () => {
-    const first = loadAvatarClips();
-    assert.equal(loadAvatarClips(), first);
+    const loader = new AvatarClipLoader();
+    const first = loader.load();
+    assert.equal(loader.load(), first);
     const c = await first;
     assert.equal(c.fps, 15);
     assert.equal(c.idle.length, 60);
@@ -286,9 +287,10 @@ describe('loadAvatarClips', () => {
   });
 
   it('rejects a root without the assets, and does not keep the failure', async () => {
-    const first = loadAvatarClips('/nonexistent-trtcd-root');
+    const loader = new AvatarClipLoader('/nonexistent-trtcd-root');
+    const first = loader.load();
     await assert.rejects(first, /ENOENT/);
-    const second = loadAvatarClips('/nonexistent-trtcd-root');
+    const second = loader.load();
     assert.notEqual(second, first);
     await assert.rejects(second, /ENOENT/);
   });

@@ -241,8 +241,6 @@ export class ClipPlayer implements MediaSource {
   }
 }
 
-const loaded = new Map<string, Promise<AvatarClips>>();
-
 /** Frames per second of an IVF clip, from its timebase and the pts step between frames. */
 function ivfFps(name: string, file: IvfFile): number {
   const [first, second] = file.frames;
@@ -252,17 +250,25 @@ function ivfFps(name: string, file: IvfFile): number {
   return fps;
 }
 
-/** Reads and parses assets/avatar/{idle.ivf,speaking.ivf,speech.ogg} under the package root, once per root. */
-export function loadAvatarClips(root: string | undefined = packageRoot()): Promise<AvatarClips> {
-  if (!root) return Promise.reject(new Error('ClipPlayer: the trtcd package root was not found'));
-  let clips = loaded.get(root);
-  if (!clips) {
-    clips = readAvatarClips(join(root, 'assets', 'avatar'));
-    // A failed read is not cached, so a later call can try again.
-    clips.catch(() => loaded.delete(root));
-    loaded.set(root, clips);
+/** Reads and parses assets/avatar/{idle.ivf,speaking.ivf,speech.ogg} under a package root, once per loader. */
+export class AvatarClipLoader {
+  private clips: Promise<AvatarClips> | undefined;
+
+  constructor(private readonly root: string | undefined = packageRoot()) {}
+
+  /** The clips; a failed read is not kept, so a later call tries again. */
+  load(): Promise<AvatarClips> {
+    const root = this.root;
+    if (!root) return Promise.reject(new Error('ClipPlayer: the trtcd package root was not found'));
+    if (!this.clips) {
+      const clips = readAvatarClips(join(root, 'assets', 'avatar'));
+      clips.catch(() => {
+        if (this.clips === clips) this.clips = undefined;
+      });
+      this.clips = clips;
+    }
+    return this.clips;
   }
-  return clips;
 }
 
 /** Reads and parses the three avatar assets in `dir`. */

@@ -1,5 +1,4 @@
-// The optional SRTP accelerator (native/srtp/srtp.c, libsrtp2), loaded once if it was built at install.
-// (A loaded addon cannot be unloaded, so remembering it here is process state by nature.)
+// The optional SRTP accelerator (native/srtp/srtp.c, libsrtp2), loaded if it was built at install.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -21,24 +20,18 @@ export interface NativeSrtp {
   protectSendJoined(session: unknown, fd: number, destination: unknown, buffer: Buffer, headerOffset: number, headerLength: number, payloadOffset: number, payloadLength: number): number;
 }
 
-let loaded: { file: string; api: NativeSrtp } | null | undefined;
-
+/** The built addon and its file, or null; Node's module cache loads the file once per process, so this keeps nothing. */
 function load(): { file: string; api: NativeSrtp } | null {
-  if (loaded === undefined) {
-    loaded = null;
-    const root = packageRoot();
-    const file = root && join(root, 'native', 'build', 'srtp.node');
-    if (!process.env.TRTCD_NO_NATIVE && file && existsSync(file)) {
-      try {
-        const api = createRequire(import.meta.url)(file) as NativeSrtp;
-        // An addon built before these functions existed is rebuilt by `npm rebuild`; until then it is not used.
-        loaded = typeof api.protectSendJoined === 'function' && typeof api.createGcm === 'function' ? { file, api } : null;
-      } catch {
-        loaded = null;
-      }
-    }
+  const root = packageRoot();
+  const file = root && join(root, 'native', 'build', 'srtp.node');
+  if (process.env.TRTCD_NO_NATIVE || !file || !existsSync(file)) return null;
+  try {
+    const api = createRequire(import.meta.url)(file) as NativeSrtp;
+    // An addon built before these functions existed is rebuilt by `npm rebuild`; until then it is not used.
+    return typeof api.protectSendJoined === 'function' && typeof api.createGcm === 'function' ? { file, api } : null;
+  } catch {
+    return null;
   }
-  return loaded;
 }
 
 /** The accelerator, or undefined when it was not built (or TRTCD_NO_NATIVE is set): node:crypto is used then. */

@@ -181,8 +181,8 @@ export type SettingValues = { [F in Feature as `features.${F}`]: boolean } & {
 export type SettingsPatch = Partial<SettingValues>;
 
 /** The settings whose value is true or false, and those that count something. */
-export const BOOL_KEYS = new Set<string>([...FEATURES.map((f) => `features.${f}`), 'liveCallback.enabled', 'liveCallback.giftNonBlocking', 'disabled', 'trtc.requirePrivateMapKey']);
-export const COUNT_KEYS = new Set<string>(['appRateLimit', 'accountLimit', 'callRingTimeoutMs', 'chat.webInstances']);
+export const BOOL_KEYS: ReadonlySet<string> = new Set<string>([...FEATURES.map((f) => `features.${f}`), 'liveCallback.enabled', 'liveCallback.giftNonBlocking', 'disabled', 'trtc.requirePrivateMapKey']);
+export const COUNT_KEYS: ReadonlySet<string> = new Set<string>(['appRateLimit', 'accountLimit', 'callRingTimeoutMs', 'chat.webInstances']);
 
 function nonNegative(key: string, n: number): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new DomainError('INVALID_ARGUMENT', `${key} must be a non-negative integer`);
