@@ -43,18 +43,38 @@ function decodeRows<R>(rows: R[]): R[] {
 const PREPARED_PER_CONNECTION = 256;
 
 /**
- * The statement name a query with parameters is prepared under on one connection, or undefined to send it unnamed.
- * PostgreSQL then parses and plans it once per connection instead of at every execution (about a third of a small
- * upsert's time). Statements without parameters (migrations' DDL, pings) are never prepared; the statements the
- * store builds differ only by how many rows or list items they carry, so the bound is rarely reached.
+ * The names statements are prepared under on one connection. PostgreSQL then parses and plans a statement once per
+ * connection instead of at every execution (about a third of a small upsert's time). Statements without parameters
+ * (migrations' DDL, pings, BEGIN/COMMIT) are never prepared; the statements the store builds differ only by how many
+ * rows or list items they carry, so the bound is rarely reached.
  */
-function statementName(prepared: Map<string, string>, sql: string, params: readonly unknown[]): string | undefined {
-  if (params.length === 0) return undefined;
-  const known = prepared.get(sql);
-  if (known !== undefined || prepared.size >= PREPARED_PER_CONNECTION) return known;
-  const name = `trtcd_${prepared.size}`;
-  prepared.set(sql, name);
-  return name;
+class PreparedNames {
+  private readonly names = new Map<string, string>();
+  private generation = 0;
+
+  /** The name to run `sql` under, or undefined to send it unnamed (parsed each time). */
+  name(sql: string, params: readonly unknown[]): string | undefined {
+    if (params.length === 0) return undefined;
+    const known = this.names.get(sql);
+    if (known !== undefined || this.names.size >= PREPARED_PER_CONNECTION) return known;
+    const name = `trtcd_${this.generation}_${this.names.size}`;
+    this.names.set(sql, name);
+    return name;
+  }
+
+  /** Forgets every name, so each statement is prepared again under a new one (the old ones last until the connection closes). */
+  reset(): void {
+    this.names.clear();
+    this.generation++;
+  }
+}
+
+/**
+ * A prepared statement whose result columns changed under it: a table it reads (`SELECT *`) was altered since, as when
+ * a newer node migrates the schema during a rolling upgrade. PostgreSQL refuses to run it again.
+ */
+function isStalePlan(err: unknown): boolean {
+  return (err as { code?: unknown }).code === '0A000' && /cached plan must not change result type/.test(String((err as Error).message));
 }
 
 /** The pool as Kysely sees it, with U+0000 escaped on the way in and out, and statements prepared per connection. */
@@ -69,11 +89,26 @@ function escapingPool(pool: pg.Pool): PostgresPool {
         // transaction under way when PostgreSQL restarts) would emit an unhandled 'error' and end the process. Its
         // queries fail on their own, and the pool discards it on release because it is no longer queryable.
         client.on('error', () => undefined);
-        const prepared = new Map<string, string>();
+        const prepared = new PreparedNames();
+        let inTransaction = false;
         w = {
           // Only the (sql, parameters) form: the store does not stream results through cursors.
           query: (async (sql: string, params: readonly unknown[]) => {
-            const r = await client.query({ name: statementName(prepared, sql, params), text: sql, values: params.map(encode) });
+            const values = params.map(encode);
+            if (params.length === 0) {
+              if (/^\s*(begin|start transaction)\b/i.test(sql)) inTransaction = true;
+              else if (/^\s*(commit|rollback)\s*;?\s*$/i.test(sql)) inTransaction = false;
+            }
+            let r: pg.QueryResult;
+            try {
+              r = await client.query({ name: prepared.name(sql, params), text: sql, values });
+            } catch (err) {
+              if (!isStalePlan(err)) throw err;
+              prepared.reset();
+              // Inside a transaction the failure aborted it: the caller's transaction fails, and the next one prepares anew.
+              if (inTransaction) throw err;
+              r = await client.query({ name: prepared.name(sql, params), text: sql, values });
+            }
             return { ...r, rows: decodeRows(r.rows) };
           }) as unknown as PostgresPoolClient['query'],
           release: () => client.release(),

@@ -367,6 +367,30 @@ if (PG_URL) {
       }
     });
 
+    it('runs a prepared statement again after the table it reads was altered by another connection (a rolling upgrade)', async () => {
+      const schema = await pgSchema();
+      try {
+        await (await openStore({ store: schema.url, dataDir: tempDir() })).close();
+        const db = openPostgres(schema.url, 1);
+        const other = new pg.Client({ connectionString: schema.url });
+        try {
+          await other.connect();
+          await other.query('CREATE TABLE altered (id integer PRIMARY KEY, a text)');
+          await other.query(`INSERT INTO altered VALUES (1, 'x')`);
+          const read = () => sql<Record<string, unknown>>`SELECT * FROM altered WHERE id = ${1}`.execute(db);
+          assert.deepEqual((await read()).rows, [{ id: 1, a: 'x' }]);
+          await other.query(`ALTER TABLE altered ADD COLUMN b text DEFAULT 'y'`);
+          assert.deepEqual((await read()).rows, [{ id: 1, a: 'x', b: 'y' }]);
+          assert.deepEqual((await read()).rows, [{ id: 1, a: 'x', b: 'y' }], 'and keeps running prepared');
+        } finally {
+          await other.end();
+          await db.destroy();
+        }
+      } finally {
+        await schema.drop();
+      }
+    });
+
     it('refuses a search_path that names no existing schema', async () => {
       const url = new URL(PG_URL!);
       url.searchParams.set('options', '-c search_path=trtcd_no_such_schema');
