@@ -51,10 +51,11 @@ const PREPARED_PER_CONNECTION = 256;
 class PreparedNames {
   private readonly names = new Map<string, string>();
   private generation = 0;
+  private off = false;
 
   /** The name to run `sql` under, or undefined to send it unnamed (parsed each time). */
   name(sql: string, params: readonly unknown[]): string | undefined {
-    if (params.length === 0) return undefined;
+    if (params.length === 0 || this.off) return undefined;
     const known = this.names.get(sql);
     if (known !== undefined || this.names.size >= PREPARED_PER_CONNECTION) return known;
     const name = `trtcd_${this.generation}_${this.names.size}`;
@@ -67,6 +68,20 @@ class PreparedNames {
     this.names.clear();
     this.generation++;
   }
+
+  /** Prepares nothing more on this connection. */
+  disable(): void {
+    this.off = true;
+    this.names.clear();
+  }
+}
+
+/**
+ * A statement prepared on this connection that the server does not know: a pooler between trtcd and PostgreSQL
+ * (PgBouncer in transaction mode before 1.21) sent the connection's statements to another server connection.
+ */
+function isLostStatement(err: unknown): boolean {
+  return (err as { code?: unknown }).code === '26000';
 }
 
 /**
@@ -103,8 +118,9 @@ function escapingPool(pool: pg.Pool): PostgresPool {
             try {
               r = await client.query({ name: prepared.name(sql, params), text: sql, values });
             } catch (err) {
-              if (!isStalePlan(err)) throw err;
-              prepared.reset();
+              if (isLostStatement(err)) prepared.disable();
+              else if (isStalePlan(err)) prepared.reset();
+              else throw err;
               // Inside a transaction the failure aborted it: the caller's transaction fails, and the next one prepares anew.
               if (inTransaction) throw err;
               r = await client.query({ name: prepared.name(sql, params), text: sql, values });

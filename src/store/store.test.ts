@@ -391,6 +391,27 @@ if (PG_URL) {
       }
     });
 
+    it('stops preparing on a connection whose prepared statements the server lost (a pooler), and runs them unnamed', async () => {
+      const schema = await pgSchema();
+      try {
+        await (await openStore({ store: schema.url, dataDir: tempDir() })).close();
+        const db = openPostgres(schema.url, 1);
+        try {
+          const accounts = new AccountsRepo(db);
+          await accounts.upsert(APP, [{ userId: 'lost-a' }]);
+          await sql`DEALLOCATE ALL`.execute(db);
+          await accounts.upsert(APP, [{ userId: 'lost-b' }]);
+          await accounts.upsert(APP, [{ userId: 'lost-c' }]);
+          assert.equal(await accounts.count(APP), 3);
+          assert.deepEqual((await sql`SELECT name FROM pg_prepared_statements`.execute(db)).rows, [], 'nothing prepared since');
+        } finally {
+          await db.destroy();
+        }
+      } finally {
+        await schema.drop();
+      }
+    });
+
     it('refuses a search_path that names no existing schema', async () => {
       const url = new URL(PG_URL!);
       url.searchParams.set('options', '-c search_path=trtcd_no_such_schema');
