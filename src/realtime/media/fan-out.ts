@@ -1,18 +1,25 @@
 // A publication's packets of one kind, fanned out by the media workers: the main thread hands each packet to each
 // worker once, and the worker writes every subscriber's copy (see send-worker.mjs).
-import type { RtpPacket } from 'werift';
+import { ntpTime, type RtpPacket } from 'werift';
 import type { LaneMember, SendLane } from './media-workers.ts';
 
 /** How often the members are asked to check their transport and keep their counts, ms. */
 const REFRESH_MS = 100;
 
+/** The time of one refresh pass: wall-clock ms and the 64-bit NTP time of sender reports (RFC 3550). */
+export interface RefreshClock {
+  ms: number;
+  ntp: bigint;
+}
+
 /** A subscriber's sender whose packets a fan-out's workers send. */
 export interface FanOutOwner {
   /**
-   * Called about every REFRESH_MS while packets flow, with the last packet's timestamp: the owner takes the worker's
-   * counts and leaves if its transport no longer takes the route it joined with.
+   * Called about every REFRESH_MS while packets flow, with the last packet's timestamp and the clock of this pass (read
+   * once for every member): the owner takes the worker's counts and leaves if its transport no longer takes the route
+   * it joined with.
    */
-  refresh(timestamp: number): void;
+  refresh(timestamp: number, clock: RefreshClock): void;
 }
 
 interface LaneGroup {
@@ -69,7 +76,8 @@ export class FanOut {
     const now = performance.now();
     if (now - this.refreshedAt >= REFRESH_MS) {
       this.refreshedAt = now;
-      for (const o of this.owners) o.refresh(h.timestamp);
+      const clock = { ms: Date.now(), ntp: ntpTime() };
+      for (const o of this.owners) o.refresh(h.timestamp, clock);
     }
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;

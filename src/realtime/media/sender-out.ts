@@ -11,7 +11,7 @@ import {
   type RTCRtpSender,
   type RTCRtpTransceiver,
 } from 'werift';
-import type { FanOut, FanOutOwner } from './fan-out.ts';
+import type { FanOut, FanOutOwner, RefreshClock } from './fan-out.ts';
 import type { PacketHistory } from './packet-history.ts';
 import type { LaneMember, MediaWorkers } from './media-workers.ts';
 import { RtpWriter, type LaneRoute, type RtpExtensions } from './rtp-writer.ts';
@@ -45,6 +45,8 @@ interface SenderInternals {
   ntpTimestamp: bigint;
   rtpTimestamp: number;
   runRtcp(): Promise<void>;
+  /** Whether the sender-report loop runs (runRtcp returns at once then). */
+  rtcpRunning?: boolean;
   headerExtensions: Array<{ uri: string; id: number }>;
   mid?: string;
 }
@@ -125,7 +127,7 @@ export class SenderOut implements FanOutOwner {
     if (member) this.membership = { fanOut, route, member, overhead: header.length + route.tag, packets: 0, octets: 0 };
   }
 
-  refresh(timestamp: number): void {
+  refresh(timestamp: number, clock: RefreshClock): void {
     const m = this.membership;
     if (!m) return;
     const packets = m.route.lane.memberPackets(m.member);
@@ -139,10 +141,10 @@ export class SenderOut implements FanOutOwner {
       s.packetCount = (s.packetCount + dp) >>> 0;
       s.octetCount += doct;
       this.writer?.account(dp, doct + dp * m.overhead);
-      this.srAt = Date.now();
-      s.ntpTimestamp = ntpTime();
+      this.srAt = clock.ms;
+      s.ntpTimestamp = clock.ntp;
       s.rtpTimestamp = timestamp;
-      void s.runRtcp();
+      if (!s.rtcpRunning) void s.runRtcp();
     }
     const writer = this.writer;
     if (!writer || writer.dtls !== this.sender.dtlsTransport || writer.laneRoute() !== m.route) this.leaveFanOut();
