@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { PG_SKIP, PG_URL, pgSchema } from '../../test/helpers/pg.ts';
 import { tempDir } from '../../test/helpers/server.ts';
@@ -9,6 +9,7 @@ import { AccountsRepo } from './accounts-repo.ts';
 import type { CallRow } from './calls-repo.ts';
 import type { OutboxRow } from './outbox-repo.ts';
 import { openPostgres } from './postgres.ts';
+import type { Database } from './schema.ts';
 import { openStore, type Store, type StoreOptions } from './store.ts';
 
 /** One place to open the store under test: a fresh SQLite directory or a fresh PostgreSQL schema. */
@@ -344,35 +345,39 @@ if (PG_URL) {
       }
     });
 
-    it('prepares each parameterised statement once per connection, up to a bound, and runs the rest unprepared', async () => {
+    /** Runs `fn` with a pool of one connection on a fresh, migrated schema (prepared statements live per connection). */
+    const onOneConnection = async (fn: (db: Kysely<Database>, url: string) => Promise<void>) => {
       const schema = await pgSchema();
       try {
         await (await openStore({ store: schema.url, dataDir: tempDir() })).close();
         const db = openPostgres(schema.url, 1);
         try {
-          const accounts = new AccountsRepo(db);
-          for (let i = 0; i < 3; i++) await accounts.upsert(APP, [{ userId: `p${i}a` }, { userId: `p${i}b` }]);
-          await accounts.upsert(APP, [{ userId: 'p-one' }]);
-          const prepared = async () => (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(db)).rows;
-          const inserts = (await prepared()).filter((r) => r.name.startsWith('trtcd_') && /insert into "accounts"/.test(r.statement));
-          assert.equal(inserts.length, 2, 'one statement for two rows (run three times) and one for one row');
-          assert.equal(await accounts.count(APP), 7);
-          for (let i = 0; i < 300; i++) assert.equal((await sql<{ v: number }>`SELECT ${i}::int AS ${sql.ref(`v${i}`)}`.execute(db)).rows[0]?.[`v${i}` as 'v'], i);
-          assert.equal((await prepared()).length, 256);
+          await fn(db, schema.url);
         } finally {
           await db.destroy();
         }
       } finally {
         await schema.drop();
       }
+    };
+
+    it('prepares each parameterised statement once per connection, up to a bound, and runs the rest unprepared', async () => {
+      await onOneConnection(async (db) => {
+        const accounts = new AccountsRepo(db);
+        for (let i = 0; i < 3; i++) await accounts.upsert(APP, [{ userId: `p${i}a` }, { userId: `p${i}b` }]);
+        await accounts.upsert(APP, [{ userId: 'p-one' }]);
+        const prepared = async () => (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements`.execute(db)).rows;
+        const inserts = (await prepared()).filter((r) => r.name.startsWith('trtcd_') && /insert into "accounts"/.test(r.statement));
+        assert.equal(inserts.length, 2, 'one statement for two rows (run three times) and one for one row');
+        assert.equal(await accounts.count(APP), 7);
+        for (let i = 0; i < 300; i++) assert.equal((await sql<{ v: number }>`SELECT ${i}::int AS ${sql.ref(`v${i}`)}`.execute(db)).rows[0]?.[`v${i}` as 'v'], i);
+        assert.equal((await prepared()).length, 256);
+      });
     });
 
     it('runs a prepared statement again after the table it reads was altered by another connection (a rolling upgrade)', async () => {
-      const schema = await pgSchema();
-      try {
-        await (await openStore({ store: schema.url, dataDir: tempDir() })).close();
-        const db = openPostgres(schema.url, 1);
-        const other = new pg.Client({ connectionString: schema.url });
+      await onOneConnection(async (db, url) => {
+        const other = new pg.Client({ connectionString: url });
         try {
           await other.connect();
           await other.query('CREATE TABLE altered (id integer PRIMARY KEY, a text)');
@@ -384,32 +389,20 @@ if (PG_URL) {
           assert.deepEqual((await read()).rows, [{ id: 1, a: 'x', b: 'y' }], 'and keeps running prepared');
         } finally {
           await other.end();
-          await db.destroy();
         }
-      } finally {
-        await schema.drop();
-      }
+      });
     });
 
     it('stops preparing on a connection whose prepared statements the server lost (a pooler), and runs them unnamed', async () => {
-      const schema = await pgSchema();
-      try {
-        await (await openStore({ store: schema.url, dataDir: tempDir() })).close();
-        const db = openPostgres(schema.url, 1);
-        try {
-          const accounts = new AccountsRepo(db);
-          await accounts.upsert(APP, [{ userId: 'lost-a' }]);
-          await sql`DEALLOCATE ALL`.execute(db);
-          await accounts.upsert(APP, [{ userId: 'lost-b' }]);
-          await accounts.upsert(APP, [{ userId: 'lost-c' }]);
-          assert.equal(await accounts.count(APP), 3);
-          assert.deepEqual((await sql`SELECT name FROM pg_prepared_statements`.execute(db)).rows, [], 'nothing prepared since');
-        } finally {
-          await db.destroy();
-        }
-      } finally {
-        await schema.drop();
-      }
+      await onOneConnection(async (db) => {
+        const accounts = new AccountsRepo(db);
+        await accounts.upsert(APP, [{ userId: 'lost-a' }]);
+        await sql`DEALLOCATE ALL`.execute(db);
+        await accounts.upsert(APP, [{ userId: 'lost-b' }]);
+        await accounts.upsert(APP, [{ userId: 'lost-c' }]);
+        assert.equal(await accounts.count(APP), 3);
+        assert.deepEqual((await sql`SELECT name FROM pg_prepared_statements`.execute(db)).rows, [], 'nothing prepared since');
+      });
     });
 
     it('refuses a search_path that names no existing schema', async () => {
