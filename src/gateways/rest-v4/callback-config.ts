@@ -38,6 +38,21 @@ function getCallback(family: CallbackFamily) {
   });
 }
 
+/**
+ * set_callback / update_callback: writes the family's URL and command words; `expect` says whether a configuration
+ * must be absent (create: 100300 when one exists), present (update: 100301 when none), or either (overwrite).
+ */
+function setCallback(family: CallbackFamily, expect: 'any' | 'absent' | 'present' = 'any') {
+  return defineCommand({
+    ...config,
+    body: UrlAndCommands,
+    async handle(ctx: RestContext, b) {
+      await ctx.services.apps.setCallbackConfig(ctx.app.sdkAppId, family, configOf(family, b), expect);
+      return {};
+    },
+  });
+}
+
 /** delete_callback: removes the family's configuration; with none there is nothing to remove, and it succeeds. */
 function deleteCallback(family: CallbackFamily) {
   return defineCommand({
@@ -56,39 +71,18 @@ function deleteCallback(family: CallbackFamily) {
  */
 export const callbackConfigCommands: CommandTable = {
   // https://trtc.io/document/68938 (CN https://tencentcloud.com/document/product/647/68938): a later call overwrites.
-  'call_config/set_callback': defineCommand({
-    ...config,
-    body: UrlAndCommands,
-    async handle(ctx, b) {
-      await ctx.services.apps.setCallbackConfig(ctx.app.sdkAppId, 'call', configOf('call', b));
-      return {};
-    },
-  }),
+  'call_config/set_callback': setCallback('call'),
   // https://trtc.io/document/68937 (CN https://cloud.tencent.com/document/product/647/116419): 100301 when none.
   'call_config/get_callback': getCallback('call'),
   // https://trtc.io/document/68939
   'call_config/delete_callback': deleteCallback('call'),
 
   // https://tencentcloud.com/document/product/647/64420: creates; 100300 when a configuration exists.
-  'live_config/set_callback': defineCommand({
-    ...config,
-    body: UrlAndCommands,
-    async handle(ctx, b) {
-      await ctx.services.apps.setCallbackConfig(ctx.app.sdkAppId, 'live', configOf('live', b), 'absent');
-      return {};
-    },
-  }),
+  'live_config/set_callback': setCallback('live', 'absent'),
   // https://tencentcloud.com/document/product/647/64418: 100301 when none.
   'live_config/get_callback': getCallback('live'),
   // https://cloud.tencent.com/document/product/269/117540 (intl https://tencentcloud.com/document/product/647/64419): 100301 when none.
-  'live_config/update_callback': defineCommand({
-    ...config,
-    body: UrlAndCommands,
-    async handle(ctx, b) {
-      await ctx.services.apps.setCallbackConfig(ctx.app.sdkAppId, 'live', configOf('live', b), 'present');
-      return {};
-    },
-  }),
+  'live_config/update_callback': setCallback('live', 'present'),
   // https://tencentcloud.com/zh/document/product/647/64421: lists only 100001/100002.
   'live_config/delete_callback': deleteCallback('live'),
 };
