@@ -70,6 +70,12 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     const b = await open();
     await meetAndDecode(a, b, 'alice', 'bob', 1001);
     assert.deepEqual((await a.events()).find(([n]) => n === 'remote-user-enter')?.[1], { userId: 'bob' });
+    // The downlink SSRCs are written by the media workers (bob's audio and video of alice, alice's video of bob), and
+    // the pictures keep arriving that way.
+    if (nativeSrtp()) {
+      assert.match(await (await fetch(`${rig.child.url}/metrics`)).text(), /trtcd_media_fanout_members ([3-9]|\d\d)/);
+      await Promise.all([framesGrow(b.page, 'alice'), framesGrow(a.page, 'bob')]);
+    }
 
     // Custom messages both ways (sendCustomMessage ↔ custom-message), not echoed to the sender.
     await a.page.evaluate(() => (window as unknown as { t: { trtc: { sendCustomMessage(o: unknown): void } } }).t.trtc.sendCustomMessage({ cmdId: 1, data: new TextEncoder().encode('hello bob').buffer }));

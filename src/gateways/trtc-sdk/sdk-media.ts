@@ -10,9 +10,10 @@ import {
   RtpPacket,
   type RtcpPacket,
 } from 'werift';
+import type { FanOut, FanOutOwner } from '../../realtime/media/fan-out.ts';
 import type { MediaKind, MediaSink, MediaSource, RtpSink } from '../../realtime/media/source.ts';
 import { startsVp8Keyframe } from '../../realtime/media/vp8-packetizer.ts';
-import type { SpcTransport } from './spc-transport.ts';
+import type { SpcMembership, SpcTransport } from './spc-transport.ts';
 
 /** The uplink SSRCs of publish/v2 (0 = none). */
 export interface UplinkSsrcs {
@@ -103,10 +104,16 @@ const SWITCH_TS_GAP = 3000;
  * Writes packets of one kind to one downlink SSRC. The source behind an SSRC can change (the big and the small stream
  * of a publisher both go out on the big-video SSRC): sequence numbers and timestamps are then offset so the receiver
  * sees one continuous stream. With a preferred source (`prefer`), packets of any other are dropped, and a switch to the
- * preferred one waits for the first packet of its next keyframe, the old source being sent until then.
+ * preferred one waits for the first packet of its next keyframe, the old source being sent until then. While one
+ * source is sent and no switch waits, the SSRC joins that source's fan-out (when the SFU gave one and the transport
+ * sends through a media worker): the worker writes each copy with this SSRC's offsets, and `write` only keeps the
+ * numbering and the NACK history; a switch, a kind no longer wanted or a changed route leaves at once.
  */
-export class SsrcWriter {
+export class SsrcWriter implements FanOutOwner {
   private source: object | undefined;
+  /** The fan-out of each source that has one (an SFU publication's subscription). */
+  private readonly fanOuts = new Map<object, FanOut>();
+  private membership: (SpcMembership & { source: object }) | undefined;
   private preferred: object | undefined;
   /** Called with each packet offered, before it is chosen or dropped. */
   onOffered: ((source: object, rtp: RtpPacket) => void) | undefined;
@@ -123,7 +130,7 @@ export class SsrcWriter {
   private rtxSeq = Math.floor(Math.random() * 0x10000);
 
   constructor(
-    private readonly transport: Pick<SpcTransport, 'sendRtp'>,
+    private readonly transport: Pick<SpcTransport, 'sendRtp'> & Partial<Pick<SpcTransport, 'joinFanOut' | 'holds'>>,
     readonly ssrc: number,
     private readonly payloadType: number,
     /** Where retransmissions go (RFC 4588): the RTX SSRC and payload type the subscriber's answer declares; none for audio. */
@@ -156,6 +163,46 @@ export class SsrcWriter {
   /** Sends `source` from its next keyframe on, and only it (undefined: whatever source writes, at once). */
   prefer(source: object | undefined): void {
     this.preferred = source;
+    if (this.membership && source !== undefined && source !== this.membership.source) this.leaveFanOut();
+  }
+
+  /** The fan-out that `source`'s packets are also handed to (the SFU's, for its publication's kind). */
+  useFanOut(source: object, fanOut: FanOut): void {
+    if (this.membership?.source === source && this.membership.fanOut !== fanOut) this.leaveFanOut();
+    this.fanOuts.set(source, fanOut);
+  }
+
+  /** Stops taking `source`'s packets from its fan-out (the kind is no longer wanted, or the subscription ended). */
+  dropFanOut(source: object, forget: boolean): void {
+    if (this.membership?.source === source) this.leaveFanOut();
+    if (forget) this.fanOuts.delete(source);
+  }
+
+  /** Takes the worker's counts for the transport's statistics, and leaves when the transport's route changed. */
+  refresh(): void {
+    const m = this.membership;
+    if (!m) return;
+    this.count(m);
+    if (!this.transport.holds?.(m)) this.leaveFanOut();
+  }
+
+  private count(m: SpcMembership): void {
+    const lane = m.route.lane;
+    const packets = lane.memberPackets(m.member);
+    const octets = lane.memberOctets(m.member);
+    const dp = (packets - m.packets) >>> 0;
+    const doct = (octets - m.octets) >>> 0;
+    m.packets = packets;
+    m.octets = octets;
+    if (dp > 0) m.writer.account(dp, doct + dp * m.overhead);
+  }
+
+  private leaveFanOut(): void {
+    const m = this.membership;
+    if (!m) return;
+    this.membership = undefined;
+    this.count(m);
+    m.fanOut.leave(m.route.lane, m.member, this);
   }
 
   /** The preferred source. */
@@ -169,6 +216,8 @@ export class SsrcWriter {
     this.onOffered?.(source, rtp);
     if (this.preferred !== undefined && source !== this.preferred && source !== this.source) return;
     if (source !== this.source && this.preferred !== undefined && this.source !== undefined && !startsVp8Keyframe(rtp.payload)) return;
+    // A membership carries the offsets of the source it joined with.
+    if (this.membership && this.membership.source !== source) this.leaveFanOut();
     if (source !== this.source) {
       if (this.lastSeq >= 0) {
         this.seqOffset = (this.lastSeq + 1 - h.sequenceNumber) & 0xffff;
@@ -187,7 +236,18 @@ export class SsrcWriter {
       this.sent.marker[at] = h.marker ? 1 : 0;
       this.sent.payload[at] = rtp.payload;
     }
+    // A member's copy of this packet was handed to the worker by the fan-out, before this call.
+    if (this.membership?.source === source) return;
     this.transport.sendRtp({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber, timestamp, marker: h.marker }, rtp.payload);
+    if (this.membership === undefined && (this.preferred === undefined || this.preferred === source)) this.joinFanOut(source);
+  }
+
+  /** Joins `source`'s fan-out with this SSRC's offsets: the packets after this one are written by a media worker. */
+  private joinFanOut(source: object): void {
+    const fanOut = this.fanOuts.get(source);
+    if (!fanOut || !this.transport.joinFanOut) return;
+    const m = this.transport.joinFanOut(fanOut, { payloadType: this.payloadType, ssrc: this.ssrc }, { seq: this.seqOffset, timestamp: this.tsOffset }, this);
+    if (m) this.membership = { ...m, source };
   }
 }
 
@@ -204,14 +264,21 @@ export class SdkSink implements MediaSink {
     if (!this.closed && this.wants[kind]) this.writers[kind]?.write(this, rtp);
   }
 
-  /** Changes which kinds are sent (subscribe_change). */
+  /** The SFU's fan-out of the publication's `kind`: the writer joins it while it sends this subscription alone. */
+  useFanOut(kind: MediaKind, fanOut: FanOut): void {
+    if (!this.closed) this.writers[kind]?.useFanOut(this, fanOut);
+  }
+
+  /** Changes which kinds are sent (subscribe_change); a kind no longer wanted leaves its fan-out at once. */
   want(wants: Record<MediaKind, boolean>): void {
     this.wants.audio = wants.audio;
     this.wants.video = wants.video;
+    for (const kind of ['audio', 'video'] as const) if (!wants[kind]) this.writers[kind]?.dropFanOut(this, false);
   }
 
   close(): void {
     this.closed = true;
+    for (const w of Object.values(this.writers)) w.dropFanOut(this, true);
   }
 }
 

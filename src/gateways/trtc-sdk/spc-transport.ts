@@ -2,8 +2,9 @@
 // the client's "ability" (no SDP on the wire). RTP is routed by SSRC both ways, outside werift's transceivers: the SDK
 // sends no MID, announces its uplink SSRCs in publish/v2 and picks the downlink SSRCs itself in subscribe/v3.
 import { RTCPeerConnection, type RTCDtlsTransport, type RtcpPacket, type RtpPacket } from 'werift';
-import type { MediaWorkers } from '../../realtime/media/media-workers.ts';
-import { RtpWriter, type RtpExtensions, type RtpOut } from '../../realtime/media/rtp-writer.ts';
+import type { FanOut, FanOutOwner } from '../../realtime/media/fan-out.ts';
+import type { LaneMember, MediaWorkers, MemberOffsets } from '../../realtime/media/media-workers.ts';
+import { RtpWriter, type LaneRoute, type RtpExtensions, type RtpOut } from '../../realtime/media/rtp-writer.ts';
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { TwccLoss } from '../../realtime/media/twcc-loss.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
@@ -92,6 +93,19 @@ function answerFacts(sdp: string): { ufrag: string; pwd: string; fingerprint: st
   return { ufrag, pwd, hash: fp[1]!, fingerprint: fp[2]!, setup: get(/a=setup:(\S+)/) ?? 'active', candidates };
 }
 
+/** A downlink SSRC's place in a publication's fan-out: the media worker writes its packets (see SsrcWriter). */
+export interface SpcMembership {
+  fanOut: FanOut;
+  route: LaneRoute;
+  member: LaneMember;
+  writer: RtpWriter;
+  /** Header and SRTP tag bytes the worker adds to each packet's payload. */
+  overhead: number;
+  /** The worker's counts last taken. */
+  packets: number;
+  octets: number;
+}
+
 /**
  * One SDK user's media transport. `onRtp`/`onRtcp` get every decrypted packet (the caller routes them by SSRC);
  * `sendRtp` writes one packet with the given header fields.
@@ -164,17 +178,45 @@ export class SpcTransport {
   }
 
   /**
+   * Joins a publication's fan-out for one downlink SSRC: from the next packet on, the media worker writes the header
+   * (`h`'s SSRC and payload type, this transport's transport-wide sequence number) with the packet's sequence number
+   * and timestamp plus `offsets`. Undefined when packets go out on this thread (no media worker, or no route yet).
+   */
+  joinFanOut(fanOut: FanOut, h: Pick<RtpOut, 'payloadType' | 'ssrc'>, offsets: MemberOffsets, owner: FanOutOwner): SpcMembership | undefined {
+    const writer = this.currentWriter();
+    const route = writer?.laneRoute();
+    if (!writer || !route) return undefined;
+    const { header, twccAt } = writer.template({ ...h, sequenceNumber: 0, timestamp: 0, marker: false }, this.extensionsFor(h.payloadType));
+    const member = fanOut.join(route.lane, route.id, header, twccAt, owner, offsets);
+    return member && { fanOut, route, member, writer, overhead: header.length + route.tag, packets: 0, octets: 0 };
+  }
+
+  /** Whether a membership still matches how this transport sends (same keys, pair and worker). */
+  holds(m: SpcMembership): boolean {
+    return !this.closed && this.writer === m.writer && m.writer.dtls === this.dtls && m.writer.laneRoute() === m.route;
+  }
+
+  /**
    * Sends one RTP packet through the SFU's RtpWriter (dropped until DTLS is up). The publisher's header extensions are
    * not carried over; the packet gets this transport's own transport-wide sequence number where the client offered the
    * extension, so the subscriber's feedback reports it (see TwccLoss).
    */
   sendRtp(h: RtpOut, payload: Buffer): void {
-    if (this.closed || !this.dtls?.srtpStarted) return;
+    this.currentWriter()?.write(h, payload, this.extensionsFor(h.payloadType));
+  }
+
+  /** The writer for the transport's DTLS session (a new one after a new handshake); undefined until DTLS is up. */
+  private currentWriter(): RtpWriter | undefined {
+    if (this.closed || !this.dtls?.srtpStarted) return undefined;
     if (this.writer?.dtls !== this.dtls) {
       this.writer?.close();
       this.writer = new RtpWriter(this.dtls, undefined, this.workers);
     }
-    this.writer.write(h, payload, h.payloadType === this.codecs.opus.payload ? this.twcc.audio : this.twcc.video);
+    return this.writer;
+  }
+
+  private extensionsFor(payloadType: number): RtpExtensions | undefined {
+    return payloadType === this.codecs.opus.payload ? this.twcc.audio : this.twcc.video;
   }
 
   /** Sends RTCP (keyframe requests upstream). */

@@ -4,7 +4,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, type RTCDtlsTransport } from 'werift';
 import { FanOut, type FanOutOwner } from './fan-out.ts';
-import { MediaWorkers } from './media-workers.ts';
+import { MediaWorkers, type MemberOffsets } from './media-workers.ts';
 import { nativeSrtp } from './native-srtp.ts';
 import { RtpWriter, type RtpExtensions } from './rtp-writer.ts';
 import { srtpTransport } from '../../../test/helpers/srtp-transport.ts';
@@ -35,11 +35,11 @@ async function end(profile: number, twcc = 0) {
 }
 
 /** Joins a writer on `e`'s transport to `fan`, with these header fields and extensions. */
-function joinOf(fan: FanOut, pool: MediaWorkers, e: Awaited<ReturnType<typeof end>>, h: { payloadType: number; ssrc: number }, ext?: RtpExtensions, owner: FanOutOwner = nobody) {
+function joinOf(fan: FanOut, pool: MediaWorkers, e: Awaited<ReturnType<typeof end>>, h: { payloadType: number; ssrc: number }, ext?: RtpExtensions, owner: FanOutOwner = nobody, offsets?: MemberOffsets) {
   const w = new RtpWriter(e.dtls as unknown as RTCDtlsTransport, null, pool);
   const route = w.laneRoute()!;
   const { header, twccAt } = w.template({ ...h, sequenceNumber: 0, timestamp: 0, marker: false }, ext);
-  return { route, lane: route.lane, member: fan.join(route.lane, route.id, header, twccAt, owner)! };
+  return { route, lane: route.lane, member: fan.join(route.lane, route.id, header, twccAt, owner, offsets)! };
 }
 
 async function until(check: () => boolean): Promise<void> {
@@ -155,6 +155,24 @@ describe('FanOut through media workers', { skip: !nativeSrtp() && 'the SRTP acce
       // `moved` joined first, so the worker would have sent to it before `kept`.
       await until(() => kept.box.length >= 1);
       assert.equal(moved.box.length, 0);
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  it('renumbers a member that joined with offsets (a subscriber whose SSRC carried another stream before), across both wraps', async () => {
+    const pool = new MediaWorkers(1, { warn: () => undefined });
+    try {
+      const [plain, shifted] = [await end(ProtectionProfileAeadAes128Gcm), await end(ProtectionProfileAeadAes128Gcm)];
+      const fan = new FanOut();
+      joinOf(fan, pool, plain, { payloadType: 96, ssrc: 1 });
+      joinOf(fan, pool, shifted, { payloadType: 96, ssrc: 2 }, undefined, nobody, { seq: 0xfffe, timestamp: 0xffffff00 });
+      fan.send(rtp(1, Buffer.from('a')));
+      fan.send(rtp(2, Buffer.from('b'), true));
+      await until(() => plain.box.length >= 2 && shifted.box.length >= 2);
+      const fields = (e: typeof plain) => e.box.map(e.open).map((p) => [p.header.sequenceNumber, p.header.timestamp, p.header.marker]);
+      assert.deepEqual(fields(plain), [[1, 3000, false], [2, 6000, true]]);
+      assert.deepEqual(fields(shifted), [[0xffff, (3000 + 0xffffff00) >>> 0, false], [0, (6000 + 0xffffff00) >>> 0, true]]);
     } finally {
       await pool.stop();
     }

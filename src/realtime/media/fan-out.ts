@@ -1,7 +1,7 @@
 // A publication's packets of one kind, fanned out by the media workers: the main thread hands each packet to each
 // worker once, and the worker writes every subscriber's copy (see send-worker.mjs).
 import { ntpTime, type RtpPacket } from 'werift';
-import type { LaneMember, SendLane } from './media-workers.ts';
+import type { LaneMember, MemberOffsets, SendLane } from './media-workers.ts';
 
 /** How often the members are asked to check their transport and keep their counts, ms. */
 const REFRESH_MS = 100;
@@ -38,12 +38,15 @@ export class FanOut {
   private refreshedAt = 0;
   private closed = false;
 
-  /** Makes `owner` a member on `lane`: every packet sent from now on goes to it there. Undefined if it cannot join. */
-  join(lane: SendLane, route: number, header: Buffer, twccAt: number, owner: FanOutOwner): LaneMember | undefined {
+  /**
+   * Makes `owner` a member on `lane`: every packet sent from now on goes to it there, renumbered by `offsets` when given.
+   * Undefined if it cannot join.
+   */
+  join(lane: SendLane, route: number, header: Buffer, twccAt: number, owner: FanOutOwner, offsets?: MemberOffsets): LaneMember | undefined {
     if (this.closed || !lane.alive) return undefined;
     let g = this.groups.find((x) => x.lane === lane);
     if (!g) this.groups.push((g = { lane, group: lane.group(), members: 0 }));
-    const member = lane.join(g.group, route, header, twccAt);
+    const member = lane.join(g.group, route, header, twccAt, offsets);
     if (!member) {
       this.dropIfEmpty(g);
       return undefined;

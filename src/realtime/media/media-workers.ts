@@ -41,14 +41,23 @@ const LAYOUT = {
   metaInts: 8,
   membersAt: 192 + SLOTS * 32,
   /**
-   * Per member: generation (0: none), route, packets and payload octets sent, header length, sequence field's offset
-   * in it or -1, and the ring position it joined at (earlier group packets are not its).
+   * Per member: generation (0: none), route, packets and payload octets sent, header length, transport-wide sequence
+   * field's offset in it or -1, the ring position it joined at (earlier group packets are not its), and what it adds
+   * to each packet's sequence number and timestamp (a subscriber that renumbers the stream it is sent).
    */
-  memberInts: 8,
-  dataAt: 192 + SLOTS * 32 + MEMBERS * 32,
+  memberInts: 10,
+  dataAt: 192 + SLOTS * 32 + MEMBERS * 40,
   /** Where the members' header templates start in the data (after the slots), MEMBER_HEADER_BYTES each. */
   headersAt: SLOTS * LANE_SLOT_BYTES,
 } as const;
+
+/** What a member adds to each group packet's sequence number (mod 2^16) and timestamp (mod 2^32). */
+export interface MemberOffsets {
+  seq: number;
+  timestamp: number;
+}
+
+const NO_OFFSETS: MemberOffsets = { seq: 0, timestamp: 0 };
 
 /** Where a subscriber's packets are fanned out by a worker: its slot in the lane's member table and its generation. */
 export interface LaneMember {
@@ -144,9 +153,10 @@ export class SendLane {
   /**
    * Makes a route a member of a group: the worker sends it every packet committed to the group from when it sees
    * the member on, with `header` (its header template, `twccAt` the transport-wide sequence field's offset in it or
-   * -1) in front. Undefined when the lane's member table is full.
+   * -1) in front, its sequence number and timestamp those of the packet plus `offsets`. Undefined when the lane's
+   * member table is full.
    */
-  join(group: number, route: number, header: Buffer, twccAt: number): LaneMember | undefined {
+  join(group: number, route: number, header: Buffer, twccAt: number, offsets: MemberOffsets = NO_OFFSETS): LaneMember | undefined {
     if (header.length > MEMBER_HEADER_BYTES) return undefined;
     const slot = this.freeMembers.shift();
     if (slot === undefined) return undefined;
@@ -158,6 +168,8 @@ export class SendLane {
     this.members[m + 4] = header.length;
     this.members[m + 5] = twccAt;
     this.members[m + 6] = this.write;
+    this.members[m + 7] = offsets.seq & 0xffff;
+    this.members[m + 8] = offsets.timestamp | 0;
     const gen = this.nextGen;
     this.nextGen = this.nextGen >= 0x7fffffff ? 1 : this.nextGen + 1;
     Atomics.store(this.members, m, gen);

@@ -91,8 +91,8 @@ function fanOut(i, r, list) {
     if (!route) continue;
     const h = layout.headersAt + slot * headerBytes;
     data[h + 1] = marker | (data[h + 1] & 0x7f);
-    data.writeUInt16BE(seq, h + 2);
-    data.writeUInt32BE(timestamp, h + 4);
+    data.writeUInt16BE((seq + members[m + 7]) & 0xffff, h + 2);
+    data.writeUInt32BE((timestamp + members[m + 8]) >>> 0, h + 4);
     const twccAt = members[m + 5];
     if (twccAt >= 0) {
       route.twcc = (route.twcc + 1) & 0xffff;
