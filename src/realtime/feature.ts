@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import { DomainError } from '../services/errors.ts';
 import { RtcErrors, type RtcErrorEntry, type RtcRequest } from './protocol.ts';
 import type { RtcSession } from './session.ts';
-import { GatewayError } from '../gateways/gateway-error.ts';
+import { entryFor, GatewayError } from '../gateways/gateway-error.ts';
 
 /** Answers one authenticated request: the reply's fields, or an RtcError. */
 export type RtcHandler = (s: RtcSession, req: RtcRequest) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
@@ -51,9 +51,8 @@ export function typed<S extends TSchema>(schema: S, fn: (s: RtcSession, req: Sta
 /** Turns a service refusal into an RtcError through a table keyed by DomainError detail, then code; rethrows others. */
 export function refusal(err: unknown, table: Partial<Record<string, RtcErrorEntry>>): never {
   if (err instanceof DomainError) {
-    const entry = (err.detail !== undefined ? table[err.detail] : undefined) ?? table[err.code];
+    const entry = entryFor(err, table, (code) => (code === 'INVALID_ARGUMENT' ? RtcErrors.INVALID_ARGUMENT : undefined));
     if (entry) throw new GatewayError(entry, err.message);
-    if (err.code === 'INVALID_ARGUMENT') throw new GatewayError(RtcErrors.INVALID_ARGUMENT, err.message);
   }
   throw err;
 }

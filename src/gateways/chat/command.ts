@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { DomainError } from '../../services/errors.ts';
 import { ChatErrors, type ChatErrorEntry } from './errors.ts';
 import type { ChatSession } from './session.ts';
-import { GatewayError } from '../gateway-error.ts';
+import { entryFor, GatewayError } from '../gateway-error.ts';
 
 /** Answers one request of a logged-in session: the reply body's fields (ErrorCode 0 is added), or a ChatError. */
 export type ChatHandler = (s: ChatSession, body: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>;
@@ -42,7 +42,7 @@ export async function withRefusals<T>(table: Partial<Record<string, ChatErrorEnt
     return await fn();
   } catch (err) {
     if (err instanceof DomainError) {
-      const entry = (err.detail !== undefined ? table[err.detail] : undefined) ?? table[err.code] ?? (err.code === 'INVALID_ARGUMENT' ? ChatErrors.INVALID_PARAMETER : undefined);
+      const entry = entryFor(err, table, (code) => (code === 'INVALID_ARGUMENT' ? ChatErrors.INVALID_PARAMETER : undefined));
       if (entry) throw new GatewayError(entry, err.message);
     }
     throw err;

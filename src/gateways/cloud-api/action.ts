@@ -5,6 +5,7 @@ import type { DomainError } from '../../services/errors.ts';
 import type { IotService } from '../../services/iot/iot-service.ts';
 import type { TrtcRoomsService } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { CloudErrors, type CloudErrorEntry } from './errors.ts';
+import { entryFor } from '../gateway-error.ts';
 
 /** The services a Cloud API action may call. */
 export interface CloudServices {
@@ -51,18 +52,18 @@ export type ActionTable = Record<string, CloudAction>;
 
 /** Maps a service's refusal to the action's error code. */
 export function domainToCloud(action: CloudAction, err: DomainError): CloudErrorEntry {
-  const listed = (err.detail && action.errors?.[err.detail]) || action.errors?.[err.code];
-  if (listed) return listed;
-  switch (err.code) {
-    case 'INVALID_ARGUMENT':
-      return CloudErrors.INVALID_PARAMETER_VALUE;
-    case 'NOT_FOUND':
-    case 'FAILED_PRECONDITION':
-    case 'ALREADY_EXISTS':
-      return CloudErrors.FAILED_OPERATION;
-    case 'PERMISSION_DENIED':
-      return CloudErrors.UNAUTHORIZED;
-    default:
-      return CloudErrors.INTERNAL;
-  }
+  return entryFor(err, action.errors, (code) => {
+    switch (code) {
+      case 'INVALID_ARGUMENT':
+        return CloudErrors.INVALID_PARAMETER_VALUE;
+      case 'NOT_FOUND':
+      case 'FAILED_PRECONDITION':
+      case 'ALREADY_EXISTS':
+        return CloudErrors.FAILED_OPERATION;
+      case 'PERMISSION_DENIED':
+        return CloudErrors.UNAUTHORIZED;
+      default:
+        return CloudErrors.INTERNAL;
+    }
+  })!;
 }

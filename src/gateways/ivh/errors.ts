@@ -1,5 +1,5 @@
 import type { DomainError } from '../../services/errors.ts';
-import { errorEntry, type ErrorEntry } from '../gateway-error.ts';
+import { entryFor, errorEntry, type ErrorEntry } from '../gateway-error.ts';
 
 /** One IVH (AI Digital Human) error: its `Header.Code` and default `Header.Message`. */
 export type IvhErrorEntry = ErrorEntry<number>;
@@ -51,10 +51,7 @@ const BY_DETAIL: Readonly<Record<string, IvhErrorEntry>> = {
 
 /** Maps a service refusal to its IVH code: by `detail`, then any INVALID_ARGUMENT → 100001, anything else → -101000. */
 export function domainToIvh(err: DomainError): IvhErrorEntry {
-  const listed = err.detail !== undefined && Object.hasOwn(BY_DETAIL, err.detail) ? BY_DETAIL[err.detail] : undefined;
-  if (listed) return listed;
-  if (err.code === 'INVALID_ARGUMENT') return IvhErrors.INVALID_PARAMETER;
-  return IvhErrors.INTERNAL;
+  return entryFor(err, BY_DETAIL, (code) => (code === 'INVALID_ARGUMENT' ? IvhErrors.INVALID_PARAMETER : IvhErrors.INTERNAL))!;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { LiveService } from '../../services/live/live-service.ts';
 import type { App, AppsService } from '../../services/apps/apps-service.ts';
 import type { DomainError } from '../../services/errors.ts';
 import { RestErrors, type RestErrorEntry } from './errors.ts';
+import { entryFor } from '../gateway-error.ts';
 
 /** The services a REST v4 handler may call. */
 export interface RestServices {
@@ -101,7 +102,5 @@ export function perSecond(points: number): RateLimit {
 
 /** Maps a service's refusal to the command's wire code. */
 export function domainToRest(cmd: RestCommand, err: DomainError): RestErrorEntry {
-  const listed = (err.detail && cmd.errors?.[err.detail]) || cmd.errors?.[err.code];
-  if (listed) return listed;
-  return err.code === 'INVALID_ARGUMENT' ? cmd.invalid : cmd.internal;
+  return entryFor(err, cmd.errors, (code) => (code === 'INVALID_ARGUMENT' ? cmd.invalid : cmd.internal))!;
 }
