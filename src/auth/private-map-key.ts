@@ -1,4 +1,4 @@
-// TRTC PrivateMapKey: a v2 UserSig whose TLS.userbuf is a binary room-permission ticket. Spec: usersig.md §2.
+// TRTC PrivateMapKey: a v2 UserSig whose TLS.userbuf is a binary room-permission ticket. Its layout is the one the official tls-sig-api-v2 libraries write (https://github.com/tencentyun/tls-sig-api-v2-node); what it grants: https://trtc.io/document/35157.
 import { genUserSig, verifyUserSig, type UserSigFailure } from './usersig.ts';
 
 /** dwPrivilegeMap bits (§2.2). */

@@ -42,8 +42,9 @@ describe('TC3-HMAC-SHA256', () => {
   });
 
   it('reproduces the documented POST vector (CVM DescribeInstances, ts 1551113065)', () => {
-    // Payload and canonical-request hashes from tc3.md §1.3; the signature is the one in the English Signature v3 page's
-    // curl example (Signature=72e494ea…) for the EXAMPLE key.
+    // Payload and canonical-request hashes from the Signature v3 page's worked example
+    // (https://www.tencentcloud.com/document/product/267/37447); the signature is the one in that page's curl example
+    // (Signature=72e494ea…) for the EXAMPLE key.
     const body = '{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], "Name": "instance-name"}]}';
     assert.equal(sha256Hex(body), '35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064');
     const headers = { 'content-type': 'application/json; charset=utf-8', host: 'cvm.tencentcloudapi.com' };

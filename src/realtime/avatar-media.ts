@@ -11,7 +11,7 @@ import { userKey, type UserKey } from '../services/tenant-keys.ts';
 /** The room member role of a digital human (set by the digital-human service when its session is ready). */
 const AVATAR_ROLE = 'avatar';
 
-/** Speak statuses during which the avatar is talking (ivh.md §4: from *Start until *Over). */
+/** Speak statuses during which the avatar is talking (https://www.tencentcloud.com/document/product/1211/62112: from *Start until *Over). */
 const SPEAKING: ReadonlySet<SpeakStatus> = new Set(['TextStart', 'WaitingTextOver', 'AudioStart', 'WaitingAudioOver']);
 
 /** Whether the avatar is talking in this speak status. */

@@ -33,7 +33,7 @@ interface MediaFeatureDeps {
   net: MediaNetwork;
 }
 
-/** The PrivateMapKey bit needed to send, and to receive, each kind of each stream (usersig.md §2.2). */
+/** The PrivateMapKey bit needed to send, and to receive, each kind of each stream (https://trtc.io/document/35157). */
 const SEND_BIT: Record<StreamType, Record<MediaKind, number>> = {
   main: { audio: Privilege.SendAudio, video: Privilege.SendVideo },
   sub: { audio: Privilege.SendAudio, video: Privilege.SendSubVideo },

@@ -90,7 +90,7 @@ export const RtcErrors = {
   TOO_MANY_SUBSCRIPTIONS: { code: 42902, message: `holds ${MAX_SUBSCRIPTIONS_PER_SESSION} subscriptions already` },
   CREATE_TOO_FREQUENT: { code: 42903, message: 'a live room of this id was created less than a second ago' },
   INTERNAL: { code: 50000, message: 'internal error' },
-  // UserSig (usersig.md §5.1, the IM/TRTC Web 70xxx account table).
+  // UserSig (the IM/TRTC Web 70xxx account table: https://cloud.tencent.com/document/product/269/1671, https://web.sdk.qcloud.com/trtc/webrtc/doc/en/module-ERROR_CODE.html).
   SIG_EXPIRED: { code: 70001, message: 'UserSig expired' },
   SIG_EMPTY: { code: 70002, message: 'UserSig is empty' },
   SIG_INVALID: { code: 70003, message: 'UserSig parse or verify failed' },
@@ -98,7 +98,7 @@ export const RtcErrors = {
   SIG_IDENTIFIER_MISMATCH: { code: 70013, message: 'UserID differs from the identifier in the UserSig' },
   SIG_SDKAPPID_MISMATCH: { code: 70014, message: 'SDKAppID differs from the one in the UserSig' },
   SDKAPPID_NOT_FOUND: { code: 70020, message: 'SDKAppID not found' },
-  // TRTC client SDK (usersig.md §5.2).
+  // TRTC client SDK (https://tencentcloud.com/document/product/647/35135).
   INVALID_PRIVATE_MAPKEY: { code: -100006, message: 'privateMapKey check failed' },
   SERVICE_SUSPENDED: { code: -100013, message: 'the TRTC service is suspended for this app' },
 } as const satisfies Record<string, RtcErrorEntry>;

@@ -13,7 +13,7 @@ import { IvhErrors, domainToIvh, type IvhErrorEntry } from './errors.ts';
 import { authenticateIvh, IVH_BODY_LIMIT, IVH_MAX_REQ_ID, ivhEnvelope, type IvhSessions } from './gateway.ts';
 import { GatewayError } from '../gateway-error.ts';
 
-/** The command channel (ivh.md §3.1): `GET` + `Upgrade: websocket`, query `appkey&requestid=<SessionId>&timestamp&signature`. */
+/** The command channel (https://www.tencentcloud.com/document/product/1211/62112): `GET` + `Upgrade: websocket`, query `appkey&requestid=<SessionId>&timestamp&signature`. */
 export const IVH_CHANNEL_PATH = '/v2/ws/ivh/interactdriver/interactdriverservice/commandchannel';
 /** Path prefix the router sends to this channel's upgrade handler. */
 export const IVH_WS_PREFIX = '/v2/ws/ivh/';

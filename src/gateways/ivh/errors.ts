@@ -55,7 +55,7 @@ export function domainToIvh(err: DomainError): IvhErrorEntry {
 }
 
 /**
- * The authentication failures. The IVH error table has no signature or timestamp codes (ivh.md §2), so every one is
+ * The authentication failures. The IVH error table has no signature or timestamp codes (https://www.tencentcloud.com/document/product/1211/62053), so every one is
  * 100005 "unauthorized operation" with its own message; on the WebSocket they refuse the upgrade with HTTP 401.
  */
 export const IvhAuthErrors = {

@@ -58,7 +58,7 @@ export function ivhEnvelope(requestId: string, code: number, message: string, pa
 }
 
 /**
- * Checks the aPaaS signature of a query (ivh.md §2) and returns the app: the parameters are present (`requestid` too
+ * Checks the aPaaS signature of a query (https://www.tencentcloud.com/document/product/1211/62053) and returns the app: the parameters are present (`requestid` too
  * when `needRequestId`), the timestamp is within ±IVH_SIGNATURE_WINDOW_SECONDS, the appkey names an app that may serve
  * the client, and `signature` (URL-decoded by the query parser) equals Base64(HMAC-SHA256(accesstoken, signing string))
  * over every other parameter. Throws GatewayError with one of IvhAuthErrors.

@@ -50,7 +50,7 @@ export interface AppSettings {
   accountLimit: number;
   /** How long a callee is rung before NotAnswer, unless the call sets its own (ms). */
   callRingTimeoutMs: number;
-  /** TRTC rooms on the real-time plane: `requirePrivateMapKey` is the console's "Enable permission key" (usersig.md §2.3). */
+  /** TRTC rooms on the real-time plane: `requirePrivateMapKey` is the console's "Enable permission key" (https://trtc.io/document/35157). */
   trtc: { requirePrivateMapKey: boolean };
   /**
    * The Chat SDK: `purchaseBits` is the package the login reply announces (up to 64 '0'/'1', the last one bit 0;

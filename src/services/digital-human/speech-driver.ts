@@ -5,7 +5,7 @@ import { ssmlSpeech, validateSsml } from './ssml.ts';
 /** `DomainError.detail` of a refused drive command. */
 export type SpeechErrorDetail = 'INVALID' | 'TOO_FREQUENT' | 'WRONG_TIME' | 'COMMAND_NOT_ALLOWED';
 
-/** IVH wire code (ivh.md §5) per refusal. A command the session's DriverType does not allow is a request parameter error. */
+/** IVH wire code (https://www.tencentcloud.com/document/product/1211/62122) per refusal. A command the session's DriverType does not allow is a request parameter error. */
 export const SPEECH_ERROR_CODES: Record<SpeechErrorDetail, number> = {
   INVALID: 100001,
   TOO_FREQUENT: 100012,
@@ -101,7 +101,7 @@ const ENDED_MEMORY = 64;
 
 /**
  * Drives one session's avatar from command-channel commands: validates each command, applies the sequencing rules of
- * ivh.md §3.1 and emits the Type 3 speak-status events (TextStart/TextOver, AudioStart/AudioOver + FinalType) at the
+ * the command channel (https://www.tencentcloud.com/document/product/1211/62112) and emits the Type 3 speak-status events (TextStart/TextOver, AudioStart/AudioOver + FinalType) at the
  * times the avatar would start and stop speaking. Events are emitted synchronously from `handle` (starts, interrupts)
  * or from timers (ends). `Waiting*` statuses are never emitted.
  */

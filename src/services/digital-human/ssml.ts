@@ -1,5 +1,5 @@
 /**
- * The digital-human SSML dialect (ivh.md §6): a small hand-written parser, a validator and the spoken text of a
+ * The digital-human SSML dialect (https://www.tencentcloud.com/document/product/1211/65921): a small hand-written parser, a validator and the spoken text of a
  * drive text. Text without `<` is plain text and always fine (a bare `&` there is just a character).
  */
 
