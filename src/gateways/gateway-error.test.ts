@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DomainError } from '../services/errors.ts';
-import { entryFor, errorEntry, GatewayError } from './gateway-error.ts';
+import { entryFor, errorEntry, GatewayError, type ErrorEntry } from './gateway-error.ts';
 
-const BY_DETAIL = errorEntry(1, 'by detail');
-const BY_CODE = errorEntry(2, 'by code');
-const FALLBACK = errorEntry(3, 'fallback');
+const BY_DETAIL: ErrorEntry = errorEntry(1, 'by detail');
+const BY_CODE: ErrorEntry = errorEntry(2, 'by code');
+const FALLBACK: ErrorEntry = errorEntry(3, 'fallback');
 const table = { SEAT_TAKEN: BY_DETAIL, NOT_FOUND: BY_CODE };
-const fallback = (code: string) => (code === 'INVALID_ARGUMENT' ? FALLBACK : undefined);
+const fallback = (code: string): ErrorEntry | undefined => (code === 'INVALID_ARGUMENT' ? FALLBACK : undefined);
 
 describe('entryFor', () => {
   it('takes the entry of the refusal’s detail, then of its code, then the family’s fallback for the code', () => {
