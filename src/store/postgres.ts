@@ -100,10 +100,6 @@ function escapingPool(pool: pg.Pool): PostgresPool {
       const client = await pool.connect();
       let w = wrapped.get(client);
       if (!w) {
-        // pg-pool listens for errors only while a connection is idle: a connection cut while checked out (a query or a
-        // transaction under way when PostgreSQL restarts) would emit an unhandled 'error' and end the process. Its
-        // queries fail on their own, and the pool discards it on release because it is no longer queryable.
-        client.on('error', () => undefined);
         const prepared = new PreparedNames();
         let inTransaction = false;
         w = {
@@ -145,5 +141,11 @@ export function openPostgres(url: string, poolSize = DEFAULT_PG_POOL_SIZE): Kyse
   // A pooled connection that breaks while idle is discarded by the pool and replaced on the next query; without a
   // listener the 'error' event would end the process.
   pool.on('error', () => undefined);
+  // pg-pool listens for a connection's errors only while it is idle: one cut while checked out (a query or a
+  // transaction under way when PostgreSQL restarts or ends the backend) would emit an unhandled 'error' and end the
+  // process. Its queries fail on their own, and the pool discards it on release because it is no longer queryable.
+  // The listener is added when the pool hands out a new connection, synchronously: an error that arrives in the same
+  // read as the connection's ReadyForQuery is emitted before any later callback could add one.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: escapingPool(pool) }) });
 }
