@@ -10,7 +10,7 @@ import {
   RtpPacket,
   type RtcpPacket,
 } from 'werift';
-import type { FanOut, FanOutOwner } from '../../realtime/media/fan-out.ts';
+import { takeCounts, type FanOut, type FanOutOwner } from '../../realtime/media/fan-out.ts';
 import type { MediaKind, MediaSink, MediaSource, RtpSink } from '../../realtime/media/source.ts';
 import { startsVp8Keyframe } from '../../realtime/media/vp8-packetizer.ts';
 import type { SpcMembership, SpcTransport } from './spc-transport.ts';
@@ -187,14 +187,8 @@ export class SsrcWriter implements FanOutOwner {
   }
 
   private count(m: SpcMembership): void {
-    const lane = m.route.lane;
-    const packets = lane.memberPackets(m.member);
-    const octets = lane.memberOctets(m.member);
-    const dp = (packets - m.packets) >>> 0;
-    const doct = (octets - m.octets) >>> 0;
-    m.packets = packets;
-    m.octets = octets;
-    if (dp > 0) m.writer.account(dp, doct + dp * m.overhead);
+    const sent = takeCounts(m);
+    if (sent.packets > 0) m.writer.account(sent.packets, sent.octets + sent.packets * m.overhead);
   }
 
   private leaveFanOut(): void {

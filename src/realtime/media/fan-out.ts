@@ -12,6 +12,24 @@ export interface RefreshClock {
   ntp: bigint;
 }
 
+/** A membership's counts of what the worker sent it, as last taken. */
+export interface MemberCounts {
+  route: { lane: SendLane };
+  member: LaneMember;
+  packets: number;
+  octets: number;
+}
+
+/** The packets and payload octets the worker sent to a member since its counts were last taken; takes them. */
+export function takeCounts(m: MemberCounts): { packets: number; octets: number } {
+  const packets = m.route.lane.memberPackets(m.member);
+  const octets = m.route.lane.memberOctets(m.member);
+  const sent = { packets: (packets - m.packets) >>> 0, octets: (octets - m.octets) >>> 0 };
+  m.packets = packets;
+  m.octets = octets;
+  return sent;
+}
+
 /** A subscriber's sender whose packets a fan-out's workers send. */
 export interface FanOutOwner {
   /**

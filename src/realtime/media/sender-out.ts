@@ -11,7 +11,7 @@ import {
   type RTCRtpSender,
   type RTCRtpTransceiver,
 } from 'werift';
-import type { FanOut, FanOutOwner, RefreshClock } from './fan-out.ts';
+import { takeCounts, type FanOut, type FanOutOwner, type RefreshClock } from './fan-out.ts';
 import type { PacketHistory } from './packet-history.ts';
 import type { LaneMember, MediaWorkers } from './media-workers.ts';
 import { RtpWriter, type LaneRoute, type RtpExtensions } from './rtp-writer.ts';
@@ -130,12 +130,7 @@ export class SenderOut implements FanOutOwner {
   refresh(timestamp: number, clock: RefreshClock): void {
     const m = this.membership;
     if (!m) return;
-    const packets = m.route.lane.memberPackets(m.member);
-    const octets = m.route.lane.memberOctets(m.member);
-    const dp = (packets - m.packets) >>> 0;
-    const doct = (octets - m.octets) >>> 0;
-    m.packets = packets;
-    m.octets = octets;
+    const { packets: dp, octets: doct } = takeCounts(m);
     const s = this.sender as unknown as SenderInternals;
     if (dp > 0) {
       s.packetCount = (s.packetCount + dp) >>> 0;
