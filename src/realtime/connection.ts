@@ -2,6 +2,9 @@ import type { RawData, WebSocket } from 'ws';
 import type { RtcSession } from './session.ts';
 import { AUTH_TIMEOUT_MS, CloseCodes, FLOOD_CLOSE_AFTER, FLOOD_MAX_FRAMES, FLOOD_WINDOW_MS, MAX_BUFFERED_BYTES, MAX_REQUEST_ID_CHARS, PROTOCOL_VERSION, RtcErrors, errorReply, okReply, type RtcErrorEntry, type RtcRequest } from './protocol.ts';
 import { GatewayError } from '../gateways/gateway-error.ts';
+import { serveMessage, type MessageFamily } from '../gateways/message-pipeline.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 
 /** Answers one request: resolves to the reply's fields, or throws an RtcError (anything else is answered INTERNAL). */
 type RequestHandler = (c: RtcConnection, req: RtcRequest) => Promise<Record<string, unknown> | void>;
@@ -11,8 +14,10 @@ interface ConnectionHooks {
   handle: RequestHandler;
   /** Called once when the socket is closed, whatever closed it: `clean` unless it dropped without a close frame. */
   closed(c: RtcConnection, clean: boolean): void;
-  /** An unexpected error inside a handler. */
-  failed(c: RtcConnection, err: unknown): void;
+  /** Whether `type` is a request type of the protocol (others are counted as unknown). */
+  knows(type: string): boolean;
+  log: Logger;
+  metrics: Metrics;
 }
 
 /** A refusal that also closes the connection after the error reply. */
@@ -145,24 +150,23 @@ export class RtcConnection {
     return m as RtcRequest;
   }
 
-  private async run(req: RtcRequest): Promise<void> {
-    if (this.done) return;
-    try {
-      const body = await this.hooks.handle(this, req);
-      this.send(okReply(req.id, body ?? {}));
-      const fns = this.afterReplyFns;
-      this.afterReplyFns = [];
-      for (const fn of fns) fn();
-    } catch (err) {
-      this.afterReplyFns = [];
-      if (err instanceof GatewayError) {
+  private run(req: RtcRequest): Promise<void> {
+    if (this.done) return Promise.resolve();
+    const family: MessageFamily = { name: 'rtc', labelKey: 'type', internal: RtcErrors.INTERNAL, knows: (t) => this.hooks.knows(t) };
+    const who = { sdkAppId: this.session?.sdkAppId, userId: this.session?.userId };
+    return serveMessage(family, this.hooks, req.type, who, () => this.hooks.handle(this, req), {
+      ok: (body) => {
+        this.send(okReply(req.id, body ?? {}));
+        const fns = this.afterReplyFns;
+        this.afterReplyFns = [];
+        for (const fn of fns) fn();
+      },
+      refused: (err) => {
+        this.afterReplyFns = [];
         this.send(errorReply(req.id, Number(err.entry.code), err.message));
         if (err instanceof RtcFatalError) this.close(err.closeCode, err.message);
-        return;
-      }
-      this.hooks.failed(this, err);
-      this.send(errorReply(req.id, RtcErrors.INTERNAL.code, RtcErrors.INTERNAL.message));
-    }
+      },
+    });
   }
 }
 

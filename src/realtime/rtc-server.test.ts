@@ -223,6 +223,19 @@ describe('/rtc protocol', () => {
     assert.equal((await good.request('room.message', { roomId: 909, data: 'ok' })).delivered, 0);
   });
 
+  it('counts requests in /metrics by type and code, an unknown type as unknown', async () => {
+    const c = await login('m1');
+    await c.request('room.enter', { roomId: 910 });
+    assert.equal((await c.request('room.enter', { roomId: 0 })).ok, false);
+    assert.equal((await c.request('made.up.type')).code, 40003);
+    const text = await (await fetch(`${t.server.url}/metrics`)).text();
+    assert.match(text, /trtcd_requests_total\{family="rtc",command="auth",code="0"\} [1-9]/);
+    assert.match(text, /trtcd_requests_total\{family="rtc",command="room\.enter",code="0"\} [1-9]/);
+    assert.match(text, /trtcd_requests_total\{family="rtc",command="room\.enter",code="4000\d"\} [1-9]/);
+    assert.match(text, /trtcd_requests_total\{family="rtc",command="unknown",code="40003"\} [1-9]/);
+    assert.doesNotMatch(text, /command="made\.up\.type"/);
+  });
+
   it('rate limits floods and then closes 4429, without affecting others', async () => {
     const good = await login('h1');
     await good.request('room.enter', { roomId: 808 });

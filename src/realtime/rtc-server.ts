@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import type { AccountsService } from '../services/accounts/accounts-service.ts';
 import type { AppsService } from '../services/apps/apps-service.ts';
 import type { GiftsService } from '../services/gifts/gifts-service.ts';
@@ -43,6 +44,7 @@ interface RtcServerDeps {
   gifts: Pick<GiftsService, 'sendGift' | 'listGifts'>;
   bus: Bus;
   log: Logger;
+  metrics: Metrics;
   /** Several nodes: who is logged in on the others. */
   presence?: Presence;
   /** Where the SFU's peer connections listen. */
@@ -122,7 +124,9 @@ export class RtcServer {
       const c = new RtcConnection(ws, req.socket.remoteAddress, {
         handle: (conn, r) => this.handle(conn, r),
         closed: (conn, clean) => this.disconnected(conn, clean),
-        failed: (conn, err) => this.d.log.error({ err, sdkAppId: conn.session?.sdkAppId, userId: conn.session?.userId }, 'rtc request failed'),
+        knows: (type) => type === 'auth' || Object.hasOwn(this.handlers, type),
+        log: this.d.log,
+        metrics: this.d.metrics,
       });
       this.conns.add(c);
     });

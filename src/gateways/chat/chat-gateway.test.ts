@@ -89,6 +89,12 @@ describe('Chat gateway', () => {
     assert.equal((await u.request('openim.getmsg', { Cookie: '' }, { a2: 'someone-elses' })).ErrorCode, 20002);
     assert.equal((await u.request('no_such.command', {})).ErrorCode, 60018);
     assert.equal((await u.request('openim.getmsg', { Cookie: '' })).ErrorCode, 0);
+    // Counted by servcmd and code; a servcmd the gateway does not know is counted as unknown.
+    const text = await (await fetch(`${t.server.url}/metrics`)).text();
+    assert.match(text, /trtcd_requests_total\{family="chat",command="openim\.getmsg",code="0"\} [1-9]/);
+    assert.match(text, /trtcd_requests_total\{family="chat",command="openim\.getmsg",code="20002"\} [1-9]/);
+    assert.match(text, /trtcd_requests_total\{family="chat",command="unknown",code="60018"\} [1-9]/);
+    assert.doesNotMatch(text, /command="no_such\.command"/);
   });
 
   it('re-logs in on a new socket with the ticket alone (after a reconnect), not with another app\'s ticket', async () => {

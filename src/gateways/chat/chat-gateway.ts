@@ -30,6 +30,7 @@ import { CHAT_MAX_FRAME_BYTES, failBody, okBody, parseRequest, type ChatRequest 
 import { ChatSession } from './session.ts';
 import { userKey, type UserKey } from '../../services/tenant-keys.ts';
 import { GatewayError } from '../gateway-error.ts';
+import { serveMessage, type MessageFamily } from '../message-pipeline.ts';
 
 /** What the Chat gateway needs from the rest of trtcd. */
 interface ChatGatewayDeps {
@@ -51,6 +52,11 @@ interface ChatLogin {
   /** How many instances of the user may stay online (the app's chat.webInstances). */
   keep: number;
 }
+
+/** The session commands the gateway answers itself. */
+const LOGIN = 'im_open_status.wslogin';
+const LOGOUT = 'im_open_status.wslogout';
+const HELLO = 'im_open_status.wshello';
 
 /** `wshello` period the login reply asks for, s (the SDK's own default). */
 const HELLO_INTERVAL_S = 120;
@@ -105,6 +111,12 @@ class ChatGateway {
   private pushSeq = 0;
   // Instance ids: unique per node for its life (the SDK sends its own back in status_instid).
   private instSeq = 1000 + Math.floor(Math.random() * 1_000_000) * 1000;
+  private readonly family: MessageFamily = {
+    name: 'chat',
+    labelKey: 'servcmd',
+    internal: ChatErrors.INTERNAL,
+    knows: (servcmd) => servcmd === LOGIN || servcmd === LOGOUT || servcmd === HELLO || Object.hasOwn(this.d.commands, servcmd),
+  };
 
   constructor(private readonly d: ChatGatewayDeps) {
     this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: CHAT_MAX_FRAME_BYTES });
@@ -187,32 +199,38 @@ class ChatGateway {
     });
   }
 
-  private async handle(s: ChatSession, req: ChatRequest): Promise<void> {
+  private handle(s: ChatSession, req: ChatRequest): Promise<void> {
     const { servcmd, seq } = req.head;
-    try {
-      if (servcmd === 'im_open_status.wslogin') return s.reply(servcmd, seq, okBody(await this.login(s, req)));
+    /** What must follow the reply (a logout forgets the session only once it has been answered). */
+    let after: (() => void) | undefined;
+    const run = async (): Promise<unknown> => {
+      if (servcmd === LOGIN) return okBody(await this.login(s, req));
       if (!s.loggedIn) throw new GatewayError(ChatErrors.TICKET_INVALID, 'log in first');
       // Every later request names the session's ticket; another one is a confused or forged client.
       if (req.head.a2 !== undefined && req.head.a2 !== s.a2) throw new GatewayError(ChatErrors.TICKET_INVALID);
-      if (servcmd === 'im_open_status.wslogout') {
-        s.reply(servcmd, seq, okBody());
-        this.detach(s);
-        s.instId = 0;
-        return;
+      if (servcmd === LOGOUT) {
+        after = () => {
+          this.detach(s);
+          s.instId = 0;
+        };
+        return okBody();
       }
-      if (servcmd === 'im_open_status.wshello') {
+      if (servcmd === HELLO) {
         if (s.expiresAt < Date.now() / 1000) throw new GatewayError(ChatErrors.SIG_EXPIRED);
-        return s.reply(servcmd, seq, okBody());
+        return okBody();
       }
-      const cmd = this.d.commands[servcmd];
+      const cmd = Object.hasOwn(this.d.commands, servcmd) ? this.d.commands[servcmd] : undefined;
       if (!cmd) throw new GatewayError(ChatErrors.UNKNOWN_COMMAND, `${servcmd} is not supported`);
       const out = await cmd.handle(s, req.body);
-      s.reply(servcmd, seq, cmd.raw ? out : okBody(out));
-    } catch (err) {
-      if (err instanceof GatewayError) return s.reply(servcmd, seq, failBody(err.entry.code, err.message));
-      this.d.log.error({ err, servcmd, userId: s.userId }, 'chat request failed');
-      s.reply(servcmd, seq, failBody(ChatErrors.INTERNAL.code, ChatErrors.INTERNAL.message));
-    }
+      return cmd.raw ? out : okBody(out);
+    };
+    return serveMessage(this.family, this.d, servcmd, { userId: s.userId }, run, {
+      ok: (body) => {
+        s.reply(servcmd, seq, body);
+        after?.();
+      },
+      refused: (err) => s.reply(servcmd, seq, failBody(Number(err.entry.code), err.message)),
+    });
   }
 
   /** im_open_status.wslogin: by UserSig (identifier + usersig in the head) or, after a reconnect, by the session ticket. */

@@ -10,6 +10,7 @@ import { RtcErrors, SIG_ERRORS, type RtcErrorEntry } from '../../realtime/protoc
 import { trtcSuspended } from '../../realtime/trtc-room-feature.ts';
 import { DomainError } from '../../services/errors.ts';
 import { GatewayError } from '../gateway-error.ts';
+import { serveMessage, type MessageFamily } from '../message-pipeline.ts';
 import { MAX_NUMERIC_ROOM_ID, type RoomRef } from '../../services/trtc-rooms/trtc-rooms-service.ts';
 import { Flag, frame, publishedUsers, MAX_CUSTOM_MESSAGE_BYTES, REPLY_OF, SdkErrors, SdkRole, ServerCmd, tinyIdOf } from './protocol.ts';
 import { pli, remb, SdkSink, SdkStreamSource, SsrcWriter, UplinkRepair, type DownlinkSsrcs, type UplinkSsrcs } from './sdk-media.ts';
@@ -45,6 +46,10 @@ interface Want {
 
 /** How often trtcd tells an SDK publisher the bandwidth it may use, ms. */
 const REMB_INTERVAL_MS = 1000;
+
+/** Client commands that get no reply frame (REPLY_OF lists the others). */
+const UNREPLIED: ReadonlySet<string> = new Set(['leave', 'quality_report', 'channel_msg']);
+const SDK_FAMILY: MessageFamily = { name: 'trtc-sdk', labelKey: 'cmd', internal: SdkErrors.INTERNAL, knows: (cmd) => Object.hasOwn(REPLY_OF, cmd) || UNREPLIED.has(cmd) };
 
 function bool(v: unknown): boolean {
   return v === true;
@@ -131,20 +136,19 @@ export class SdkConnection {
   }
 
   /** Handles one parsed client frame. */
-  async handle(f: ClientFrame): Promise<void> {
+  handle(f: ClientFrame): Promise<void> {
     const reply = REPLY_OF[f.cmd];
-    try {
-      const data = await this.dispatch(f);
-      if (reply !== undefined && data !== null) this.send(frame(reply, f.seq, data, 0, '', f.cmd === 'join' || f.cmd === 'join/v2' ? this.tinyId : undefined));
-      // The SDK applies the publishers of the join reply only to members it knows by then; the user list that follows
-      // the join introduces the rest, so the snapshot is repeated after each list.
-      if (f.cmd === 'get_user_list' && this.room) this.send(frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, publishedUsers(this.s.publishers(this.sdkAppId, this.room))));
-    } catch (err) {
-      const refusal = err instanceof GatewayError ? err : null;
-      if (!refusal) this.s.d.log.error({ err, cmd: f.cmd, userId: this.userId }, 'trtc-sdk command failed');
-      const entry = refusal?.entry ?? SdkErrors.INTERNAL;
-      if (reply !== undefined) this.send(frame(reply, f.seq, {}, entry.code, refusal?.message ?? entry.message));
-    }
+    return serveMessage(SDK_FAMILY, this.s.d, f.cmd, { userId: this.userId }, () => this.dispatch(f), {
+      ok: (data) => {
+        if (reply !== undefined && data !== null) this.send(frame(reply, f.seq, data, 0, '', f.cmd === 'join' || f.cmd === 'join/v2' ? this.tinyId : undefined));
+        // The SDK applies the publishers of the join reply only to members it knows by then; the user list that follows
+        // the join introduces the rest, so the snapshot is repeated after each list.
+        if (f.cmd === 'get_user_list' && this.room) this.send(frame(ServerCmd.UPDATE_REMOTE_MUTE_STAT, 0, publishedUsers(this.s.publishers(this.sdkAppId, this.room))));
+      },
+      refused: (err) => {
+        if (reply !== undefined) this.send(frame(reply, f.seq, {}, Number(err.entry.code), err.message));
+      },
+    });
   }
 
   private dispatch(f: ClientFrame): Promise<Record<string, unknown> | null> | Record<string, unknown> | null {

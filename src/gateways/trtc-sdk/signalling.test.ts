@@ -337,6 +337,10 @@ describe('trtc-sdk signalling (/v2/ws)', () => {
     await c.send('leave');
     assert.equal(c.ws.readyState, c.ws.OPEN);
     assert.equal((await c.join(4060)).code, 0);
+    const text = await (await fetch(`${t.server.url}/metrics`)).text();
+    assert.match(text, /trtcd_requests_total\{family="trtc-sdk",command="get_user_list",code="-10\d+"\} [1-9]/);
+    assert.match(text, /trtcd_requests_total\{family="trtc-sdk",command="join",code="0"\} [1-9]/);
+    assert.match(text, /trtcd_requests_total\{family="trtc-sdk",command="leave",code="0"\} [1-9]/);
   });
 
   it('ignores frames that are not commands and keeps answering', async () => {
