@@ -44,7 +44,8 @@ if (!only || only === 'ivh') rows.push(...(await benchIvh()));
 if (!only || only === 'realtime') rows.push(...(await benchRealtime()));
 if (!only || only === 'nodes') rows.push(...(await benchNodes()));
 if (!only || only === 'media' || only === 'forwarding') rows.push(...(await benchForwarding()));
-if (!only || only === 'media') rows.push(...(await benchMedia()));
+// BENCH_ONLY=sfu runs the SFU steps without the forwarding loop (tuning).
+if (!only || only === 'media' || only === 'sfu') rows.push(...(await benchMedia()));
 if (!only || only === 'trtc-sdk') rows.push(...(await benchTrtcSdk()));
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node.js ${process.version}, ${process.platform}`;
