@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { captureLog, LEVEL } from '../test/helpers/log-capture.ts';
-import { logActivity } from './activity-log.ts';
+import { ActivityLog } from './activity-log.ts';
 import { InProcessBus } from './bus/bus.ts';
 import { Sfu } from './realtime/media/sfu.ts';
 import type { MediaSource } from './realtime/media/source.ts';
@@ -11,12 +11,16 @@ import { TRTC_ROOM_TOPIC, type TrtcRoomEvent } from './services/trtc-rooms/trtc-
 
 const source: MediaSource = { kinds: { audio: true, video: false }, onRtp: () => undefined, requestKeyframe: () => undefined, close: () => undefined };
 
-describe('logActivity', () => {
+describe('ActivityLog', () => {
   it('logs room entries, calls and publications at info, and stops when told', () => {
     const { log, lines } = captureLog();
     const bus = new InProcessBus();
     const sfu = new Sfu({ unpublished: () => undefined });
-    const stop = logActivity(bus, sfu, log);
+    const activity = new ActivityLog(bus, sfu, log);
+    bus.publish(TRTC_ROOM_TOPIC, { sdkAppId: 1, room: { roomId: 6 }, type: 'enter', users: ['early'], reason: '' } satisfies TrtcRoomEvent);
+    assert.equal(lines.length, 0, 'nothing before start: the constructor follows nothing');
+    activity.start();
+    activity.start();
     bus.publish(TRTC_ROOM_TOPIC, { sdkAppId: 1, room: { strRoomId: 'r1' }, type: 'enter', users: ['alice'], reason: '' } satisfies TrtcRoomEvent);
     const call = { callId: 'c1', sdkAppId: 1, caller: 'alice', mediaType: 'video', members: [{ userId: 'alice' }, { userId: 'bob' }], result: null } as unknown as Call;
     bus.publish(CALL_TOPIC, { call, changes: [], started: true, ended: false } satisfies CallChanged);
@@ -31,8 +35,13 @@ describe('logActivity', () => {
       ['stream published', '7', 'alice'],
       ['stream unpublished', '7', 'alice'],
     ]);
-    stop();
+    activity.stop();
+    activity.stop();
     bus.publish(TRTC_ROOM_TOPIC, { sdkAppId: 1, room: { roomId: 7 }, type: 'leave', users: ['alice'], reason: 'leave' } satisfies TrtcRoomEvent);
+    sfu.unpublish(sfu.publish({ sdkAppId: 1, room: { roomId: 7 }, userId: 'bob', stream: 'main', source, owner: undefined }), 'left');
     assert.equal(lines.length, 5, 'nothing after stop');
+    activity.start();
+    bus.publish(TRTC_ROOM_TOPIC, { sdkAppId: 1, room: { roomId: 8 }, type: 'leave', users: ['carol'], reason: 'leave' } satisfies TrtcRoomEvent);
+    assert.equal(lines.length, 6, 'logs again once started again, once per event');
   });
 });

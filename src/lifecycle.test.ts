@@ -20,4 +20,13 @@ describe('Lifecycles', () => {
     await parts.stop();
     assert.deepEqual(log, ['start a', 'start b', 'start c', 'stop b', 'stop a']);
   });
+
+  it('takes a part that only stops (nothing to start up front) in its place in the order', async () => {
+    const log: string[] = [];
+    const parts = new Lifecycles();
+    await parts.start({ stop: () => void log.push('stop workers') });
+    await parts.start({ start: () => void log.push('start gateway'), stop: () => void log.push('stop gateway') });
+    await parts.stop();
+    assert.deepEqual(log, ['start gateway', 'stop gateway', 'stop workers']);
+  });
 });

@@ -3,9 +3,12 @@
 // constructor, and undoes that in stop(). The composition root (server.ts) starts them in order and stops them in
 // reverse.
 
-/** A long-lived part: start() after the parts it uses, stop() before them; both safe to repeat. */
+/**
+ * A long-lived part: start() after the parts it uses, stop() before them; both safe to repeat. A part with nothing to
+ * start up front (media workers start with the first packet that needs one) has only stop().
+ */
 interface Lifecycle {
-  start(): void | Promise<void>;
+  start?(): void | Promise<void>;
   stop(): void | Promise<void>;
 }
 
@@ -15,7 +18,7 @@ export class Lifecycles {
 
   /** Starts a part (the ones started before it are running) and returns it. */
   async start<T extends Lifecycle>(part: T): Promise<T> {
-    await part.start();
+    await part.start?.();
     this.started.push(part);
     return part;
   }

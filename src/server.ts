@@ -51,7 +51,7 @@ import { LiveService } from './services/live/live-service.ts';
 import { TrtcRoomsService } from './services/trtc-rooms/trtc-rooms-service.ts';
 import { openStore, type Store } from './store/store.ts';
 import { CallbackDispatcher, DEFAULT_DISPATCHER_OPTIONS } from './webhooks/dispatcher.ts';
-import { logActivity } from './activity-log.ts';
+import { ActivityLog } from './activity-log.ts';
 import { Lifecycles } from './lifecycle.ts';
 
 /** A running trtcd server. */
@@ -165,7 +165,6 @@ export async function startServer(
   const ivhIds = new RequestIds();
   const ivh = new IvhGateway({ apps, service: digitalHuman, log, metrics, bodyLimit: config.bodyLimit, bodies, ids: ivhIds });
   const ivhChannels = new IvhChannels({ apps, service: digitalHuman, bus, log, metrics, maxFrame: config.bodyLimit, ids: ivhIds });
-  ivhChannels.start();
   const presence = redisBus ? new RedisPresence(redisBus.redis) : undefined;
   parsePortRange(config.mediaPortRange); // a bad range fails the start, not the first publish
   // SRTP and UDP sends of the SFU's packets, on worker threads (started with the first subscriber).
@@ -174,15 +173,12 @@ export async function startServer(
   metrics.gauge('trtcd_media_worker_sent_packets', 'RTP packets the media workers sent since start', () => mediaWorkers.counts().sent);
   metrics.gauge('trtcd_media_worker_dropped_packets', 'RTP packets the media workers dropped (socket buffer full or closed) since start', () => mediaWorkers.counts().dropped);
   const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, metrics, presence, media });
-  rtc.start();
   // Tencent's Web SDK (trtc-sdk-v5): its signalling, schedule and log uploads, onto the same rooms and SFU as /rtc.
   const sdk = new SdkSignalling({ apps, trtcRooms, media: rtc.media, bus, log, metrics, net: media });
-  sdk.start();
   const sdkHttp = new SdkHttp({ bodies, log, metrics });
   // Tencent's Chat SDK and TUICallKit's call engine over it (proxyServer): messages, groups, calls.
   const chat = createChatGateway({ apps, accounts, calls, messages, groups, bus, log, metrics });
-  chat.start();
-  const stopActivityLog = logActivity(bus, rtc.media.sfu, log);
+  const activity = new ActivityLog(bus, rtc.media.sfu, log);
   // The developer console: its token is logged with its address below (a new one each start unless configured).
   const consoleToken = config.consoleToken === 'off' ? '' : config.consoleToken || randomBytes(18).toString('base64url');
   const consolePreviews = new ConsolePreviews(rtc.media.sfu, media);
@@ -202,6 +198,10 @@ export async function startServer(
     log,
     secure: tls !== null,
   });
+  // The parts that face clients, started after the services they use. close() stops them, last first, while the HTTP
+  // server drains (upgraded sockets would keep it waiting); the media workers stop after every socket sending through them.
+  const front = new Lifecycles();
+  for (const part of [mediaWorkers, ivhChannels, rtc, sdk, chat, activity, consolePreviews]) await front.start(part);
   metrics.gauge('trtcd_sdk_connections', 'open trtc-sdk-v5 signalling WebSocket connections', () => sdk.size);
   metrics.gauge('trtcd_sdk_twcc_loss_windows', 'loss windows read from trtc-sdk-v5 subscribers\' transport-wide congestion feedback since start', () => sdk.congestion.twccWindows);
   metrics.gauge('trtcd_sdk_layer_narrowed', 'times a trtc-sdk-v5 subscriber that asked for the big stream was sent the small one for congestion, since start', () => sdk.congestion.narrowed);
@@ -259,10 +259,19 @@ export async function startServer(
     if (isChatWsPath(req.url ?? '/')) return chat.upgrade(req, socket, head);
     socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    // Not listening (the port is taken, say): what was started is stopped, so that the process can end.
+    await front.stop();
+    await parts.stop();
+    await redisBus?.close();
+    await store.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
@@ -292,7 +301,7 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         // Upgraded sockets keep server.close() waiting: close the command channels with it.
-        const channelsClosed = Promise.all([ivhChannels.close(), sdk.close(), chat.close(), rtc.close()]);
+        const channelsClosed = front.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Keep-alive sockets go idle once their in-flight response is sent; close them then, and force after a grace period.
@@ -302,9 +311,6 @@ export async function startServer(
           server.closeIdleConnections();
         });
         await channelsClosed;
-        consolePreviews.stop();
-        await mediaWorkers.stop();
-        stopActivityLog();
         await parts.stop();
         await redisBus?.close();
         await store.close();

@@ -59,6 +59,7 @@ interface RtcServerDeps {
 export class RtcServer {
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<RtcConnection>();
+  private started = false;
   /** Live sessions by resume token. */
   private readonly sessions = new Map<string, RtcSession>();
   /** Live sessions of each user: `${sdkAppId}\n${userId}` → sessions. */
@@ -102,8 +103,10 @@ export class RtcServer {
     );
   }
 
-  /** Starts the features listening to the bus, and the presence refresh. */
+  /** Starts the features listening to the bus, and the presence refresh; safe to repeat. */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     for (const l of this.listeners) l.start();
     this.d.presence?.start();
   }
@@ -132,8 +135,9 @@ export class RtcServer {
     });
   }
 
-  /** Closes every connection (1001), ends every session and waits for the rooms they leave to be recorded. */
-  async close(): Promise<void> {
+  /** Closes every connection (1001), ends every session and waits for the rooms they leave to be recorded; safe to repeat. */
+  async stop(): Promise<void> {
+    this.started = false;
     this.avatars.close();
     for (const f of this.features) f.close?.();
     await Promise.all(

@@ -320,8 +320,8 @@ class ChatGateway {
     this.stops.push(fn);
   }
 
-  /** Closes every socket and stops following the bus. */
-  async close(): Promise<void> {
+  /** Closes every socket and stops following the bus; safe to repeat. */
+  async stop(): Promise<void> {
     this.started = false;
     this.stops.splice(0).forEach((f) => f());
     this.unsubscribe.forEach((u) => u());

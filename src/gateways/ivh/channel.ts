@@ -272,8 +272,8 @@ export class IvhChannels {
     if (ch) this.drop(ch, IvhCloseCodes.SESSION_CLOSED, `Session closed (ErrorCode ${p.errorCode}).`);
   }
 
-  /** Closes every channel (1001), waits up to a second for the handshakes, then destroys what is left. */
-  async close(): Promise<void> {
+  /** Closes every channel (1001), waits up to a second for the handshakes, then destroys what is left; safe to repeat. */
+  async stop(): Promise<void> {
     for (const off of this.unsubscribe) off();
     this.unsubscribe = [];
     const open = [...this.channels.values()];

@@ -588,7 +588,7 @@ describe('IVH command channel (unit: fake service, short idle)', () => {
     base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
   after(async () => {
-    await channels.close();
+    await channels.stop();
     await new Promise((r) => http.close(r));
   });
 

@@ -280,8 +280,8 @@ export class SdkSignalling {
     return this.relay;
   }
 
-  /** Closes every socket (1001) and waits for the rooms they leave to be recorded. */
-  async close(): Promise<void> {
+  /** Closes every socket (1001) and waits for the rooms they leave to be recorded; safe to repeat. */
+  async stop(): Promise<void> {
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
     await Promise.all([...this.conns].map((c) => c.shutdown(1001, 'server shutting down', SHUTDOWN_GRACE_MS)));
