@@ -85,6 +85,8 @@ interface Step {
   /** The server's GC pauses in the window longer than 10 ms and 100 ms. */
   gcOver10ms: number;
   gcOver100ms: number;
+  /** Those over 10 ms by GC kind. */
+  gcOver10msByKind: Record<string, number>;
   heapKiB: number;
   /** Forwarded packets received per second, all subscribers. */
   pps: number;
@@ -110,7 +112,7 @@ async function ask(c: RtcTestClient, type: string, body: Msg): Promise<Msg> {
 }
 
 /** From the server's /metrics: event-loop delay since the last scrape (prom-client resets it), GC time so far, JS heap used. */
-async function serverGauges(url: string): Promise<{ lagP99: number; lagMax: number; gcSeconds: number; gcOver10ms: number; gcOver100ms: number; heapUsed: number }> {
+async function serverGauges(url: string): Promise<{ lagP99: number; lagMax: number; gcSeconds: number; gcOver10ms: number; gcOver100ms: number; gcOver10msByKind: Record<string, number>; heapUsed: number }> {
   const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).text();
   const one = (name: string) => Number(new RegExp(`^trtcd_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   let gcSeconds = 0;
@@ -118,12 +120,17 @@ async function serverGauges(url: string): Promise<{ lagP99: number; lagMax: numb
   // Pauses longer than 10 ms and 100 ms: all GCs less those in the le="0.01" and le="0.1" buckets (prom-client's defaults).
   const gcCount = (le: string) => [...text.matchAll(new RegExp(`^trtcd_nodejs_gc_duration_seconds_bucket\\{le="${le}"[^}]*\\} (\\S+)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
   const all = gcCount('\\+Inf');
+  // The same by kind (minor = scavenge, major = mark-compact, incremental = marking steps), to tell which stalls.
+  const byKind: Record<string, number> = {};
+  for (const le of ['\\+Inf', '0.01'])
+    for (const m of text.matchAll(new RegExp(`^trtcd_nodejs_gc_duration_seconds_bucket\\{le="${le}",kind="(\\w+)"\\} (\\S+)$`, 'gm'))) byKind[m[1]!] = (byKind[m[1]!] ?? 0) + (le === '0.01' ? -1 : 1) * Number(m[2]);
   return {
     lagP99: one('nodejs_eventloop_lag_p99_seconds'),
     lagMax: one('nodejs_eventloop_lag_max_seconds'),
     gcSeconds,
     gcOver10ms: all - gcCount('0.01'),
     gcOver100ms: all - gcCount('0.1'),
+    gcOver10msByKind: byKind,
     heapUsed: one('nodejs_heap_size_used_bytes'),
   };
 }
@@ -333,6 +340,7 @@ export async function benchMedia(): Promise<BenchRow[]> {
         serverGcMs: (g1.gcSeconds - g0.gcSeconds) * 1000,
         gcOver10ms: g1.gcOver10ms - g0.gcOver10ms,
         gcOver100ms: g1.gcOver100ms - g0.gcOver100ms,
+        gcOver10msByKind: Object.fromEntries(Object.entries(g1.gcOver10msByKind).map(([k, v]) => [k, v - (g0.gcOver10msByKind[k] ?? 0)]).filter(([, v]) => (v as number) > 0)),
         heapKiB: g1.heapUsed / 1024,
         pps: received / (MEASURE_MS / 1000),
         setupS,
@@ -346,7 +354,7 @@ export async function benchMedia(): Promise<BenchRow[]> {
       process.stderr.write(
         `media: N=${n}: server CPU ${step.cpu.toFixed(1)} %, RSS ${(step.rssKiB / 1024).toFixed(1)} MiB (JS heap ${(step.heapKiB / 1024).toFixed(1)}), got ${received}/${expected} (loss ${(step.loss * 100).toFixed(2)} %), ` +
           `p50 ${step.p50.toFixed(2)} ms, p99 ${step.p99.toFixed(2)} ms, ${step.pps.toFixed(0)} pkt/s; client CPU ${step.clientCpu.toFixed(0)} %, loop delay p99 ${step.loopP99.toFixed(1)} ms; ` +
-          `server loop delay p99 ${step.serverLoopP99.toFixed(1)} / max ${step.serverLoopMax.toFixed(1)} ms, GC ${step.serverGcMs.toFixed(0)} ms (${step.gcOver10ms} pauses > 10 ms, ${step.gcOver100ms} > 100 ms); ` +
+          `server loop delay p99 ${step.serverLoopP99.toFixed(1)} / max ${step.serverLoopMax.toFixed(1)} ms, GC ${step.serverGcMs.toFixed(0)} ms (${step.gcOver10ms} pauses > 10 ms ${JSON.stringify(step.gcOver10msByKind)}, ${step.gcOver100ms} > 100 ms); ` +
           `others ${Math.max(0, step.others).toFixed(0)} %; RTP through werift ${viaWerift}; setup ${setupS.toFixed(1)} s${step.degraded.length ? ` — DEGRADED: ${step.degraded.join(', ')}` : ''}\n`,
       );
       return step;

@@ -60,6 +60,26 @@ static napi_value wrap(napi_env env, session* s) {
   return out;
 }
 
+// A function that throws returns NULL: each of these throws one kind of error and returns it, for `return type_error(…)`.
+
+/** Throws an Error (the call was right but could not be done). */
+static napi_value fail(napi_env env, const char* message) {
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+/** Throws a TypeError (arguments of the wrong kind). */
+static napi_value type_error(napi_env env, const char* message) {
+  napi_throw_type_error(env, NULL, message);
+  return NULL;
+}
+
+/** Throws a RangeError (numbers that do not fit). */
+static napi_value range_error(napi_env env, const char* message) {
+  napi_throw_range_error(env, NULL, message);
+  return NULL;
+}
+
 /** The packet's rollover counter (a retransmission from before a wrap keeps the old one). */
 static uint32_t rollover(session* s, uint32_t ssrc, uint16_t seq) {
   ssrc_state* st = NULL;
@@ -129,8 +149,7 @@ static napi_value create_gcm(napi_env env, napi_callback_info info) {
   session* s;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_buffer_info(env, argv[0], &key, &key_len) != napi_ok ||
       napi_get_buffer_info(env, argv[1], &salt, &salt_len) != napi_ok || key_len != 16 || salt_len != 12) {
-    napi_throw_type_error(env, NULL, "createGcm(sessionKey, sessionSalt): 16 and 12 bytes");
-    return NULL;
+    return type_error(env, "createGcm(sessionKey, sessionSalt): 16 and 12 bytes");
   }
   s = calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -138,8 +157,7 @@ static napi_value create_gcm(napi_env env, napi_callback_info info) {
   s->gcm = EVP_CIPHER_CTX_new();
   if (!s->gcm || EVP_EncryptInit_ex(s->gcm, EVP_aes_128_gcm(), NULL, key, NULL) != 1) {
     release(env, s, NULL);
-    napi_throw_error(env, NULL, "AES-128-GCM is not available");
-    return NULL;
+    return fail(env, "AES-128-GCM is not available");
   }
   return wrap(env, s);
 }
@@ -154,8 +172,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   session* s;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_bool(env, argv[0], &aead) != napi_ok ||
       napi_get_buffer_info(env, argv[1], &key, &key_len) != napi_ok || key_len != (aead ? 28u : 30u)) {
-    napi_throw_type_error(env, NULL, "create(aead, masterKeyAndSalt): 28 bytes for AEAD_AES_128_GCM, 30 for AES_CM_128_HMAC_SHA1_80");
-    return NULL;
+    return type_error(env, "create(aead, masterKeyAndSalt): 28 bytes for AEAD_AES_128_GCM, 30 for AES_CM_128_HMAC_SHA1_80");
   }
   memset(&policy, 0, sizeof policy);
   if (aead) {
@@ -174,8 +191,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   if (srtp_create(&s->srtp, &policy) != srtp_err_status_ok) {
     free(s);
-    napi_throw_error(env, NULL, "srtp_create failed");
-    return NULL;
+    return fail(env, "srtp_create failed");
   }
   return wrap(env, s);
 }
@@ -192,8 +208,7 @@ static napi_value protect(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_external(env, argv[0], &s) != napi_ok ||
       napi_get_buffer_info(env, argv[1], &buf, &buf_len) != napi_ok || napi_get_value_int32(env, argv[2], &offset) != napi_ok ||
       napi_get_value_int32(env, argv[3], &length) != napi_ok || offset < 0 || length < 12 || (size_t)offset + (size_t)length + 16 > buf_len) {
-    napi_throw_range_error(env, NULL, "protect(session, buffer, offset, length): the packet and room for its tag must fit in the buffer");
-    return NULL;
+    return range_error(env, "protect(session, buffer, offset, length): the packet and room for its tag must fit in the buffer");
   }
   len = length;
   if (protect_any(s, (uint8_t*)buf + offset, &len) != 0) len = -1;
@@ -217,8 +232,7 @@ static napi_value destination(napi_env env, napi_callback_info info) {
   napi_value out;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_string_utf8(env, argv[0], ip, sizeof ip, &ip_len) != napi_ok ||
       napi_get_value_int32(env, argv[1], &port) != napi_ok || port < 1 || port > 65535) {
-    napi_throw_type_error(env, NULL, "destination(ip, port): an IP address and a port 1-65535");
-    return NULL;
+    return type_error(env, "destination(ip, port): an IP address and a port 1-65535");
   }
   sa = calloc(1, sizeof *sa);
   if (!sa) return NULL;
@@ -230,8 +244,7 @@ static napi_value destination(napi_env env, napi_callback_info info) {
     ((struct sockaddr_in6*)sa)->sin6_port = htons((uint16_t)port);
   } else {
     free(sa);
-    napi_throw_type_error(env, NULL, "destination(ip, port): not an IPv4 or IPv6 address");
-    return NULL;
+    return type_error(env, "destination(ip, port): not an IPv4 or IPv6 address");
   }
   if (napi_create_external(env, sa, release_address, NULL, &out) != napi_ok) {
     free(sa);
@@ -253,24 +266,34 @@ static napi_value protect_and_send(napi_env env, session* s, int fd, const struc
   return out;
 }
 
+/** The arguments protectSend and protectSendJoined begin with: (session | null, fd, destination, buffer). */
+typedef struct {
+  void* session;
+  int32_t fd;
+  void* destination;
+  void* buf;
+  size_t buf_len;
+} send_args;
+
+/** Reads send_args from argv; false when one is not what it should be. */
+static bool read_send_args(napi_env env, napi_value* argv, send_args* a) {
+  napi_valuetype session_type;
+  return napi_typeof(env, argv[0], &session_type) == napi_ok && (session_type == napi_null || napi_get_value_external(env, argv[0], &a->session) == napi_ok) &&
+         napi_get_value_int32(env, argv[1], &a->fd) == napi_ok && napi_get_value_external(env, argv[2], &a->destination) == napi_ok &&
+         napi_get_buffer_info(env, argv[3], &a->buf, &a->buf_len) == napi_ok;
+}
+
 static napi_value protect_send(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
-  napi_valuetype session_type;
-  void* s = NULL;
-  void* sa = NULL;
-  void* buf = NULL;
-  size_t buf_len = 0;
-  int32_t fd = -1, offset = 0, length = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 || napi_typeof(env, argv[0], &session_type) != napi_ok ||
-      (session_type != napi_null && napi_get_value_external(env, argv[0], &s) != napi_ok) || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
-      napi_get_value_external(env, argv[2], &sa) != napi_ok || napi_get_buffer_info(env, argv[3], &buf, &buf_len) != napi_ok ||
-      napi_get_value_int32(env, argv[4], &offset) != napi_ok || napi_get_value_int32(env, argv[5], &length) != napi_ok || fd < 0 || offset < 0 ||
-      length < 12 || (size_t)offset + (size_t)length + 16 > buf_len) {
-    napi_throw_range_error(env, NULL, "protectSend(session, fd, destination, buffer, offset, length): the packet and room for its tag must fit in the buffer");
-    return NULL;
+  send_args a = {.fd = -1};
+  int32_t offset = 0, length = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 || !read_send_args(env, argv, &a) ||
+      napi_get_value_int32(env, argv[4], &offset) != napi_ok || napi_get_value_int32(env, argv[5], &length) != napi_ok || a.fd < 0 || offset < 0 ||
+      length < 12 || (size_t)offset + (size_t)length + 16 > a.buf_len) {
+    return range_error(env, "protectSend(session, fd, destination, buffer, offset, length): the packet and room for its tag must fit in the buffer");
   }
-  return protect_and_send(env, s, fd, sa, (uint8_t*)buf + offset, length);
+  return protect_and_send(env, a.session, a.fd, a.destination, (uint8_t*)a.buf + offset, length);
 }
 
 static srtp_err_status_t init_status;
@@ -283,48 +306,38 @@ static napi_value protect_send_joined(napi_env env, napi_callback_info info) {
   static __thread uint8_t scratch[2048];
   size_t argc = 8;
   napi_value argv[8];
-  napi_valuetype session_type;
-  void* s = NULL;
-  void* sa = NULL;
-  void* buf = NULL;
-  size_t buf_len = 0;
-  int32_t fd = -1, h_off = 0, h_len = 0, p_off = 0, p_len = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 || napi_typeof(env, argv[0], &session_type) != napi_ok ||
-      (session_type != napi_null && napi_get_value_external(env, argv[0], &s) != napi_ok) || napi_get_value_int32(env, argv[1], &fd) != napi_ok ||
-      napi_get_value_external(env, argv[2], &sa) != napi_ok || napi_get_buffer_info(env, argv[3], &buf, &buf_len) != napi_ok ||
+  send_args a = {.fd = -1};
+  int32_t h_off = 0, h_len = 0, p_off = 0, p_len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 || !read_send_args(env, argv, &a) ||
       napi_get_value_int32(env, argv[4], &h_off) != napi_ok || napi_get_value_int32(env, argv[5], &h_len) != napi_ok ||
-      napi_get_value_int32(env, argv[6], &p_off) != napi_ok || napi_get_value_int32(env, argv[7], &p_len) != napi_ok || fd < 0 || h_off < 0 ||
-      h_len < 12 || p_off < 0 || p_len < 0 || (size_t)h_off + (size_t)h_len > buf_len || (size_t)p_off + (size_t)p_len > buf_len ||
+      napi_get_value_int32(env, argv[6], &p_off) != napi_ok || napi_get_value_int32(env, argv[7], &p_len) != napi_ok || a.fd < 0 || h_off < 0 ||
+      h_len < 12 || p_off < 0 || p_len < 0 || (size_t)h_off + (size_t)h_len > a.buf_len || (size_t)p_off + (size_t)p_len > a.buf_len ||
       (size_t)h_len + (size_t)p_len + 16 > sizeof scratch) {
-    napi_throw_range_error(env, NULL, "protectSendJoined(session, fd, destination, buffer, headerOffset, headerLength, payloadOffset, payloadLength): out of range");
-    return NULL;
+    return range_error(env, "protectSendJoined(session, fd, destination, buffer, headerOffset, headerLength, payloadOffset, payloadLength): out of range");
   }
-  memcpy(scratch, (uint8_t*)buf + h_off, (size_t)h_len);
-  memcpy(scratch + h_len, (uint8_t*)buf + p_off, (size_t)p_len);
-  return protect_and_send(env, s, fd, sa, scratch, h_len + p_len);
+  memcpy(scratch, (uint8_t*)a.buf + h_off, (size_t)h_len);
+  memcpy(scratch + h_len, (uint8_t*)a.buf + p_off, (size_t)p_len);
+  return protect_and_send(env, a.session, a.fd, a.destination, scratch, h_len + p_len);
+}
+
+/** Adds `fn` to the addon's exports as `name`. */
+static void export_function(napi_env env, napi_value exports, const char* name, napi_callback fn) {
+  napi_value f;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f);
+  napi_set_named_property(env, exports, name, f);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
-  napi_value f;
   // The library is initialised once per process: the main thread and every media worker load this addon.
   pthread_once(&once, init_once);
-  if (init_status != srtp_err_status_ok) {
-    napi_throw_error(env, NULL, "srtp_init failed");
-    return NULL;
-  }
-  napi_create_function(env, "create", NAPI_AUTO_LENGTH, create, NULL, &f);
-  napi_set_named_property(env, exports, "create", f);
-  napi_create_function(env, "createGcm", NAPI_AUTO_LENGTH, create_gcm, NULL, &f);
-  napi_set_named_property(env, exports, "createGcm", f);
-  napi_create_function(env, "protect", NAPI_AUTO_LENGTH, protect, NULL, &f);
-  napi_set_named_property(env, exports, "protect", f);
-  napi_create_function(env, "destination", NAPI_AUTO_LENGTH, destination, NULL, &f);
-  napi_set_named_property(env, exports, "destination", f);
-  napi_create_function(env, "protectSend", NAPI_AUTO_LENGTH, protect_send, NULL, &f);
-  napi_set_named_property(env, exports, "protectSend", f);
-  napi_create_function(env, "protectSendJoined", NAPI_AUTO_LENGTH, protect_send_joined, NULL, &f);
-  napi_set_named_property(env, exports, "protectSendJoined", f);
+  if (init_status != srtp_err_status_ok) return fail(env, "srtp_init failed");
+  export_function(env, exports, "create", create);
+  export_function(env, exports, "createGcm", create_gcm);
+  export_function(env, exports, "protect", protect);
+  export_function(env, exports, "destination", destination);
+  export_function(env, exports, "protectSend", protect_send);
+  export_function(env, exports, "protectSendJoined", protect_send_joined);
   return exports;
 }
 

@@ -1,33 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GenericNack, RtcpTransportLayerFeedback } from 'werift';
 import { genPrivateMapKey, Privilege } from '../auth/private-map-key.ts';
 import { trtcCloudClient } from '../../test/helpers/cloud-api.ts';
 import { eventually, MediaPeer } from '../../test/helpers/media-peer.ts';
-import { rtcLogin, type RtcTestClient } from '../../test/helpers/rtc-client.ts';
-import { startTestServer, type TestServer } from '../../test/helpers/server.ts';
+import type { RtcTestClient } from '../../test/helpers/rtc-client.ts';
+import { rtcSuite } from '../../test/helpers/rtc-suite.ts';
 import { nativeSrtp } from './media/native-srtp.ts';
 import { RtcErrors } from './protocol.ts';
 
 describe('/rtc media (werift peers through the SFU)', () => {
-  let t: TestServer;
-  const clients: RtcTestClient[] = [];
   const peers: MediaPeer[] = [];
-
-  before(async () => {
-    t = await startTestServer();
-  });
-  after(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    for (const c of clients) c.ws.terminate();
-    await t.close();
-  });
+  const suite = rtcSuite({ teardown: () => Promise.all(peers.map((p) => p.close())) });
 
   async function login(userId: string): Promise<RtcTestClient> {
-    const { client } = await rtcLogin(t.server.url, t.app, userId);
-    clients.push(client);
-    return client;
+    return (await suite.login(userId)).client;
   }
 
   function peer(role: 'publish' | 'subscribe', kinds: Array<'audio' | 'video'> = ['audio', 'video']): MediaPeer {
@@ -37,7 +25,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
   }
 
   function pmk(userId: string, roomId: number, privilegeMap: number): string {
-    return genPrivateMapKey({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId, expire: 3600, roomId, privilegeMap });
+    return genPrivateMapKey({ sdkAppId: suite.t.app.sdkAppId, secretKey: suite.t.app.secretKey, userId, expire: 3600, roomId, privilegeMap });
   }
 
   type Room = number | { strRoomId: string };
@@ -87,7 +75,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.doesNotMatch(reply.sdp as string, /transport-wide-cc/);
     assert.match(reply.sdp as string, /a=rtcp-fb:\d+ goog-remb/);
     await eventually(() => sub.received.audio > 5 && sub.received.video > 5);
-    const metrics = await (await fetch(`${t.server.url}/metrics`)).text();
+    const metrics = await (await fetch(`${suite.t.server.url}/metrics`)).text();
     assert.match(metrics, /trtcd_media_publications [1-9]/);
     assert.match(metrics, /trtcd_media_subscriptions [1-9]/);
     // With the SRTP accelerator the media workers write the subscriber's copies (its audio and video senders).
@@ -134,7 +122,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
     await a.request('room.leave', { roomId: 7001 });
     const gone = await b.event('media.unpublished');
     assert.deepEqual(gone, { v: 1, type: 'media.unpublished', room: { roomId: 7001 }, userId: 'm-anchor', stream: 'main', reason: 'leave' });
-    assert.equal(t.server.rtc.media.sfu.inRoom(t.app.sdkAppId, { roomId: 7001 }).length, 0);
+    assert.equal(suite.t.server.rtc.media.sfu.inRoom(suite.t.app.sdkAppId, { roomId: 7001 }).length, 0);
   });
 
   it('the audience cannot publish; a PrivateMapKey without the send bit is refused; receive bits are enforced', async () => {
@@ -151,7 +139,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
     const refused = await k.request('media.publish', { roomId: 7002, sdp: offer });
     assert.equal(refused.code, RtcErrors.INVALID_PRIVATE_MAPKEY.code);
     assert.match(refused.message as string, /send video \(16\)/);
-    assert.equal(t.server.rtc.media.sfu.inRoom(t.app.sdkAppId, { roomId: 7002 }).length, 0);
+    assert.equal(suite.t.server.rtc.media.sfu.inRoom(suite.t.app.sdkAppId, { roomId: 7002 }).length, 0);
     const screen = peer('publish', ['video']);
     const sub = await k.request('media.publish', { roomId: 7002, stream: 'sub', sdp: await screen.offer() });
     assert.match(sub.message as string, /send sub-stream video \(64\)/);
@@ -173,7 +161,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
   });
 
   it("a removed user's media (RemoveUser through the official Cloud API SDK) stops reaching the others within 1 s", async () => {
-    const cloud = trtcCloudClient(t.server.url, t.app.cloudApi);
+    const cloud = trtcCloudClient(suite.t.server.url, suite.t.app.cloudApi);
     const a = await login('m-removed');
     const b = await login('m-stays');
     await a.request('room.enter', { roomId: 7003 });
@@ -181,9 +169,9 @@ describe('/rtc media (werift peers through the SFU)', () => {
     await publish(a, 7003);
     const { peer: sub } = await subscribe(b, 7003, 'm-removed');
     await eventually(() => sub.received.video > 5);
-    const { subscriptions } = t.server.rtc.media.sfu.stats();
+    const { subscriptions } = suite.t.server.rtc.media.sfu.stats();
     const t0 = Date.now();
-    await cloud.RemoveUser({ SdkAppId: t.app.sdkAppId, RoomId: 7003, UserIds: ['m-removed'] });
+    await cloud.RemoveUser({ SdkAppId: suite.t.app.sdkAppId, RoomId: 7003, UserIds: ['m-removed'] });
     const gone = await b.event('media.unpublished');
     assert.equal(gone.reason, 'removed by the server');
     const atEvent = sub.received.video + sub.received.audio;
@@ -195,12 +183,12 @@ describe('/rtc media (werift peers through the SFU)', () => {
     await sleep(500);
     assert.equal(sub.received.video + sub.received.audio, settled, 'no media after removal');
     assert.equal(Date.now() - t0 < 2000, true);
-    assert.equal(t.server.rtc.media.sfu.stats().subscriptions, subscriptions - 1, 'the subscription to the removed user ended');
+    assert.equal(suite.t.server.rtc.media.sfu.stats().subscriptions, subscriptions - 1, 'the subscription to the removed user ended');
   });
 
   it('SetUserBlocked (official Cloud API SDK) stops forwarding the user\'s media and tells the room; the block holds for a re-publish; IsMute 0 restores the flow', async () => {
-    const cloud = trtcCloudClient(t.server.url, t.app.cloudApi);
-    const setBlocked = (params: Record<string, unknown>) => cloud.request('SetUserBlocked', { SdkAppId: t.app.sdkAppId, RoomId: 7006, UserId: 'm-blocked', ...params });
+    const cloud = trtcCloudClient(suite.t.server.url, suite.t.app.cloudApi);
+    const setBlocked = (params: Record<string, unknown>) => cloud.request('SetUserBlocked', { SdkAppId: suite.t.app.sdkAppId, RoomId: 7006, UserId: 'm-blocked', ...params });
     const a = await login('m-blocked');
     const b = await login('m-sees-block');
     await a.request('room.enter', { roomId: 7006 });
@@ -254,7 +242,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
   });
 
   it('SetUserBlockedByStrRoomId blocks video only (IsMute 3) in a string room; the block ends with the room', async () => {
-    const cloud = trtcCloudClient(t.server.url, t.app.cloudApi);
+    const cloud = trtcCloudClient(suite.t.server.url, suite.t.app.cloudApi);
     const room = { strRoomId: 'blk-room' };
     const a = await login('m-str-blocked');
     const b = await login('m-str-watch');
@@ -263,7 +251,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
     await publish(a, room);
     const { peer: sub } = await subscribe(b, room, 'm-str-blocked');
     await eventually(() => sub.received.audio > 5 && sub.received.video > 5);
-    await cloud.request('SetUserBlockedByStrRoomId', { SdkAppId: t.app.sdkAppId, StrRoomId: 'blk-room', UserId: 'm-str-blocked', IsMute: 3 });
+    await cloud.request('SetUserBlockedByStrRoomId', { SdkAppId: suite.t.app.sdkAppId, StrRoomId: 'blk-room', UserId: 'm-str-blocked', IsMute: 3 });
     assert.deepEqual(await b.event('media.blocked'), { v: 1, type: 'media.blocked', room, userId: 'm-str-blocked', audioBlocked: false, videoBlocked: true });
     await sleep(200);
     const video = sub.received.video;
@@ -276,7 +264,7 @@ describe('/rtc media (werift peers through the SFU)', () => {
     await b.request('room.leave', room);
     await a.request('room.enter', room);
     await publish(a, room);
-    assert.deepEqual(t.server.rtc.media.sfu.find(t.app.sdkAppId, room, 'm-str-blocked', 'main')?.blocked, { audio: false, video: false });
+    assert.deepEqual(suite.t.server.rtc.media.sfu.find(suite.t.app.sdkAppId, room, 'm-str-blocked', 'main')?.blocked, { audio: false, video: false });
   });
 
   it('a screen share is the sub stream: video only, its own bits, received apart from main', async () => {

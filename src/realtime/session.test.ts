@@ -45,6 +45,14 @@ describe('/rtc sessions', () => {
    */
   const quiet = () => until(() => t.server.rtc.size === open.filter((c) => c.ws.readyState === c.ws.OPEN).length);
 
+  /** Cuts a client's connection without a goodbye and waits until the server has let it go (its session stays). */
+  const drop = async (c: RtcTestClient) => {
+    const conns = t.server.rtc.size;
+    c.ws.terminate();
+    await c.closed;
+    await until(() => t.server.rtc.size === conns - 1);
+  };
+
   before(async () => {
     t = await startTestServer();
   });
@@ -71,10 +79,7 @@ describe('/rtc sessions', () => {
     await quiet();
     mock.timers.enable({ apis: ['setTimeout'] });
     try {
-      const conns = t.server.rtc.size;
-      a.ws.terminate();
-      await a.closed;
-      await until(() => t.server.rtc.size === conns - 1);
+      await drop(a);
       // While a is away, b talks: the messages wait in a's session.
       assert.equal((await b.request('room.message', { roomId: 5151, data: 'one' })).delivered, 1);
       assert.equal((await b.request('room.message', { roomId: 5151, data: 'two' })).delivered, 1);
@@ -104,10 +109,7 @@ describe('/rtc sessions', () => {
     await quiet();
     mock.timers.enable({ apis: ['setTimeout'] });
     try {
-      const conns = t.server.rtc.size;
-      a.ws.terminate();
-      await a.closed;
-      await until(() => t.server.rtc.size === conns - 1);
+      await drop(a);
       mock.timers.tick(RESUME_GRACE_MS);
       const left = await b.event('room.userLeave');
       assert.deepEqual(left, { v: 1, type: 'room.userLeave', room: { roomId: 5252 }, userId: 'ga', reason: 'disconnected' });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -7,6 +7,7 @@ import { canonicalHeaders, canonicalRequest, sha256Hex, stringToSign, tc3Signatu
 import { cloudActions } from '../../src/gateways/cloud-api/actions.ts';
 import { isCloudApiRequest } from '../../src/gateways/cloud-api/gateway.ts';
 import { IOT_REGIONS } from '../../src/gateways/cloud-api/iotexplorer.ts';
+import { rawRequest, type RawReply } from '../helpers/raw-http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // Cloud API 3.0 gateway fuzzing: random methods, paths, common headers, TC3 / v1 signatures (valid half the time) and
@@ -30,26 +31,9 @@ async function populateRooms(): Promise<void> {
   for (const strRoomId of LIVE_STR_ROOMS) for (const u of ['u1', 'u2']) await t.server.trtcRooms.enter(t.app.sdkAppId, { strRoomId }, u);
 }
 
-interface Raw {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-function send(method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const withBody = (method !== 'GET' && method !== 'HEAD') || body.length > 0;
-    const length = withBody ? { 'content-length': String(body.length) } : {};
-    const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error(`no reply within 10 s: ${method} ${path}`)));
-    req.on('error', reject);
-    req.end(withBody ? body : undefined);
-  });
+function send(method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<RawReply> {
+  const withBody = (method !== 'GET' && method !== 'HEAD') || body.length > 0;
+  return withBody ? rawRequest(port, method, path, { ...headers, 'content-length': String(body.length) }, body) : rawRequest(port, method, path, headers);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -486,7 +470,7 @@ function routedToCloud(c: Case): boolean {
 
 const stats = { cloud: 0, rest: 0, ok: 0, tooBig: 0, codes: new Map<string, number>() };
 
-function check(c: Case, r: Raw): void {
+function check(c: Case, r: RawReply): void {
   const where = `${describeCase(c)} → ${r.status} ${r.body.slice(0, 300)}`;
   if (r.status === 400 && headSize(c) > MAX_HEAD - 1024) {
     // Unparseable for Node (431 territory): the server's clientError handler answers a clean 400 with a JSON envelope.
@@ -544,7 +528,7 @@ describe('Cloud API 3.0 gateway fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(anyCase, async (c) => {
         if (++runs % 50 === 0) await populateRooms();
-        let r: Raw;
+        let r: RawReply;
         try {
           r = await send(c.method, c.path, c.headers, c.body);
         } catch (err) {

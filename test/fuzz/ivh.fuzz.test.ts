@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { request, type IncomingHttpHeaders } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -11,6 +10,7 @@ import { IvhCloseCodes, IVH_CHANNEL_PATH } from '../../src/gateways/ivh/channel.
 import { parseQuery } from '../../src/http/body.ts';
 import { IvhErrors } from '../../src/gateways/ivh/errors.ts';
 import { IVH_ECHO_READ_LIMIT } from '../../src/gateways/ivh/gateway.ts';
+import { rawRequest, type RawReply } from '../helpers/raw-http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // AI Digital Human (IVH) fuzzing: the HTTP APIs under /v2/ivh/ with random paths, signed or broken queries and random
@@ -61,26 +61,9 @@ function signedQuery(extra: Record<string, string> = {}, o: { timestamp?: number
   return `${sent.join('&')}&signature=${encodeURIComponent(ivhSignature(o.token ?? t.app.ivh.accessToken, signing))}`;
 }
 
-interface Raw {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-function send(method: string, path: string, body: Buffer): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const withBody = method !== 'GET' && method !== 'HEAD';
-    const headers = withBody ? { 'content-length': String(body.length), 'content-type': 'application/json' } : {};
-    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error(`no reply within 10 s: ${method} ${path}`)));
-    req.on('error', reject);
-    req.end(withBody ? body : undefined);
-  });
+function send(method: string, path: string, body: Buffer): Promise<RawReply> {
+  const withBody = method !== 'GET' && method !== 'HEAD';
+  return withBody ? rawRequest(port, method, path, { 'content-length': String(body.length), 'content-type': 'application/json' }, body) : rawRequest(port, method, path, {});
 }
 
 interface Envelope {
@@ -115,7 +98,7 @@ async function startedSession(userId: string, driverType: 1 | 3, projectId = 'p'
 }
 
 /** Checks the IVH HTTP envelope shape common to every reply. */
-function assertEnvelope(r: Raw, where: string): Envelope {
+function assertEnvelope(r: RawReply, where: string): Envelope {
   assert.equal(r.status, 200, where);
   assert.equal(r.headers['content-type'], 'application/json; charset=utf-8', where);
   const env = JSON.parse(r.body) as Envelope;

@@ -4,6 +4,7 @@ import { AccountsService } from '../../src/services/accounts/accounts-service.ts
 import { AppsService } from '../../src/services/apps/apps-service.ts';
 import { GroupsService } from '../../src/services/chat/groups-service.ts';
 import { MessagesService } from '../../src/services/chat/messages-service.ts';
+import type { MsgElement } from '../../src/services/chat/message.ts';
 import { openStore, type Store, type StoreOptions } from '../../src/store/store.ts';
 import { PG_SKIP, PG_URL, pgSchema } from './pg.ts';
 import { tempDir } from './server.ts';
@@ -67,4 +68,23 @@ export async function openChat(options: StoreOptions): Promise<ChatServices> {
       await store.close();
     },
   };
+}
+
+/** A test's Chat services on a fresh store of `kind`, with `users` imported into `sdkAppId`. */
+export async function freshChat(kind: 'sqlite' | 'postgres', sdkAppId: number, users: string[]): Promise<{ target: ChatTarget; c: ChatServices }> {
+  const target = await chatTarget(kind);
+  const c = await openChat(target.options);
+  await c.accounts.importMany(sdkAppId, users.map((userId) => ({ userId })));
+  return { target, c };
+}
+
+/** Closes a test's Chat services, then removes their store. */
+export async function closeChat(c: ChatServices, target: ChatTarget): Promise<void> {
+  await c.close();
+  await target.cleanup();
+}
+
+/** A message body of one text element. */
+export function textBody(text: string): MsgElement[] {
+  return [{ MsgType: 'TIMTextElem', MsgContent: { Text: text } }];
 }

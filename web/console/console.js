@@ -33,6 +33,11 @@ function fill(id, ...content) {
   document.querySelector(`#${id} .body`).replaceChildren(...content);
 }
 
+/** Fills panel `id` with a table of `items`: a row each, with the attributes `attrs(item)` and the cells `cells(item)`. */
+function fillTable(id, headers, items, attrs, cells, empty) {
+  fill(id, table(headers, items.map((x) => el('tr', attrs(x), ...cells(x))), empty));
+}
+
 function drawSettings(app) {
   const s = app.settings;
   const urls = Object.entries(s.callbackUrls).filter(([, u]) => u);
@@ -50,24 +55,13 @@ function drawSettings(app) {
 }
 
 function drawLive(app) {
-  fill(
-    'live-rooms',
-    table(
-      ['Room', 'Owner', 'Members', 'Seats', 'Messages and gifts'],
-      app.liveRooms.map((r) =>
-        el(
-          'tr',
-          { 'data-room': r.roomId },
-          el('td', {}, el('strong', {}, r.roomId), r.name && r.name !== r.roomId ? el('div', { class: 'muted' }, r.name) : null),
-          el('td', {}, r.owner, r.admins.length ? el('div', { class: 'muted' }, `admins: ${r.admins.join(', ')}`) : null),
-          el('td', { class: 'members' }, r.members.length ? r.members.join(', ') : el('span', { class: 'muted' }, 'nobody'), r.robots.length ? el('div', { class: 'muted' }, `robots: ${r.robots.join(', ')}`) : null),
-          el('td', { class: 'seats' }, r.seats.filter((s) => s.member || s.locked).map((s) => el('div', { 'data-seat': s.index }, `#${s.index} ${s.member || '(empty)'}${s.locked ? ' 🔒' : ''}`)), `${r.seats.length} seats`),
-          el('td', { class: 'recent' }, el('ul', {}, r.recent.map((e) => el('li', { 'data-kind': e.kind }, `${time(e.time)} ${e.text}`))), el('div', { class: 'muted' }, `${r.messages} messages in all`)),
-        ),
-      ),
-      'No live room.',
-    ),
-  );
+  fillTable('live-rooms', ['Room', 'Owner', 'Members', 'Seats', 'Messages and gifts'], app.liveRooms, (r) => ({ 'data-room': r.roomId }), (r) => [
+    el('td', {}, el('strong', {}, r.roomId), r.name && r.name !== r.roomId ? el('div', { class: 'muted' }, r.name) : null),
+    el('td', {}, r.owner, r.admins.length ? el('div', { class: 'muted' }, `admins: ${r.admins.join(', ')}`) : null),
+    el('td', { class: 'members' }, r.members.length ? r.members.join(', ') : el('span', { class: 'muted' }, 'nobody'), r.robots.length ? el('div', { class: 'muted' }, `robots: ${r.robots.join(', ')}`) : null),
+    el('td', { class: 'seats' }, r.seats.filter((s) => s.member || s.locked).map((s) => el('div', { 'data-seat': s.index }, `#${s.index} ${s.member || '(empty)'}${s.locked ? ' 🔒' : ''}`)), `${r.seats.length} seats`),
+    el('td', { class: 'recent' }, el('ul', {}, r.recent.map((e) => el('li', { 'data-kind': e.kind }, `${time(e.time)} ${e.text}`))), el('div', { class: 'muted' }, `${r.messages} messages in all`)),
+  ], 'No live room.');
 }
 
 // ---- Live thumbnails: each stream's video on its own recvonly peer connection (POST api/apps/<id>/previews) ----
@@ -145,98 +139,54 @@ function sweepThumbs() {
 }
 
 function drawTrtc(app) {
-  fill(
-    'trtc-rooms',
-    table(
-      ['Room', 'Members', 'Published streams'],
-      app.trtcRooms.map((r) =>
-        el(
-          'tr',
-          { 'data-room': r.roomId },
-          el('td', {}, el('strong', {}, r.roomId), el('div', { class: 'muted' }, r.numeric ? 'numeric id' : 'string id')),
-          el('td', { class: 'members' }, r.members.map((m) => el('div', { 'data-user': m.userId }, `${m.userId} (${m.role})`))),
-          el(
-            'td',
-            { class: 'streams' },
-            r.streams.length
-              ? r.streams.map((s) =>
-                  el(
-                    'div',
-                    { 'data-user': s.userId, 'data-stream': s.stream },
-                    s.video ? thumb(app, r, s) : null,
-                    `${s.userId} ${s.stream}: ${[s.audio ? 'audio' : '', s.video ? 'video' : ''].filter(Boolean).join(' + ') || 'muted'}, ${s.subscribers} subscriber${s.subscribers === 1 ? '' : 's'}`,
-                  ),
-                )
-              : el('span', { class: 'muted' }, 'none'),
-          ),
-        ),
-      ),
-      'No TRTC room has anyone in it.',
+  fillTable('trtc-rooms', ['Room', 'Members', 'Published streams'], app.trtcRooms, (r) => ({ 'data-room': r.roomId }), (r) => [
+    el('td', {}, el('strong', {}, r.roomId), el('div', { class: 'muted' }, r.numeric ? 'numeric id' : 'string id')),
+    el('td', { class: 'members' }, r.members.map((m) => el('div', { 'data-user': m.userId }, `${m.userId} (${m.role})`))),
+    el(
+      'td',
+      { class: 'streams' },
+      r.streams.length
+        ? r.streams.map((s) =>
+            el(
+              'div',
+              { 'data-user': s.userId, 'data-stream': s.stream },
+              s.video ? thumb(app, r, s) : null,
+              `${s.userId} ${s.stream}: ${[s.audio ? 'audio' : '', s.video ? 'video' : ''].filter(Boolean).join(' + ') || 'muted'}, ${s.subscribers} subscriber${s.subscribers === 1 ? '' : 's'}`,
+            ),
+          )
+        : el('span', { class: 'muted' }, 'none'),
     ),
-  );
+  ], 'No TRTC room has anyone in it.');
 }
 
 const memberText = (c) => c.members.map((m) => `${m.userId} ${m.status === 'Waiting' ? 'ringing' : 'in call'}`).join(', ');
 
 function drawCalls(app) {
-  fill(
-    'calls',
-    table(
-      ['Call', 'Caller', 'Members', 'Since'],
-      app.calls.map((c) =>
-        el(
-          'tr',
-          { 'data-call': c.callId },
-          el('td', {}, c.callId, el('div', { class: 'muted' }, `${c.mediaType} ${c.callType}, room ${c.roomId}`)),
-          el('td', {}, c.caller),
-          el('td', { class: 'members' }, memberText(c)),
-          el('td', {}, time(c.acceptTime || c.startTime), el('div', { class: 'muted' }, c.acceptTime ? 'in progress' : 'ringing')),
-        ),
-      ),
-      'No call is ringing or in progress.',
-    ),
-  );
-  fill(
-    'call-records',
-    table(
-      ['Call', 'Caller', 'Invited', 'Result', 'Duration'],
-      app.callRecords.map((c) =>
-        el(
-          'tr',
-          { 'data-call': c.callId },
-          el('td', {}, c.callId, el('div', { class: 'muted' }, `${c.mediaType}, ${time(c.startTime)}`)),
-          el('td', {}, c.caller),
-          el('td', {}, c.invited.filter((u) => u !== c.caller).join(', ')),
-          el('td', { class: 'result' }, c.result),
-          el('td', {}, c.acceptTime ? seconds(c.endTime - c.acceptTime) : '—'),
-        ),
-      ),
-      'No call has ended in the last 7 days.',
-    ),
-  );
+  fillTable('calls', ['Call', 'Caller', 'Members', 'Since'], app.calls, (c) => ({ 'data-call': c.callId }), (c) => [
+    el('td', {}, c.callId, el('div', { class: 'muted' }, `${c.mediaType} ${c.callType}, room ${c.roomId}`)),
+    el('td', {}, c.caller),
+    el('td', { class: 'members' }, memberText(c)),
+    el('td', {}, time(c.acceptTime || c.startTime), el('div', { class: 'muted' }, c.acceptTime ? 'in progress' : 'ringing')),
+  ], 'No call is ringing or in progress.');
+  fillTable('call-records', ['Call', 'Caller', 'Invited', 'Result', 'Duration'], app.callRecords, (c) => ({ 'data-call': c.callId }), (c) => [
+    el('td', {}, c.callId, el('div', { class: 'muted' }, `${c.mediaType}, ${time(c.startTime)}`)),
+    el('td', {}, c.caller),
+    el('td', {}, c.invited.filter((u) => u !== c.caller).join(', ')),
+    el('td', { class: 'result' }, c.result),
+    el('td', {}, c.acceptTime ? seconds(c.endTime - c.acceptTime) : '—'),
+  ], 'No call has ended in the last 7 days.');
 }
 
 const IVH_STATUS = { 1: 'ready', 2: 'closed', 3: 'preparing', 4: 'create failed' };
 
 function drawDigitalHumans(app) {
-  fill(
-    'digital-humans',
-    table(
-      ['Session', 'Avatar', 'User', 'Status', 'Room'],
-      app.digitalHumans.map((d) =>
-        el(
-          'tr',
-          { 'data-session': d.sessionId },
-          el('td', {}, d.sessionId, el('div', { class: 'muted' }, `${d.protocol}, ${d.driverType}`)),
-          el('td', {}, d.assetKey || d.projectId),
-          el('td', {}, d.userId),
-          el('td', { class: 'status' }, `${IVH_STATUS[d.status] ?? d.status}${d.started ? ', started' : ''}`),
-          el('td', {}, d.room ? `${d.room.roomId} as ${d.room.userId}` : ''),
-        ),
-      ),
-      'No digital-human session in progress.',
-    ),
-  );
+  fillTable('digital-humans', ['Session', 'Avatar', 'User', 'Status', 'Room'], app.digitalHumans, (d) => ({ 'data-session': d.sessionId }), (d) => [
+    el('td', {}, d.sessionId, el('div', { class: 'muted' }, `${d.protocol}, ${d.driverType}`)),
+    el('td', {}, d.assetKey || d.projectId),
+    el('td', {}, d.userId),
+    el('td', { class: 'status' }, `${IVH_STATUS[d.status] ?? d.status}${d.started ? ', started' : ''}`),
+    el('td', {}, d.room ? `${d.room.roomId} as ${d.room.userId}` : ''),
+  ], 'No digital-human session in progress.');
 }
 
 async function retry(sdkAppId, id, button) {
@@ -250,31 +200,20 @@ async function retry(sdkAppId, id, button) {
 }
 
 function drawCallbacks(app) {
-  fill(
-    'callbacks',
-    table(
-      ['#', 'Command', 'Status', 'Attempts', 'Last HTTP status', 'Each attempt', 'Queued', ''],
-      app.callbacks.map((c) =>
-        el(
-          'tr',
-          { 'data-callback': c.id, 'data-status': c.status },
-          el('td', {}, c.id),
-          el('td', { title: c.body }, c.command),
-          el('td', { class: `status status-${c.status}` }, c.status, c.nextAttemptAt ? el('div', { class: 'muted' }, `next ${time(c.nextAttemptAt)}`) : null),
-          el('td', { class: 'attempts' }, c.attempts),
-          el('td', { class: 'last' }, c.lastStatus ? String(c.lastStatus) : '—', c.lastError ? el('div', { class: 'muted' }, c.lastError) : null),
-          el(
-            'td',
-            { class: 'history' },
-            el('ol', {}, c.attemptLog.map((a) => el('li', { 'data-attempt': a.attempt }, `${time(a.at)} ${a.status ? `HTTP ${a.status}` : 'no reply'}${a.error && a.error !== `HTTP ${a.status}` ? ` (${a.error})` : ''}, ${a.durationMs} ms`))),
-          ),
-          el('td', {}, time(c.createdAt)),
-          el('td', {}, c.status === 'delivered' ? '' : el('button', { type: 'button', class: 'retry', onclick: (ev) => void retry(app.sdkAppId, c.id, ev.currentTarget) }, 'Retry now')),
-        ),
-      ),
-      'No callback yet.',
+  fillTable('callbacks', ['#', 'Command', 'Status', 'Attempts', 'Last HTTP status', 'Each attempt', 'Queued', ''], app.callbacks, (c) => ({ 'data-callback': c.id, 'data-status': c.status }), (c) => [
+    el('td', {}, c.id),
+    el('td', { title: c.body }, c.command),
+    el('td', { class: `status status-${c.status}` }, c.status, c.nextAttemptAt ? el('div', { class: 'muted' }, `next ${time(c.nextAttemptAt)}`) : null),
+    el('td', { class: 'attempts' }, c.attempts),
+    el('td', { class: 'last' }, c.lastStatus ? String(c.lastStatus) : '—', c.lastError ? el('div', { class: 'muted' }, c.lastError) : null),
+    el(
+      'td',
+      { class: 'history' },
+      el('ol', {}, c.attemptLog.map((a) => el('li', { 'data-attempt': a.attempt }, `${time(a.at)} ${a.status ? `HTTP ${a.status}` : 'no reply'}${a.error && a.error !== `HTTP ${a.status}` ? ` (${a.error})` : ''}, ${a.durationMs} ms`))),
     ),
-  );
+    el('td', {}, time(c.createdAt)),
+    el('td', {}, c.status === 'delivered' ? '' : el('button', { type: 'button', class: 'retry', onclick: (ev) => void retry(app.sdkAppId, c.id, ev.currentTarget) }, 'Retry now')),
+  ], 'No callback yet.');
 }
 
 function draw() {

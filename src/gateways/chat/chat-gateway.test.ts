@@ -2,34 +2,18 @@
 // tickets, framing and compression, bad input, kicks, and the call engine's envelope.
 import assert from 'node:assert/strict';
 import { purchaseBitsOf } from '../../cli/setting-changes.ts';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { genUserSig } from '../../auth/usersig.ts';
-import { ChatWsClient } from '../../../test/helpers/chat-ws-client.ts';
-import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { chatSuite } from '../../../test/helpers/chat-suite.ts';
+import type { ChatWsClient } from '../../../test/helpers/chat-ws-client.ts';
 import { isChatWsPath } from './chat-gateway.ts';
 
 describe('Chat gateway', () => {
-  let t: TestServer;
-  const clients: ChatWsClient[] = [];
-  before(async () => {
-    t = await startTestServer();
-  });
-  after(async () => {
-    clients.forEach((c) => c.close());
-    await t.close();
-  });
+  const suite = chatSuite();
   const sig = (userId: string, o: { expire?: number; key?: string; sdkAppId?: number } = {}) =>
-    genUserSig({ sdkAppId: o.sdkAppId ?? t.app.sdkAppId, secretKey: o.key ?? t.app.secretKey, userId, expire: o.expire ?? 3600 });
-  const open = async (opts: { compress?: boolean; path?: string; sdkAppId?: number | string } = {}) => {
-    const c = await ChatWsClient.open(t.server.url, opts.sdkAppId ?? t.app.sdkAppId, opts);
-    clients.push(c);
-    return c;
-  };
-  const user = async (userId: string) => {
-    const c = await open();
-    assert.equal((await c.login(userId, sig(userId))).ErrorCode, 0);
-    return c;
-  };
+    genUserSig({ sdkAppId: o.sdkAppId ?? suite.t.app.sdkAppId, secretKey: o.key ?? suite.t.app.secretKey, userId, expire: o.expire ?? 3600 });
+  const open = suite.open;
+  const user = (userId: string) => suite.login(userId);
 
   it('accepts the SDK URL under any proxyServer base, /binfo or /info, with its query', () => {
     assert.equal(isChatWsPath('/chat/binfo?sdkappid=1&instanceid=x&random=1'), true);
@@ -50,10 +34,10 @@ describe('Chat gateway', () => {
     assert.equal(r.HelloInterval, 120);
     assert.ok(Math.abs(Number(r.TimeStamp) - Date.now() / 1000) < 5);
     assert.equal(r.PurchaseBits, '1'.repeat(64));
-    assert.equal(await t.server.accounts.exists(t.app.sdkAppId, 'gw-login'), true);
+    assert.equal(await suite.t.server.accounts.exists(suite.t.app.sdkAppId, 'gw-login'), true);
     const hb = await c.request('heartbeat.alive', {});
     assert.equal(hb.ErrorCode, 0);
-    const bits = await c.request('im_sdk_config_mgr.fetch_imsdk_purchase_bitsv2', { uint32_sdkappid: t.app.sdkAppId });
+    const bits = await c.request('im_sdk_config_mgr.fetch_imsdk_purchase_bitsv2', { uint32_sdkappid: suite.t.app.sdkAppId });
     assert.equal(bits.int32_error_code, 0);
     assert.equal(bits.str_purchase_bits, '1'.repeat(64));
   });
@@ -90,7 +74,7 @@ describe('Chat gateway', () => {
     assert.equal((await u.request('no_such.command', {})).ErrorCode, 60018);
     assert.equal((await u.request('openim.getmsg', { Cookie: '' })).ErrorCode, 0);
     // Counted by servcmd and code; a servcmd the gateway does not know is counted as unknown.
-    const text = await (await fetch(`${t.server.url}/metrics`)).text();
+    const text = await (await fetch(`${suite.t.server.url}/metrics`)).text();
     assert.match(text, /trtcd_requests_total\{family="chat",command="openim\.getmsg",code="0"\} [1-9]/);
     assert.match(text, /trtcd_requests_total\{family="chat",command="openim\.getmsg",code="20002"\} [1-9]/);
     assert.match(text, /trtcd_requests_total\{family="chat",command="unknown",code="60018"\} [1-9]/);
@@ -102,7 +86,7 @@ describe('Chat gateway', () => {
     const again = await open();
     const r = await again.request('im_open_status.wslogin', { State: 'Online' }, { a2: first.a2, tinyid: first.tinyId });
     assert.equal(r.ErrorCode, 0, JSON.stringify(r));
-    const app2 = await t.server.apps.create();
+    const app2 = await suite.t.server.apps.create();
     const elsewhere = await open({ sdkAppId: app2.sdkAppId });
     assert.equal((await elsewhere.request('im_open_status.wslogin', {}, { a2: first.a2 })).ErrorCode, 20002, 'a ticket is only good for its app');
   });
@@ -143,19 +127,19 @@ describe('Chat gateway', () => {
     const item = (kick.body.EventArray as Array<{ C2cNotifyMsgArray: Array<{ KickoutMsgNotify: { KickType: number } }> }>)[0]!.C2cNotifyMsgArray[0]!;
     assert.equal(item.KickoutMsgNotify.KickType, 1);
     assert.equal((await first.request('openim.getmsg', { Cookie: '' })).ErrorCode, 20002, 'the kicked instance is logged out');
-    await t.server.apps.update(t.app.sdkAppId, { 'chat.webInstances': 2 });
+    await suite.t.server.apps.update(suite.t.app.sdkAppId, { 'chat.webInstances': 2 });
     try {
       const a = await user('gw-multi');
       await user('gw-multi');
       assert.equal((await a.request('openim.getmsg', { Cookie: '' })).ErrorCode, 0);
       assert.equal(a.frames.some((f) => f.head.servcmd === 'im_open_status.stat_forceoffline'), false);
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, { 'chat.webInstances': 1 });
+      await suite.t.server.apps.update(suite.t.app.sdkAppId, { 'chat.webInstances': 1 });
     }
   });
 
   it('announces the app\'s package bits (chat.purchaseBits) at login', async () => {
-    await t.server.apps.update(t.app.sdkAppId, { 'chat.purchaseBits': purchaseBitsOf('17') });
+    await suite.t.server.apps.update(suite.t.app.sdkAppId, { 'chat.purchaseBits': purchaseBitsOf('17') });
     try {
       const c = await open();
       const r = await c.login('gw-bits', sig('gw-bits'));
@@ -163,7 +147,7 @@ describe('Chat gateway', () => {
       assert.equal(String(r.PurchaseBits).at(-17), '0', 'bit 16 off');
       assert.equal(String(r.PurchaseBits).at(-18), '1', 'bit 17 on');
     } finally {
-      await t.server.apps.update(t.app.sdkAppId, { 'chat.purchaseBits': purchaseBitsOf('all') });
+      await suite.t.server.apps.update(suite.t.app.sdkAppId, { 'chat.purchaseBits': purchaseBitsOf('all') });
     }
   });
 

@@ -2,10 +2,9 @@
 // (recentcontact.page_get), unread counts at login (openim.getmsg), history (openim.getroammsg) and read marks
 // (openim.msgreaded, openim.get_peer_read_time), on a real server over real WebSockets.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { genUserSig } from '../../auth/usersig.ts';
-import { ChatWsClient } from '../../../test/helpers/chat-ws-client.ts';
-import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { describe, it } from 'node:test';
+import { chatSuite } from '../../../test/helpers/chat-suite.ts';
+import type { ChatWsClient } from '../../../test/helpers/chat-ws-client.ts';
 import { CONV_PAGE } from './conversation-commands.ts';
 import { ChatErrors } from './errors.ts';
 
@@ -38,22 +37,8 @@ const sessions = (r: Body) => r.SessionItem as Array<Record<string, unknown>>;
 const now = () => Math.floor(Date.now() / 1000);
 
 describe('Chat gateway: conversations, history and read marks', () => {
-  let t: TestServer;
-  const clients: ChatWsClient[] = [];
-  before(async () => {
-    t = await startTestServer();
-  });
-  after(async () => {
-    clients.forEach((c) => c.close());
-    await t.close();
-  });
-  const user = async (userId: string) => {
-    const c = await ChatWsClient.open(t.server.url, t.app.sdkAppId);
-    clients.push(c);
-    const r = await c.login(userId, genUserSig({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId, expire: 3600 }));
-    assert.equal(r.ErrorCode, 0);
-    return c;
-  };
+  const suite = chatSuite();
+  const user = (userId: string) => suite.login(userId);
   const ok = async (c: ChatWsClient, servcmd: string, body: unknown) => {
     const r = await c.request(servcmd, body);
     assert.equal(r.ErrorCode, 0, `${servcmd}: ${JSON.stringify(r)}`);
@@ -62,9 +47,9 @@ describe('Chat gateway: conversations, history and read marks', () => {
   const send = (c: ChatWsClient, to: string, text: string) => ok(c, 'openim.sendmsg', { To_Account: to, MsgBody: [{ MsgType: 'TIMTextElem', MsgContent: { Text: text } }] });
   // Many messages at once go through the service: a socket may send at most 100 frames a second.
   const stored = (from: string, to: string, text: string) =>
-    t.server.messages.sendC2C({ sdkAppId: t.app.sdkAppId, from, to, body: [{ MsgType: 'TIMTextElem', MsgContent: { Text: text } }] });
+    suite.t.server.messages.sendC2C({ sdkAppId: suite.t.app.sdkAppId, from, to, body: [{ MsgType: 'TIMTextElem', MsgContent: { Text: text } }] });
   const imported = async (...userIds: string[]) => {
-    for (let i = 0; i < userIds.length; i += 100) await t.server.accounts.importMany(t.app.sdkAppId, userIds.slice(i, i + 100).map((userId) => ({ userId })));
+    for (let i = 0; i < userIds.length; i += 100) await suite.t.server.accounts.importMany(suite.t.app.sdkAppId, userIds.slice(i, i + 100).map((userId) => ({ userId })));
   };
 
   it('offline messages: the conversation is listed with its last message, unread counts come with getmsg, history pages back, msgreaded clears them', async () => {

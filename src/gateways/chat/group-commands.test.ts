@@ -2,10 +2,9 @@
 // dismissing and profile changes with Tencent's role rules and 100xx codes, and the group tips / system notices that
 // reach the other members' sockets.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { genUserSig } from '../../auth/usersig.ts';
-import { ChatWsClient, type ChatFrame } from '../../../test/helpers/chat-ws-client.ts';
-import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { describe, it } from 'node:test';
+import { chatSuite } from '../../../test/helpers/chat-suite.ts';
+import type { ChatFrame, ChatWsClient } from '../../../test/helpers/chat-ws-client.ts';
 
 interface TipItem {
   From_Account: string;
@@ -28,22 +27,8 @@ const TIPS = 6;
 const NOTICE = 5;
 
 describe('Chat group commands', () => {
-  let t: TestServer;
-  const clients: ChatWsClient[] = [];
-  before(async () => {
-    t = await startTestServer();
-  });
-  after(async () => {
-    clients.forEach((c) => c.close());
-    await t.close();
-  });
-  const sig = (userId: string, sdkAppId = t.app.sdkAppId, key = t.app.secretKey) => genUserSig({ sdkAppId, secretKey: key, userId, expire: 3600 });
-  const user = async (userId: string, app = t.app) => {
-    const c = await ChatWsClient.open(t.server.url, app.sdkAppId);
-    clients.push(c);
-    assert.equal((await c.login(userId, sig(userId, app.sdkAppId, app.secretKey))).ErrorCode, 0);
-    return c;
-  };
+  const suite = chatSuite();
+  const user = (userId: string, app?: { sdkAppId: number; secretKey: string }) => suite.login(userId, app);
   const req = (c: ChatWsClient, cmd: string, body: unknown) => c.request(`group_open_http_svc.${cmd}`, body);
   const ok = async (c: ChatWsClient, cmd: string, body: unknown) => {
     const r = await req(c, cmd, body);
@@ -79,7 +64,7 @@ describe('Chat group commands', () => {
     assert.equal(await code(outsider, 'get_specified_group_member_info', { GroupId: id, Member_List_Account: ['gc-l1'] }), 10007);
     assert.equal(await code(a!, 'get_group_member_info', { GroupId: 'gc-no-such-group', Limit: 15, Offset: 0 }), 10010);
     // The same GroupId seen from another app: no such group there.
-    const app2 = await t.server.apps.create();
+    const app2 = await suite.t.server.apps.create();
     const elsewhere = await user('gc-l1', app2);
     for (const [cmd, body] of [
       ['get_group_member_info', { GroupId: id, Limit: 15, Offset: 0 }],
@@ -153,7 +138,7 @@ describe('Chat group commands', () => {
 
     // A Public group with an admin (made through REST): the admin removes members, not admins or the owner.
     const [, , , d] = [await user('gc-r4'), await user('gc-r5'), await user('gc-r6'), await user('gc-r7')];
-    const made = await t.rest('group_open_http_svc/create_group', {
+    const made = await suite.t.rest('group_open_http_svc/create_group', {
       Owner_Account: 'gc-r1',
       Type: 'Public',
       Name: 'with admins',
@@ -189,8 +174,8 @@ describe('Chat group commands', () => {
     assert.deepEqual(await members(b, work), ['gc-q2:Member']);
     const info = (await b.request('group_open_http_svc.get_group_self_member_info', { GroupIdList: [work] })).GroupInfo as Array<{ Owner_Account: string; MemberNum: number }>;
     assert.deepEqual([info[0]!.Owner_Account, info[0]!.MemberNum], ['', 1]);
-    assert.equal(t.server.groups.get(t.app.sdkAppId, work).owner, '');
-    assert.equal((await t.server.store.chat.group(t.app.sdkAppId, work))?.owner, '', 'written through');
+    assert.equal(suite.t.server.groups.get(suite.t.app.sdkAppId, work).owner, '');
+    assert.equal((await suite.t.server.store.chat.group(suite.t.app.sdkAppId, work))?.owner, '', 'written through');
   });
 
   it('dismisses: the owner, not of a Work group; members get the notice and can no longer send (10010)', async () => {
@@ -235,10 +220,10 @@ describe('Chat group commands', () => {
     assert.equal(tip.MsgBody.Operator_Account, 'gc-u1');
     const info = ((await b.request('group_open_http_svc.get_group_self_member_info', { GroupIdList: [pub] })).GroupInfo as Array<Record<string, unknown>>)[0]!;
     assert.deepEqual([info.Name, info.Notification, info.FaceUrl, info.ApplyJoinOption, info.Introduction], ['Renamed', 'read me', 'https://x.example/f.png', 'FreeAccess', '']);
-    const g = t.server.groups.get(t.app.sdkAppId, pub);
+    const g = suite.t.server.groups.get(suite.t.app.sdkAppId, pub);
     assert.equal(g.infoSeq, 2);
     // Written through: a reload from the store sees the change.
-    assert.equal((await t.server.store.chat.group(t.app.sdkAppId, pub))?.name, 'Renamed');
+    assert.equal((await suite.t.server.store.chat.group(suite.t.app.sdkAppId, pub))?.name, 'Renamed');
     assert.equal(await code(a, 'modify_group_base_info', { GroupId: pub, Name: 'x'.repeat(101) }), 10004, 'over 100 bytes');
     assert.equal(await code(a, 'modify_group_base_info', { GroupId: pub, Name: '' }), 10004);
     assert.equal(await code(a, 'modify_group_base_info', { GroupId: pub, ApplyJoinOption: 'Whenever' }), 10004);
@@ -248,7 +233,7 @@ describe('Chat group commands', () => {
     const work = await create(a, 'Private', ['gc-u2']);
     await ok(b, 'modify_group_base_info', { GroupId: work, Introduction: 'by a member' });
     assert.deepEqual((await waitTip(a, TIPS, 6, work)).MsgBody.MsgGroupNewInfo, { GroupIntroduction: 'by a member' });
-    assert.equal(t.server.groups.get(t.app.sdkAppId, work).introduction, 'by a member');
+    assert.equal(suite.t.server.groups.get(suite.t.app.sdkAppId, work).introduction, 'by a member');
     assert.equal(await code(b, 'modify_group_base_info', { GroupId: work, ApplyJoinOption: 'FreeAccess' }), 10004);
   });
 

@@ -2,7 +2,7 @@
 // not keep (friends, blocklists, conversation groups, profiles beyond the nick) get the empty answers the SDK
 // takes for "none" (docs/chat-and-calls.md "What works").
 import { Type } from '@sinclair/typebox';
-import { wireGroupType, type C2CMessage, type Group, type GroupMessage, type GroupType, type MsgElement } from '../../services/chat/message.ts';
+import { groupMessageFields, wireGroupProfile, wireGroupType, type C2CMessage, type Group, type GroupMessage, type GroupType, type MsgElement } from '../../services/chat/message.ts';
 import type { GroupsService } from '../../services/chat/groups-service.ts';
 import type { MessagesService } from '../../services/chat/messages-service.ts';
 import { tinyIdOf } from '../trtc-sdk/protocol.ts';
@@ -90,13 +90,7 @@ function groupView(g: Group, userId: string): Record<string, unknown> {
   return {
     GroupId: g.groupId,
     ErrorCode: 0,
-    Type: wireGroupType(g.type),
-    Name: g.name,
-    Introduction: g.introduction,
-    Notification: g.notification,
-    FaceUrl: g.faceUrl,
-    Owner_Account: g.owner,
-    CreateTime: g.createTime,
+    ...wireGroupProfile(g),
     InfoSeq: 1,
     LastInfoTime: g.createTime,
     LastMsgTime: now,
@@ -255,19 +249,7 @@ export function imCommands(d: ImDeps): ChatCommandTable {
       }),
       async (s, b) => {
         self(s, b.From_Account);
-        const m = await withRefusals(REFUSALS, () =>
-          d.groups.sendMessage({
-            sdkAppId: s.sdkAppId,
-            groupId: b.GroupId,
-            from: s.userId,
-            random: b.Random,
-            clientSeq: b.ClientSeq,
-            body: b.MsgBody as MsgElement[],
-            cloudCustomData: b.CloudCustomData,
-            priority: b.MsgPriority,
-            onlineOnly: b.OnlineOnlyFlag === 1,
-          }),
-        );
+        const m = await withRefusals(REFUSALS, () => d.groups.sendMessage({ sdkAppId: s.sdkAppId, from: s.userId, clientSeq: b.ClientSeq, ...groupMessageFields(b) }));
         return { MsgTime: m.time, MsgSeq: m.seq };
       },
     ),

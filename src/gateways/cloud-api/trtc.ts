@@ -52,6 +52,12 @@ function window(start: number, end: number, maxWindow: number): void {
   if (end - start > maxWindow) throw new GatewayError(CloudErrors.QUERY_SCALE_OVERSIZE, `the query window is longer than ${maxWindow} s`);
 }
 
+/** PageNumber and PageSize of the history queries (see `paging`). */
+const pageParams = {
+  PageNumber: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PAGE_NUMBER })),
+  PageSize: Type.Optional(Type.Integer()),
+};
+
 /**
  * The page asked for. The pages say "PageNumber和PageSize 其中一个不填均默认返回10条数据" (6 for DescribeUserInfo): when
  * either is left out the first page of the default size is returned, whatever the other one says.
@@ -132,8 +138,7 @@ export const trtcActions: ActionTable = {
         StartTime: Type.Integer(),
         EndTime: Type.Integer(),
         RoomId: Type.Optional(Type.String()),
-        PageNumber: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PAGE_NUMBER })),
-        PageSize: Type.Optional(Type.Integer()),
+        ...pageParams,
       },
       strict,
     ),
@@ -164,8 +169,7 @@ export const trtcActions: ActionTable = {
         EndTime: Type.Integer(),
         SdkAppId: Type.Integer(),
         UserIds: Type.Optional(Type.Array(Type.String())),
-        PageNumber: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_PAGE_NUMBER })),
-        PageSize: Type.Optional(Type.Integer()),
+        ...pageParams,
       },
       strict,
     ),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, mock } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { concurrentCodes, freezeClock, withFreshServer } from './testkit.ts';
 
 let t: TestServer;
 before(async () => {
@@ -40,9 +41,8 @@ describe('account_import', () => {
     assert.equal((await t.rest(`${svc}/account_import`, { UserID: 'p1', Nick: 'n'.repeat(500) })).ErrorCode, 0);
   });
 
-  it('refuses a new account past the app account limit with 70398, but re-imports existing ones', async () => {
-    const fresh = await startTestServer();
-    try {
+  it('refuses a new account past the app account limit with 70398, but re-imports existing ones', () =>
+    withFreshServer(async (fresh) => {
       await fresh.server.apps.update(fresh.app.sdkAppId, { accountLimit: 3 });
       // The administrator account already takes one place.
       assert.equal((await fresh.rest(`${svc}/account_import`, { UserID: 'a' })).ErrorCode, 0);
@@ -52,10 +52,7 @@ describe('account_import', () => {
       const multi = await fresh.rest(`${svc}/multiaccount_import`, { Accounts: ['a', 'd', 'e'] });
       assert.equal(multi.ErrorCode, 0);
       assert.deepEqual(multi.FailAccounts, ['d', 'e']);
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 });
 
 describe('multiaccount_import', () => {
@@ -138,8 +135,7 @@ describe('account_check', () => {
 });
 
 describe('account API rate limits (rateLimits=tencent)', () => {
-  before(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() }));
-  after(() => mock.timers.reset());
+  freezeClock();
 
   const cases: Array<[string, number, (i: number) => unknown]> = [
     ['account_import', 200, (i) => ({ UserID: `rl_${i}` })],
@@ -148,15 +144,11 @@ describe('account API rate limits (rateLimits=tencent)', () => {
     ['account_check', 100, (i) => ({ CheckItem: [{ UserID: `rlc_${i}` }] })],
   ];
   for (const [command, limit, body] of cases) {
-    it(`${command}: ${limit} calls per second, then 60007`, async () => {
-      const fresh = await startTestServer();
-      try {
-        const codes = await Promise.all(Array.from({ length: limit + 5 }, (_, i) => fresh.rest(`${svc}/${command}`, body(i)).then((e) => e.ErrorCode as number)));
+    it(`${command}: ${limit} calls per second, then 60007`, () =>
+      withFreshServer(async (fresh) => {
+        const codes = await concurrentCodes(fresh, `${svc}/${command}`, body, limit + 5);
         assert.equal(codes.filter((c) => c === 0).length, limit);
         assert.equal(codes.filter((c) => c === 60007).length, 5);
-      } finally {
-        await fresh.close();
-      }
-    });
+      }));
   }
 });

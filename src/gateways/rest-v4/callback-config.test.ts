@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it, mock } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import TLSSigAPIv2 from 'tls-sig-api-v2';
 import { callbackSign } from '../../auth/callback-sign.ts';
 import { MAX_CALLBACK_URL_CHARS, parseSettings } from '../../services/apps/settings.ts';
 import { CALL_CALLBACK_COMMANDS, GIFT_NON_BLOCKING_COMMAND, LIVE_CALLBACK_COMMANDS, MAX_CALLBACK_COMMANDS } from '../../webhooks/callback-config.ts';
 import { startReceiver, type Receiver } from '../../../test/helpers/receiver.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { concurrentCodes, ENVELOPE, expectCode, freezeClock, withFreshServer, type Envelope } from './testkit.ts';
 
 const CALL_SET = 'call_config/set_callback';
 const CALL_GET = 'call_config/get_callback';
@@ -14,14 +15,11 @@ const LIVE_SET = 'live_config/set_callback';
 const LIVE_GET = 'live_config/get_callback';
 const LIVE_UPDATE = 'live_config/update_callback';
 const LIVE_DELETE = 'live_config/delete_callback';
-const ENVELOPE = ['ActionStatus', 'ErrorInfo', 'ErrorCode', 'RequestId'];
 
 /** The set_callback sample of https://trtc.io/document/68938. */
 const CALL_SAMPLE = { Url: 'http://www.example.com/callback', CallbackCommandList: ['Call.CallbackAfterStartCall', 'Call.CallbackAfterEndCall', 'Call.CallbackAfterMemberChanged'] };
 /** The set_callback sample of https://tencentcloud.com/document/product/647/64420. */
 const LIVE_SAMPLE = { Url: 'http://www.example.com/callback', CallbackCommandList: ['Live.CallbackAfterCreateRoom', 'Live.CallbackAfterDestroyRoom', 'Live.CallbackAfterMemberStateChanged'] };
-
-type Envelope = Record<string, unknown>;
 
 let t: TestServer;
 let rx: Receiver;
@@ -31,14 +29,6 @@ let adminSig: string;
 /** POSTs a command as the app's administrator, signed by the official library (query fields overridable). */
 function rest(command: string, body: unknown, query: Record<string, string | undefined> = {}): Promise<Envelope> {
   return t.rest(command, body, { usersig: adminSig, ...query });
-}
-
-function expectCode(env: Envelope, code: number, what = ''): Envelope {
-  assert.equal(env.ErrorCode, code, `${what}: ${JSON.stringify(env)}`);
-  assert.equal(env.ActionStatus, code === 0 ? 'OK' : 'FAIL', what);
-  assert.match(String(env.RequestId), /^Id-[0-9a-f]{32}-O-Seq-\d+$/, what);
-  if (code === 0) assert.equal(env.ErrorInfo, '', what);
-  return env;
 }
 
 async function expectError(command: string, body: unknown, code: number, info: RegExp, query: Record<string, string | undefined> = {}): Promise<void> {
@@ -308,19 +298,14 @@ describe('the CLI shortcut callback.url', () => {
 
 // https://trtc.io/document/68938 etc.: "Maximum calling frequency: 200 times per second".
 describe('rate limits: 200/s per command', () => {
-  before(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() }));
-  after(() => mock.timers.reset());
+  freezeClock();
 
-  it('205 concurrent requests: 200 pass, 5 get 60007', async () => {
-    const fresh = await startTestServer();
-    try {
+  it('205 concurrent requests: 200 pass, 5 get 60007', () =>
+    withFreshServer(async (fresh) => {
       for (const command of [CALL_GET, LIVE_GET]) {
-        const codes = await Promise.all(Array.from({ length: 205 }, () => fresh.rest(command, {}).then((e) => e.ErrorCode as number)));
+        const codes = await concurrentCodes(fresh, command, {}, 205);
         assert.equal(codes.filter((c) => c === 100301).length, 200, command);
         assert.equal(codes.filter((c) => c === 60007).length, 5, command);
       }
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { CALLEE_BUSY_RESULT_CODE, MAX_CALLEES, MAX_USER_DATA_BYTES } from './calls.ts';
+import { concurrentCodes, ENVELOPE, expectCodeAndInfo, freezeClock, importAccounts, withFreshServer } from './testkit.ts';
 
 const GET_CALL_INFO = 'call_engine_http_srv/get_call_info';
 const END_CALL = 'call_engine_http_srv/end_call';
@@ -10,7 +11,6 @@ const RECORD = 'call_record_http_srv/get_record_by_callid';
 const FILTER = 'call_record_http_srv/get_record_by_filter';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const ENVELOPE = ['ActionStatus', 'ErrorInfo', 'ErrorCode', 'RequestId'];
 
 /** The documented start_call_by_robot sample body (https://trtc.io/document/74505). */
 const SAMPLE = {
@@ -21,7 +21,6 @@ const SAMPLE = {
   CallInfo: { MediaType: 'Audio', RoomIdType: 2, RoomId: 'roomid-1234' },
 };
 
-type Envelope = Record<string, unknown>;
 interface CallRecord {
   CallId: string;
   Caller_Account: string;
@@ -36,38 +35,22 @@ interface CallRecord {
   RoomIdType: number;
 }
 
-async function importAccounts(s: TestServer, accounts: string[]): Promise<void> {
-  const env = await s.rest('im_open_login_svc/multiaccount_import', { Accounts: accounts });
-  assert.equal(env.ErrorCode, 0);
-  assert.deepEqual(env.FailAccounts, []);
-}
-
-/** Asserts the common envelope and its success or failure code; returns the envelope. */
-function expectCode(env: Envelope, code: number, what = ''): Envelope {
-  assert.equal(env.ErrorCode, code, `${what}: ${JSON.stringify(env)}`);
-  assert.equal(env.ActionStatus, code === 0 ? 'OK' : 'FAIL', what);
-  assert.equal(typeof env.ErrorInfo, 'string', what);
-  assert.match(String(env.RequestId), /^Id-[0-9a-f]{32}-O-Seq-\d+$/, what);
-  if (code === 0) assert.equal(env.ErrorInfo, '', what);
-  return env;
-}
-
 /** Asserts a 101002 whose ErrorInfo mentions `field`. */
 async function expectInvalid(s: TestServer, command: string, body: unknown, field: RegExp): Promise<void> {
   const env = await s.rest(command, body);
   const what = `${command} ${JSON.stringify(body)}`;
-  expectCode(env, 101002, what);
+  expectCodeAndInfo(env, 101002, what);
   assert.match(String(env.ErrorInfo), field, `${what}: ErrorInfo ${String(env.ErrorInfo)}`);
 }
 
 async function startCall(s: TestServer, body: Record<string, unknown>): Promise<{ callId: string; result: Array<{ Callee_Account: string; ResultCode: number }> }> {
-  const env = expectCode(await s.rest(START, body), 0, JSON.stringify(body));
+  const env = expectCodeAndInfo(await s.rest(START, body), 0, JSON.stringify(body));
   const r = env.Response as { CallId: string; CallResult: Array<{ Callee_Account: string; ResultCode: number }> };
   return { callId: r.CallId, result: r.CallResult };
 }
 
 async function record(s: TestServer, callId: string): Promise<CallRecord> {
-  const env = expectCode(await s.rest(RECORD, { CallId: callId }), 0, `record of ${callId}`);
+  const env = expectCodeAndInfo(await s.rest(RECORD, { CallId: callId }), 0, `record of ${callId}`);
   return (env.Response as { CallRecord: CallRecord }).CallRecord;
 }
 
@@ -87,7 +70,7 @@ describe('start_call_by_robot and get_call_info (documented samples)', () => {
   let callId = '';
 
   it('starts the sample call: a UUID CallId and ResultCode 0 for the callee', async () => {
-    const env = expectCode(await t.rest(START, SAMPLE), 0);
+    const env = expectCodeAndInfo(await t.rest(START, SAMPLE), 0);
     assert.deepEqual(Object.keys(env), [...ENVELOPE, 'Response']);
     const r = env.Response as Record<string, unknown>;
     assert.deepEqual(Object.keys(r), ['CallId', 'CallResult']);
@@ -100,11 +83,11 @@ describe('start_call_by_robot and get_call_info (documented samples)', () => {
     const { callId, result } = await startCall(t, { ...SAMPLE, CalleeList_Account: ['user8'], OfflinePushInfo: { PushFlag: 0, Title: 'title', Desc: 'desc', Ext: 'ext' } });
     assert.match(callId, UUID_V4);
     assert.deepEqual(result, [{ Callee_Account: 'user8', ResultCode: 0 }]);
-    expectCode(await t.rest(END_CALL, { CallId: callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 0);
   });
 
   it('get_call_info returns exactly the documented shape', async () => {
-    const env = expectCode(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
+    const env = expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
     assert.deepEqual(Object.keys(env), [...ENVELOPE, 'Response']);
     const r = env.Response as { CallInfo: Record<string, unknown>; UserList: Array<Record<string, unknown>> };
     assert.deepEqual(Object.keys(r), ['CallInfo', 'UserList']);
@@ -118,20 +101,20 @@ describe('start_call_by_robot and get_call_info (documented samples)', () => {
   });
 
   it('has no record while the call is active (101050)', async () => {
-    expectCode(await t.rest(RECORD, { CallId: callId }), 101050);
+    expectCodeAndInfo(await t.rest(RECORD, { CallId: callId }), 101050);
   });
 
   it('end_call answers the plain envelope; the call is then gone (101004) but recorded as Cancel', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const env = expectCode(await t.rest(END_CALL, { CallId: callId }), 0);
+    const env = expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 0);
     assert.deepEqual(Object.keys(env), ENVELOPE);
     const afterS = Math.floor(Date.now() / 1000);
 
-    const info = expectCode(await t.rest(GET_CALL_INFO, { CallId: callId }), 101004);
+    const info = expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: callId }), 101004);
     assert.equal(info.Response, undefined);
-    expectCode(await t.rest(END_CALL, { CallId: callId }), 101004);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 101004);
 
-    const recEnv = expectCode(await t.rest(RECORD, { CallId: callId }), 0);
+    const recEnv = expectCodeAndInfo(await t.rest(RECORD, { CallId: callId }), 0);
     assert.deepEqual(Object.keys(recEnv), [...ENVELOPE, 'Response']);
     const rec = (recEnv.Response as { CallRecord: CallRecord }).CallRecord;
     assert.deepEqual(Object.keys(rec), ['CallId', 'Caller_Account', 'MediaType', 'CallType', 'StartTime', 'EndTime', 'AcceptTime', 'CallResult', 'CalleeList_Account', 'RoomId', 'RoomIdType']);
@@ -152,13 +135,13 @@ describe('start_call_by_robot and get_call_info (documented samples)', () => {
   });
 
   it('get_record_by_callid gives 101050 for an unknown CallId', async () => {
-    expectCode(await t.rest(RECORD, { CallId: '00000000-0000-4000-8000-000000000000' }), 101050);
-    expectCode(await t.rest(RECORD, { CallId: 'no-such-call' }), 101050);
+    expectCodeAndInfo(await t.rest(RECORD, { CallId: '00000000-0000-4000-8000-000000000000' }), 101050);
+    expectCodeAndInfo(await t.rest(RECORD, { CallId: 'no-such-call' }), 101050);
   });
 
   it('get_call_info and end_call give 101004 for an unknown CallId', async () => {
-    expectCode(await t.rest(GET_CALL_INFO, { CallId: '00000000-0000-4000-8000-000000000000' }), 101004);
-    expectCode(await t.rest(END_CALL, { CallId: '00000000-0000-4000-8000-000000000000' }), 101004);
+    expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: '00000000-0000-4000-8000-000000000000' }), 101004);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: '00000000-0000-4000-8000-000000000000' }), 101004);
   });
 });
 
@@ -167,12 +150,12 @@ describe('call lifecycle through the service', () => {
     const { callId } = await startCall(t, robotCall('user2', ['user6']));
     const accepted = await t.server.calls.accept(t.app.sdkAppId, callId, 'user6');
     assert.ok(accepted.acceptTime > 0);
-    const info = expectCode(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
+    const info = expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
     assert.deepEqual((info.Response as { UserList: unknown }).UserList, [
       { User_Account: 'user2', Status: 'Calling' },
       { User_Account: 'user6', Status: 'Calling' },
     ]);
-    expectCode(await t.rest(END_CALL, { CallId: callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 0);
     const rec = await record(t, callId);
     assert.equal(rec.CallResult, 'NormalEnd');
     assert.equal(rec.AcceptTime, Math.floor(accepted.acceptTime / 1000));
@@ -186,8 +169,8 @@ describe('call lifecycle through the service', () => {
   it('a call rejected by its only callee is recorded Reject and is no longer active', async () => {
     const { callId } = await startCall(t, robotCall('user2', ['user6']));
     await t.server.calls.reject(t.app.sdkAppId, callId, 'user6');
-    expectCode(await t.rest(GET_CALL_INFO, { CallId: callId }), 101004);
-    expectCode(await t.rest(END_CALL, { CallId: callId }), 101004);
+    expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: callId }), 101004);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 101004);
     assert.equal((await record(t, callId)).CallResult, 'Reject');
   });
 
@@ -197,9 +180,9 @@ describe('call lifecycle through the service', () => {
       { Callee_Account: 'user6', ResultCode: 0 },
       { Callee_Account: 'user7', ResultCode: 0 },
     ]);
-    const info = expectCode(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
+    const info = expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
     assert.deepEqual((info.Response as { CallInfo: Record<string, unknown> }).CallInfo, { CallId: callId, MediaType: 'Audio', ChatGroupId: '', RoomId: '12345', RoomIdType: 1 });
-    expectCode(await t.rest(END_CALL, { CallId: callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 0);
     const rec = await record(t, callId);
     assert.equal(rec.CallType, 'MultiCall');
     assert.deepEqual(rec.CalleeList_Account, ['user2', 'user6', 'user7']);
@@ -216,13 +199,13 @@ describe('busy callees', () => {
       { Callee_Account: 'b2', ResultCode: 101003 },
       { Callee_Account: 'b4', ResultCode: 0 },
     ]);
-    const info = expectCode(await t.rest(GET_CALL_INFO, { CallId: second.callId }), 0);
+    const info = expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: second.callId }), 0);
     assert.deepEqual((info.Response as { UserList: unknown }).UserList, [
       { User_Account: 'b3', Status: 'Calling' },
       { User_Account: 'b4', Status: 'Waiting' },
     ]);
-    expectCode(await t.rest(END_CALL, { CallId: second.callId }), 0);
-    expectCode(await t.rest(END_CALL, { CallId: first.callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: second.callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: first.callId }), 0);
   });
 
   it('with every callee busy the call ends at once with CallBusy', async () => {
@@ -233,18 +216,18 @@ describe('busy callees', () => {
       { Callee_Account: 'b2', ResultCode: CALLEE_BUSY_RESULT_CODE },
       { Callee_Account: 'b4', ResultCode: CALLEE_BUSY_RESULT_CODE },
     ]);
-    expectCode(await t.rest(GET_CALL_INFO, { CallId: busy.callId }), 101004);
+    expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: busy.callId }), 101004);
     const rec = await record(t, busy.callId);
     assert.equal(rec.CallResult, 'CallBusy');
     assert.equal(rec.AcceptTime, 0);
     assert.equal(rec.Caller_Account, 'b3');
-    expectCode(await t.rest(END_CALL, { CallId: first.callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: first.callId }), 0);
   });
 
   it('a callee is free again once their call has ended', async () => {
     const again = await startCall(t, robotCall('b3', ['b2']));
     assert.deepEqual(again.result, [{ Callee_Account: 'b2', ResultCode: 0 }]);
-    expectCode(await t.rest(END_CALL, { CallId: again.callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: again.callId }), 0);
   });
 
   it('of concurrent calls to the same callee exactly one rings it', async () => {
@@ -253,7 +236,7 @@ describe('busy callees', () => {
     assert.equal(codes.filter((c) => c === 0).length, 1, JSON.stringify(codes));
     assert.equal(codes.filter((c) => c === CALLEE_BUSY_RESULT_CODE).length, 4, JSON.stringify(codes));
     for (const c of calls) {
-      if (c.result[0]?.ResultCode === 0) expectCode(await t.rest(END_CALL, { CallId: c.callId }), 0);
+      if (c.result[0]?.ResultCode === 0) expectCodeAndInfo(await t.rest(END_CALL, { CallId: c.callId }), 0);
       else assert.equal((await record(t, c.callId)).CallResult, 'CallBusy');
     }
   });
@@ -262,8 +245,8 @@ describe('busy callees', () => {
     const a = await startCall(t, robotCall('robot', ['b1']));
     const b = await startCall(t, robotCall('robot', ['b2']));
     assert.deepEqual(b.result, [{ Callee_Account: 'b2', ResultCode: 0 }]);
-    expectCode(await t.rest(END_CALL, { CallId: a.callId }), 0);
-    expectCode(await t.rest(END_CALL, { CallId: b.callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: a.callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: b.callId }), 0);
   });
 });
 
@@ -319,7 +302,7 @@ describe('invalid input (101002)', () => {
     await expectInvalid(t, START, { ...valid, Timeout: -1 }, /Timeout/);
     for (const Timeout of [10000, 600000]) {
       const { callId } = await startCall(t, { ...valid, Timeout });
-      expectCode(await t.rest(END_CALL, { CallId: callId }), 0);
+      expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 0);
     }
   });
 
@@ -332,9 +315,9 @@ describe('invalid input (101002)', () => {
     await expectInvalid(t, START, { ...valid, CallInfo: { MediaType: 'Audio', RoomId: '0', RoomIdType: 1 } }, /RoomId/);
     await expectInvalid(t, START, { ...valid, CallInfo: { MediaType: 'Audio', RoomId: '4294967295', RoomIdType: 1 } }, /RoomId/);
     const { callId } = await startCall(t, { ...valid, CallInfo: { MediaType: 'Audio', RoomId: '4294967294', RoomIdType: 1 } });
-    const info = expectCode(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
+    const info = expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
     assert.deepEqual((info.Response as { CallInfo: Record<string, unknown> }).CallInfo, { CallId: callId, MediaType: 'Audio', ChatGroupId: '', RoomId: '4294967294', RoomIdType: 1 });
-    expectCode(await t.rest(END_CALL, { CallId: callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 0);
   });
 
   it(`start_call_by_robot: an empty callee list, or more than MAX_CALLEES (${MAX_CALLEES})`, async () => {
@@ -347,9 +330,9 @@ describe('invalid input (101002)', () => {
     await expectInvalid(t, START, { ...valid, CallInfo: { MediaType: 'Audio', RoomId: 'r'.repeat(65), RoomIdType: 2 } }, /RoomId/);
     await expectInvalid(t, START, { ...valid, CallInfo: { MediaType: 'Audio', RoomId: '房'.repeat(22) } }, /RoomId/);
     const { callId } = await startCall(t, { ...valid, CallInfo: { MediaType: 'Audio', RoomId: 'r'.repeat(64) } });
-    const info = expectCode(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
+    const info = expectCodeAndInfo(await t.rest(GET_CALL_INFO, { CallId: callId }), 0);
     assert.deepEqual((info.Response as { CallInfo: Record<string, unknown> }).CallInfo, { CallId: callId, MediaType: 'Audio', ChatGroupId: '', RoomId: 'r'.repeat(64), RoomIdType: 2 });
-    expectCode(await t.rest(END_CALL, { CallId: callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 0);
   });
 
   it(`start_call_by_robot: UserData of ${MAX_USER_DATA_BYTES} bytes passes, one more byte is refused (ASCII and multibyte)`, async () => {
@@ -364,7 +347,7 @@ describe('invalid input (101002)', () => {
     for (const UserData of ['u'.repeat(1000), '中'.repeat(333) + 'a', '😀'.repeat(250)]) {
       assert.equal(Buffer.byteLength(UserData), 1000);
       const { callId } = await startCall(t, { ...valid, UserData });
-      expectCode(await t.rest(END_CALL, { CallId: callId }), 0);
+      expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 0);
     }
   });
 
@@ -374,14 +357,14 @@ describe('invalid input (101002)', () => {
     // Neither call was started: user4 is not busy.
     const { callId, result } = await startCall(t, valid);
     assert.deepEqual(result, [{ Callee_Account: 'user4', ResultCode: 0 }]);
-    expectCode(await t.rest(END_CALL, { CallId: callId }), 0);
+    expectCodeAndInfo(await t.rest(END_CALL, { CallId: callId }), 0);
   });
 
   it('start_call_by_robot: the robot calling itself', async () => {
     const env = await t.rest(START, { ...valid, CalleeList_Account: ['user3'] });
-    expectCode(env, 101002);
+    expectCodeAndInfo(env, 101002);
     assert.match(String(env.ErrorInfo), /itself|caller|user3/);
-    expectCode(await t.rest(START, { ...valid, CalleeList_Account: ['user4', 'user3'] }), 101002);
+    expectCodeAndInfo(await t.rest(START, { ...valid, CalleeList_Account: ['user4', 'user3'] }), 101002);
   });
 
   it('get_record_by_filter: NumberPerPage, Page, CallResult, CallType, StartTime and EndTime', async () => {
@@ -396,8 +379,8 @@ describe('invalid input (101002)', () => {
     await expectInvalid(t, FILTER, { StartTime: '1700000000' }, /StartTime/);
     await expectInvalid(t, FILTER, { EndTime: [1] }, /EndTime/);
     await expectInvalid(t, FILTER, { StartTime: 1700000100, EndTime: 1700000000 }, /EndTime/);
-    expectCode(await t.rest(FILTER, { NumberPerPage: 100, Page: 1 }), 0);
-    expectCode(await t.rest(FILTER, { StartTime: 1700000000, EndTime: 1700000000 }), 0);
+    expectCodeAndInfo(await t.rest(FILTER, { NumberPerPage: 100, Page: 1 }), 0);
+    expectCodeAndInfo(await t.rest(FILTER, { StartTime: 1700000000, EndTime: 1700000000 }), 0);
   });
 });
 
@@ -451,7 +434,7 @@ describe('get_record_by_filter', () => {
   after(() => f.close());
 
   async function filter(body: Record<string, unknown>): Promise<{ TotalNum: number; Page: number; CallRecordList: CallRecord[] }> {
-    const env = expectCode(await f.rest(FILTER, body), 0, JSON.stringify(body));
+    const env = expectCodeAndInfo(await f.rest(FILTER, body), 0, JSON.stringify(body));
     assert.deepEqual(Object.keys(env), [...ENVELOPE, 'Response']);
     const r = env.Response as { TotalNum: number; Page: number; CallRecordList: CallRecord[] };
     assert.deepEqual(Object.keys(r), ['TotalNum', 'Page', 'CallRecordList']);
@@ -579,13 +562,10 @@ describe('get_record_by_filter', () => {
 });
 
 describe('rate limits: 200/s for each call command', () => {
-  // Freeze the clock so that all requests fall in one limiter window (see gateway.test.ts).
-  before(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() }));
-  after(() => mock.timers.reset());
+  freezeClock();
 
-  it('205 concurrent requests: exactly 200 pass the limiter and 5 get 60007, per command', async () => {
-    const fresh = await startTestServer();
-    try {
+  it('205 concurrent requests: exactly 200 pass the limiter and 5 get 60007, per command', () =>
+    withFreshServer(async (fresh) => {
       assert.equal(fresh.app.settings.rateLimits, 'tencent');
       const cases: Array<[string, unknown, number]> = [
         [GET_CALL_INFO, { CallId: 'unknown-call' }, 101004],
@@ -595,15 +575,12 @@ describe('rate limits: 200/s for each call command', () => {
         [FILTER, {}, 0],
       ];
       for (const [cmd, body, passCode] of cases) {
-        const codes = await Promise.all(Array.from({ length: 205 }, () => fresh.rest(cmd, body).then((e) => e.ErrorCode as number)));
+        const codes = await concurrentCodes(fresh, cmd, body, 205);
         assert.equal(codes.filter((c) => c === passCode).length, 200, cmd);
         assert.equal(codes.filter((c) => c === 60007).length, 5, cmd);
       }
       // A new window lets requests through again.
       mock.timers.tick(1000);
       assert.equal((await fresh.rest(GET_CALL_INFO, { CallId: 'unknown-call' })).ErrorCode, 101004);
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, mock } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { genUserSig } from '../../auth/usersig.ts';
 import { CHAT_TOPIC, MAX_MESSAGE_BYTES, type ChatEvent } from '../../services/chat/message.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
 import { MAX_ADD_MEMBERS, MAX_CREATE_MEMBERS, MAX_DELETE_MEMBERS, MAX_MSG_LIFETIME } from './chat.ts';
+import { concurrentCodes, freezeClock, withFreshServer } from './testkit.ts';
 
 const SENDMSG = 'openim/sendmsg';
 const CREATE = 'group_open_http_svc/create_group';
@@ -150,9 +151,8 @@ describe('group_open_http_svc/create_group', () => {
 
 // get_appid_group_list: https://cloud.tencent.com/document/product/269/1614 (zh), https://trtc.io/document/34960 (en).
 describe('group_open_http_svc/get_appid_group_list', () => {
-  it('pages with Limit and Next (0 when done), counts TotalCount, filters by GroupType', async () => {
-    const fresh = await startTestServer();
-    try {
+  it('pages with Limit and Next (0 when done), counts TotalCount, filters by GroupType', () =>
+    withFreshServer(async (fresh) => {
       await fresh.server.apps.update(fresh.app.sdkAppId, { rateLimits: 'off' });
       const made: string[] = [];
       for (const Type of ['Public', 'Private', 'Public', 'ChatRoom', 'AVChatRoom']) made.push((await fresh.rest(CREATE, { Type, Name: 'g' })).GroupId as string);
@@ -170,10 +170,7 @@ describe('group_open_http_svc/get_appid_group_list', () => {
       for (const body of [{ Limit: 0 }, { Limit: 10_001 }, { Next: -1 }, { Next: 'a' }, { GroupType: 'Nonsense' }, { GroupType: 1 }]) {
         assert.equal((await fresh.rest(LIST, body)).ErrorCode, 10004, JSON.stringify(body));
       }
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 
   it('lists only the calling app\'s groups', async () => {
     const other = await t.server.apps.create();
@@ -191,22 +188,17 @@ describe('group_open_http_svc/get_appid_group_list', () => {
 });
 
 describe('chat API rate limits (rateLimits=tencent)', () => {
-  before(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() }));
-  after(() => mock.timers.reset());
+  freezeClock();
 
-  it('get_appid_group_list: 1 call per second, then 60007; sendmsg: 200 per second', async () => {
-    const fresh = await startTestServer();
-    try {
-      const codes = await Promise.all(Array.from({ length: 3 }, () => fresh.rest(LIST, {}).then((e) => e.ErrorCode as number)));
+  it('get_appid_group_list: 1 call per second, then 60007; sendmsg: 200 per second', () =>
+    withFreshServer(async (fresh) => {
+      const codes = await concurrentCodes(fresh, LIST, {}, 3);
       assert.deepEqual(codes.sort(), [0, 60007, 60007]);
       await fresh.server.accounts.importMany(fresh.app.sdkAppId, [{ userId: 'r1' }]);
       const body = { To_Account: 'r1', MsgRandom: 1, MsgBody: text('x'), MsgLifeTime: 0 };
-      const sent = await Promise.all(Array.from({ length: 205 }, () => fresh.rest(SENDMSG, body).then((e) => e.ErrorCode as number)));
+      const sent = await concurrentCodes(fresh, SENDMSG, body, 205);
       assert.deepEqual([sent.filter((c) => c === 0).length, sent.filter((c) => c === 60007).length], [200, 5]);
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 });
 
 // send_group_msg: https://cloud.tencent.com/document/product/269/1629 (zh), https://trtc.io/document/34959 (en).

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { msgKey, wireGroupType, type Group, type MsgElement } from '../../services/chat/message.ts';
+import { groupMessageFields, msgKey, wireGroupProfile, type Group, type MsgElement } from '../../services/chat/message.ts';
 import { DomainError } from '../../services/errors.ts';
 import { Account, defineCommand, perSecond, type CommandTable } from './command.ts';
 import { RestErrors, type RestErrorEntry } from './errors.ts';
@@ -54,13 +54,7 @@ function groupInfo(g: Group): Record<string, unknown> {
     GroupId: g.groupId,
     ErrorCode: 0,
     ErrorInfo: '',
-    Type: wireGroupType(g.type),
-    Name: g.name,
-    Introduction: g.introduction,
-    Notification: g.notification,
-    FaceUrl: g.faceUrl,
-    Owner_Account: g.owner,
-    CreateTime: g.createTime,
+    ...wireGroupProfile(g),
     InfoSeq: g.infoSeq,
     LastInfoTime: g.lastInfoTime,
     LastMsgTime: g.lastMsgTime,
@@ -222,17 +216,7 @@ export const chatCommands: CommandTable = {
       if (b.From_Account !== undefined && !(await ctx.services.accounts.exists(sdkAppId, b.From_Account))) {
         fail(RestErrors.GROUP_ACCOUNT_NOT_FOUND, `From_Account ${b.From_Account} is not imported`);
       }
-      const m = await ctx.services.groups.sendMessage({
-        sdkAppId,
-        groupId: b.GroupId,
-        from: b.From_Account ?? ctx.identifier,
-        admin: true,
-        random: b.Random,
-        body: b.MsgBody as MsgElement[],
-        cloudCustomData: b.CloudCustomData,
-        priority: b.MsgPriority,
-        onlineOnly: b.OnlineOnlyFlag === 1,
-      });
+      const m = await ctx.services.groups.sendMessage({ sdkAppId, from: b.From_Account ?? ctx.identifier, admin: true, ...groupMessageFields(b) });
       return { MsgTime: m.time, MsgSeq: m.seq };
     },
   }),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import { genUserSig } from '../../auth/usersig.ts';
 import { restUrl, startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { concurrentCodes, freezeClock, withFreshServer } from './testkit.ts';
 
 let t: TestServer;
 before(async () => {
@@ -164,8 +165,7 @@ describe('REST v4 UserSig errors', () => {
 
 describe('REST v4 rate limits', () => {
   // The windows are real one-second windows: freeze the clock so a slow machine cannot straddle two of them.
-  before(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() }));
-  after(() => mock.timers.reset());
+  freezeClock();
 
   it('60011 over the app-wide limit (appRateLimit), again after the window passes', async () => {
     const id = t.app.sdkAppId;
@@ -176,19 +176,15 @@ describe('REST v4 rate limits', () => {
     await t.server.apps.update(id, { appRateLimit: 0 });
   });
 
-  it('60007 over the published per-API limit (account_check: 100/s), none when rateLimits=off', async () => {
-    const fresh = await startTestServer();
-    try {
-      const codes = await Promise.all(Array.from({ length: 130 }, () => fresh.rest(CMD, check).then((e) => e.ErrorCode as number)));
+  it('60007 over the published per-API limit (account_check: 100/s), none when rateLimits=off', () =>
+    withFreshServer(async (fresh) => {
+      const codes = await concurrentCodes(fresh, CMD, check, 130);
       assert.equal(codes.filter((c) => c === 0).length, 100);
       assert.equal(codes.filter((c) => c === 60007).length, 30);
       mock.timers.tick(1000);
       assert.equal((await fresh.rest(CMD, check)).ErrorCode, 0);
       await fresh.server.apps.update(fresh.app.sdkAppId, { rateLimits: 'off' });
-      const after = await Promise.all(Array.from({ length: 130 }, () => fresh.rest(CMD, check).then((e) => e.ErrorCode as number)));
+      const after = await concurrentCodes(fresh, CMD, check, 130);
       assert.deepEqual(new Set(after), new Set([0]));
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 });

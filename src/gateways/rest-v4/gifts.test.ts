@@ -4,26 +4,16 @@ import { callbackSign } from '../../auth/callback-sign.ts';
 import { MAX_GIFT_COUNT, MAX_RECEIVERS } from '../../services/gifts/gifts-service.ts';
 import { startReceiver, type Receiver } from '../../../test/helpers/receiver.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { concurrentCodes, ENVELOPE, expectCode, freezeClock, withFreshServer } from './testkit.ts';
 
 const S = 'live_engine_http_srv';
 const SEND = `${S}/send_gift`;
 const COUNT = `${S}/get_gift_count`;
-const ENVELOPE = ['ActionStatus', 'ErrorInfo', 'ErrorCode', 'RequestId'];
 
 /** The send_gift sample body of the source document (https://trtc.io/document/72556). */
 const SAMPLE = { RoomId: 'room_id', GiftId: 'gift1', Count: 1, From_Account: 'user1', ReceiverList_Account: ['user2'] };
 /** The add_gift sample body of the docs, with the GiftId the send_gift sample uses. */
 const GIFT1 = { GiftId: 'gift1', IconUrl: 'https://www.xxx.com/xxx1.png', ResourceUrl: 'https://www.xxx.com/xxx2.png', Coins: 10, Level: 1, ExtensionInfo: '{"key": "value"}', DefaultName: '', DefaultDesc: '' };
-
-type Envelope = Record<string, unknown>;
-
-function expectCode(env: Envelope, code: number, what = ''): Envelope {
-  assert.equal(env.ErrorCode, code, `${what}: ${JSON.stringify(env)}`);
-  assert.equal(env.ActionStatus, code === 0 ? 'OK' : 'FAIL', what);
-  assert.match(String(env.RequestId), /^Id-[0-9a-f]{32}-O-Seq-\d+$/, what);
-  if (code === 0) assert.equal(env.ErrorInfo, '', what);
-  return env;
-}
 
 /** Expects `code` with an ErrorInfo matching `info`. */
 async function expectError(s: TestServer, command: string, body: unknown, code: number, info: RegExp): Promise<void> {
@@ -422,18 +412,14 @@ describe('gift catalogue commands', () => {
     await expectError(t, `${C}/del_gift_category`, { CategoryId: 'CId2' }, 100002, /does not exist/);
   });
 
-  it('an app configures at most 3 categories ("最多设置3个礼物分类", https://cloud.tencent.com/document/product/454/124223)', async () => {
-    const fresh = await startTestServer();
-    try {
+  it('an app configures at most 3 categories ("最多设置3个礼物分类", https://cloud.tencent.com/document/product/454/124223)', () =>
+    withFreshServer(async (fresh) => {
       await fresh.server.apps.update(fresh.app.sdkAppId, { rateLimits: 'off' });
       for (const id of ['c1', 'c2', 'c3']) expectCode(await fresh.rest(`${S}/add_gift_category`, { CategoryId: id, DefaultName: id }), 0);
       await expectError(fresh, `${S}/add_gift_category`, { CategoryId: 'c4', DefaultName: 'c4' }, 100002, /at most 3 categories/);
       expectCode(await fresh.rest(`${S}/del_gift_category`, { CategoryId: 'c2' }), 0);
       expectCode(await fresh.rest(`${S}/add_gift_category`, { CategoryId: 'c4', DefaultName: 'c4' }), 0);
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 
   it('relations: add appends and reports unknown GiftIds in InvalidGiftIdList; del removes; get lists; del_gift removes the gift from categories', async () => {
     expectCode(await t.rest(`${S}/add_gift_category`, { CategoryId: 'id1', DefaultName: 'cat' }), 0);
@@ -462,9 +448,8 @@ describe('gift catalogue commands', () => {
 });
 
 describe('copy_default_gift_config', () => {
-  it('installs 15 gifts in 3 categories on an app with no gift configuration, and is refused the second time', async () => {
-    const fresh = await startTestServer();
-    try {
+  it('installs 15 gifts in 3 categories on an app with no gift configuration, and is refused the second time', () =>
+    withFreshServer(async (fresh) => {
       await fresh.server.apps.update(fresh.app.sdkAppId, { rateLimits: 'off' });
       const env = expectCode(await fresh.rest(`${S}/copy_default_gift_config`, {}), 0);
       assert.deepEqual(Object.keys(env), ENVELOPE);
@@ -488,10 +473,7 @@ describe('copy_default_gift_config', () => {
       }
       // 102010 "已存在礼物配置" (https://cloud.tencent.com/document/product/269/125752).
       await expectError(fresh, `${S}/copy_default_gift_config`, {}, 102010, /already has a gift configuration \(15 gifts, 3 categories\)/);
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 
   it('is refused when the app has any gift or category of its own', async () => {
     await expectError(t, `${S}/copy_default_gift_config`, {}, 102010, /already has a gift configuration/);
@@ -499,15 +481,12 @@ describe('copy_default_gift_config', () => {
 });
 
 describe('published rate limits (rateLimits=tencent)', () => {
-  // Freeze the clock so that every request falls in one limiter window.
-  before(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() }));
-  after(() => mock.timers.reset());
+  freezeClock();
 
-  it('catalogue APIs 1/s: 60007, or 100012 where the page lists it; copy_default_gift_config 1 per 10 s; send_gift and get_gift_count 200/s', async () => {
-    const fresh = await startTestServer();
-    try {
+  it('catalogue APIs 1/s: 60007, or 100012 where the page lists it; copy_default_gift_config 1 per 10 s; send_gift and get_gift_count 200/s', () =>
+    withFreshServer(async (fresh) => {
       assert.equal(fresh.app.settings.rateLimits, 'tencent');
-      const codes = async (cmd: string, body: unknown, n: number) => Promise.all(Array.from({ length: n }, () => fresh.rest(cmd, body).then((e) => e.ErrorCode as number)));
+      const codes = (cmd: string, body: unknown, n: number) => concurrentCodes(fresh, cmd, body, n);
       const catalogue: Array<[string, unknown, number, number]> = [
         ['add_gift', { GiftId: 'g', Coins: 1, DefaultName: 'g' }, 0, 60007],
         ['edit_gift', { GiftId: 'nope' }, 102002, 60007],
@@ -552,8 +531,5 @@ describe('published rate limits (rateLimits=tencent)', () => {
         assert.equal(got.filter((c) => c === 100004).length, 200, cmd);
         assert.equal(got.filter((c) => c === 60007).length, 5, cmd);
       }
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 });

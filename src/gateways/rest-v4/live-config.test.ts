@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, mock } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { parseSettings } from '../../services/apps/settings.ts';
 import { liveCallbackToken } from '../../webhooks/live-callbacks.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { concurrentCodes, freezeClock, withFreshServer } from './testkit.ts';
 
 const SET = 'live_config/set_callback_token';
 const GET = 'live_config/get_callback_token';
@@ -87,22 +88,17 @@ describe('which token signs Live.* callbacks', () => {
 });
 
 describe('rate limits: 200/s for both commands', () => {
-  before(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() }));
-  after(() => mock.timers.reset());
+  freezeClock();
 
-  it('205 concurrent requests: 200 pass, 5 get 60007', async () => {
-    const fresh = await startTestServer();
-    try {
+  it('205 concurrent requests: 200 pass, 5 get 60007', () =>
+    withFreshServer(async (fresh) => {
       for (const [cmd, pass] of [
         [GET, 100302],
         [SET, 100002],
       ] as const) {
-        const codes = await Promise.all(Array.from({ length: 205 }, () => fresh.rest(cmd, {}).then((e) => e.ErrorCode as number)));
+        const codes = await concurrentCodes(fresh, cmd, {}, 205);
         assert.equal(codes.filter((c) => c === pass).length, 200, cmd);
         assert.equal(codes.filter((c) => c === 60007).length, 5, cmd);
       }
-    } finally {
-      await fresh.close();
-    }
-  });
+    }));
 });

@@ -6,6 +6,7 @@ import { startServer } from '../../server.ts';
 import { LIVE_TOPIC, type LiveEvent } from '../../services/live/room.ts';
 import { startTestServer, tempDir, type TestServer } from '../../../test/helpers/server.ts';
 import { liveCommands } from './live.ts';
+import { ENVELOPE, expectFail, expectStrictCode, type SeatEntry } from './testkit.ts';
 
 // live_engine_http_srv members, messages, statistics and robots, room_engine_http_mic seats, persistence (https://trtc.io/document/63398).
 
@@ -30,45 +31,15 @@ const SEATS = 'room_engine_http_mic/get_seat_list';
 const PICK = 'room_engine_http_mic/pick_user_on_seat';
 const KICK = 'room_engine_http_mic/kick_user_off_seat';
 
-const ENVELOPE = ['ActionStatus', 'ErrorInfo', 'ErrorCode', 'RequestId'];
-
-type Envelope = Record<string, unknown>;
-interface SeatEntry {
-  Index: number;
-  Member_Account?: string;
-  IsTakenDisabled: boolean;
-  IsVideoDisabled: boolean;
-  IsAudioDisabled: boolean;
-}
-
-/** Asserts the common envelope and its success or failure code; returns the envelope. */
-function expectCode(env: Envelope, code: number, what = ''): Envelope {
-  assert.equal(env.ErrorCode, code, `${what}: ${JSON.stringify(env)}`);
-  assert.equal(env.ActionStatus, code === 0 ? 'OK' : 'FAIL', what);
-  assert.equal(typeof env.ErrorInfo, 'string', what);
-  assert.match(String(env.RequestId), /^Id-[0-9a-f]{32}-O-Seq-\d+$/, what);
-  if (code === 0) assert.equal(env.ErrorInfo, '', what);
-  else assert.equal(env.Response, undefined, what);
-  return env;
-}
-
-/** Sends a command and asserts its code and, when given, that ErrorInfo matches `info`. */
-async function expectFail(s: TestServer, command: string, body: unknown, code: number, info?: RegExp): Promise<void> {
-  const env = await s.rest(command, body);
-  const what = `${command} ${JSON.stringify(body).slice(0, 200)}`;
-  expectCode(env, code, what);
-  if (info) assert.match(String(env.ErrorInfo), info, `${what}: ErrorInfo ${String(env.ErrorInfo)}`);
-}
-
 /** Sends a command that must succeed with the plain envelope. */
 async function ok(s: TestServer, command: string, body: unknown): Promise<void> {
-  const env = expectCode(await s.rest(command, body), 0, `${command} ${JSON.stringify(body).slice(0, 200)}`);
+  const env = expectStrictCode(await s.rest(command, body), 0, `${command} ${JSON.stringify(body).slice(0, 200)}`);
   assert.deepEqual(Object.keys(env), ENVELOPE, command);
 }
 
 /** Sends a command that must succeed and returns its Response. */
 async function response<T>(s: TestServer, command: string, body: unknown): Promise<T> {
-  const env = expectCode(await s.rest(command, body), 0, `${command} ${JSON.stringify(body).slice(0, 200)}`);
+  const env = expectStrictCode(await s.rest(command, body), 0, `${command} ${JSON.stringify(body).slice(0, 200)}`);
   assert.deepEqual(Object.keys(env), [...ENVELOPE, 'Response'], command);
   return env.Response as T;
 }
@@ -465,20 +436,20 @@ describe('get_room_stats (and its alias get_room_statistic)', () => {
   it('counts the room messages; gifts 0; 100004 for an unknown room; the old name answers the same', async () => {
     await create(t, 'stat-room');
     const stat = async (command = STATS) => {
-      const env = expectCode(await t.rest(command, { RoomId: 'stat-room' }), 0);
+      const env = expectStrictCode(await t.rest(command, { RoomId: 'stat-room' }), 0);
       assert.deepEqual(Object.keys(env), [...ENVELOPE, 'Response']);
       return env.Response as Record<string, unknown>;
     };
     const first = await stat();
     assert.deepEqual(first, { TotalViewers: 0, TotalGiftsSent: 0, TotalGiftCoins: 0, TotalUniqueGiftSenders: 0, TotalLikesReceived: 0, TotalMsgCount: 0 });
-    for (let i = 0; i < 3; i++) expectCode(await t.rest(TEXT, { RoomId: 'stat-room', Sender_Account: 'user1', TextContent: `m${i}` }), 0);
-    expectCode(await t.rest(CUSTOM, { RoomId: 'stat-room', Sender_Account: 'user2', BusinessId: 'b', Data: 'd' }), 0);
+    for (let i = 0; i < 3; i++) expectStrictCode(await t.rest(TEXT, { RoomId: 'stat-room', Sender_Account: 'user1', TextContent: `m${i}` }), 0);
+    expectStrictCode(await t.rest(CUSTOM, { RoomId: 'stat-room', Sender_Account: 'user2', BusinessId: 'b', Data: 'd' }), 0);
     // A refused message is not counted.
     await expectFail(t, TEXT, { RoomId: 'stat-room', Sender_Account: 'ghost', TextContent: 'x' }, 100002);
     assert.equal((await stat()).TotalMsgCount, 4);
     // Another room's messages are its own.
     await create(t, 'stat-other');
-    expectCode(await t.rest(TEXT, { RoomId: 'stat-other', Sender_Account: 'user1', TextContent: 'x' }), 0);
+    expectStrictCode(await t.rest(TEXT, { RoomId: 'stat-other', Sender_Account: 'user1', TextContent: 'x' }), 0);
     assert.equal((await stat()).TotalMsgCount, 4);
     assert.deepEqual(await stat(STATISTIC), await stat());
     await expectFail(t, STATS, { RoomId: 'stat-none' }, 100004);
@@ -497,15 +468,15 @@ describe('persistence', () => {
       const id = a.app.sdkAppId;
       try {
         await a.server.apps.update(id, { rateLimits: 'off' });
-        expectCode(await a.rest('im_open_login_svc/multiaccount_import', { Accounts: ['p1', 'p2'] }), 0);
+        expectStrictCode(await a.rest('im_open_login_svc/multiaccount_import', { Accounts: ['p1', 'p2'] }), 0);
         await create(a, 'kept-room', { RoomName: 'live name', TakeSeatMode: 'ApplyToTake', Category: [1, 2, 3], MaxSeatCount: 4 });
-        expectCode(await a.rest(SET_META, { RoomId: 'kept-room', Metadata: [{ Key: 'k', Value: 'v' }] }), 0);
-        expectCode(await a.rest(ADD_ROBOT, { RoomId: 'kept-room', RobotList_Account: ['p1'] }), 0); // a robot stays in the room across restarts
-        expectCode(await a.rest(PICK, { RoomId: 'kept-room', Member_Account: 'p1', Index: 2 }), 0);
-        expectCode(await a.rest(BAN, { RoomId: 'kept-room', MemberList_Account: ['p2'], Duration: 3600 }), 0);
-        expectCode(await a.rest(TEXT, { RoomId: 'kept-room', Sender_Account: 'p1', TextContent: 'x' }), 0);
+        expectStrictCode(await a.rest(SET_META, { RoomId: 'kept-room', Metadata: [{ Key: 'k', Value: 'v' }] }), 0);
+        expectStrictCode(await a.rest(ADD_ROBOT, { RoomId: 'kept-room', RobotList_Account: ['p1'] }), 0); // a robot stays in the room across restarts
+        expectStrictCode(await a.rest(PICK, { RoomId: 'kept-room', Member_Account: 'p1', Index: 2 }), 0);
+        expectStrictCode(await a.rest(BAN, { RoomId: 'kept-room', MemberList_Account: ['p2'], Duration: 3600 }), 0);
+        expectStrictCode(await a.rest(TEXT, { RoomId: 'kept-room', Sender_Account: 'p1', TextContent: 'x' }), 0);
         await create(a, 'gone-room');
-        expectCode(await a.rest(DESTROY, { RoomId: 'gone-room' }), 0);
+        expectStrictCode(await a.rest(DESTROY, { RoomId: 'gone-room' }), 0);
       } finally {
         await a.close();
       }

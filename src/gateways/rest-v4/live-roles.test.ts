@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { genUserSig } from '../../auth/usersig.ts';
+import { describe, it } from 'node:test';
 import { MAX_MEMBER_LIST, MEMBER_PAGE_SIZE } from '../../services/live/live-service.ts';
-import { rtcLogin, type Msg, type RtcTestClient } from '../../../test/helpers/rtc-client.ts';
-import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import type { Msg } from '../../../test/helpers/rtc-client.ts';
+import { liveSuite } from './testkit.ts';
 
 // live_engine_http_srv get_member_list, change_room_owner and modify_admin (200/s each).
 
@@ -18,46 +17,23 @@ interface MemberPage {
   MemberList: Array<{ Member_Account: string }>;
 }
 
-let t: TestServer;
-let id: number;
-let otherTenant: Record<string, string>;
-const clients: RtcTestClient[] = [];
-
-before(async () => {
-  t = await startTestServer();
-  id = t.app.sdkAppId;
-  await t.server.apps.update(id, { rateLimits: 'off' });
-  assert.equal((await t.rest('im_open_login_svc/multiaccount_import', { Accounts: ['host', 'host2', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6'] })).ErrorCode, 0);
-  const other = await t.server.apps.create();
-  otherTenant = { sdkappid: String(other.sdkAppId), usersig: genUserSig({ sdkAppId: other.sdkAppId, secretKey: other.secretKey, userId: 'administrator', expire: 3600 }) };
-});
-after(async () => {
-  for (const c of clients) c.ws.terminate();
-  await t.close();
-});
+const suite = liveSuite(['host', 'host2', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6']);
 
 async function ok(command: string, body: unknown): Promise<Record<string, unknown>> {
-  const env = await t.rest(command, body);
+  const env = await suite.t.rest(command, body);
   assert.equal(env.ErrorCode, 0, `${command} ${JSON.stringify(body)}: ${JSON.stringify(env)}`);
   return env;
-}
-
-async function fail(command: string, body: unknown, code: number, info?: RegExp, query?: Record<string, string>): Promise<void> {
-  const env = await t.rest(command, body, query);
-  assert.equal(env.ErrorCode, code, `${command} ${JSON.stringify(body)}: ${JSON.stringify(env)}`);
-  assert.equal(env.ActionStatus, 'FAIL');
-  if (info) assert.match(String(env.ErrorInfo), info);
 }
 
 const room = (roomId: string) => ok(`${SRV}/create_room`, { RoomInfo: { RoomId: roomId, Owner_Account: 'host' } });
 const page = async (roomId: string, next: string) => (await ok(MEMBERS, { RoomId: roomId, Next: next })).Response as MemberPage;
 
 async function roomIdCases(command: string, rest: Record<string, unknown>, roomId: string): Promise<void> {
-  await fail(command, rest, 100002, /RoomId/);
-  await fail(command, { ...rest, RoomId: ['r'] }, 100002, /RoomId/);
-  await fail(command, { ...rest, RoomId: 'é'.repeat(24) + 'x' }, 100002, /RoomId/);
-  await fail(command, { ...rest, RoomId: 'no-such-room' }, 100004);
-  await fail(command, { ...rest, RoomId: roomId }, 100004, undefined, otherTenant);
+  await suite.fail(command, rest, 100002, /RoomId/);
+  await suite.fail(command, { ...rest, RoomId: ['r'] }, 100002, /RoomId/);
+  await suite.fail(command, { ...rest, RoomId: 'é'.repeat(24) + 'x' }, 100002, /RoomId/);
+  await suite.fail(command, { ...rest, RoomId: 'no-such-room' }, 100004);
+  await suite.fail(command, { ...rest, RoomId: roomId }, 100004, undefined, suite.otherTenant);
 }
 
 describe('get_member_list', () => {
@@ -66,9 +42,9 @@ describe('get_member_list', () => {
     await room('list-room');
     assert.deepEqual(await page('list-room', ''), { Next: '', MemberCount: 0, MemberList: [] });
     const ids = Array.from({ length: 250 }, (_, i) => `viewer${i}`);
-    for (const u of ids) await t.server.live.enter(id, 'list-room', u);
+    for (const u of ids) await suite.t.server.live.enter(suite.id, 'list-room', u);
     // A second session of a member does not count twice.
-    await t.server.live.enter(id, 'list-room', 'viewer0');
+    await suite.t.server.live.enter(suite.id, 'list-room', 'viewer0');
     const seen: string[] = [];
     let next = '';
     let pages = 0;
@@ -89,7 +65,7 @@ describe('get_member_list', () => {
 
   it(`returns at most ${MAX_MEMBER_LIST} members, with the true MemberCount`, async () => {
     await room('big-room');
-    for (let i = 0; i < MAX_MEMBER_LIST + 5; i++) await t.server.live.enter(id, 'big-room', `b${i}`);
+    for (let i = 0; i < MAX_MEMBER_LIST + 5; i++) await suite.t.server.live.enter(suite.id, 'big-room', `b${i}`);
     let next = '';
     let total = 0;
     do {
@@ -103,8 +79,8 @@ describe('get_member_list', () => {
 
   it('100002 for a bad Next or RoomId; 100004 for an unknown room or another app', async () => {
     await room('list-bad');
-    await fail(MEMBERS, { RoomId: 'list-bad', Next: 'garbage' }, 100002, /Next/);
-    await fail(MEMBERS, { RoomId: 'list-bad', Next: 5 }, 100002, /Next/);
+    await suite.fail(MEMBERS, { RoomId: 'list-bad', Next: 'garbage' }, 100002, /Next/);
+    await suite.fail(MEMBERS, { RoomId: 'list-bad', Next: 5 }, 100002, /Next/);
     await roomIdCases(MEMBERS, { Next: '' }, 'list-bad');
   });
 });
@@ -114,15 +90,14 @@ describe('change_room_owner', () => {
   it('hands the room to another account: room info, room list, the store and /rtc clients see the new owner', async () => {
     await room('owner-room');
     await ok(ADMIN, { RoomId: 'owner-room', Admin_Account: ['host2', 'a1'], OpType: 'add' });
-    const { client } = await rtcLogin(t.server.url, t.app, 'a6');
-    clients.push(client);
+    const client = await suite.login('a6');
     assert.equal((await client.request('live.enter', { roomId: 'owner-room' })).ok, true);
     await ok(OWNER, { RoomId: 'owner-room', NewOwner_Account: 'host2' });
     const info = (await ok(`${SRV}/get_room_info`, { RoomId: 'owner-room' })).Response as { RoomInfo: { Owner_Account: string } };
     assert.equal(info.RoomInfo.Owner_Account, 'host2');
-    assert.equal((await t.server.store.live.get(id, 'owner-room'))!.owner, 'host2');
+    assert.equal((await suite.t.server.store.live.get(suite.id, 'owner-room'))!.owner, 'host2');
     // The new owner is no longer an admin.
-    assert.deepEqual(t.server.live.get(id, 'owner-room').state.admins, ['a1']);
+    assert.deepEqual(suite.t.server.live.get(suite.id, 'owner-room').state.admins, ['a1']);
     const e = await client.event('live.event');
     assert.deepEqual([e.kind, e.data], ['owner', { owner: 'host2' }]);
     assert.equal(((await client.request('live.enter', { roomId: 'owner-room' })).room as Msg).owner, 'host2');
@@ -130,12 +105,12 @@ describe('change_room_owner', () => {
 
   it('100002 for a missing, wrong-typed, empty or unknown NewOwner_Account; 100004 for an unknown room or another app', async () => {
     await room('owner-bad');
-    await fail(OWNER, { RoomId: 'owner-bad' }, 100002, /NewOwner_Account/);
-    await fail(OWNER, { RoomId: 'owner-bad', NewOwner_Account: 7 }, 100002, /NewOwner_Account/);
-    await fail(OWNER, { RoomId: 'owner-bad', NewOwner_Account: '' }, 100002, /NewOwner_Account/);
-    await fail(OWNER, { RoomId: 'owner-bad', NewOwner_Account: 'ghost-owner' }, 100002, /ghost-owner/);
+    await suite.fail(OWNER, { RoomId: 'owner-bad' }, 100002, /NewOwner_Account/);
+    await suite.fail(OWNER, { RoomId: 'owner-bad', NewOwner_Account: 7 }, 100002, /NewOwner_Account/);
+    await suite.fail(OWNER, { RoomId: 'owner-bad', NewOwner_Account: '' }, 100002, /NewOwner_Account/);
+    await suite.fail(OWNER, { RoomId: 'owner-bad', NewOwner_Account: 'ghost-owner' }, 100002, /ghost-owner/);
     await roomIdCases(OWNER, { NewOwner_Account: 'host2' }, 'owner-bad');
-    assert.equal(t.server.live.get(id, 'owner-bad').owner, 'host');
+    assert.equal(suite.t.server.live.get(suite.id, 'owner-bad').owner, 'host');
   });
 });
 
@@ -143,17 +118,16 @@ describe('modify_admin', () => {
   // https://cloud.tencent.com/document/product/647/110064: {RoomId, Admin_Account (≤ 5), OpType add|delete}; 100020 over 5 admins.
   it('adds and deletes admins; at most 5 per room (100020); /rtc clients see them', async () => {
     await room('admin-room');
-    const { client } = await rtcLogin(t.server.url, t.app, 'a5');
-    clients.push(client);
+    const client = await suite.login('a5');
     assert.equal((await client.request('live.enter', { roomId: 'admin-room' })).ok, true);
     await ok(ADMIN, { RoomId: 'admin-room', Admin_Account: ['a1', 'a2'], OpType: 'add' });
     await ok(ADMIN, { RoomId: 'admin-room', Admin_Account: ['a2', 'a3', 'a4'], OpType: 'add' });
     await ok(ADMIN, { RoomId: 'admin-room', Admin_Account: ['a5'], OpType: 'add' });
-    assert.deepEqual(t.server.live.get(id, 'admin-room').state.admins, ['a1', 'a2', 'a3', 'a4', 'a5']);
-    await fail(ADMIN, { RoomId: 'admin-room', Admin_Account: ['a6'], OpType: 'add' }, 100020, /at most 5 admins/);
+    assert.deepEqual(suite.t.server.live.get(suite.id, 'admin-room').state.admins, ['a1', 'a2', 'a3', 'a4', 'a5']);
+    await suite.fail(ADMIN, { RoomId: 'admin-room', Admin_Account: ['a6'], OpType: 'add' }, 100020, /at most 5 admins/);
     await ok(ADMIN, { RoomId: 'admin-room', Admin_Account: ['a2', 'host2'], OpType: 'delete' });
     await ok(ADMIN, { RoomId: 'admin-room', Admin_Account: ['a6'], OpType: 'add' });
-    assert.deepEqual(t.server.live.get(id, 'admin-room').state.admins, ['a1', 'a3', 'a4', 'a5', 'a6']);
+    assert.deepEqual(suite.t.server.live.get(suite.id, 'admin-room').state.admins, ['a1', 'a3', 'a4', 'a5', 'a6']);
     const kinds: Msg[] = [];
     for (let i = 0; i < 5; i++) kinds.push(await client.event('live.event'));
     assert.deepEqual(
@@ -171,15 +145,15 @@ describe('modify_admin', () => {
 
   it('100002 for a bad Admin_Account or OpType, more than 5 accounts or unknown ones; 100004 for an unknown room or another app', async () => {
     await room('admin-bad');
-    await fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'], OpType: 'add' }, 100002, /at most 5/);
-    await fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: [], OpType: 'add' }, 100002, /Admin_Account/);
-    await fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: 'a1', OpType: 'add' }, 100002, /Admin_Account/);
-    await fail(ADMIN, { RoomId: 'admin-bad', OpType: 'add' }, 100002, /Admin_Account/);
-    await fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1', 5], OpType: 'add' }, 100002, /Admin_Account/);
-    await fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1'] }, 100002, /OpType/);
-    await fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1'], OpType: 'remove' }, 100002, /OpType/);
-    await fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1', 'ghost-admin'], OpType: 'add' }, 100002, /ghost-admin/);
+    await suite.fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'], OpType: 'add' }, 100002, /at most 5/);
+    await suite.fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: [], OpType: 'add' }, 100002, /Admin_Account/);
+    await suite.fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: 'a1', OpType: 'add' }, 100002, /Admin_Account/);
+    await suite.fail(ADMIN, { RoomId: 'admin-bad', OpType: 'add' }, 100002, /Admin_Account/);
+    await suite.fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1', 5], OpType: 'add' }, 100002, /Admin_Account/);
+    await suite.fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1'] }, 100002, /OpType/);
+    await suite.fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1'], OpType: 'remove' }, 100002, /OpType/);
+    await suite.fail(ADMIN, { RoomId: 'admin-bad', Admin_Account: ['a1', 'ghost-admin'], OpType: 'add' }, 100002, /ghost-admin/);
     await roomIdCases(ADMIN, { Admin_Account: ['a1'], OpType: 'add' }, 'admin-bad');
-    assert.deepEqual(t.server.live.get(id, 'admin-bad').state.admins, []);
+    assert.deepEqual(suite.t.server.live.get(suite.id, 'admin-bad').state.admins, []);
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import { genUserSig } from '../../auth/usersig.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { ENVELOPE, expectFail, expectStrictCode, freezeClock, importAccounts, withFreshServer, type Envelope } from './testkit.ts';
 
 // live_engine_http_srv rooms: create/destroy/info/list/update and metadata (https://trtc.io/document/63398).
 
@@ -17,8 +18,6 @@ const DEL_META = `${SRV}/del_room_metadata`;
 const STATISTIC = `${SRV}/get_room_statistic`;
 const SEATS = 'room_engine_http_mic/get_seat_list';
 const PICK = 'room_engine_http_mic/pick_user_on_seat';
-
-const ENVELOPE = ['ActionStatus', 'ErrorInfo', 'ErrorCode', 'RequestId'];
 
 /** The documented create_room sample (§3.2), without the truncated tail fields. */
 const SAMPLE = {
@@ -37,7 +36,6 @@ const SAMPLE = {
   },
 };
 
-type Envelope = Record<string, unknown>;
 type Info = Record<string, unknown>;
 interface ListedRoom {
   RoomId: string;
@@ -45,48 +43,23 @@ interface ListedRoom {
   [k: string]: unknown;
 }
 
-/** Asserts the common envelope and its success or failure code; returns the envelope. */
-function expectCode(env: Envelope, code: number, what = ''): Envelope {
-  assert.equal(env.ErrorCode, code, `${what}: ${JSON.stringify(env)}`);
-  assert.equal(env.ActionStatus, code === 0 ? 'OK' : 'FAIL', what);
-  assert.equal(typeof env.ErrorInfo, 'string', what);
-  assert.match(String(env.RequestId), /^Id-[0-9a-f]{32}-O-Seq-\d+$/, what);
-  if (code === 0) assert.equal(env.ErrorInfo, '', what);
-  else assert.equal(env.Response, undefined, what);
-  return env;
-}
-
-/** Sends a command and asserts its code and, when given, that ErrorInfo matches `info`. */
-async function expectFail(s: TestServer, command: string, body: unknown, code: number, info?: RegExp): Promise<void> {
-  const env = await s.rest(command, body);
-  const what = `${command} ${JSON.stringify(body).slice(0, 200)}`;
-  expectCode(env, code, what);
-  if (info) assert.match(String(env.ErrorInfo), info, `${what}: ErrorInfo ${String(env.ErrorInfo)}`);
-}
-
-async function importAccounts(s: TestServer, accounts: string[]): Promise<void> {
-  const env = await s.rest('im_open_login_svc/multiaccount_import', { Accounts: accounts });
-  assert.equal(env.ErrorCode, 0);
-  assert.deepEqual(env.FailAccounts, []);
-}
-
 async function create(s: TestServer, roomId: string, extra: Record<string, unknown> = {}): Promise<void> {
-  expectCode(await s.rest(CREATE, { RoomInfo: { RoomId: roomId, ...extra } }), 0, `create ${roomId}`);
+  expectStrictCode(await s.rest(CREATE, { RoomInfo: { RoomId: roomId, ...extra } }), 0, `create ${roomId}`);
 }
 
 async function info(s: TestServer, roomId: string): Promise<Info> {
-  const env = expectCode(await s.rest(INFO, { RoomId: roomId }), 0, `info ${roomId}`);
+  const env = expectStrictCode(await s.rest(INFO, { RoomId: roomId }), 0, `info ${roomId}`);
   assert.deepEqual(Object.keys(env), [...ENVELOPE, 'Response']);
   return (env.Response as { RoomInfo: Info }).RoomInfo;
 }
 
 async function seatMembers(s: TestServer, roomId: string): Promise<string[]> {
-  const env = expectCode(await s.rest(SEATS, { RoomId: roomId }), 0, `seats ${roomId}`);
+  const env = expectStrictCode(await s.rest(SEATS, { RoomId: roomId }), 0, `seats ${roomId}`);
   return (env.Response as { SeatList: Array<{ Member_Account?: string }> }).SeatList.map((x) => x.Member_Account ?? '');
 }
 
 async function list(s: TestServer, body: Record<string, unknown>): Promise<{ Next: string; RoomList: ListedRoom[] }> {
-  const env = expectCode(await s.rest(LIST, body), 0, JSON.stringify(body));
+  const env = expectStrictCode(await s.rest(LIST, body), 0, JSON.stringify(body));
   assert.deepEqual(Object.keys(env), [...ENVELOPE, 'Response']);
   const r = env.Response as { Next: string; RoomList: ListedRoom[] };
   assert.deepEqual(Object.keys(r), ['Next', 'RoomList']);
@@ -126,7 +99,7 @@ describe('create_room and get_room_info', () => {
     mock.timers.enable({ apis: ['Date'], now: T });
     let env: Envelope;
     try {
-      env = expectCode(await t.rest(CREATE, SAMPLE), 0);
+      env = expectStrictCode(await t.rest(CREATE, SAMPLE), 0);
     } finally {
       mock.timers.reset();
     }
@@ -166,7 +139,7 @@ describe('create_room and get_room_info', () => {
     await t.server.apps.update(t.app.sdkAppId, { admins: ['administrator', 'admin2'] });
     const usersig = genUserSig({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId: 'admin2', expire: 3600 });
     const env = await t.rest(CREATE, { RoomInfo: { RoomId: 'admin2-room' } }, { identifier: 'admin2', usersig });
-    expectCode(env, 0);
+    expectStrictCode(env, 0);
     assert.equal((await info(t, 'admin2-room')).Owner_Account, 'admin2');
     await create(t, 'owned-room', { Owner_Account: 'owner1' });
     assert.equal((await info(t, 'owned-room')).Owner_Account, 'owner1');
@@ -198,7 +171,7 @@ describe('create_room and get_room_info', () => {
   });
 
   it('100011 for the GroupId of a Chat group of the app; another app\'s group is no obstacle', async () => {
-    expectCode(await t.rest('group_open_http_svc/create_group', { Type: 'Public', Name: 'g', GroupId: 'chat-taken' }), 0);
+    expectStrictCode(await t.rest('group_open_http_svc/create_group', { Type: 'Public', Name: 'g', GroupId: 'chat-taken' }), 0);
     await expectFail(t, CREATE, { RoomInfo: { RoomId: 'chat-taken' } }, 100011, /Chat group/);
     await expectFail(t, INFO, { RoomId: 'chat-taken' }, 100004);
   });
@@ -208,7 +181,7 @@ describe('create_room and get_room_info', () => {
     mock.timers.enable({ apis: ['Date'], now: T });
     try {
       await create(t, 'quick-room');
-      expectCode(await t.rest(DESTROY, { RoomId: 'quick-room' }), 0);
+      expectStrictCode(await t.rest(DESTROY, { RoomId: 'quick-room' }), 0);
       await expectFail(t, CREATE, { RoomInfo: { RoomId: 'quick-room' } }, 100012, /less than a second/);
       await create(t, 'quick-other');
       mock.timers.setTime(T + 999);
@@ -226,7 +199,7 @@ describe('create_room and get_room_info', () => {
     await create(t, 'tpl-grid', { SeatTemplate: 'VideoDynamicGrid9Seats', MaxSeatCount: 3, KeepOwnerOnSeat: false });
     const grid = await info(t, 'tpl-grid');
     assert.deepEqual([grid.SeatTemplate, grid.MaxSeatCount, grid.KeepOwnerOnSeat], ['VideoDynamicGrid9Seats', 9, false]);
-    assert.equal(((expectCode(await t.rest(SEATS, { RoomId: 'tpl-grid' }), 0).Response as { SeatList: unknown[] }).SeatList).length, 9);
+    assert.equal(((expectStrictCode(await t.rest(SEATS, { RoomId: 'tpl-grid' }), 0).Response as { SeatList: unknown[] }).SeatList).length, 9);
     await create(t, 'tpl-salon', { SeatTemplate: 'AudioSalon', MaxSeatCount: 10 });
     assert.deepEqual(await info(t, 'tpl-salon').then((i) => [i.SeatTemplate, i.MaxSeatCount, i.KeepOwnerOnSeat]), ['AudioSalon', 10, true]);
     await create(t, 'tpl-karaoke', { SeatTemplate: 'Karaoke' });
@@ -245,10 +218,10 @@ describe('create_room and get_room_info', () => {
     await expectFail(t, INFO, { RoomId: 'tpl-bad' }, 100004);
 
     // The template is fixed for the room's life: update_room_info ignores it, and a video room's seats stay.
-    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'tpl-grid', SeatTemplate: 'AudioSalon', RoomName: 'renamed' } }), 0);
+    expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'tpl-grid', SeatTemplate: 'AudioSalon', RoomName: 'renamed' } }), 0);
     assert.deepEqual(await info(t, 'tpl-grid').then((i) => [i.SeatTemplate, i.RoomName]), ['VideoDynamicGrid9Seats', 'renamed']);
     await expectFail(t, UPDATE, { RoomInfo: { RoomId: 'tpl-grid', MaxSeatCount: 4 } }, 100002, /MaxSeatCount applies only to AudioSalon and Karaoke/);
-    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'tpl-salon', MaxSeatCount: 12 } }), 0);
+    expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'tpl-salon', MaxSeatCount: 12 } }), 0);
     assert.equal((await info(t, 'tpl-salon')).MaxSeatCount, 12);
   });
 
@@ -284,7 +257,7 @@ describe('create_room and get_room_info', () => {
 
   it('destroy_room: plain envelope, then get_room_info and destroy_room answer 100004; the id is free again', async () => {
     await create(t, 'doomed-room');
-    const env = expectCode(await t.rest(DESTROY, { RoomId: 'doomed-room' }), 0);
+    const env = expectStrictCode(await t.rest(DESTROY, { RoomId: 'doomed-room' }), 0);
     assert.deepEqual(Object.keys(env), ENVELOPE);
     await expectFail(t, INFO, { RoomId: 'doomed-room' }, 100004, /doomed-room/);
     await expectFail(t, DESTROY, { RoomId: 'doomed-room' }, 100004);
@@ -336,7 +309,7 @@ describe('error codes', () => {
     const id = 'é'.repeat(24);
     await create(t, id);
     assert.equal((await info(t, id)).RoomId, id);
-    expectCode(await t.rest(DESTROY, { RoomId: id }), 0);
+    expectStrictCode(await t.rest(DESTROY, { RoomId: id }), 0);
   });
 
   it('100004 for an unknown room on every room command', async () => {
@@ -356,9 +329,9 @@ describe('error codes', () => {
       upd.mock.restore();
     }
     assert.equal((await info(t, 'store-fail')).RoomName, 'before');
-    const meta = expectCode(await t.rest(GET_META, { RoomId: 'store-fail' }), 0);
+    const meta = expectStrictCode(await t.rest(GET_META, { RoomId: 'store-fail' }), 0);
     assert.deepEqual((meta.Response as { Metadata: unknown[] }).Metadata, []);
-    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'store-fail', RoomName: 'after' } }), 0);
+    expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'store-fail', RoomName: 'after' } }), 0);
     assert.equal((await info(t, 'store-fail')).RoomName, 'after');
 
     const ins = mock.method(t.server.store.live, 'insert', async () => {
@@ -366,7 +339,7 @@ describe('error codes', () => {
     });
     try {
       const env = await t.rest(CREATE, { RoomInfo: { RoomId: 'never-made' } });
-      expectCode(env, 100001);
+      expectStrictCode(env, 100001);
       assert.equal(env.ErrorInfo, 'Server internal error, please try again.');
     } finally {
       ins.mock.restore();
@@ -376,7 +349,7 @@ describe('error codes', () => {
 
   it('60010 for a caller that is not an app administrator', async () => {
     const usersig = genUserSig({ sdkAppId: t.app.sdkAppId, secretKey: t.app.secretKey, userId: 'user1', expire: 3600 });
-    expectCode(await t.rest(INFO, { RoomId: 'live-room' }, { identifier: 'user1', usersig }), 60010);
+    expectStrictCode(await t.rest(INFO, { RoomId: 'live-room' }, { identifier: 'user1', usersig }), 60010);
   });
 });
 
@@ -464,7 +437,7 @@ describe('get_room_list', () => {
       const dflt = await list(s, { Next: '' });
       assert.equal(dflt.RoomList.length, 20);
       assert.notEqual(dflt.Next, '');
-      expectCode(await s.rest(DESTROY, { RoomId: 'page-00' }), 0);
+      expectStrictCode(await s.rest(DESTROY, { RoomId: 'page-00' }), 0);
       // 22 rooms, 11 per page: the second page is the last.
       assert.deepEqual(await listAll(s, 11), { ids: ids.slice(0, 22), pages: [11, 11] });
       for (const Count of [21, 0, -1, 1.5, '5']) await expectFail(s, LIST, { Next: '', Count }, 100002, /Count/);
@@ -475,9 +448,9 @@ describe('get_room_list', () => {
     await withServer(async (s) => {
       await createSpaced(s, ['pub-1', 'hidden', 'pub-2'], (id) => ({ IsPublicVisible: id !== 'hidden' }));
       assert.deepEqual((await listAll(s, 1)).ids, ['pub-1', 'pub-2']);
-      expectCode(await s.rest(UPDATE, { RoomInfo: { RoomId: 'hidden', IsPublicVisible: true } }), 0);
+      expectStrictCode(await s.rest(UPDATE, { RoomInfo: { RoomId: 'hidden', IsPublicVisible: true } }), 0);
       assert.deepEqual((await listAll(s, 20)).ids, ['pub-1', 'hidden', 'pub-2']);
-      expectCode(await s.rest(UPDATE, { RoomInfo: { RoomId: 'pub-1', IsPublicVisible: false } }), 0);
+      expectStrictCode(await s.rest(UPDATE, { RoomInfo: { RoomId: 'pub-1', IsPublicVisible: false } }), 0);
       assert.deepEqual((await listAll(s, 20)).ids, ['hidden', 'pub-2']);
       assert.equal((await info(s, 'pub-1')).IsPublicVisible, false);
     });
@@ -502,12 +475,10 @@ describe('get_room_list', () => {
   });
 
   describe('rate limit (rateLimits=tencent)', () => {
-    before(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() }));
-    after(() => mock.timers.reset());
+    freezeClock();
 
-    it('10 per second: the 11th call in one window gets 60007; get_room_info keeps its own 200/s', async () => {
-      const s = await startTestServer();
-      try {
+    it('10 per second: the 11th call in one window gets 60007; get_room_info keeps its own 200/s', () =>
+      withFreshServer(async (s) => {
         assert.equal(s.app.settings.rateLimits, 'tencent');
         const codes: unknown[] = [];
         for (let i = 0; i < 11; i++) codes.push((await s.rest(LIST, { Next: '', Count: 20 })).ErrorCode);
@@ -515,10 +486,7 @@ describe('get_room_list', () => {
         assert.equal((await s.rest(INFO, { RoomId: 'none' })).ErrorCode, 100004);
         mock.timers.tick(1000);
         assert.equal((await s.rest(LIST, { Next: '', Count: 20 })).ErrorCode, 0);
-      } finally {
-        await s.close();
-      }
-    });
+      }));
   });
 });
 
@@ -526,17 +494,17 @@ describe('update_room_info', () => {
   it('changes only the fields given; plain envelope', async () => {
     await create(t, 'upd-room', { ...SAMPLE.RoomInfo, RoomId: 'upd-room' });
     const before = await info(t, 'upd-room');
-    const env = expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-room', RoomName: 'renamed' } }), 0);
+    const env = expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-room', RoomName: 'renamed' } }), 0);
     assert.deepEqual(Object.keys(env), ENVELOPE);
     assert.deepEqual(await info(t, 'upd-room'), { ...before, RoomName: 'renamed' });
 
     const patch = { MaxMemberCount: 300, IsMessageDisabled: false, CoverURL: 'https://xxxx.png', Category: [4], ActivityStatus: 1, IsPublicVisible: false, TakeSeatMode: 'FreeToTake', Notice: 'notice' };
-    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-room', ...patch } }), 0);
+    expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-room', ...patch } }), 0);
     assert.deepEqual(await info(t, 'upd-room'), { ...before, RoomName: 'renamed', ...patch });
 
-    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-room', TakeSeatMode: 2 } }), 0);
+    expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-room', TakeSeatMode: 2 } }), 0);
     assert.equal((await info(t, 'upd-room')).TakeSeatMode, 'ApplyToTake');
-    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-room', TakeSeatMode: 1 } }), 0);
+    expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-room', TakeSeatMode: 1 } }), 0);
     assert.equal((await info(t, 'upd-room')).TakeSeatMode, 'FreeToTake');
   });
 
@@ -555,32 +523,32 @@ describe('update_room_info', () => {
     ];
     for (const [patch, field] of bad) await expectFail(t, UPDATE, { RoomInfo: { RoomId: 'upd-bad', ...patch } }, 100002, field);
     assert.deepEqual(await info(t, 'upd-bad'), before);
-    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-bad', RoomName: 'é'.repeat(50), Category: [1, 2, 3] } }), 0);
+    expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'upd-bad', RoomName: 'é'.repeat(50), Category: [1, 2, 3] } }), 0);
     assert.equal((await info(t, 'upd-bad')).RoomName, 'é'.repeat(50));
   });
 
   it('a MaxSeatCount change resizes the seat list, keeping the members of remaining seats', async () => {
     await create(t, 'resize-room', { MaxSeatCount: 8 });
     for (const u of ['user1', 'user2']) await t.server.live.enter(t.app.sdkAppId, 'resize-room', u);
-    expectCode(await t.rest(PICK, { RoomId: 'resize-room', Member_Account: 'user1', Index: 1 }), 0);
-    expectCode(await t.rest(PICK, { RoomId: 'resize-room', Member_Account: 'user2', Index: 6 }), 0);
+    expectStrictCode(await t.rest(PICK, { RoomId: 'resize-room', Member_Account: 'user1', Index: 1 }), 0);
+    expectStrictCode(await t.rest(PICK, { RoomId: 'resize-room', Member_Account: 'user2', Index: 6 }), 0);
     assert.deepEqual(await seatMembers(t, 'resize-room'), ['', 'user1', '', '', '', '', 'user2', '']);
-    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'resize-room', MaxSeatCount: 4 } }), 0);
+    expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'resize-room', MaxSeatCount: 4 } }), 0);
     assert.deepEqual(await seatMembers(t, 'resize-room'), ['', 'user1', '', '']);
-    expectCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'resize-room', MaxSeatCount: 10 } }), 0);
-    const seats = expectCode(await t.rest(SEATS, { RoomId: 'resize-room' }), 0).Response as { SeatList: Array<{ Index: number; Member_Account?: string }> };
+    expectStrictCode(await t.rest(UPDATE, { RoomInfo: { RoomId: 'resize-room', MaxSeatCount: 10 } }), 0);
+    const seats = expectStrictCode(await t.rest(SEATS, { RoomId: 'resize-room' }), 0).Response as { SeatList: Array<{ Index: number; Member_Account?: string }> };
     assert.deepEqual(seats.SeatList.map((x) => x.Index), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert.deepEqual(await seatMembers(t, 'resize-room'), ['', 'user1', '', '', '', '', '', '', '', '']);
     assert.equal((await info(t, 'resize-room')).MaxSeatCount, 10);
     // user2 lost seat 6 with the shrink, so may now be picked again.
-    expectCode(await t.rest(PICK, { RoomId: 'resize-room', Member_Account: 'user2', Index: 9 }), 0);
+    expectStrictCode(await t.rest(PICK, { RoomId: 'resize-room', Member_Account: 'user2', Index: 9 }), 0);
   });
 });
 
 describe('set_room_metadata, get_room_metadata, del_room_metadata', () => {
   type Meta = Array<{ Key: string; Value: string }>;
   async function meta(roomId: string, keys?: string[]): Promise<Meta> {
-    const env = expectCode(await t.rest(GET_META, keys ? { RoomId: roomId, Keys: keys } : { RoomId: roomId }), 0);
+    const env = expectStrictCode(await t.rest(GET_META, keys ? { RoomId: roomId, Keys: keys } : { RoomId: roomId }), 0);
     assert.deepEqual(Object.keys(env), [...ENVELOPE, 'Response']);
     return [...(env.Response as { Metadata: Meta }).Metadata].sort((a, b) => a.Key.localeCompare(b.Key));
   }
@@ -589,18 +557,18 @@ describe('set_room_metadata, get_room_metadata, del_room_metadata', () => {
 
   it('adds keys, updates existing ones, gets all or some, deletes', async () => {
     assert.deepEqual(await meta('meta-room'), []);
-    const env = expectCode(await t.rest(SET_META, { RoomId: 'meta-room', Metadata: [{ Key: 'key1', Value: 'value1' }, { Key: 'key2', Value: 'value2' }] }), 0);
+    const env = expectStrictCode(await t.rest(SET_META, { RoomId: 'meta-room', Metadata: [{ Key: 'key1', Value: 'value1' }, { Key: 'key2', Value: 'value2' }] }), 0);
     assert.deepEqual(Object.keys(env), ENVELOPE);
     assert.deepEqual(await meta('meta-room'), [{ Key: 'key1', Value: 'value1' }, { Key: 'key2', Value: 'value2' }]);
 
-    expectCode(await t.rest(SET_META, { RoomId: 'meta-room', Metadata: [{ Key: 'key1', Value: 'new1' }, { Key: 'key3', Value: '' }] }), 0);
+    expectStrictCode(await t.rest(SET_META, { RoomId: 'meta-room', Metadata: [{ Key: 'key1', Value: 'new1' }, { Key: 'key3', Value: '' }] }), 0);
     assert.deepEqual(await meta('meta-room'), [{ Key: 'key1', Value: 'new1' }, { Key: 'key2', Value: 'value2' }, { Key: 'key3', Value: '' }]);
     assert.deepEqual(await meta('meta-room', ['key2', 'missing']), [{ Key: 'key2', Value: 'value2' }]);
     assert.deepEqual(await meta('meta-room', []), await meta('meta-room'));
 
-    expectCode(await t.rest(DEL_META, { RoomId: 'meta-room', Keys: ['key2', 'missing'] }), 0);
+    expectStrictCode(await t.rest(DEL_META, { RoomId: 'meta-room', Keys: ['key2', 'missing'] }), 0);
     assert.deepEqual(await meta('meta-room'), [{ Key: 'key1', Value: 'new1' }, { Key: 'key3', Value: '' }]);
-    expectCode(await t.rest(DEL_META, { RoomId: 'meta-room', Keys: ['key1', 'key3'] }), 0);
+    expectStrictCode(await t.rest(DEL_META, { RoomId: 'meta-room', Keys: ['key1', 'key3'] }), 0);
     assert.deepEqual(await meta('meta-room'), []);
   });
 
@@ -614,21 +582,21 @@ describe('set_room_metadata, get_room_metadata, del_room_metadata', () => {
     await expectFail(t, DEL_META, { RoomId: 'meta-room', Keys: [] }, 100002, /Keys/);
     assert.deepEqual(await meta('meta-room'), []);
 
-    expectCode(await set([{ Key: 'é'.repeat(25), Value: 'é'.repeat(1024) }]), 0);
+    expectStrictCode(await set([{ Key: 'é'.repeat(25), Value: 'é'.repeat(1024) }]), 0);
     const nine = Array.from({ length: 9 }, (_, i) => ({ Key: `k${i}`, Value: `v${i}` }));
-    expectCode(await set(nine), 0);
+    expectStrictCode(await set(nine), 0);
     assert.equal((await meta('meta-room')).length, 10);
     // Replacing an existing key keeps the count at 10; an 11th key is refused, with the rest of its call.
-    expectCode(await set([{ Key: 'k0', Value: 'again' }]), 0);
+    expectStrictCode(await set([{ Key: 'k0', Value: 'again' }]), 0);
     await expectFail(t, SET_META, { RoomId: 'meta-room', Metadata: [{ Key: 'k1', Value: 'changed' }, { Key: 'k10', Value: 'v' }] }, 100002, /10/);
     const now = await meta('meta-room');
     assert.equal(now.length, 10);
     assert.deepEqual(now.find((m) => m.Key === 'k1'), { Key: 'k1', Value: 'v1' });
     assert.deepEqual(now.find((m) => m.Key === 'k0'), { Key: 'k0', Value: 'again' });
     const eleven = Array.from({ length: 11 }, (_, i) => ({ Key: `n${i}`, Value: 'v' }));
-    expectCode(await t.rest(DEL_META, { RoomId: 'meta-room', Keys: now.map((m) => m.Key) }), 0);
+    expectStrictCode(await t.rest(DEL_META, { RoomId: 'meta-room', Keys: now.map((m) => m.Key) }), 0);
     await expectFail(t, SET_META, { RoomId: 'meta-room', Metadata: eleven }, 100002);
-    expectCode(await set(eleven.slice(0, 10)), 0);
+    expectStrictCode(await set(eleven.slice(0, 10)), 0);
   });
 
   // "Individual values can be up to 2KB in size, while the aggregate size of all values should not surpass 16KB":
@@ -637,14 +605,14 @@ describe('set_room_metadata, get_room_metadata, del_room_metadata', () => {
     await create(t, 'meta-total');
     const kib2 = 'v'.repeat(2048);
     const eight = Array.from({ length: 8 }, (_, i) => ({ Key: `big${i}`, Value: kib2 }));
-    expectCode(await t.rest(SET_META, { RoomId: 'meta-total', Metadata: eight }), 0);
+    expectStrictCode(await t.rest(SET_META, { RoomId: 'meta-total', Metadata: eight }), 0);
     // Exactly 16 KiB: one more byte in a new key is over, and so is a call that shrinks one value but adds a bigger one.
     await expectFail(t, SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'extra', Value: 'x' }] }, 100002, /16384/);
     await expectFail(t, SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'big0', Value: 'v' }, { Key: 'new', Value: kib2 }] }, 100002, /16384/);
-    const env = expectCode(await t.rest(GET_META, { RoomId: 'meta-total', Keys: ['big0'] }), 0);
+    const env = expectStrictCode(await t.rest(GET_META, { RoomId: 'meta-total', Keys: ['big0'] }), 0);
     assert.equal((env.Response as { Metadata: Array<{ Value: string }> }).Metadata[0]!.Value, kib2);
     // An empty value adds a key without adding bytes; shrinking one value makes room for another.
-    expectCode(await t.rest(SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'empty', Value: '' }] }), 0);
-    expectCode(await t.rest(SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'big0', Value: 'v' }, { Key: 'small', Value: 'v'.repeat(2047) }] }), 0);
+    expectStrictCode(await t.rest(SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'empty', Value: '' }] }), 0);
+    expectStrictCode(await t.rest(SET_META, { RoomId: 'meta-total', Metadata: [{ Key: 'big0', Value: 'v' }, { Key: 'small', Value: 'v'.repeat(2047) }] }), 0);
   });
 });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { genUserSig } from '../../auth/usersig.ts';
-import { rtcLogin, type Msg, type RtcTestClient } from '../../../test/helpers/rtc-client.ts';
-import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
+import { describe, it } from 'node:test';
+import type { Msg } from '../../../test/helpers/rtc-client.ts';
+import { ENVELOPE, liveSuite, type SeatEntry } from './testkit.ts';
 
 // room_engine_http_mic lock_seat, switch_seat and move_user_to_seat (200/s each).
 
@@ -13,48 +12,16 @@ const SWITCH = `${MIC}/switch_seat`;
 const MOVE = `${MIC}/move_user_to_seat`;
 const PICK = `${MIC}/pick_user_on_seat`;
 
-interface SeatEntry {
-  Index: number;
-  Member_Account?: string;
-  IsTakenDisabled: boolean;
-  IsVideoDisabled: boolean;
-  IsAudioDisabled: boolean;
-}
-
-let t: TestServer;
-let id: number;
-/** Credentials of another app: its admin must not reach this app's rooms. */
-let otherTenant: Record<string, string>;
-const clients: RtcTestClient[] = [];
-
-before(async () => {
-  t = await startTestServer();
-  id = t.app.sdkAppId;
-  await t.server.apps.update(id, { rateLimits: 'off' });
-  assert.equal((await t.rest('im_open_login_svc/multiaccount_import', { Accounts: ['host', 'u1', 'u2', 'u3'] })).ErrorCode, 0);
-  const other = await t.server.apps.create();
-  otherTenant = { sdkappid: String(other.sdkAppId), usersig: genUserSig({ sdkAppId: other.sdkAppId, secretKey: other.secretKey, userId: 'administrator', expire: 3600 }) };
-});
-after(async () => {
-  for (const c of clients) c.ws.terminate();
-  await t.close();
-});
+const suite = liveSuite(['host', 'u1', 'u2', 'u3']);
 
 async function ok(command: string, body: unknown): Promise<void> {
-  const env = await t.rest(command, body);
+  const env = await suite.t.rest(command, body);
   assert.equal(env.ErrorCode, 0, `${command} ${JSON.stringify(body)}: ${JSON.stringify(env)}`);
-  assert.deepEqual(Object.keys(env), ['ActionStatus', 'ErrorInfo', 'ErrorCode', 'RequestId']);
-}
-
-async function fail(command: string, body: unknown, code: number, info?: RegExp, query?: Record<string, string>): Promise<void> {
-  const env = await t.rest(command, body, query);
-  assert.equal(env.ErrorCode, code, `${command} ${JSON.stringify(body)}: ${JSON.stringify(env)}`);
-  assert.equal(env.ActionStatus, 'FAIL');
-  if (info) assert.match(String(env.ErrorInfo), info);
+  assert.deepEqual(Object.keys(env), ENVELOPE);
 }
 
 async function seats(roomId: string): Promise<SeatEntry[]> {
-  const env = await t.rest(`${MIC}/get_seat_list`, { RoomId: roomId });
+  const env = await suite.t.rest(`${MIC}/get_seat_list`, { RoomId: roomId });
   assert.equal(env.ErrorCode, 0, JSON.stringify(env));
   return (env.Response as { SeatList: SeatEntry[] }).SeatList;
 }
@@ -63,16 +30,16 @@ const occupants = async (roomId: string) => (await seats(roomId)).map((s) => s.M
 /** Creates a room with u1 and u2 in it (pick_user_on_seat seats room members only); u3 stays out. */
 async function room(roomId: string, extra: Record<string, unknown> = {}): Promise<void> {
   await ok(`${SRV}/create_room`, { RoomInfo: { RoomId: roomId, Owner_Account: 'host', MaxSeatCount: 4, ...extra } });
-  for (const u of ['u1', 'u2']) await t.server.live.enter(id, roomId, u);
+  for (const u of ['u1', 'u2']) await suite.t.server.live.enter(suite.id, roomId, u);
 }
 
 /** The shared bad-input cases of a seat command: RoomId missing, wrong-typed, oversized; unknown room; another app's admin. */
 async function roomIdCases(command: string, rest: Record<string, unknown>, roomId: string): Promise<void> {
-  await fail(command, rest, 100002, /RoomId/);
-  await fail(command, { ...rest, RoomId: 5 }, 100002, /RoomId/);
-  await fail(command, { ...rest, RoomId: 'r'.repeat(49) }, 100002, /RoomId/);
-  await fail(command, { ...rest, RoomId: 'no-such-seat-room' }, 100004);
-  await fail(command, { ...rest, RoomId: roomId }, 100004, undefined, otherTenant);
+  await suite.fail(command, rest, 100002, /RoomId/);
+  await suite.fail(command, { ...rest, RoomId: 5 }, 100002, /RoomId/);
+  await suite.fail(command, { ...rest, RoomId: 'r'.repeat(49) }, 100002, /RoomId/);
+  await suite.fail(command, { ...rest, RoomId: 'no-such-seat-room' }, 100004);
+  await suite.fail(command, { ...rest, RoomId: roomId }, 100004, undefined, suite.otherTenant);
 }
 
 describe('lock_seat', () => {
@@ -87,7 +54,7 @@ describe('lock_seat', () => {
     assert.deepEqual((await seats('lock-room'))[1], { Index: 1, Member_Account: 'u1', IsTakenDisabled: false, IsVideoDisabled: true, IsAudioDisabled: false });
     await ok(LOCK, { RoomId: 'lock-room', Index: 1, ForbidTaken: true });
     assert.deepEqual((await seats('lock-room'))[1], { Index: 1, IsTakenDisabled: true, IsVideoDisabled: false, IsAudioDisabled: false });
-    await fail(PICK, { RoomId: 'lock-room', Member_Account: 'u1', Index: 1 }, 100200, /locked/);
+    await suite.fail(PICK, { RoomId: 'lock-room', Member_Account: 'u1', Index: 1 }, 100200, /locked/);
     // On an empty or locked seat the stream flags are accepted and ignored.
     await ok(LOCK, { RoomId: 'lock-room', Index: 1, ForbidVideo: true });
     await ok(LOCK, { RoomId: 'lock-room', Index: 2, ForbidAudio: true });
@@ -106,14 +73,14 @@ describe('lock_seat', () => {
   it('100211 when the room has no seats; 100002 for a bad Index or flag; 100004 for an unknown room or another app', async () => {
     await room('lock-bad');
     await room('lock-noseats', { IsSeatEnabled: false });
-    await fail(LOCK, { RoomId: 'lock-noseats', Index: 0, ForbidTaken: true }, 100211, /seats are disabled/);
-    await fail(LOCK, { RoomId: 'lock-bad', Index: 4, ForbidTaken: true }, 100002, /Index must be from 0 to 3/);
-    await fail(LOCK, { RoomId: 'lock-bad', Index: -1, ForbidTaken: true }, 100002, /Index/);
-    await fail(LOCK, { RoomId: 'lock-bad', ForbidTaken: true }, 100002, /Index/);
-    await fail(LOCK, { RoomId: 'lock-bad', Index: '1', ForbidTaken: true }, 100002, /Index/);
-    await fail(LOCK, { RoomId: 'lock-bad', Index: 1.5 }, 100002, /Index/);
-    await fail(LOCK, { RoomId: 'lock-bad', Index: 0, ForbidTaken: 'yes' }, 100002, /ForbidTaken/);
-    await fail(LOCK, { RoomId: 'lock-bad', Index: 0, ForbidVideo: 1 }, 100002, /ForbidVideo/);
+    await suite.fail(LOCK, { RoomId: 'lock-noseats', Index: 0, ForbidTaken: true }, 100211, /seats are disabled/);
+    await suite.fail(LOCK, { RoomId: 'lock-bad', Index: 4, ForbidTaken: true }, 100002, /Index must be from 0 to 3/);
+    await suite.fail(LOCK, { RoomId: 'lock-bad', Index: -1, ForbidTaken: true }, 100002, /Index/);
+    await suite.fail(LOCK, { RoomId: 'lock-bad', ForbidTaken: true }, 100002, /Index/);
+    await suite.fail(LOCK, { RoomId: 'lock-bad', Index: '1', ForbidTaken: true }, 100002, /Index/);
+    await suite.fail(LOCK, { RoomId: 'lock-bad', Index: 1.5 }, 100002, /Index/);
+    await suite.fail(LOCK, { RoomId: 'lock-bad', Index: 0, ForbidTaken: 'yes' }, 100002, /ForbidTaken/);
+    await suite.fail(LOCK, { RoomId: 'lock-bad', Index: 0, ForbidVideo: 1 }, 100002, /ForbidVideo/);
     await roomIdCases(LOCK, { Index: 0, ForbidTaken: true }, 'lock-bad');
     assert.equal((await seats('lock-bad')).some((s) => s.IsTakenDisabled), false);
   });
@@ -138,15 +105,15 @@ describe('switch_seat', () => {
     await ok(PICK, { RoomId: 'switch-bad', Member_Account: 'u1', Index: 0 });
     await ok(PICK, { RoomId: 'switch-bad', Member_Account: 'u2', Index: 1 });
     await ok(LOCK, { RoomId: 'switch-bad', Index: 2, ForbidTaken: true });
-    await fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1', ToIndex: 1 }, 100002, /taken by u2/);
-    await fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1', ToIndex: 2 }, 100002, /locked/);
-    await fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u3', ToIndex: 3 }, 100002, /u3 is not on a seat/);
-    await fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1', ToIndex: 4 }, 100002, /ToIndex must be from 0 to 3/);
-    await fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1' }, 100002, /ToIndex/);
-    await fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1', ToIndex: '3' }, 100002, /ToIndex/);
-    await fail(SWITCH, { RoomId: 'switch-bad', ToIndex: 3 }, 100002, /Member_Account/);
-    await fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 7, ToIndex: 3 }, 100002, /Member_Account/);
-    await fail(SWITCH, { RoomId: 'switch-bad', Member_Account: '', ToIndex: 3 }, 100002, /Member_Account/);
+    await suite.fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1', ToIndex: 1 }, 100002, /taken by u2/);
+    await suite.fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1', ToIndex: 2 }, 100002, /locked/);
+    await suite.fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u3', ToIndex: 3 }, 100002, /u3 is not on a seat/);
+    await suite.fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1', ToIndex: 4 }, 100002, /ToIndex must be from 0 to 3/);
+    await suite.fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1' }, 100002, /ToIndex/);
+    await suite.fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 'u1', ToIndex: '3' }, 100002, /ToIndex/);
+    await suite.fail(SWITCH, { RoomId: 'switch-bad', ToIndex: 3 }, 100002, /Member_Account/);
+    await suite.fail(SWITCH, { RoomId: 'switch-bad', Member_Account: 7, ToIndex: 3 }, 100002, /Member_Account/);
+    await suite.fail(SWITCH, { RoomId: 'switch-bad', Member_Account: '', ToIndex: 3 }, 100002, /Member_Account/);
     await roomIdCases(SWITCH, { Member_Account: 'u1', ToIndex: 3 }, 'switch-bad');
     assert.deepEqual(await occupants('switch-bad'), ['u1', 'u2', '', '']);
   });
@@ -164,7 +131,7 @@ describe('move_user_to_seat', () => {
     await ok(LOCK, { RoomId: 'move-room', Index: 3, ForbidTaken: true });
     await ok(MOVE, { RoomId: 'move-room', Member_Account: 'u1', SeatIndex: 3, Policy: 0 });
     assert.deepEqual((await seats('move-room'))[3], { Index: 3, Member_Account: 'u1', IsTakenDisabled: false, IsVideoDisabled: false, IsAudioDisabled: false });
-    await fail(MOVE, { RoomId: 'move-room', Member_Account: 'u1', SeatIndex: 1, Policy: 0 }, 100210, /taken by u2/);
+    await suite.fail(MOVE, { RoomId: 'move-room', Member_Account: 'u1', SeatIndex: 1, Policy: 0 }, 100210, /taken by u2/);
     await ok(LOCK, { RoomId: 'move-room', Index: 1, ForbidAudio: true });
     await ok(MOVE, { RoomId: 'move-room', Member_Account: 'u1', SeatIndex: 1, Policy: 2 });
     const swapped = await seats('move-room');
@@ -177,16 +144,16 @@ describe('move_user_to_seat', () => {
   it('100005 for a user not in the room, 100002 for a member not seated and for a bad Policy or SeatIndex; 100004 for an unknown room or another app', async () => {
     await room('move-bad');
     await ok(PICK, { RoomId: 'move-bad', Member_Account: 'u1', Index: 0 });
-    await fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u3', SeatIndex: 1, Policy: 0 }, 100005, /u3 is not a member/);
-    await t.server.live.enter(id, 'move-bad', 'u3');
-    await fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u3', SeatIndex: 1, Policy: 0 }, 100002, /u3 is not on a seat/);
-    await fail(MOVE, { RoomId: 'move-bad', Member_Account: 'host', SeatIndex: 1, Policy: 0 }, 100002, /host is not on a seat/);
-    await fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', SeatIndex: 1, Policy: 3 }, 100002, /Policy must be 0, 1 or 2/);
-    await fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', SeatIndex: 1 }, 100002, /Policy/);
-    await fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', SeatIndex: 1, Policy: '1' }, 100002, /Policy/);
-    await fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', SeatIndex: 9, Policy: 0 }, 100002, /SeatIndex must be from 0 to 3/);
-    await fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', Policy: 0 }, 100002, /SeatIndex/);
-    await fail(MOVE, { RoomId: 'move-bad', SeatIndex: 1, Policy: 0 }, 100002, /Member_Account/);
+    await suite.fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u3', SeatIndex: 1, Policy: 0 }, 100005, /u3 is not a member/);
+    await suite.t.server.live.enter(suite.id, 'move-bad', 'u3');
+    await suite.fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u3', SeatIndex: 1, Policy: 0 }, 100002, /u3 is not on a seat/);
+    await suite.fail(MOVE, { RoomId: 'move-bad', Member_Account: 'host', SeatIndex: 1, Policy: 0 }, 100002, /host is not on a seat/);
+    await suite.fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', SeatIndex: 1, Policy: 3 }, 100002, /Policy must be 0, 1 or 2/);
+    await suite.fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', SeatIndex: 1 }, 100002, /Policy/);
+    await suite.fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', SeatIndex: 1, Policy: '1' }, 100002, /Policy/);
+    await suite.fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', SeatIndex: 9, Policy: 0 }, 100002, /SeatIndex must be from 0 to 3/);
+    await suite.fail(MOVE, { RoomId: 'move-bad', Member_Account: 'u1', Policy: 0 }, 100002, /SeatIndex/);
+    await suite.fail(MOVE, { RoomId: 'move-bad', SeatIndex: 1, Policy: 0 }, 100002, /Member_Account/);
     await roomIdCases(MOVE, { Member_Account: 'u1', SeatIndex: 1, Policy: 0 }, 'move-bad');
     assert.deepEqual(await occupants('move-bad'), ['u1', '', '', '']);
   });
@@ -195,8 +162,7 @@ describe('move_user_to_seat', () => {
 describe('seat changes reach /rtc clients', () => {
   it('lock, switch and move are live.event seat events', async () => {
     await room('seat-events');
-    const { client } = await rtcLogin(t.server.url, t.app, 'u3');
-    clients.push(client);
+    const client = await suite.login('u3');
     assert.equal((await client.request('live.enter', { roomId: 'seat-events' })).ok, true);
     await ok(PICK, { RoomId: 'seat-events', Member_Account: 'u1', Index: 0 });
     await ok(LOCK, { RoomId: 'seat-events', Index: 2, ForbidTaken: true });

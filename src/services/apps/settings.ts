@@ -153,22 +153,16 @@ function cidrOrIp(entry: string): string {
   return entry;
 }
 
-/** The typed value of each setting an operator may change (`app set`, AppsService.update). */
-export type SettingValues = { [F in Feature as `features.${F}`]: boolean } & {
-  admins: string[];
+/** The typed value of each setting an operator may change (`app set`, AppsService.update); top-level ones as AppSettings holds them. */
+export type SettingValues = { [F in Feature as `features.${F}`]: boolean } & Pick<
+  AppSettings,
+  'admins' | 'ipAllowlist' | 'disabled' | 'expiresAt' | 'rateLimits' | 'appRateLimit' | 'accountLimit' | 'callRingTimeoutMs'
+> & {
   'callback.url': string;
   'callback.token': string;
   'liveCallback.token': string;
   'liveCallback.enabled': boolean;
   'liveCallback.giftNonBlocking': boolean;
-  ipAllowlist: string[];
-  disabled: boolean;
-  /** Unix seconds, or null for never. */
-  expiresAt: number | null;
-  rateLimits: RateLimitProfile;
-  appRateLimit: number;
-  accountLimit: number;
-  callRingTimeoutMs: number;
   'trtc.requirePrivateMapKey': boolean;
   /** Up to 64 '0'/'1', the last one bit 0 (see purchaseBitsOf for the CLI's forms). */
   'chat.purchaseBits': string;

@@ -1,30 +1,22 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { CHAT_STORES, chatTarget, openChat, type ChatServices, type ChatTarget } from '../../../test/helpers/chat-services.ts';
+import { CHAT_STORES, closeChat, freshChat, openChat, textBody, type ChatServices, type ChatTarget } from '../../../test/helpers/chat-services.ts';
+import { detail } from '../../../test/helpers/domain-error.ts';
 import { DomainError } from '../errors.ts';
 import { GROUP_TOPIC, type GroupChanged } from './groups-service.ts';
-import { CHAT_TOPIC, type ChatEvent, type MsgElement } from './message.ts';
+import { CHAT_TOPIC, type ChatEvent } from './message.ts';
 
 const APP = 1400000001;
-const text = (t: string): MsgElement[] => [{ MsgType: 'TIMTextElem', MsgContent: { Text: t } }];
-const detail = (d: string) => (e: unknown) => e instanceof DomainError && e.detail === d;
 
 for (const { kind, skip } of CHAT_STORES) {
   describe(`on ${kind}`, { skip }, () => {
     let target: ChatTarget;
     let c: ChatServices;
-    beforeEach(async () => {
-      target = await chatTarget(kind);
-      c = await openChat(target.options);
-      await c.accounts.importMany(APP, ['owner', 'u1', 'u2', 'u3', 'u4'].map((userId) => ({ userId })));
-    });
-    afterEach(async () => {
-      await c.close();
-      await target.cleanup();
-    });
+    beforeEach(async () => ({ target, c } = await freshChat(kind, APP, ['owner', 'u1', 'u2', 'u3', 'u4'])));
+    afterEach(() => closeChat(c, target));
 
     const create = (extra: Record<string, unknown> = {}) => c.groups.create({ sdkAppId: APP, type: 'Public', name: 'g', owner: 'owner', ...extra });
-    const send = (groupId: string, from: string, t: string, extra: object = {}) => c.groups.sendMessage({ sdkAppId: APP, groupId, from, body: text(t), ...extra });
+    const send = (groupId: string, from: string, t: string, extra: object = {}) => c.groups.sendMessage({ sdkAppId: APP, groupId, from, body: textBody(t), ...extra });
 
     describe('GroupsService.create', () => {
       it('makes an @TGS# id, stores Private as Work, gives the owner the Owner role and publishes the creation', async () => {
@@ -144,7 +136,7 @@ for (const { kind, skip } of CHAT_STORES) {
         assert.deepEqual(seen[0], { kind: 'group', message: m1, members: ['owner', 'u1'] });
         assert.equal(c.groups.get(APP, g.groupId).nextMsgSeq, 3);
         assert.equal(c.groups.get(APP, g.groupId).lastMsgTime, m2.time);
-        assert.deepEqual((await c.groups.messages(APP, g.groupId, { limit: 10 })).map((m) => [m.seq, m.body]), [[2, text('two')], [1, text('one')]]);
+        assert.deepEqual((await c.groups.messages(APP, g.groupId, { limit: 10 })).map((m) => [m.seq, m.body]), [[2, textBody('two')], [1, textBody('one')]]);
         assert.deepEqual((await c.groups.messages(APP, g.groupId, { beforeSeq: 2, limit: 10 })).map((m) => m.seq), [1]);
       });
 
@@ -203,7 +195,7 @@ for (const { kind, skip } of CHAT_STORES) {
           for (const topic of [GROUP_TOPIC, CHAT_TOPIC]) other.bus.subscribe(topic, (p, remote) => !remote && c.bus.deliverRemote(topic, p));
           const g = await other.groups.create({ sdkAppId: APP, type: 'Public', name: 'remote', owner: 'owner' });
           await other.groups.addMembers(APP, g.groupId, ['u1']);
-          await other.groups.sendMessage({ sdkAppId: APP, groupId: g.groupId, from: 'u1', body: text('hi') });
+          await other.groups.sendMessage({ sdkAppId: APP, groupId: g.groupId, from: 'u1', body: textBody('hi') });
           // The other node's changes arrive over the bus and are read back from the store: wait for them.
           await until(() => c.groups.get(APP, g.groupId).nextMsgSeq === 2);
           assert.deepEqual(c.groups.get(APP, g.groupId).members.map((m) => m.userId), ['owner', 'u1']);

@@ -127,3 +127,31 @@ export function msgKey(m: Pick<C2CMessage, 'seq' | 'random' | 'time'>): string {
 export function wireGroupType(type: GroupType): string {
   return type === 'Work' ? 'Private' : type === 'Meeting' ? 'ChatRoom' : type;
 }
+
+/** A group's profile fields as REST API v4 and the Chat SDK both name them, from Type to CreateTime. */
+export function wireGroupProfile(g: Group): Record<string, unknown> {
+  return {
+    Type: wireGroupType(g.type),
+    Name: g.name,
+    Introduction: g.introduction,
+    Notification: g.notification,
+    FaceUrl: g.faceUrl,
+    Owner_Account: g.owner,
+    CreateTime: g.createTime,
+  };
+}
+
+/** The message fields of a send_group_msg body, which REST API v4 and the Chat SDK name alike. */
+export interface WireGroupMessage {
+  GroupId: string;
+  Random?: number;
+  MsgBody: unknown[];
+  CloudCustomData?: string;
+  MsgPriority?: string;
+  OnlineOnlyFlag?: number;
+}
+
+/** A send_group_msg body's message fields as GroupsService.sendMessage takes them (OnlineOnlyFlag 1: online members only). */
+export function groupMessageFields(b: WireGroupMessage): { groupId: string; random?: number; body: MsgElement[]; cloudCustomData?: string; priority?: string; onlineOnly: boolean } {
+  return { groupId: b.GroupId, random: b.Random, body: b.MsgBody as MsgElement[], cloudCustomData: b.CloudCustomData, priority: b.MsgPriority, onlineOnly: b.OnlineOnlyFlag === 1 };
+}

@@ -1,28 +1,19 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { CHAT_STORES, chatTarget, openChat, type ChatServices, type ChatTarget } from '../../../test/helpers/chat-services.ts';
-import { DomainError } from '../errors.ts';
+import { CHAT_STORES, closeChat, freshChat, openChat, textBody, type ChatServices, type ChatTarget } from '../../../test/helpers/chat-services.ts';
+import { detail } from '../../../test/helpers/domain-error.ts';
 import { CHAT_TOPIC, MAX_MESSAGE_BYTES, msgKey, type ChatEvent, type MsgElement } from './message.ts';
 
 const APP = 1400000001;
-const text = (t: string): MsgElement[] => [{ MsgType: 'TIMTextElem', MsgContent: { Text: t } }];
-const detail = (d: string) => (e: unknown) => e instanceof DomainError && e.detail === d;
 
 for (const { kind, skip } of CHAT_STORES) {
   describe(`on ${kind}`, { skip }, () => {
     let target: ChatTarget;
     let c: ChatServices;
-    beforeEach(async () => {
-      target = await chatTarget(kind);
-      c = await openChat(target.options);
-      await c.accounts.importMany(APP, ['u1', 'u2', 'u3'].map((userId) => ({ userId })));
-    });
-    afterEach(async () => {
-      await c.close();
-      await target.cleanup();
-    });
+    beforeEach(async () => ({ target, c } = await freshChat(kind, APP, ['u1', 'u2', 'u3'])));
+    afterEach(() => closeChat(c, target));
 
-    const send = (from: string, to: string, t: string, extra: object = {}) => c.messages.sendC2C({ sdkAppId: APP, from, to, body: text(t), ...extra });
+    const send = (from: string, to: string, t: string, extra: object = {}) => c.messages.sendC2C({ sdkAppId: APP, from, to, body: textBody(t), ...extra });
     const texts = (page: { messages: Array<{ body: MsgElement[] }> }) => page.messages.map((m) => m.body[0]!.MsgContent.Text);
 
     describe('MessagesService.sendC2C', () => {
@@ -58,7 +49,7 @@ for (const { kind, skip } of CHAT_STORES) {
       it('refuses accounts that are not imported (UNKNOWN_ACCOUNT), in either place', async () => {
         await assert.rejects(send('u1', 'ghost', 'x'), detail('UNKNOWN_ACCOUNT'));
         await assert.rejects(send('ghost', 'u1', 'x'), detail('UNKNOWN_ACCOUNT'));
-        await assert.rejects(c.messages.sendC2C({ sdkAppId: APP + 1, from: 'u1', to: 'u2', body: text('other app') }), detail('UNKNOWN_ACCOUNT'));
+        await assert.rejects(c.messages.sendC2C({ sdkAppId: APP + 1, from: 'u1', to: 'u2', body: textBody('other app') }), detail('UNKNOWN_ACCOUNT'));
       });
 
       it('refuses a body that is empty, not an array, of unknown element types or malformed (BAD_BODY), or oversized (BODY_TOO_LARGE)', async () => {
@@ -127,7 +118,7 @@ for (const { kind, skip } of CHAT_STORES) {
 
       it('keeps apps apart and refuses a cookie that is not a cursor (BAD_COOKIE)', async () => {
         await c.accounts.importMany(APP + 1, [{ userId: 'u1' }, { userId: 'u2' }]);
-        await c.messages.sendC2C({ sdkAppId: APP + 1, from: 'u1', to: 'u2', body: text('app two') });
+        await c.messages.sendC2C({ sdkAppId: APP + 1, from: 'u1', to: 'u2', body: textBody('app two') });
         await send('u1', 'u2', 'app one');
         assert.deepEqual(texts(await c.messages.sync(APP + 1, 'u2', '')), ['app two']);
         assert.deepEqual(texts(await c.messages.sync(APP, 'u2', '')), ['app one']);
@@ -144,7 +135,7 @@ for (const { kind, skip } of CHAT_STORES) {
         const page = await c.messages.sync(APP, 'u2', '');
         assert.deepEqual([texts(page), page.more], [['before', 'restart'], false]);
         assert.equal(page.messages[0]!.id, first.messages[0]!.id);
-        assert.deepEqual(page.messages[0]!.body, text('before'));
+        assert.deepEqual(page.messages[0]!.body, textBody('before'));
         const m = await send('u1', 'u2', 'after');
         assert.equal(m.seq, 3);
         await c.close();
@@ -157,7 +148,7 @@ for (const { kind, skip } of CHAT_STORES) {
       // Stored with a chosen time, as sendC2C would have stored them then.
       let seq = 0;
       const put = async (from: string, to: string, t: string, time: number) => {
-        const body = text(t);
+        const body = textBody(t);
         const id = await c.store.chat.insertC2c({ sdk_app_id: APP, from_user: from, to_user: to, msg_seq: ++seq, msg_random: 7, msg_time: time, client_time: time, body: JSON.stringify(body), cloud_custom_data: '' });
         return { id, seq, random: 7, time };
       };

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { genPrivateMapKeyWithStringRoomId } from '../../auth/private-map-key.ts';
 import { verifyPrivateMapKey } from '../../auth/private-map-key.ts';
 import { genUserSig, verifyUserSig } from '../../auth/usersig.ts';
+import { detail } from '../../../test/helpers/domain-error.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
-import { DomainError } from '../errors.ts';
 import { IVH_EVENT_TOPIC, type IvhEvent } from './session.ts';
 
 let t: TestServer;
@@ -18,7 +18,6 @@ afterEach(async () => {
   mock.timers.reset();
 });
 
-const detail = (d: string) => (e: unknown) => e instanceof DomainError && e.detail === d;
 const dh = () => t.server.digitalHuman;
 const settle = () => new Promise((r) => setImmediate(r));
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verifyPrivateMapKey } from '../../auth/private-map-key.ts';
 import { verifyUserSig } from '../../auth/usersig.ts';
+import { detail } from '../../../test/helpers/domain-error.ts';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.ts';
-import { DomainError } from '../errors.ts';
 
 let t: TestServer;
 before(async () => {
@@ -11,7 +11,6 @@ before(async () => {
 });
 after(() => t.close());
 
-const detail = (d: string) => (e: unknown) => e instanceof DomainError && e.detail === d;
 
 describe('IoT Explorer TRTC signatures', () => {
   it('signs each user into that string room only', async () => {
