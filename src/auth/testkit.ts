@@ -26,7 +26,7 @@ export interface Vector {
     dwPrivilegeMap: number; dwAccountType: number; roomStr?: string; trailingBytes: number;
   };
 }
-export interface VectorsFile {
+interface VectorsFile {
   frozenDateNowMs: number;
   TLS_time: number;
   vectors: Vector[];

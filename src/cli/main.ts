@@ -74,7 +74,7 @@ function printDevApp(app: App, gifts: number): void {
 }
 
 /** Builds the `trtcd` command-line program. */
-export function program(): Command {
+function program(): Command {
   const cli = new Command('trtcd').description('Self-hosted server wire-compatible with Tencent RTC server APIs').version(trtcdVersion(), '-V, --version', 'print the version').exitOverride();
   const dataDir = ['--data-dir <dir>', 'data directory (default .trtcd in the project directory, the nearest up with a package.json, else here; or TRTCD_DATA_DIR)'] as const;
   const configFile = ['--config <file>', 'JSON configuration file'] as const;

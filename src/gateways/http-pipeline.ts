@@ -26,7 +26,7 @@ export interface HttpFamily<P> {
 }
 
 /** The request's id and label as they stand when it ends (a family may learn either while it runs). */
-export interface RequestFacts {
+interface RequestFacts {
   requestId(): string;
   label(): string;
 }

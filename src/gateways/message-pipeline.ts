@@ -20,7 +20,7 @@ export interface MessageFamily {
 }
 
 /** Writes the two outcomes of a request in the family's frames. */
-export interface MessageReplies<T> {
+interface MessageReplies<T> {
   ok(result: T): void;
   refused(error: GatewayError): void;
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { TextDecoder } from 'node:util';
 
 /** Why a body was not read: over the limit, not received within the timeout, or the client went away mid-body. */
-export type BodyRefusal = 'TOO_LARGE' | 'TIMEOUT' | 'ABORTED';
+type BodyRefusal = 'TOO_LARGE' | 'TIMEOUT' | 'ABORTED';
 
 /**
  * Why the body of a request not yet authenticated was not read: also BUSY when the server already holds its budget of

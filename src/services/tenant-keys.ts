@@ -6,7 +6,7 @@ import type { RoomRef } from './trtc-rooms/trtc-rooms-service.ts';
 declare const kind: unique symbol;
 
 /** A map key naming one `K` of one app. */
-export type TenantKey<K extends string> = string & { readonly [kind]: K };
+type TenantKey<K extends string> = string & { readonly [kind]: K };
 export type UserKey = TenantKey<'user'>;
 export type TrtcRoomKey = TenantKey<'trtc-room'>;
 export type LiveRoomKey = TenantKey<'live-room'>;

@@ -15,7 +15,7 @@ export interface AppsTable {
 }
 
 /** Row of `accounts`: a UserID imported into an app (im_open_login_svc). */
-export interface AccountsTable {
+interface AccountsTable {
   sdk_app_id: number;
   user_id: string;
   nick: string;
@@ -87,7 +87,7 @@ export interface LiveRoomsTable {
 }
 
 /** Row of `gifts`: a gift of an app's catalogue, with its translations, as JSON. */
-export interface GiftsTable {
+interface GiftsTable {
   sdk_app_id: number;
   gift_id: string;
   info: string;
@@ -95,7 +95,7 @@ export interface GiftsTable {
 }
 
 /** Row of `gift_categories`: a category, its translations and its gift ids, as JSON. */
-export interface GiftCategoriesTable {
+interface GiftCategoriesTable {
   sdk_app_id: number;
   category_id: string;
   info: string;
@@ -160,7 +160,7 @@ export interface IvhAvatarsTable {
 }
 
 /** Row of `ivh_sessions`: one digital-human session, as JSON. */
-export interface IvhSessionsTable {
+interface IvhSessionsTable {
   session_id: string;
   sdk_app_id: number;
   data: string;
@@ -182,14 +182,14 @@ export interface ChatC2cMessagesTable {
 }
 
 /** Row of `chat_cursors`: the last C2C message id delivered to a user (openim getmsg). */
-export interface ChatCursorsTable {
+interface ChatCursorsTable {
   sdk_app_id: number;
   user_id: string;
   delivered_id: number;
 }
 
 /** Row of `chat_c2c_read`: a user's read mark in the C2C conversation with `peer` (openim msgreaded). */
-export interface ChatC2cReadTable {
+interface ChatC2cReadTable {
   sdk_app_id: number;
   user_id: string;
   peer: string;

@@ -6,7 +6,7 @@ import type { ChatSession } from './session.ts';
 import { entryFor, GatewayError } from '../gateway-error.ts';
 
 /** Answers one request of a logged-in session: the reply body's fields (ErrorCode 0 is added), or a ChatError. */
-export type ChatHandler = (s: ChatSession, body: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>;
+type ChatHandler = (s: ChatSession, body: Record<string, unknown>) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 /** One servcmd of the dispatch table. `raw`: the handler returns the whole reply body (the call engine's own envelope). */
 export interface ChatCommand {

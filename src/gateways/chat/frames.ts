@@ -4,7 +4,7 @@ import { deflateSync } from 'node:zlib';
 import { utf8 } from '../../http/body.ts';
 
 /** The request head fields trtcd reads. */
-export interface ChatHead {
+interface ChatHead {
   servcmd: string;
   seq: number;
   sdkappid?: number;

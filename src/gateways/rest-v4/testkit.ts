@@ -80,7 +80,7 @@ export function concurrentCodes(s: TestServer, command: string, body: unknown | 
 }
 
 /** What a test file on live rooms and seats shares; the fields are set once the file's `before` has run. */
-export interface LiveSuite {
+interface LiveSuite {
   readonly t: TestServer;
   /** The first app's SDKAppID. */
   readonly id: number;

@@ -10,7 +10,7 @@ import { TwccLoss } from '../../realtime/media/twcc-loss.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
 
 /** An RTP codec as the SDK's ability lists it. */
-export interface AbilityCodec {
+interface AbilityCodec {
   payload: number;
   codec: string;
   fmtp: string;

@@ -13,7 +13,7 @@ export interface RefreshClock {
 }
 
 /** A membership's counts of what the worker sent it, as last taken. */
-export interface MemberCounts {
+interface MemberCounts {
   route: { lane: SendLane };
   member: LaneMember;
   packets: number;

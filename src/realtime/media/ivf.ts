@@ -8,7 +8,7 @@ export interface IvfFrame {
 }
 
 /** The IVF file header. A frame lasts `timebaseNum / timebaseDen` seconds per pts unit. */
-export interface IvfHeader {
+interface IvfHeader {
   fourcc: string;
   width: number;
   height: number;

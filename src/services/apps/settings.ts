@@ -6,11 +6,10 @@ export const FEATURES = ['call', 'live', 'gift', 'trtc', 'ivh'] as const;
 export type Feature = (typeof FEATURES)[number];
 
 /** Rate-limit profiles: `tencent` applies the published per-API limits, `off` none. */
-export type RateLimitProfile = 'tencent' | 'off';
+type RateLimitProfile = 'tencent' | 'off';
 
 /** The callback families an app configures separately: Call.* (v4/call_config/*) and Live.* (v4/live_config/*). */
-export const CALLBACK_FAMILIES = ['call', 'live'] as const;
-export type CallbackFamily = (typeof CALLBACK_FAMILIES)[number];
+export type CallbackFamily = 'call' | 'live';
 
 /** One family's callback configuration: where its callbacks go and which command words it wants (`all`: every one). */
 export interface CallbackConfig {
@@ -154,7 +153,7 @@ function cidrOrIp(entry: string): string {
 }
 
 /** The typed value of each setting an operator may change (`app set`, AppsService.update); top-level ones as AppSettings holds them. */
-export type SettingValues = { [F in Feature as `features.${F}`]: boolean } & Pick<
+type SettingValues = { [F in Feature as `features.${F}`]: boolean } & Pick<
   AppSettings,
   'admins' | 'ipAllowlist' | 'disabled' | 'expiresAt' | 'rateLimits' | 'appRateLimit' | 'accountLimit' | 'callRingTimeoutMs'
 > & {

@@ -1,7 +1,7 @@
 /** Audio or video call. */
 export type MediaType = 'Audio' | 'Video';
 /** A member in the call (`Calling`) or being rung (`Waiting`). */
-export type MemberStatus = 'Calling' | 'Waiting';
+type MemberStatus = 'Calling' | 'Waiting';
 /** How a call ended (call records, Call.CallbackAfterEndCall). */
 export type CallResult = 'Cancel' | 'Reject' | 'NotAnswer' | 'NormalEnd' | 'CallBusy' | 'Interrupt';
 /** What happened to a member (Call.CallbackAfterMemberChanged ActionType). */

@@ -42,7 +42,7 @@ export interface GroupChanged {
 }
 
 /** What a GroupChanged tells of the group after the change. */
-export interface GroupSnapshot {
+interface GroupSnapshot {
   type: GroupType;
   name: string;
   /** Its members after the change (before it, for `destroyed`). */

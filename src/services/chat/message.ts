@@ -142,7 +142,7 @@ export function wireGroupProfile(g: Group): Record<string, unknown> {
 }
 
 /** The message fields of a send_group_msg body, which REST API v4 and the Chat SDK name alike. */
-export interface WireGroupMessage {
+interface WireGroupMessage {
   GroupId: string;
   Random?: number;
   MsgBody: unknown[];
