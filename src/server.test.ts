@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { restUrl, startTestServer } from '../test/helpers/server.ts';
+import { restUrl, startTestServer, tempDir } from '../test/helpers/server.ts';
+import { DEFAULT_CONFIG } from './config.ts';
+import { startServer } from './server.ts';
 
 describe('operations endpoints', () => {
   it('/healthz answers 200 and /metrics counts requests by family, command and code', async () => {
@@ -96,6 +100,30 @@ describe('structured logs and keep-alive', () => {
     } finally {
       agent.destroy();
       await t.close();
+    }
+  });
+});
+
+describe('a start that cannot listen', () => {
+  it('fails with the listen error and closes what it had opened (the store\'s files)', { skip: !existsSync('/proc/self/fd') && 'needs /proc' }, async () => {
+    const taken = createNetServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    const dir = tempDir();
+    // Descriptors this process holds on files in the data directory (Linux: /proc/self/fd).
+    const openInDir = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+      } catch {
+        return false;
+      }
+    }).length;
+    try {
+      await assert.rejects(startServer({ ...DEFAULT_CONFIG, dataDir: dir, host: '127.0.0.1', port, logLevel: 'silent' }), /EADDRINUSE/);
+      assert.equal(openInDir(), 0);
+    } finally {
+      taken.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
