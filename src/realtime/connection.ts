@@ -50,12 +50,14 @@ export class RtcConnection {
   /** Closed by this server (not by the client or the network). */
   private closedHere = false;
   private afterReplyFns: Array<() => void> = [];
+  private readonly family: MessageFamily;
 
   constructor(
     readonly ws: WebSocket,
     readonly ip: string | undefined,
     private readonly hooks: ConnectionHooks,
   ) {
+    this.family = { name: 'rtc', labelKey: 'type', internal: RtcErrors.INTERNAL, knows: (t) => hooks.knows(t) };
     this.authTimer = setTimeout(() => this.close(CloseCodes.AUTH, 'auth not completed in time'), AUTH_TIMEOUT_MS);
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('close', (code) => this.onClosed(code));
@@ -152,9 +154,8 @@ export class RtcConnection {
 
   private run(req: RtcRequest): Promise<void> {
     if (this.done) return Promise.resolve();
-    const family: MessageFamily = { name: 'rtc', labelKey: 'type', internal: RtcErrors.INTERNAL, knows: (t) => this.hooks.knows(t) };
     const who = { sdkAppId: this.session?.sdkAppId, userId: this.session?.userId };
-    return serveMessage(family, this.hooks, req.type, who, () => this.hooks.handle(this, req), {
+    return serveMessage(this.family, this.hooks, req.type, who, () => this.hooks.handle(this, req), {
       ok: (body) => {
         this.send(okReply(req.id, body ?? {}));
         const fns = this.afterReplyFns;
