@@ -76,77 +76,6 @@ function categoryInfo(c: GiftCategory): Record<string, unknown> {
 
 const S = 'live_engine_http_srv';
 
-/** How a catalogue entry (a gift or a category) is named on the wire and in GiftsService's methods. */
-interface EntryNames<E> {
-  /** The entry's word in the command names: `del_<command>`, `set_<command>_language`. */
-  command: 'gift' | 'gift_category';
-  /** The entry's word in GiftsService's methods: `del<service>`, `set<service>Language`. */
-  service: 'Gift' | 'Category';
-  id: string;
-  /** The reply field of get_<command> and get_<command>_language. */
-  info: string;
-  /** The entry as get_<command> returns it. */
-  view: (e: E) => Record<string, unknown>;
-  /** The translation's fields. */
-  name: string;
-  desc: string;
-}
-
-/**
- * The commands that address one catalogue entry by its id: del_, get_, and set_, get_ and del_<entry>_language. They
- * are the same for gifts and categories, under their own names.
- */
-function entryCommands<E>(n: EntryNames<E>): CommandTable {
-  // The schema requires the id and Language, which the index type of a body with computed keys cannot say: hence the `!`s.
-  const id = { [n.id]: Str };
-  const key = { [n.id]: Str, Language: Str };
-  return {
-    [`${S}/del_${n.command}`]: defineCommand({
-      ...catalogue(`del_${n.command}`),
-      body: Type.Object(id),
-      async handle(ctx, b) {
-        await ctx.services.gifts[`del${n.service}`](ctx.app.sdkAppId, b[n.id]!);
-        return {};
-      },
-    }),
-
-    [`${S}/get_${n.command}`]: defineCommand({
-      ...catalogue(`get_${n.command}`),
-      body: Type.Object(id),
-      async handle(ctx, b) {
-        return { [n.info]: n.view(ctx.services.gifts[`get${n.service}`](ctx.app.sdkAppId, b[n.id]!) as E) };
-      },
-    }),
-
-    [`${S}/set_${n.command}_language`]: defineCommand({
-      ...catalogue(`set_${n.command}_language`),
-      body: Type.Object({ ...key, [n.name]: Type.Optional(Str), [n.desc]: Type.Optional(Str) }),
-      async handle(ctx, b) {
-        await ctx.services.gifts[`set${n.service}Language`](ctx.app.sdkAppId, b[n.id]!, b.Language!, { name: b[n.name], desc: b[n.desc] });
-        return {};
-      },
-    }),
-
-    [`${S}/get_${n.command}_language`]: defineCommand({
-      ...catalogue(`get_${n.command}_language`),
-      body: Type.Object(key),
-      async handle(ctx, b) {
-        const t = ctx.services.gifts[`get${n.service}Language`](ctx.app.sdkAppId, b[n.id]!, b.Language!);
-        return { [n.info]: { [n.name]: t.name, [n.desc]: t.desc } };
-      },
-    }),
-
-    [`${S}/del_${n.command}_language`]: defineCommand({
-      ...catalogue(`del_${n.command}_language`),
-      body: Type.Object(key),
-      async handle(ctx, b) {
-        await ctx.services.gifts[`del${n.service}Language`](ctx.app.sdkAppId, b[n.id]!, b.Language!);
-        return {};
-      },
-    }),
-  };
-}
-
 /** `live_engine_http_srv` gift configuration, send_gift and get_gift_count (https://trtc.io/document/72844, https://trtc.io/document/72556). */
 export const giftCommands: CommandTable = {
   [`${S}/add_gift`]: defineCommand({
@@ -167,13 +96,55 @@ export const giftCommands: CommandTable = {
     },
   }),
 
-  ...entryCommands({ command: 'gift', service: 'Gift', id: 'GiftId', info: 'GiftInfo', view: giftInfo, name: 'Name', desc: 'Desc' }),
+  [`${S}/del_gift`]: defineCommand({
+    ...catalogue('del_gift'),
+    body: Type.Object({ GiftId: Str }),
+    async handle(ctx, b) {
+      await ctx.services.gifts.delGift(ctx.app.sdkAppId, b.GiftId);
+      return {};
+    },
+  }),
+
+  [`${S}/get_gift`]: defineCommand({
+    ...catalogue('get_gift'),
+    body: Type.Object({ GiftId: Str }),
+    async handle(ctx, b) {
+      return { GiftInfo: giftInfo(ctx.services.gifts.getGift(ctx.app.sdkAppId, b.GiftId)) };
+    },
+  }),
 
   [`${S}/get_gift_info_list`]: defineCommand({
     ...catalogue('get_gift_info_list'),
     body: Type.Object({}),
     async handle(ctx) {
       return { GiftInfoList: ctx.services.gifts.listGifts(ctx.app.sdkAppId).map(giftInfo) };
+    },
+  }),
+
+  [`${S}/set_gift_language`]: defineCommand({
+    ...catalogue('set_gift_language'),
+    body: Type.Object({ GiftId: Str, Language: Str, Name: Type.Optional(Str), Desc: Type.Optional(Str) }),
+    async handle(ctx, b) {
+      await ctx.services.gifts.setGiftLanguage(ctx.app.sdkAppId, b.GiftId, b.Language, { name: b.Name, desc: b.Desc });
+      return {};
+    },
+  }),
+
+  [`${S}/get_gift_language`]: defineCommand({
+    ...catalogue('get_gift_language'),
+    body: Type.Object({ GiftId: Str, Language: Str }),
+    async handle(ctx, b) {
+      const t = ctx.services.gifts.getGiftLanguage(ctx.app.sdkAppId, b.GiftId, b.Language);
+      return { GiftInfo: { Name: t.name, Desc: t.desc } };
+    },
+  }),
+
+  [`${S}/del_gift_language`]: defineCommand({
+    ...catalogue('del_gift_language'),
+    body: Type.Object({ GiftId: Str, Language: Str }),
+    async handle(ctx, b) {
+      await ctx.services.gifts.delGiftLanguage(ctx.app.sdkAppId, b.GiftId, b.Language);
+      return {};
     },
   }),
 
@@ -195,7 +166,49 @@ export const giftCommands: CommandTable = {
     },
   }),
 
-  ...entryCommands({ command: 'gift_category', service: 'Category', id: 'CategoryId', info: 'CategoryInfo', view: categoryInfo, name: 'CategoryName', desc: 'CategoryDesc' }),
+  [`${S}/del_gift_category`]: defineCommand({
+    ...catalogue('del_gift_category'),
+    body: Type.Object({ CategoryId: Str }),
+    async handle(ctx, b) {
+      await ctx.services.gifts.delCategory(ctx.app.sdkAppId, b.CategoryId);
+      return {};
+    },
+  }),
+
+  [`${S}/get_gift_category`]: defineCommand({
+    ...catalogue('get_gift_category'),
+    body: Type.Object({ CategoryId: Str }),
+    async handle(ctx, b) {
+      return { CategoryInfo: categoryInfo(ctx.services.gifts.getCategory(ctx.app.sdkAppId, b.CategoryId)) };
+    },
+  }),
+
+  [`${S}/set_gift_category_language`]: defineCommand({
+    ...catalogue('set_gift_category_language'),
+    body: Type.Object({ CategoryId: Str, Language: Str, CategoryName: Type.Optional(Str), CategoryDesc: Type.Optional(Str) }),
+    async handle(ctx, b) {
+      await ctx.services.gifts.setCategoryLanguage(ctx.app.sdkAppId, b.CategoryId, b.Language, { name: b.CategoryName, desc: b.CategoryDesc });
+      return {};
+    },
+  }),
+
+  [`${S}/get_gift_category_language`]: defineCommand({
+    ...catalogue('get_gift_category_language'),
+    body: Type.Object({ CategoryId: Str, Language: Str }),
+    async handle(ctx, b) {
+      const t = ctx.services.gifts.getCategoryLanguage(ctx.app.sdkAppId, b.CategoryId, b.Language);
+      return { CategoryInfo: { CategoryName: t.name, CategoryDesc: t.desc } };
+    },
+  }),
+
+  [`${S}/del_gift_category_language`]: defineCommand({
+    ...catalogue('del_gift_category_language'),
+    body: Type.Object({ CategoryId: Str, Language: Str }),
+    async handle(ctx, b) {
+      await ctx.services.gifts.delCategoryLanguage(ctx.app.sdkAppId, b.CategoryId, b.Language);
+      return {};
+    },
+  }),
 
   [`${S}/add_gift_category_relations`]: defineCommand({
     ...catalogue('add_gift_category_relations'),
