@@ -2,7 +2,7 @@
 // by libsrtp2 (Debian's libsrtp2-dev); AEAD_AES_128_GCM (RFC 7714) by the OpenSSL Node itself carries, with one cipher
 // context per session, because Debian's libsrtp2 does GCM through NSS, whose per-packet contexts serialise threads.
 // Built at install by scripts/build-native.mjs when the library and Node's headers are present; without it trtcd
-// protects with node:crypto (src/realtime/media/srtp-protect.ts). Six functions:
+// protects with node:crypto (src/realtime/media/srtp-protect.ts). The functions:
 //   create(aead: boolean, masterKeyAndSalt: Buffer) -> session   (libsrtp2: AEAD_AES_128_GCM or AES_CM_128_HMAC_SHA1_80)
 //   createGcm(sessionKey: Buffer, sessionSalt: Buffer) -> session (AEAD_AES_128_GCM from the derived session key and salt)
 //   protect(session, buffer, offset, length) -> protected length (the tag is written after the packet)
@@ -13,6 +13,19 @@
 //   protectSendJoined(session | null, fd, destination, buffer, headerOffset, headerLength, payloadOffset, payloadLength)
 //     -> the same, for a packet whose header and payload lie apart in `buffer` (the payload shared by every subscriber's
 //     copy): they are joined in a per-thread scratch buffer first.
+//   protectSendParts(session | null, fd, destination, header, headerOffset, headerLength, payload, payloadOffset, payloadLength)
+//     -> the same, with the header and the payload in two buffers.
+// And a publisher's ingress, read on a media worker (src/realtime/media/ingress.ts):
+//   createInbound(aead: boolean, masterKeyAndSalt: Buffer) -> session (libsrtp2, any inbound SSRC, replay-checked)
+//   unprotect(session, buffer, offset, length) -> the packet's length once authenticated and decrypted in place, or -1
+//   dup(fd) -> a second descriptor of the same socket, or -1: the worker reads through its own, which it closes, so a
+//     descriptor number the main thread closes and reuses is never read by the worker
+//   close(fd): closes a descriptor dup() made that was not handed to watch()
+//   watch(fd, buffer, meta, onDatagrams) -> watcher: reads datagrams off the descriptor as the worker's event loop finds
+//     it readable, datagram i into buffer[i * 2048, …) and its length, source port, family (4 or 6) and source address
+//     (one int for IPv4, four for IPv6) into meta[i * 8, …), then calls onDatagrams(count); closes the descriptor
+//     when stopped
+//   unwatch(watcher) -> stops reading and closes the descriptor; safe to repeat (and done when the worker exits)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <node_api.h>
@@ -22,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
 
 /** A sending SSRC's rollover counter and highest sequence number (RFC 3711 §3.3.1). */
 typedef struct {
@@ -162,7 +177,7 @@ static napi_value create_gcm(napi_env env, napi_callback_info info) {
   return wrap(env, s);
 }
 
-static napi_value create(napi_env env, napi_callback_info info) {
+static napi_value create_session(napi_env env, napi_callback_info info, bool inbound) {
   size_t argc = 2;
   napi_value argv[2];
   bool aead = false;
@@ -172,7 +187,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   session* s;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_bool(env, argv[0], &aead) != napi_ok ||
       napi_get_buffer_info(env, argv[1], &key, &key_len) != napi_ok || key_len != (aead ? 28u : 30u)) {
-    return type_error(env, "create(aead, masterKeyAndSalt): 28 bytes for AEAD_AES_128_GCM, 30 for AES_CM_128_HMAC_SHA1_80");
+    return type_error(env, "create(aead, masterKeyAndSalt) / createInbound: 28 bytes for AEAD_AES_128_GCM, 30 for AES_CM_128_HMAC_SHA1_80");
   }
   memset(&policy, 0, sizeof policy);
   if (aead) {
@@ -182,7 +197,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
     srtp_crypto_policy_set_rtp_default(&policy.rtp);
     srtp_crypto_policy_set_rtcp_default(&policy.rtcp);
   }
-  policy.ssrc.type = ssrc_any_outbound;
+  policy.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
   policy.key = (unsigned char*)key;
   policy.window_size = 1024;
   // Retransmissions (NACK answers) protect the same sequence number again.
@@ -194,6 +209,34 @@ static napi_value create(napi_env env, napi_callback_info info) {
     return fail(env, "srtp_create failed");
   }
   return wrap(env, s);
+}
+
+static napi_value create(napi_env env, napi_callback_info info) {
+  return create_session(env, info, false);
+}
+
+static napi_value create_inbound(napi_env env, napi_callback_info info) {
+  return create_session(env, info, true);
+}
+
+static napi_value unprotect(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  session* s = NULL;
+  void* buf = NULL;
+  size_t buf_len = 0;
+  int32_t offset = 0, length = 0;
+  int len;
+  napi_value out;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_external(env, argv[0], (void**)&s) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &buf, &buf_len) != napi_ok || napi_get_value_int32(env, argv[2], &offset) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &length) != napi_ok || offset < 0 || length < 0 || (size_t)offset + (size_t)length > buf_len) {
+    return range_error(env, "unprotect(session, buffer, offset, length): the packet must lie in the buffer");
+  }
+  len = length;
+  if (!s->srtp || length < 12 || srtp_unprotect(s->srtp, (uint8_t*)buf + offset, &len) != srtp_err_status_ok) len = -1;
+  napi_create_int32(env, len, &out);
+  return out;
 }
 
 static napi_value protect(napi_env env, napi_callback_info info) {
@@ -320,6 +363,211 @@ static napi_value protect_send_joined(napi_env env, napi_callback_info info) {
   return protect_and_send(env, a.session, a.fd, a.destination, scratch, h_len + p_len);
 }
 
+static napi_value protect_send_parts(napi_env env, napi_callback_info info) {
+  static __thread uint8_t scratch[2048];
+  size_t argc = 9;
+  napi_value argv[9];
+  send_args a = {.fd = -1};
+  void* payload = NULL;
+  size_t payload_len = 0;
+  int32_t h_off = 0, h_len = 0, p_off = 0, p_len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 9 || !read_send_args(env, argv, &a) ||
+      napi_get_value_int32(env, argv[4], &h_off) != napi_ok || napi_get_value_int32(env, argv[5], &h_len) != napi_ok ||
+      napi_get_buffer_info(env, argv[6], &payload, &payload_len) != napi_ok || napi_get_value_int32(env, argv[7], &p_off) != napi_ok ||
+      napi_get_value_int32(env, argv[8], &p_len) != napi_ok || a.fd < 0 || h_off < 0 || h_len < 12 || p_off < 0 || p_len < 0 ||
+      (size_t)h_off + (size_t)h_len > a.buf_len || (size_t)p_off + (size_t)p_len > payload_len || (size_t)h_len + (size_t)p_len + 16 > sizeof scratch) {
+    return range_error(env, "protectSendParts(session, fd, destination, header, headerOffset, headerLength, payload, payloadOffset, payloadLength): out of range");
+  }
+  memcpy(scratch, (uint8_t*)a.buf + h_off, (size_t)h_len);
+  memcpy(scratch + h_len, (uint8_t*)payload + p_off, (size_t)p_len);
+  return protect_and_send(env, a.session, a.fd, a.destination, scratch, h_len + p_len);
+}
+
+static napi_value dup_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  napi_value out;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    return type_error(env, "dup(fd): a descriptor");
+  }
+  napi_create_int32(env, dup(fd), &out);
+  return out;
+}
+
+static napi_value close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    return type_error(env, "close(fd): a descriptor");
+  }
+  close(fd);
+  return NULL;
+}
+
+/** Bytes of a watcher's buffer per datagram, and ints of its meta. */
+#define DATAGRAM_BYTES 2048
+#define DATAGRAM_INTS 8
+/** Batches read per readable event at most, so that one busy socket does not hold the worker's loop. */
+#define ROUNDS 4
+
+typedef struct watcher watcher;
+
+/** What JavaScript holds of a watcher: it points at the watcher while the watcher runs. */
+typedef struct {
+  watcher* w;
+} watch_handle;
+
+/** A descriptor read on a worker's event loop. */
+struct watcher {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback, buffer, meta;
+  napi_async_context context;
+  napi_async_cleanup_hook_handle hook;
+  uint8_t* buf;
+  int32_t* ints;
+  size_t slots;
+  int fd;
+  bool stopped;
+  watch_handle* handle;
+};
+
+static void watcher_closed(uv_handle_t* h) {
+  watcher* w = h->data;
+  napi_async_cleanup_hook_handle hook = w->hook;
+  napi_delete_reference(w->env, w->callback);
+  napi_delete_reference(w->env, w->buffer);
+  napi_delete_reference(w->env, w->meta);
+  napi_async_destroy(w->env, w->context);
+  close(w->fd);
+  if (w->handle) w->handle->w = NULL;
+  if (hook) napi_remove_async_cleanup_hook(hook);
+  free(w);
+}
+
+static void stop_watcher(watcher* w) {
+  if (w->stopped) return;
+  w->stopped = true;
+  uv_poll_stop(&w->poll);
+  uv_close((uv_handle_t*)&w->poll, watcher_closed);
+}
+
+/** The worker is exiting: its watchers close before its loop does. */
+static void watcher_cleanup(napi_async_cleanup_hook_handle hook, void* data) {
+  watcher* w = data;
+  (void)hook;
+  stop_watcher(w);
+}
+
+static void on_readable(uv_poll_t* h, int status, int events) {
+  watcher* w = h->data;
+  napi_handle_scope scope;
+  (void)events;
+  if (status < 0 || w->stopped) return;
+  napi_open_handle_scope(w->env, &scope);
+  for (int round = 0; round < ROUNDS && !w->stopped; round++) {
+    size_t n = 0;
+    while (n < w->slots) {
+      struct sockaddr_storage sa;
+      socklen_t sa_len = sizeof sa;
+      int32_t* m = w->ints + n * DATAGRAM_INTS;
+      ssize_t got = recvfrom(w->fd, w->buf + n * DATAGRAM_BYTES, DATAGRAM_BYTES, MSG_DONTWAIT, (struct sockaddr*)&sa, &sa_len);
+      if (got < 0) break;
+      m[0] = (int32_t)got;
+      if (sa.ss_family == AF_INET6) {
+        struct sockaddr_in6* a = (struct sockaddr_in6*)&sa;
+        m[1] = ntohs(a->sin6_port);
+        m[2] = 6;
+        memcpy(m + 3, &a->sin6_addr, 16);
+      } else {
+        struct sockaddr_in* a = (struct sockaddr_in*)&sa;
+        m[1] = ntohs(a->sin_port);
+        m[2] = 4;
+        memcpy(m + 3, &a->sin_addr, 4);
+      }
+      n++;
+    }
+    if (n == 0) break;
+    napi_value cb, global, count, result;
+    napi_get_reference_value(w->env, w->callback, &cb);
+    napi_get_global(w->env, &global);
+    napi_create_uint32(w->env, (uint32_t)n, &count);
+    if (napi_make_callback(w->env, w->context, global, cb, 1, &count, &result) == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(w->env, &err);
+      napi_fatal_exception(w->env, err);
+      break;
+    }
+    if (n < w->slots) break;
+  }
+  napi_close_handle_scope(w->env, scope);
+}
+
+static void release_handle(napi_env env, void* data, void* hint) {
+  watch_handle* h = data;
+  (void)env;
+  (void)hint;
+  if (h->w) h->w->handle = NULL;
+  free(h);
+}
+
+static napi_value watch(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], name, out;
+  int32_t fd = -1;
+  void *buf = NULL, *ints = NULL;
+  size_t buf_len = 0, ints_len = 0;
+  napi_typedarray_type type;
+  napi_valuetype cb_type;
+  uv_loop_t* loop;
+  watcher* w;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      napi_get_buffer_info(env, argv[1], &buf, &buf_len) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &type, &ints_len, &ints, NULL, NULL) != napi_ok || type != napi_int32_array ||
+      napi_typeof(env, argv[3], &cb_type) != napi_ok || cb_type != napi_function || buf_len < DATAGRAM_BYTES || ints_len < DATAGRAM_INTS) {
+    return type_error(env, "watch(fd, buffer, meta, onDatagrams): a descriptor, a Buffer and an Int32Array of room for a datagram at least, a function");
+  }
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return fail(env, "no event loop");
+  w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->env = env;
+  w->fd = fd;
+  w->buf = buf;
+  w->ints = ints;
+  w->slots = buf_len / DATAGRAM_BYTES < ints_len / DATAGRAM_INTS ? buf_len / DATAGRAM_BYTES : ints_len / DATAGRAM_INTS;
+  if (uv_poll_init(loop, &w->poll, fd) != 0) {
+    free(w);
+    return fail(env, "the descriptor cannot be watched");
+  }
+  w->poll.data = w;
+  napi_create_reference(env, argv[3], 1, &w->callback);
+  napi_create_reference(env, argv[1], 1, &w->buffer);
+  napi_create_reference(env, argv[2], 1, &w->meta);
+  napi_create_string_utf8(env, "trtcd:ingress", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &w->context);
+  napi_add_async_cleanup_hook(env, watcher_cleanup, w, &w->hook);
+  uv_poll_start(&w->poll, UV_READABLE, on_readable);
+  // unwatch() stops the watcher, which frees itself once libuv has closed it; the handle only points at it until then.
+  w->handle = calloc(1, sizeof *w->handle);
+  if (!w->handle) return NULL;
+  w->handle->w = w;
+  if (napi_create_external(env, w->handle, release_handle, NULL, &out) != napi_ok) return NULL;
+  return out;
+}
+
+static napi_value unwatch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  watch_handle* h = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_external(env, argv[0], (void**)&h) != napi_ok) {
+    return type_error(env, "unwatch(watcher)");
+  }
+  if (h->w) stop_watcher(h->w);
+  return NULL;
+}
+
 /** Adds `fn` to the addon's exports as `name`. */
 static void export_function(napi_env env, napi_value exports, const char* name, napi_callback fn) {
   napi_value f;
@@ -338,6 +586,13 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "destination", destination);
   export_function(env, exports, "protectSend", protect_send);
   export_function(env, exports, "protectSendJoined", protect_send_joined);
+  export_function(env, exports, "protectSendParts", protect_send_parts);
+  export_function(env, exports, "createInbound", create_inbound);
+  export_function(env, exports, "unprotect", unprotect);
+  export_function(env, exports, "dup", dup_fd);
+  export_function(env, exports, "close", close_fd);
+  export_function(env, exports, "watch", watch);
+  export_function(env, exports, "unwatch", unwatch);
   return exports;
 }
 

@@ -80,6 +80,8 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.match(metrics, /trtcd_media_subscriptions [1-9]/);
     // With the SRTP accelerator the media workers write the subscriber's copies (its audio and video senders).
     if (nativeSrtp()) assert.match(metrics, /trtcd_media_fanout_members 2\n/);
+    // ... and read the publisher's socket themselves: its packets reach the subscriber without the main thread.
+    if (nativeSrtp()) assert.match(metrics, /trtcd_media_worker_ingress_packets [1-9]/);
     // A new subscriber gets a keyframe request sent upstream; so does the subscriber's own PLI.
     await eventually(() => plis >= 1);
     // Past the keyframe-request throttle (KEYFRAME_INTERVAL_MS).

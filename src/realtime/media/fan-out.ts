@@ -40,6 +40,18 @@ export interface FanOutOwner {
   refresh(timestamp: number, clock: RefreshClock): void;
 }
 
+/**
+ * A publisher's ingress on a media worker (ingress.ts): that worker sends the kind's packets to the members on its
+ * lane itself, so it is told the kind's group there and whether the kind is forwarded at all.
+ */
+export interface FanOutFeed {
+  readonly lane: SendLane;
+  /** The kind's group on the lane, when one is made. */
+  group(group: number): void;
+  /** Whether the kind is forwarded (not muted, not blocked). */
+  gate(open: boolean): void;
+}
+
 interface LaneGroup {
   readonly lane: SendLane;
   readonly group: number;
@@ -55,6 +67,24 @@ export class FanOut {
   private readonly owners = new Set<FanOutOwner>();
   private refreshedAt = 0;
   private closed = false;
+  private feed: FanOutFeed | undefined;
+  private open = true;
+
+  /** Sets (or clears) the ingress whose worker forwards this kind on its lane. */
+  useFeed(feed: FanOutFeed | undefined): void {
+    this.feed = feed;
+    if (!feed) return;
+    const g = this.groups.find((x) => x.lane === feed.lane);
+    if (g) feed.group(g.group);
+    feed.gate(this.open);
+  }
+
+  /** Whether the kind is forwarded; the publication's mute and block decide. */
+  setOpen(open: boolean): void {
+    if (this.open === open) return;
+    this.open = open;
+    this.feed?.gate(open);
+  }
 
   /**
    * Makes `owner` a member on `lane`: every packet sent from now on goes to it there, renumbered by `offsets` when given.
@@ -63,7 +93,10 @@ export class FanOut {
   join(lane: SendLane, route: number, header: Buffer, twccAt: number, owner: FanOutOwner, offsets?: MemberOffsets): LaneMember | undefined {
     if (this.closed || !lane.alive) return undefined;
     let g = this.groups.find((x) => x.lane === lane);
-    if (!g) this.groups.push((g = { lane, group: lane.group(), members: 0 }));
+    if (!g) {
+      this.groups.push((g = { lane, group: lane.group(), members: 0 }));
+      if (this.feed?.lane === lane) this.feed.group(g.group);
+    }
     const member = lane.join(g.group, route, header, twccAt, offsets);
     if (!member) {
       this.dropIfEmpty(g);
@@ -88,8 +121,8 @@ export class FanOut {
     return this.owners.size;
   }
 
-  /** Hands one packet to each worker that has members. */
-  send(rtp: RtpPacket): void {
+  /** Hands one packet to each worker that has members, but `fannedOn`, whose worker sent it to its members already. */
+  send(rtp: RtpPacket, fannedOn?: SendLane): void {
     const groups = this.groups;
     if (groups.length === 0) return;
     const h = rtp.header;
@@ -103,7 +136,7 @@ export class FanOut {
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
       // A full ring drops the packet for this worker's members, as a full socket would.
-      if (g.lane.alive) g.lane.commitGroup(g.group, rtp.payload, h.sequenceNumber, h.timestamp, h.marker);
+      if (g.lane.alive && g.lane !== fannedOn) g.lane.commitGroup(g.group, rtp.payload, h.sequenceNumber, h.timestamp, h.marker);
     }
   }
 

@@ -31,6 +31,8 @@ const LAYOUT = {
   READ: 16,
   SENT: 32,
   DROPPED: 33,
+  /** Publisher packets a worker read off an ingress and sent to its members itself. */
+  INGRESS_FANNED: 34,
   ctlInts: 48,
   metaAt: 192,
   /**
@@ -74,6 +76,35 @@ const SHARE_SPAN = SLOTS / 4;
 /** An SRTP session's keys: AEAD_AES_128_GCM from the derived session key and salt, AES_CM_128_HMAC_SHA1_80 from the master key and salt. */
 export type SessionKeys = { gcm: true; key: Buffer; salt: Buffer } | { gcm: false; masterKeyAndSalt: Buffer };
 
+/** A datagram an ingress handed back (send-worker.mjs): decrypted RTP the worker sent to its members, decrypted RTP it did not, or one as it came. */
+export const IngressKind = { FANNED: 1, CLEAR: 2, RAW: 3 } as const;
+
+/** One datagram of an ingress batch: `from` (address, port, family 4 or 6) for one handed back as it came. */
+export interface IngressDatagram {
+  kind: (typeof IngressKind)[keyof typeof IngressKind];
+  data: Uint8Array;
+  from?: [string, number, number];
+}
+
+/** What a worker reads for a publisher: the sockets of its checked ICE pairs (descriptors of its own), from their remote addresses. */
+export interface IngressSpec {
+  /** Descriptors the worker owns and closes (see the addon's dup), one per socket. */
+  fds: number[];
+  /** The remote addresses RTP is taken from: address, port, family. */
+  peers: [string, number, 4 | 6][];
+  /** The inbound SRTP master key and salt, and whether the profile is AEAD_AES_128_GCM. */
+  keys: { aead: boolean; masterKeyAndSalt: Buffer };
+  /** Media payload types and their kind: 0 audio, 1 video. */
+  payloadTypes: [number, 0 | 1][];
+}
+
+/** Where an ingress's datagrams go on the main thread, and what it hears if its worker stops. */
+export interface IngressReceiver {
+  /** A batch read off the socket numbered `socket` (its place in the spec's fds). */
+  receive(socket: number, packets: IngressDatagram[]): void;
+  lost(): void;
+}
+
 /** Makes the accelerator's session for `keys`. */
 export function nativeSession(native: NativeSrtp, keys: SessionKeys): unknown {
   return keys.gcm ? native.createGcm(keys.key, keys.salt) : native.create(false, keys.masterKeyAndSalt);
@@ -111,6 +142,8 @@ export class SendLane {
   private lastPayload: Buffer | undefined;
   private lastPayloadAt = -1;
   private lastPayloadWrite = 0;
+  private nextIngress = 1;
+  private readonly ingresses = new Map<number, IngressReceiver>();
   /** Routes announced on this lane, and transports given to it that have none yet (for choosing the least loaded). */
   routes = 0;
   pending = 0;
@@ -143,6 +176,8 @@ export class SendLane {
   private post(message: object): void {
     this.port.postMessage(message);
     Atomics.add(this.ctl, LAYOUT.POSTED, 1);
+    // A sleeping worker reads it now (an ingress's watch or gate may come with no packet to send).
+    this.wake();
   }
 
   /** A new fan-out group: packets committed to it (`commitGroup`) go to each of its members. */
@@ -288,15 +323,60 @@ export class SendLane {
     // A payload is shared within one task only: a buffer rewritten in place later is never taken for the old packet.
     this.lastPayload = undefined;
     Atomics.store(this.ctl, LAYOUT.WRITE, this.write);
+    this.wake();
+  };
+
+  private wake(): void {
     if (Atomics.load(this.ctl, LAYOUT.SLEEPING) === 1) {
       Atomics.store(this.ctl, LAYOUT.SLEEPING, 0);
       Atomics.notify(this.ctl, LAYOUT.WRITE, 1);
     }
-  };
+  }
+
+  /** Has the worker read a publisher's socket (see send-worker.mjs); its datagrams then go to `receiver`. */
+  watch(spec: IngressSpec, receiver: IngressReceiver): number {
+    const id = this.nextIngress++;
+    this.ingresses.set(id, receiver);
+    this.post({ op: 'watch', id, ...spec });
+    return id;
+  }
+
+  /** Tells the worker which of its groups takes an ingress's packets of a kind. */
+  feed(id: number, kind: 0 | 1, group: number): void {
+    if (this.alive) this.post({ op: 'feed', id, kind, group });
+  }
+
+  /** Tells the worker whether an ingress's packets of a kind are forwarded at all (muted or blocked ones are not). */
+  gate(id: number, kind: 0 | 1, open: boolean): void {
+    if (this.alive) this.post({ op: 'gate', id, kind, open });
+  }
+
+  /** Stops reading an ingress; the worker closes its descriptor. Safe to repeat. */
+  unwatch(id: number): void {
+    if (this.ingresses.delete(id) && this.alive) this.post({ op: 'unwatch', id });
+  }
+
+  /** A batch the worker read for an ingress. */
+  ingressed(id: number, socket: number, packets: IngressDatagram[]): void {
+    this.ingresses.get(id)?.receive(socket, packets);
+  }
+
+  /** Publisher packets the worker sent to its members straight from an ingress. */
+  ingressFanned(): number {
+    return Atomics.load(this.ctl, LAYOUT.INGRESS_FANNED) >>> 0;
+  }
+
+  /** The worker stopped: its ingresses are read on the main thread again. */
+  died(): void {
+    this.alive = false;
+    const lost = [...this.ingresses.values()];
+    this.ingresses.clear();
+    for (const r of lost) r.lost();
+  }
 
   /** Stops the worker; its transports send on the main thread from then on. */
   async stop(): Promise<void> {
-    this.alive = false;
+    this.died();
     await this.worker.terminate();
     this.port.close();
   }
@@ -358,6 +438,13 @@ export class MediaWorkers {
     return { sent, dropped };
   }
 
+  /** Publisher packets the workers sent to their members straight from an ingress so far. */
+  ingressFanned(): number {
+    let n = 0;
+    for (const l of this.lanes ?? []) n += l.ingressFanned();
+    return n;
+  }
+
   /** Stops the workers; safe to repeat. Transports created later send on the main thread. */
   async stop(): Promise<void> {
     const lanes = this.lanes ?? [];
@@ -377,9 +464,12 @@ export class MediaWorkers {
     const lane = new SendLane(worker, sab, port1);
     const dead = (why: string) => {
       if (!lane.alive) return;
-      lane.alive = false;
+      lane.died();
       this.log.warn({ why }, 'media worker stopped; its transports send on the main thread');
     };
+    worker.on('message', (m: { op: string; id: number; socket: number; packets: IngressDatagram[] }) => {
+      if (m.op === 'ingress') lane.ingressed(m.id, m.socket, m.packets);
+    });
     worker.on('error', (err) => dead(err.message));
     worker.on('exit', (code) => dead(`exit ${code}`));
     return lane;

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { packageRoot } from '../../package-root.ts';
 
-/** The accelerator's two functions (see native/srtp/srtp.c). */
+/** The accelerator's functions (see native/srtp/srtp.c). */
 export interface NativeSrtp {
   /** A libsrtp2 session protecting RTP with the master key followed by the master salt. */
   create(aead: boolean, masterKeyAndSalt: Buffer): unknown;
@@ -18,6 +18,23 @@ export interface NativeSrtp {
   protectSend(session: unknown, fd: number, destination: unknown, buffer: Buffer, offset: number, length: number): number;
   /** protectSend of a packet whose header and payload lie apart in `buffer`. */
   protectSendJoined(session: unknown, fd: number, destination: unknown, buffer: Buffer, headerOffset: number, headerLength: number, payloadOffset: number, payloadLength: number): number;
+  /** protectSend of a packet whose header and payload lie in two buffers. */
+  protectSendParts(session: unknown, fd: number, destination: unknown, header: Buffer, headerOffset: number, headerLength: number, payload: Buffer, payloadOffset: number, payloadLength: number): number;
+  /** A libsrtp2 session authenticating and decrypting RTP of any SSRC (with replay protection). */
+  createInbound(aead: boolean, masterKeyAndSalt: Buffer): unknown;
+  /** Authenticates and decrypts the packet at buffer[offset, offset + length) in place: its clear length, or -1. */
+  unprotect(session: unknown, buffer: Buffer, offset: number, length: number): number;
+  /** A second descriptor of the same socket (dup(2)), or -1. */
+  dup(fd: number): number;
+  /** Closes a descriptor dup() made that no watch took. */
+  close(fd: number): void;
+  /**
+   * Reads datagrams off `fd` as the calling thread's event loop finds it readable: datagram i into buffer at i × 2048,
+   * its length, source port, family and address into meta at i × 8; then `onDatagrams(count)`. Closes `fd` when stopped.
+   */
+  watch(fd: number, buffer: Buffer, meta: Int32Array, onDatagrams: (count: number) => void): unknown;
+  /** Stops a watch and closes its descriptor; safe to repeat. */
+  unwatch(watcher: unknown): void;
 }
 
 /** The built addon and its file, or null; Node's module cache loads the file once per process, so this keeps nothing. */
@@ -28,7 +45,7 @@ function load(): { file: string; api: NativeSrtp } | null {
   try {
     const api = createRequire(import.meta.url)(file) as NativeSrtp;
     // An addon built before these functions existed is rebuilt by `npm rebuild`; until then it is not used.
-    return typeof api.protectSendJoined === 'function' && typeof api.createGcm === 'function' ? { file, api } : null;
+    return typeof api.protectSendJoined === 'function' && typeof api.createGcm === 'function' && typeof api.watch === 'function' ? { file, api } : null;
   } catch {
     return null;
   }

@@ -1,5 +1,7 @@
 // A client's published stream: a werift peer connection that answers the client's offer and only receives.
 import { RTCPeerConnection, type RTCRtpReceiver } from 'werift';
+import type { FanOut } from './fan-out.ts';
+import { PublisherIngress } from './ingress.ts';
 import { peerConfig, type MediaNetwork } from './peer-config.ts';
 import { mediaKind, type MediaKind, type MediaSource, type RtpSink } from './source.ts';
 
@@ -45,6 +47,9 @@ export class WebRtcPublisher implements MediaSource {
   private video: { receiver: RTCRtpReceiver; ssrc: number } | undefined;
   private closed = false;
   private unwatch: () => void = () => undefined;
+  /** The media worker that reads the connection's socket once it is connected, if one does. */
+  private ingress: PublisherIngress | undefined;
+  private fanOuts: Readonly<Record<MediaKind, FanOut>> | undefined;
 
   private constructor(
     private readonly pc: RTCPeerConnection,
@@ -65,7 +70,7 @@ export class WebRtcPublisher implements MediaSource {
           // Padding-only packets are bandwidth probes for this hop, not media.
           if (p.closed || rtp.payload.length === 0) return;
           if (kind === 'video' && p.video === undefined) p.video = { receiver: tr.receiver, ssrc: rtp.header.ssrc };
-          p.sink?.(kind, rtp);
+          p.sink?.(kind, rtp, p.ingress?.fanned);
         });
       });
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
@@ -76,9 +81,13 @@ export class WebRtcPublisher implements MediaSource {
       await pc.setLocalDescription(await pc.createAnswer());
       const sdp = pc.localDescription?.sdp;
       if (!sdp) throw new Error('no answer was created');
-      p.unwatch = watchPeer(pc, (why) => {
-        if (!p.closed) onEnd(why);
-      });
+      p.unwatch = watchPeer(
+        pc,
+        (why) => {
+          if (!p.closed) onEnd(why);
+        },
+        () => p.startIngress(net),
+      );
       return { publisher: p, sdp };
     } catch (err) {
       p.close();
@@ -90,6 +99,17 @@ export class WebRtcPublisher implements MediaSource {
     this.sink = sink;
   }
 
+  useFanOuts(fanOut: Readonly<Record<MediaKind, FanOut>>): void {
+    this.fanOuts = fanOut;
+    this.ingress?.useFanOuts(fanOut);
+  }
+
+  private startIngress(net: MediaNetwork): void {
+    if (this.closed || this.ingress) return;
+    this.ingress = PublisherIngress.start(this.pc, net.workers);
+    if (this.fanOuts) this.ingress?.useFanOuts(this.fanOuts);
+  }
+
   requestKeyframe(): void {
     if (this.video && !this.closed) void this.video.receiver.sendRtcpPLI(this.video.ssrc);
   }
@@ -99,6 +119,7 @@ export class WebRtcPublisher implements MediaSource {
     this.closed = true;
     this.sink = undefined;
     this.unwatch();
+    this.ingress?.stop();
     void this.pc.close().catch(() => undefined);
   }
 }

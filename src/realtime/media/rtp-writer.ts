@@ -79,7 +79,7 @@ function sessionKeys(srtp: NonNullable<DtlsInternals['srtp']>): SessionKeys {
 }
 
 /** The descriptor of a bound dgram socket (Node keeps its handle under a symbol), or -1 where there is none. */
-function socketFd(socket: Socket): number {
+export function socketFd(socket: Socket): number {
   const state = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
   const fd = (state && (socket as unknown as Record<symbol, { handle?: { fd?: number } } | undefined>)[state]?.handle?.fd) ?? -1;
   return typeof fd === 'number' ? fd : -1;

@@ -6,8 +6,16 @@
 //
 // The main thread's messages (routes, members) come on a port read synchronously before the ring is read: a message
 // posted before a packet was written is always handled before that packet is sent.
+//
+// A publisher's ingress (ingress.ts) is read here too: the worker reads the UDP sockets of the publisher's checked ICE
+// pairs through descriptors of its own, authenticates and decrypts the RTP from the pairs' remote addresses, sends each
+// packet of a media payload type straight to the members of the publication's group of that kind on this worker,
+// and hands every datagram to the main thread afterwards: the RTP decrypted (for werift's receiver, the NACK history
+// and the subscribers elsewhere), anything else (STUN, DTLS, SRTCP, a stranger's datagram, a packet that does not
+// authenticate) as it came, for werift to handle as if its socket had read it.
 import { createRequire } from 'node:module';
-import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { setImmediate } from 'node:timers';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 
 const { addon, sab, port, slots, slotBytes, members: memberCount, headerBytes, layout } = workerData;
 const native = createRequire(import.meta.url)(addon);
@@ -30,6 +38,133 @@ let handled = 0;
 let sent = 0;
 let dropped = 0;
 
+/** Datagrams read per batch, their bytes and meta ints each (as the addon's watch() writes them). */
+const BATCH = 32;
+const DATAGRAM_BYTES = 2048;
+const DATAGRAM_INTS = 8;
+/** A datagram's kinds, as the main thread reads them: decrypted RTP sent to this worker's members, decrypted RTP not sent, as it came. */
+const FANNED = 1;
+const CLEAR = 2;
+const RAW = 3;
+/** @type {Map<number, Ingress>} */
+const ingresses = new Map();
+
+/**
+ * @typedef {object} Ingress
+ * @property {number} id
+ * @property {unknown} session
+ * @property {{ watcher: unknown, buf: Buffer, meta: Int32Array }[]} sockets one watch per socket
+ * @property {number[][]} from the remote addresses as watch() writes them: family, port, then one or four ints
+ * @property {Map<number, number>} kinds media payload types: 0 audio, 1 video
+ * @property {number[]} groups the group of each kind on this worker (0: none)
+ * @property {number[]} open whether each kind is forwarded (not muted, not blocked)
+ */
+
+/** The address ints watch() writes for `ip` (IPv4 dotted, or IPv6). */
+function addressInts(ip, family) {
+  const bytes = Buffer.alloc(16);
+  if (family === 4) {
+    ip.split('.').forEach((x, i) => (bytes[i] = Number(x)));
+  } else {
+    const [head, tail = ''] = ip.includes('::') ? ip.split('::') : [ip, undefined];
+    const h = head ? head.split(':') : [];
+    const t = tail ? tail.split(':') : [];
+    const words = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+    words.forEach((w, i) => bytes.writeUInt16BE(parseInt(w, 16) || 0, i * 2));
+  }
+  const ints = new Int32Array(bytes.buffer, bytes.byteOffset, 4);
+  return family === 4 ? [ints[0]] : [...ints];
+}
+
+/** The source address of datagram `i` as a string, for the main thread. */
+function sourceOf(meta, i) {
+  const m = i * DATAGRAM_INTS;
+  const bytes = Buffer.from(meta.buffer, meta.byteOffset + (m + 3) * 4, 16);
+  if (meta[m + 2] === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const words = [];
+  for (let j = 0; j < 8; j++) words.push(bytes.readUInt16BE(j * 2).toString(16));
+  return words.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+function fromRemote(ing, meta, i) {
+  const m = i * DATAGRAM_INTS;
+  next: for (const f of ing.from) {
+    if (meta[m + 2] !== f[0] || meta[m + 1] !== f[1]) continue;
+    for (let j = 2; j < f.length; j++) if (meta[m + 1 + j] !== f[j]) continue next;
+    return true;
+  }
+  return false;
+}
+
+/** Sends a publisher packet's payload (buf[at, at + length)) to each current member of a group. */
+function fanOutPayload(list, buf, at, length, seq, timestamp, marker) {
+  for (let j = 0; j < list.length; j += 2) {
+    const slot = list[j];
+    const m = slot * MI;
+    if (Atomics.load(members, m) !== list[j + 1]) continue;
+    const route = routes.get(members[m + 1]);
+    if (!route) continue;
+    const h = layout.headersAt + slot * headerBytes;
+    data[h + 1] = marker | (data[h + 1] & 0x7f);
+    data.writeUInt16BE((seq + members[m + 7]) & 0xffff, h + 2);
+    data.writeUInt32BE((timestamp + members[m + 8]) >>> 0, h + 4);
+    const twccAt = members[m + 5];
+    if (twccAt >= 0) {
+      route.twcc = (route.twcc + 1) & 0xffff;
+      data.writeUInt16BE(route.twcc, h + twccAt);
+    }
+    const n = native.protectSendParts(route.session, route.fd, route.destination, data, h, members[m + 4], buf, at, length);
+    if (n < 0) dropped++;
+    else {
+      sent++;
+      members[m + 2]++;
+      members[m + 3] += length;
+    }
+  }
+}
+
+/** Handles a batch of `n` datagrams read off an ingress's socket number `socket`. */
+function ingest(ing, socket, n) {
+  // Joins, leaves and gates posted so far apply to these packets.
+  pull();
+  sent = 0;
+  dropped = 0;
+  const { buf, meta } = ing.sockets[socket];
+  const out = [];
+  let fanned = 0;
+  for (let i = 0; i < n; i++) {
+    const at = i * DATAGRAM_BYTES;
+    let length = meta[i * DATAGRAM_INTS];
+    const b0 = buf[at];
+    const b1 = buf[at + 1];
+    // RTP (RFC 7983: 128-191, and not an RTCP packet type 192-223) from the pair's remote address only.
+    let kind = RAW;
+    if (length >= 12 && b0 >= 128 && b0 <= 191 && (b1 < 192 || b1 > 223) && fromRemote(ing, meta, i)) {
+      const clear = native.unprotect(ing.session, buf, at, length);
+      if (clear >= 0) {
+        length = clear;
+        kind = CLEAR;
+        const media = ing.kinds.get(b1 & 0x7f);
+        if (media !== undefined && ing.open[media]) {
+          kind = FANNED;
+          fanned++;
+          let header = 12 + 4 * (b0 & 0x0f);
+          if (b0 & 0x10 && header + 4 <= length) header += 4 + 4 * buf.readUInt16BE(at + header + 2);
+          const end = b0 & 0x20 ? length - buf[at + length - 1] : length;
+          const list = groups.get(ing.groups[media]);
+          if (list && end > header) fanOutPayload(list, buf, at + header, end - header, buf.readUInt16BE(at + 2), buf.readUInt32BE(at + 4), b1 & 0x80);
+        }
+      }
+    }
+    // A copy of its own: a view would carry the whole batch buffer along.
+    out.push({ kind, data: new Uint8Array(buf.subarray(at, at + length)), from: kind === RAW ? [sourceOf(meta, i), meta[i * DATAGRAM_INTS + 1], meta[i * DATAGRAM_INTS + 2]] : undefined });
+  }
+  if (sent) Atomics.add(ctl, layout.SENT, sent);
+  if (dropped) Atomics.add(ctl, layout.DROPPED, dropped);
+  if (fanned) Atomics.add(ctl, layout.INGRESS_FANNED, fanned);
+  parentPort.postMessage({ op: 'ingress', id: ing.id, socket, packets: out });
+}
+
 function handle(m) {
   if (m.op === 'route') {
     const k = m.keys;
@@ -51,6 +186,34 @@ function handle(m) {
     }
   } else if (m.op === 'ungroup') {
     groups.delete(m.group);
+  } else if (m.op === 'watch') {
+    const k = m.keys;
+    /** @type {Ingress} */
+    const ing = {
+      id: m.id,
+      session: native.createInbound(k.aead, Buffer.from(k.masterKeyAndSalt)),
+      sockets: [],
+      from: m.peers.map(([ip, port, family]) => [family, port, ...addressInts(ip, family)]),
+      kinds: new Map(m.payloadTypes),
+      groups: [0, 0],
+      open: [1, 1],
+    };
+    ingresses.set(m.id, ing);
+    m.fds.forEach((fd, socket) => {
+      const w = { watcher: undefined, buf: Buffer.alloc(BATCH * DATAGRAM_BYTES), meta: new Int32Array(BATCH * DATAGRAM_INTS) };
+      w.watcher = native.watch(fd, w.buf, w.meta, (n) => ingest(ing, socket, n));
+      ing.sockets.push(w);
+    });
+  } else if (m.op === 'feed') {
+    const ing = ingresses.get(m.id);
+    if (ing) ing.groups[m.kind] = m.group;
+  } else if (m.op === 'gate') {
+    const ing = ingresses.get(m.id);
+    if (ing) ing.open[m.kind] = m.open ? 1 : 0;
+  } else if (m.op === 'unwatch') {
+    const ing = ingresses.get(m.id);
+    for (const w of ing?.sockets ?? []) native.unwatch(w.watcher);
+    ingresses.delete(m.id);
   }
 }
 
@@ -153,12 +316,15 @@ function drain() {
 // A pending Atomics.waitAsync does not keep a thread alive: this timer does, until the worker is terminated.
 setInterval(() => undefined, 1 << 30);
 
+let busy = 0;
 for (;;) {
   drain();
   Atomics.store(ctl, layout.SLEEPING, 1);
   const w = Atomics.load(ctl, layout.WRITE);
   if (w !== Atomics.load(ctl, layout.READ)) {
     Atomics.store(ctl, layout.SLEEPING, 0);
+    // A ring that never empties still lets the event loop read the ingresses now and then.
+    if ((++busy & 7) === 0) await new Promise((resolve) => setImmediate(resolve));
     continue;
   }
   const wait = Atomics.waitAsync(ctl, layout.WRITE, w);

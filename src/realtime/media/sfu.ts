@@ -101,14 +101,16 @@ export class Sfu {
       fanOut: { audio: new FanOut(), video: new FanOut() },
       lastKeyframeAsk: 0,
     };
-    p.source.onRtp((kind, rtp) => {
+    p.source.onRtp((kind, rtp, fannedOn) => {
       if (pub.muted[kind] || pub.blocked[kind]) return;
       // Kept once for every subscriber (only video is NACKed: Opus sections negotiate no NACK).
       if (kind === 'video') pub.history.put(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
       // The workers' members first; the other subscribers' copies are written here (a member's send does nothing).
-      pub.fanOut[kind].send(rtp);
+      pub.fanOut[kind].send(rtp, fannedOn);
       for (const s of pub.subscriptions) s.subscriber.send(kind, rtp);
     });
+    for (const kind of ['audio', 'video'] as const) pub.fanOut[kind].setOpen(!pub.blocked[kind]);
+    p.source.useFanOuts?.(pub.fanOut);
     const k = key(p.sdkAppId, p.room);
     let room = this.rooms.get(k);
     if (!room) this.rooms.set(k, (room = new Map()));
@@ -183,6 +185,7 @@ export class Sfu {
   setMuted(pub: Publication, kind: MediaKind, muted: boolean): void {
     if (pub.muted[kind] === muted) return;
     pub.muted[kind] = muted;
+    pub.fanOut[kind].setOpen(!muted && !pub.blocked[kind]);
     if (!muted && kind === 'video') this.askKeyframe(pub, true);
     this.changed(pub);
   }
@@ -197,6 +200,7 @@ export class Sfu {
       const unblocksVideo = pub.blocked.video && !block.video;
       pub.blocked.audio = block.audio;
       pub.blocked.video = block.video;
+      for (const kind of ['audio', 'video'] as const) pub.fanOut[kind].setOpen(!pub.muted[kind] && !pub.blocked[kind]);
       if (unblocksVideo && !pub.muted.video) this.askKeyframe(pub, true);
       this.changed(pub);
     }

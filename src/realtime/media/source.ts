@@ -1,13 +1,17 @@
 // What a publication forwards: RTP packets of an audio and/or video track, from a WebRTC publisher or a clip player.
 import type { RtpPacket } from 'werift';
 import type { FanOut } from './fan-out.ts';
+import type { SendLane } from './media-workers.ts';
 import type { PacketHistory } from './packet-history.ts';
 
 /** A media kind. */
 export type MediaKind = 'audio' | 'video';
 
-/** Receives every RTP packet of a source; the packet must not be changed (it is shared by every subscriber). */
-export type RtpSink = (kind: MediaKind, rtp: RtpPacket) => void;
+/**
+ * Receives every RTP packet of a source; the packet must not be changed (it is shared by every subscriber).
+ * `fannedOn`: the media worker lane whose members the source's ingress already sent it to.
+ */
+export type RtpSink = (kind: MediaKind, rtp: RtpPacket, fannedOn?: SendLane) => void;
 
 /**
  * A source of RTP for one published stream (main or sub): the SFU forwards what it emits to the stream's subscribers
@@ -19,6 +23,8 @@ export interface MediaSource {
   readonly kinds: Readonly<Record<MediaKind, boolean>>;
   /** Sets the one sink that gets every packet (replaces any earlier one). */
   onRtp(sink: RtpSink): void;
+  /** Given the publication's fan-outs, for a source whose packets a media worker forwards itself (sources that do). */
+  useFanOuts?(fanOut: Readonly<Record<MediaKind, FanOut>>): void;
   /** Asks for a video keyframe soon (a new subscriber, or a subscriber's PLI/FIR). */
   requestKeyframe(): void;
   /** Stops producing packets and frees what the source holds. */
