@@ -15,6 +15,7 @@
 // authenticate) as it came, for werift to handle as if its socket had read it.
 import { createRequire } from 'node:module';
 import { setImmediate } from 'node:timers';
+import { addressInts, addressText } from './ingress-address.mjs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 
 const { addon, sab, port, slots, slotBytes, members: memberCount, headerBytes, layout } = workerData;
@@ -59,32 +60,6 @@ const ingresses = new Map();
  * @property {number[]} groups the group of each kind on this worker (0: none)
  * @property {number[]} open whether each kind is forwarded (not muted, not blocked)
  */
-
-/** The address ints watch() writes for `ip` (IPv4 dotted, or IPv6). */
-function addressInts(ip, family) {
-  const bytes = Buffer.alloc(16);
-  if (family === 4) {
-    ip.split('.').forEach((x, i) => (bytes[i] = Number(x)));
-  } else {
-    const [head, tail = ''] = ip.includes('::') ? ip.split('::') : [ip, undefined];
-    const h = head ? head.split(':') : [];
-    const t = tail ? tail.split(':') : [];
-    const words = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-    words.forEach((w, i) => bytes.writeUInt16BE(parseInt(w, 16) || 0, i * 2));
-  }
-  const ints = new Int32Array(bytes.buffer, bytes.byteOffset, 4);
-  return family === 4 ? [ints[0]] : [...ints];
-}
-
-/** The source address of datagram `i` as a string, for the main thread. */
-function sourceOf(meta, i) {
-  const m = i * DATAGRAM_INTS;
-  const bytes = Buffer.from(meta.buffer, meta.byteOffset + (m + 3) * 4, 16);
-  if (meta[m + 2] === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  const words = [];
-  for (let j = 0; j < 8; j++) words.push(bytes.readUInt16BE(j * 2).toString(16));
-  return words.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
-}
 
 function fromRemote(ing, meta, i) {
   const m = i * DATAGRAM_INTS;
@@ -157,7 +132,7 @@ function ingest(ing, socket, n) {
       }
     }
     // A copy of its own: a view would carry the whole batch buffer along.
-    out.push({ kind, data: new Uint8Array(buf.subarray(at, at + length)), from: kind === RAW ? [sourceOf(meta, i), meta[i * DATAGRAM_INTS + 1], meta[i * DATAGRAM_INTS + 2]] : undefined });
+    out.push({ kind, data: new Uint8Array(buf.subarray(at, at + length)), from: kind === RAW ? [addressText(Buffer.from(meta.buffer, meta.byteOffset + (i * DATAGRAM_INTS + 3) * 4, 16), meta[i * DATAGRAM_INTS + 2]), meta[i * DATAGRAM_INTS + 1], meta[i * DATAGRAM_INTS + 2]] : undefined });
   }
   if (sent) Atomics.add(ctl, layout.SENT, sent);
   if (dropped) Atomics.add(ctl, layout.DROPPED, dropped);
