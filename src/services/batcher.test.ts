@@ -40,4 +40,38 @@ describe('Batcher', () => {
     await Promise.all([1, 2, 3, 4, 5].map((n) => b.run(n)));
     assert.deepEqual(sizes, [2, 2, 1]);
   });
+
+  it('with a concurrency of 2, calls made while a batch is in flight start a second batch at once; a third waits for one of them', async () => {
+    const inFlight: number[][] = [];
+    const gates = new Map<number, () => void>();
+    const b = new Batcher<number, number>(
+      async (items) => {
+        inFlight.push(items);
+        await new Promise<void>((r) => gates.set(items[0]!, r));
+        inFlight.splice(inFlight.indexOf(items), 1);
+        return items.map((n) => ({ ok: true, value: n }));
+      },
+      100,
+      2,
+    );
+    const first = [b.run(1), b.run(2)];
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const second = b.run(3);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(inFlight, [[1, 2], [3]], 'two batches in flight');
+    const third = b.run(4);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(inFlight, [[1, 2], [3]], 'the third waits');
+    gates.get(3)!();
+    assert.equal(await second, 3);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(inFlight, [[1, 2], [4]]);
+    gates.get(1)!();
+    gates.get(4)!();
+    assert.deepEqual(await Promise.all([...first, third]), [1, 2, 4]);
+  });
 });

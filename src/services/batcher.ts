@@ -4,27 +4,29 @@ export type ItemOutcome<O> = { ok: true; value: O } | { ok: false; err: unknown 
 /**
  * Gathers concurrent calls into batches handled by one function: the calls made while a batch is in flight form
  * the next one (those of the same event-loop turn the first). Each caller resumes with its own outcome once its
- * batch is done; a batch that throws fails every call in it.
+ * batch is done; a batch that throws fails every call in it. With `concurrency` above 1, up to that many batches are
+ * in flight at once (the handler must then allow it: batches whose writes do not depend on each other).
  */
 export class Batcher<I, O> {
   private pending: Array<{ item: I; resolve: (v: O) => void; reject: (e: unknown) => void }> = [];
-  private running = false;
+  private running = 0;
 
   constructor(
     private readonly handle: (items: I[]) => Promise<Array<ItemOutcome<O>>>,
     private readonly maxBatch = 100,
+    private readonly concurrency = 1,
   ) {}
 
   /** Adds `item` to the next batch; resolves or rejects with its outcome. */
   run(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (!this.running) void this.drain();
+      if (this.running < this.concurrency) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
+    this.running++;
     try {
       await new Promise<void>((r) => setImmediate(r));
       while (this.pending.length > 0) {
@@ -43,7 +45,7 @@ export class Batcher<I, O> {
         });
       }
     } finally {
-      this.running = false;
+      this.running--;
     }
   }
 }

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { Database } from './schema.ts';
 
 /** Connections the pool opens at most when the configuration does not say. */
-const DEFAULT_PG_POOL_SIZE = 10;
+export const DEFAULT_PG_POOL_SIZE = 10;
 /** How long a query waits for a connection (a free one from the pool, or a new one) before it fails, ms. */
 const PG_CONNECT_TIMEOUT_MS = 5000;
 

@@ -19,6 +19,12 @@ import { redactedUrl } from '../redacted-url.ts';
 /** The data layer: typed repositories over one database, the same for every dialect. */
 export interface Store {
   readonly dialect: DialectName;
+  /**
+   * How many independent writes (statements that commit by themselves) are worth having in flight at once: 1 on
+   * SQLite (one connection, writes are synchronous), more on PostgreSQL (a commit waits for its WAL flush, and
+   * concurrent commits share one).
+   */
+  readonly parallelWrites: number;
   readonly apps: AppsRepo;
   readonly accounts: AccountsRepo;
   readonly calls: CallsRepo;
@@ -62,6 +68,9 @@ export interface StoreOptions {
   pgPoolSize?: number;
 }
 
+/** Independent writes in flight at once on PostgreSQL, at most (and at most half the pool). */
+const PG_PARALLEL_WRITES = 4;
+
 /** Whether a `store` setting names PostgreSQL rather than SQLite. */
 function isPostgresUrl(store: string | undefined): store is string {
   return store !== undefined && /^postgres(ql)?:\/\//.test(store);
@@ -80,7 +89,9 @@ async function migrate(db: Kysely<Database>): Promise<void> {
 export async function openStore(opts: StoreOptions, log?: StoreLog): Promise<Store> {
   if (opts.store !== undefined && opts.store !== 'sqlite' && !isPostgresUrl(opts.store)) throw new Error('store must be sqlite or a postgres:// URL');
   // pg is loaded only when used: the CLI on SQLite starts without it.
-  const db = isPostgresUrl(opts.store) ? (await import('./postgres.ts')).openPostgres(opts.store, opts.pgPoolSize) : openSqlite(opts.dataDir, opts.sqliteSync, log);
+  const pg = isPostgresUrl(opts.store) ? await import('./postgres.ts') : undefined;
+  const pgPoolSize = opts.pgPoolSize ?? pg?.DEFAULT_PG_POOL_SIZE ?? 0;
+  const db = pg ? pg.openPostgres(opts.store!, pgPoolSize) : openSqlite(opts.dataDir, opts.sqliteSync, log);
   const dialect = dialectOf(db);
   try {
     await migrate(db);
@@ -93,6 +104,7 @@ export async function openStore(opts: StoreOptions, log?: StoreLog): Promise<Sto
   const groups = dialect.name === 'postgres' ? new GroupCommit<Repos>(db, (trx) => repos(trx, dialect)) : null;
   return {
     dialect: dialect.name,
+    parallelWrites: dialect.name === 'postgres' ? Math.max(1, Math.min(PG_PARALLEL_WRITES, Math.floor(pgPoolSize / 2))) : 1,
     ...repos(db, dialect),
     transaction: (fn) => (groups ? groups.run(fn) : db.transaction().execute((trx) => fn(repos(trx, dialect)))),
     ping: async () => {

@@ -62,7 +62,8 @@ interface AccountsChanged {
  */
 export class AccountsService {
   private readonly known = new Map<UserKey, boolean>();
-  private readonly imports = new Batcher<{ sdkAppId: number; account: AccountInput }, void>((items) => this.importBatch(items));
+  /** Single imports, batched; batches without an account limit are independent upserts, as many in flight as the store gains from. */
+  private readonly imports: Batcher<{ sdkAppId: number; account: AccountInput }, void>;
   /** Bumped by every write, so a read that raced with a write does not cache what it saw. */
   private writes = 0;
   private unsubscribe: (() => void) | undefined;
@@ -71,7 +72,9 @@ export class AccountsService {
     private readonly store: Store,
     private readonly apps: AppsService,
     private readonly bus?: Bus,
-  ) {}
+  ) {
+    this.imports = new Batcher((items) => this.importBatch(items), undefined, store.parallelWrites);
+  }
 
   /** Follows the imports and deletes made on other nodes. */
   start(): void {
