@@ -4,10 +4,8 @@
 // gets every datagram afterwards (send-worker.mjs): werift's receiver sees the decrypted RTP as if its DTLS transport
 // had decrypted it (receiver reports, TWCC feedback, NACKs to the publisher), the publication keeps its NACK history
 // and forwards to the subscribers elsewhere, and STUN, DTLS and SRTCP reach werift as if its socket had read them.
-// Like rtp-writer.ts, this reaches into werift: `dtls.srtp.config` (the remote master key and salt, the profile),
-// `dtls.iceTransport.connection.checkList` (the pairs: their sockets, remote addresses and states), `dtls.onRtp` (where decrypted RTP
-// enters its receive path) and its `bytesReceived`/`packetsReceived`; and into Node's socket handle (`recvStop`,
-// `recvStart`), so that the main thread stops reading the socket while the worker does.
+// The werift internals this reads are listed with the others in rtp-writer.ts. It also reaches into Node's socket
+// handle (`recvStop`, `recvStart`), so that the main thread stops reading a socket while the worker does.
 import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { ProtectionProfileAeadAes128Gcm, RtpPacket, type RTCDtlsTransport, type RTCPeerConnection } from 'werift';

@@ -2,8 +2,8 @@
 //
 // werift keeps ICE, DTLS, SDP and RTCP. Outgoing RTP bypasses `RTCRtpSender.sendRtp` and `RTCDtlsTransport.sendRtp`,
 // which build an RtpPacket, a header-extension list and a BigInt NTP time per packet per subscriber, keep the last
-// 128 packets as objects and track sent-info for its bandwidth estimator. This is the one place that reaches into
-// werift's internals to do so:
+// 128 packets as objects and track sent-info for its bandwidth estimator. This list is every werift internal the SFU
+// reaches into (here, and in ingress.ts for incoming RTP):
 //   - `dtls.srtp.localContext`: the SRTP session keys and rollover counters (SrtpProtector, shared with werift's own
 //     sends, so both agree on the ROC; the accelerator's GCM takes the session key and salt and counts its own
 //     rollovers), and `dtls.srtp.config`: the master key, salt and profile (libsrtp2 derives its own session keys for
@@ -14,6 +14,10 @@
 //     the transport's statistics, kept as werift keeps them;
 //   - `RTCRtpSender` `packetCount`, `octetCount`, `ntpTimestamp`, `rtpTimestamp` and `runRtcp()`: the figures of the
 //     sender reports werift keeps sending (Subscriber), and `mid`/`headerExtensions` for the MID and TWCC extensions.
+//   - ingress.ts, a /rtc publisher's RTP read on a media worker: `dtls.srtp.config` (the remote master key and salt),
+//     `dtls.iceTransport.connection.checkList` (the checked pairs' sockets and remote addresses), `dtls.onRtp` (where
+//     the decrypted RTP enters werift's receive path, as if its transport had decrypted it) and `bytesReceived` /
+//     `packetsReceived`; each pair socket's `'message'` event takes the other datagrams as if the socket had read them.
 // NACKs are answered from a PacketHistory of the publication (bytes, not objects) instead of werift's packet cache.
 // With media workers (media-workers.ts), a packet to a host or reflexive pair is written into a worker's send ring and
 // the worker protects it and sends it on the pair's UDP socket by its descriptor (Node keeps the socket's handle under
