@@ -1,6 +1,7 @@
 // A publisher's ingress read on a media worker: the worker reads the UDP sockets of the publisher's checked ICE pairs
-// (a peer may send from or to another pair than the one this side nominated), decrypts their RTP and sends each media packet to the publication's subscribers on that worker itself, so that a
-// pause of the main thread (a collection, a burst of signalling) does not delay forwarding. The main thread still
+// (a peer may send from or to another pair than the one this side nominated), decrypts their RTP and sends each media
+// packet to the publication's subscribers on that worker itself, so that a pause of the main thread (a collection, a
+// burst of signalling) does not delay forwarding. The main thread still
 // gets every datagram afterwards (send-worker.mjs): werift's receiver sees the decrypted RTP as if its DTLS transport
 // had decrypted it (receiver reports, TWCC feedback, NACKs to the publisher), the publication keeps its NACK history
 // and forwards to the subscribers elsewhere, and STUN, DTLS and SRTCP reach werift as if its socket had read them.
