@@ -219,44 +219,46 @@ static napi_value create_inbound(napi_env env, napi_callback_info info) {
   return create_session(env, info, true);
 }
 
-static napi_value unprotect(napi_env env, napi_callback_info info) {
+/** Reads (session, buffer, offset, length): the session and the packet, which must lie in the buffer with `room` after it. */
+static bool read_packet_args(napi_env env, napi_callback_info info, session** s, uint8_t** packet, int32_t* length, int32_t min_length, size_t room) {
   size_t argc = 4;
   napi_value argv[4];
-  session* s = NULL;
   void* buf = NULL;
   size_t buf_len = 0;
-  int32_t offset = 0, length = 0;
-  int len;
-  napi_value out;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_external(env, argv[0], (void**)&s) != napi_ok ||
+  int32_t offset = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_external(env, argv[0], (void**)s) != napi_ok ||
       napi_get_buffer_info(env, argv[1], &buf, &buf_len) != napi_ok || napi_get_value_int32(env, argv[2], &offset) != napi_ok ||
-      napi_get_value_int32(env, argv[3], &length) != napi_ok || offset < 0 || length < 0 || (size_t)offset + (size_t)length > buf_len) {
-    return range_error(env, "unprotect(session, buffer, offset, length): the packet must lie in the buffer");
+      napi_get_value_int32(env, argv[3], length) != napi_ok || offset < 0 || *length < min_length || (size_t)offset + (size_t)*length + room > buf_len) {
+    return false;
+  }
+  *packet = (uint8_t*)buf + offset;
+  return true;
+}
+
+/** protect() and unprotect(): the packet's new length (its tag added or taken off), or -1. */
+static napi_value crypt_packet(napi_env env, napi_callback_info info, bool inbound) {
+  session* s;
+  uint8_t* p;
+  int32_t length;
+  int len;
+  bool ok;
+  napi_value out;
+  if (!read_packet_args(env, info, &s, &p, &length, inbound ? 0 : 12, inbound ? 0 : 16)) {
+    return range_error(env, inbound ? "unprotect(session, buffer, offset, length): the packet must lie in the buffer"
+                                     : "protect(session, buffer, offset, length): the packet and room for its tag must fit in the buffer");
   }
   len = length;
-  if (!s->srtp || length < 12 || srtp_unprotect(s->srtp, (uint8_t*)buf + offset, &len) != srtp_err_status_ok) len = -1;
-  napi_create_int32(env, len, &out);
+  ok = inbound ? s->srtp && length >= 12 && srtp_unprotect(s->srtp, p, &len) == srtp_err_status_ok : protect_any(s, p, &len) == 0;
+  napi_create_int32(env, ok ? len : -1, &out);
   return out;
 }
 
 static napi_value protect(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  void* s = NULL;
-  void* buf = NULL;
-  size_t buf_len = 0;
-  int32_t offset = 0, length = 0;
-  int len;
-  napi_value out;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || napi_get_value_external(env, argv[0], &s) != napi_ok ||
-      napi_get_buffer_info(env, argv[1], &buf, &buf_len) != napi_ok || napi_get_value_int32(env, argv[2], &offset) != napi_ok ||
-      napi_get_value_int32(env, argv[3], &length) != napi_ok || offset < 0 || length < 12 || (size_t)offset + (size_t)length + 16 > buf_len) {
-    return range_error(env, "protect(session, buffer, offset, length): the packet and room for its tag must fit in the buffer");
-  }
-  len = length;
-  if (protect_any(s, (uint8_t*)buf + offset, &len) != 0) len = -1;
-  napi_create_int32(env, len, &out);
-  return out;
+  return crypt_packet(env, info, false);
+}
+
+static napi_value unprotect(napi_env env, napi_callback_info info) {
+  return crypt_packet(env, info, true);
 }
 
 static void release_address(napi_env env, void* data, void* hint) {
@@ -345,8 +347,18 @@ static void init_once(void) {
   init_status = srtp_init();
 }
 
-static napi_value protect_send_joined(napi_env env, napi_callback_info info) {
+/** Joins a header and a payload in a per-thread scratch buffer, then protects and sends them as one datagram. */
+static napi_value join_protect_send(napi_env env, const send_args* a, const uint8_t* header, int32_t h_len, const uint8_t* payload, int32_t p_len) {
   static __thread uint8_t scratch[2048];
+  memcpy(scratch, header, (size_t)h_len);
+  memcpy(scratch + h_len, payload, (size_t)p_len);
+  return protect_and_send(env, a->session, a->fd, a->destination, scratch, h_len + p_len);
+}
+
+/** Whether a header and a payload fit join_protect_send's scratch buffer with room for the tag. */
+#define FITS_SCRATCH(h_len, p_len) ((size_t)(h_len) + (size_t)(p_len) + 16 <= 2048)
+
+static napi_value protect_send_joined(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
   send_args a = {.fd = -1};
@@ -355,16 +367,13 @@ static napi_value protect_send_joined(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, argv[4], &h_off) != napi_ok || napi_get_value_int32(env, argv[5], &h_len) != napi_ok ||
       napi_get_value_int32(env, argv[6], &p_off) != napi_ok || napi_get_value_int32(env, argv[7], &p_len) != napi_ok || a.fd < 0 || h_off < 0 ||
       h_len < 12 || p_off < 0 || p_len < 0 || (size_t)h_off + (size_t)h_len > a.buf_len || (size_t)p_off + (size_t)p_len > a.buf_len ||
-      (size_t)h_len + (size_t)p_len + 16 > sizeof scratch) {
+      !FITS_SCRATCH(h_len, p_len)) {
     return range_error(env, "protectSendJoined(session, fd, destination, buffer, headerOffset, headerLength, payloadOffset, payloadLength): out of range");
   }
-  memcpy(scratch, (uint8_t*)a.buf + h_off, (size_t)h_len);
-  memcpy(scratch + h_len, (uint8_t*)a.buf + p_off, (size_t)p_len);
-  return protect_and_send(env, a.session, a.fd, a.destination, scratch, h_len + p_len);
+  return join_protect_send(env, &a, (uint8_t*)a.buf + h_off, h_len, (uint8_t*)a.buf + p_off, p_len);
 }
 
 static napi_value protect_send_parts(napi_env env, napi_callback_info info) {
-  static __thread uint8_t scratch[2048];
   size_t argc = 9;
   napi_value argv[9];
   send_args a = {.fd = -1};
@@ -375,12 +384,10 @@ static napi_value protect_send_parts(napi_env env, napi_callback_info info) {
       napi_get_value_int32(env, argv[4], &h_off) != napi_ok || napi_get_value_int32(env, argv[5], &h_len) != napi_ok ||
       napi_get_buffer_info(env, argv[6], &payload, &payload_len) != napi_ok || napi_get_value_int32(env, argv[7], &p_off) != napi_ok ||
       napi_get_value_int32(env, argv[8], &p_len) != napi_ok || a.fd < 0 || h_off < 0 || h_len < 12 || p_off < 0 || p_len < 0 ||
-      (size_t)h_off + (size_t)h_len > a.buf_len || (size_t)p_off + (size_t)p_len > payload_len || (size_t)h_len + (size_t)p_len + 16 > sizeof scratch) {
+      (size_t)h_off + (size_t)h_len > a.buf_len || (size_t)p_off + (size_t)p_len > payload_len || !FITS_SCRATCH(h_len, p_len)) {
     return range_error(env, "protectSendParts(session, fd, destination, header, headerOffset, headerLength, payload, payloadOffset, payloadLength): out of range");
   }
-  memcpy(scratch, (uint8_t*)a.buf + h_off, (size_t)h_len);
-  memcpy(scratch + h_len, (uint8_t*)payload + p_off, (size_t)p_len);
-  return protect_and_send(env, a.session, a.fd, a.destination, scratch, h_len + p_len);
+  return join_protect_send(env, &a, (uint8_t*)a.buf + h_off, h_len, (uint8_t*)payload + p_off, p_len);
 }
 
 static napi_value dup_fd(napi_env env, napi_callback_info info) {
@@ -580,19 +587,25 @@ static napi_value init(napi_env env, napi_value exports) {
   // The library is initialised once per process: the main thread and every media worker load this addon.
   pthread_once(&once, init_once);
   if (init_status != srtp_err_status_ok) return fail(env, "srtp_init failed");
-  export_function(env, exports, "create", create);
-  export_function(env, exports, "createGcm", create_gcm);
-  export_function(env, exports, "protect", protect);
-  export_function(env, exports, "destination", destination);
-  export_function(env, exports, "protectSend", protect_send);
-  export_function(env, exports, "protectSendJoined", protect_send_joined);
-  export_function(env, exports, "protectSendParts", protect_send_parts);
-  export_function(env, exports, "createInbound", create_inbound);
-  export_function(env, exports, "unprotect", unprotect);
-  export_function(env, exports, "dup", dup_fd);
-  export_function(env, exports, "close", close_fd);
-  export_function(env, exports, "watch", watch);
-  export_function(env, exports, "unwatch", unwatch);
+  static const struct {
+    const char* name;
+    napi_callback fn;
+  } functions[] = {
+      {"create", create},
+      {"createGcm", create_gcm},
+      {"protect", protect},
+      {"destination", destination},
+      {"protectSend", protect_send},
+      {"protectSendJoined", protect_send_joined},
+      {"protectSendParts", protect_send_parts},
+      {"createInbound", create_inbound},
+      {"unprotect", unprotect},
+      {"dup", dup_fd},
+      {"close", close_fd},
+      {"watch", watch},
+      {"unwatch", unwatch},
+  };
+  for (size_t i = 0; i < sizeof functions / sizeof *functions; i++) export_function(env, exports, functions[i].name, functions[i].fn);
   return exports;
 }
 

@@ -71,33 +71,6 @@ function fromRemote(ing, meta, i) {
   return false;
 }
 
-/** Sends a publisher packet's payload (buf[at, at + length)) to each current member of a group. */
-function fanOutPayload(list, buf, at, length, seq, timestamp, marker) {
-  for (let j = 0; j < list.length; j += 2) {
-    const slot = list[j];
-    const m = slot * MI;
-    if (Atomics.load(members, m) !== list[j + 1]) continue;
-    const route = routes.get(members[m + 1]);
-    if (!route) continue;
-    const h = layout.headersAt + slot * headerBytes;
-    data[h + 1] = marker | (data[h + 1] & 0x7f);
-    data.writeUInt16BE((seq + members[m + 7]) & 0xffff, h + 2);
-    data.writeUInt32BE((timestamp + members[m + 8]) >>> 0, h + 4);
-    const twccAt = members[m + 5];
-    if (twccAt >= 0) {
-      route.twcc = (route.twcc + 1) & 0xffff;
-      data.writeUInt16BE(route.twcc, h + twccAt);
-    }
-    const n = native.protectSendParts(route.session, route.fd, route.destination, data, h, members[m + 4], buf, at, length);
-    if (n < 0) dropped++;
-    else {
-      sent++;
-      members[m + 2]++;
-      members[m + 3] += length;
-    }
-  }
-}
-
 /** Handles a batch of `n` datagrams read off an ingress's socket number `socket`. */
 function ingest(ing, socket, n) {
   // Joins, leaves and gates posted so far apply to these packets.
@@ -127,7 +100,7 @@ function ingest(ing, socket, n) {
           if (b0 & 0x10 && header + 4 <= length) header += 4 + 4 * buf.readUInt16BE(at + header + 2);
           const end = b0 & 0x20 ? length - buf[at + length - 1] : length;
           const list = groups.get(ing.groups[media]);
-          if (list && end > header) fanOutPayload(list, buf, at + header, end - header, buf.readUInt16BE(at + 2), buf.readUInt32BE(at + 4), b1 & 0x80);
+          if (list && end > header) sendToMembers(list, undefined, buf, at + header, end - header, buf.readUInt16BE(at + 2), buf.readUInt32BE(at + 4), b1 & 0x80);
         }
       }
     }
@@ -216,15 +189,19 @@ function retire() {
 
 /** Sends the group packet at ring position `r` (slot `i`) to each member that joined before it was written. */
 function fanOut(i, r, list) {
-  const payloadAt = meta[i * M + 2];
-  const payloadLength = meta[i * M + 3];
-  const seq = meta[i * M + 5];
-  const timestamp = meta[i * M + 6] >>> 0;
-  const marker = meta[i * M + 7] ? 0x80 : 0;
+  sendToMembers(list, r, data, meta[i * M + 2], meta[i * M + 3], meta[i * M + 5], meta[i * M + 6] >>> 0, meta[i * M + 7] ? 0x80 : 0);
+}
+
+/**
+ * Sends a publisher packet's payload (buf[at, at + length)) to each member of a group behind the member's header, with
+ * the sequence number, timestamp and marker bit given; a ring packet (ring position `r`) only to the members that
+ * joined before it was written, an ingress packet (`r` undefined) to every member this worker knows of.
+ */
+function sendToMembers(list, r, buf, at, length, seq, timestamp, marker) {
   for (let j = 0; j < list.length; j += 2) {
     const slot = list[j];
     const m = slot * MI;
-    if (Atomics.load(members, m) !== list[j + 1] || ((r - members[m + 6]) | 0) < 0) continue;
+    if (Atomics.load(members, m) !== list[j + 1] || (r !== undefined && ((r - members[m + 6]) | 0) < 0)) continue;
     const route = routes.get(members[m + 1]);
     if (!route) continue;
     const h = layout.headersAt + slot * headerBytes;
@@ -236,12 +213,12 @@ function fanOut(i, r, list) {
       route.twcc = (route.twcc + 1) & 0xffff;
       data.writeUInt16BE(route.twcc, h + twccAt);
     }
-    const n = native.protectSendJoined(route.session, route.fd, route.destination, data, h, members[m + 4], payloadAt, payloadLength);
+    const n = native.protectSendParts(route.session, route.fd, route.destination, data, h, members[m + 4], buf, at, length);
     if (n < 0) dropped++;
     else {
       sent++;
       members[m + 2]++;
-      members[m + 3] += payloadLength;
+      members[m + 3] += length;
     }
   }
 }
