@@ -1,4 +1,4 @@
-import type { LiveRoom, LiveRoomInfo } from '../services/live/room.ts';
+import { roomInfoHead, type LiveRoom, type LiveRoomInfo } from '../services/live/room.ts';
 import type { CallbackEvent } from './call-callbacks.ts';
 
 // TUILiveKit "after" callbacks (command list: https://www.tencentcloud.com/zh/document/product/1071/78174). Every
@@ -35,10 +35,7 @@ function event(room: LiveRoom, command: string, body: Record<string, unknown>): 
 function roomInfo(r: LiveRoom): Record<string, unknown> {
   const i = r.info;
   return {
-    RoomId: r.roomId,
-    RoomName: i.RoomName,
-    RoomType: i.RoomType,
-    Owner_Account: r.owner,
+    ...roomInfoHead(r),
     MaxMemberCount: i.MaxMemberCount,
     IsMessageDisabled: i.IsMessageDisabled,
     CustomInfo: '',

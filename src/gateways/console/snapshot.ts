@@ -13,8 +13,7 @@ import type { ConsolePreviews } from './previews.ts';
 import type { RecentLiveEvents } from './recent-live.ts';
 
 /** Call records and callbacks shown per app. */
-const RECORDS = 20;
-const CALLBACKS = 50;
+const SHOWN = { records: 20, callbacks: 50 } as const;
 
 /** Where the console reads from. */
 export interface ConsoleSources {
@@ -66,7 +65,7 @@ export function callbackView(r: OutboxRow & { attemptLog?: AttemptRow[] }) {
 async function appSnapshot(s: ConsoleSources, app: App) {
   const id = app.sdkAppId;
   const cb = app.settings.callbacks;
-  const [records, callbacks] = await Promise.all([s.calls.records({ sdkAppId: id, page: 1, perPage: RECORDS }), s.callbacks.recent(id, CALLBACKS)]);
+  const [records, callbacks] = await Promise.all([s.calls.records({ sdkAppId: id, page: 1, perPage: SHOWN.records }), s.callbacks.recent(id, SHOWN.callbacks)]);
   return {
     sdkAppId: id,
     settings: {

@@ -1,5 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import type { LiveRoom, LiveRoomInfo } from '../../services/live/room.ts';
+import { roomInfoHead, type LiveRoom, type LiveRoomInfo } from '../../services/live/room.ts';
 import { LiveRoomErrors, MAX_MEMBER_LIST, MAX_ROOM_LIST_COUNT, MEMBER_PAGE_SIZE, parseCursor, type LiveOrigin } from '../../services/live/live-service.ts';
 import { SeatErrors } from '../../services/live/seats.ts';
 import { defineCommand, perSecond, type CommandTable, type RateLimit, type RestContext } from './command.ts';
@@ -66,10 +66,7 @@ function patch(i: InfoInput, keys = Object.keys(infoFields)): Partial<LiveRoomIn
 function roomInfo(r: LiveRoom): Record<string, unknown> {
   const i = r.info;
   return {
-    RoomId: r.roomId,
-    RoomName: i.RoomName,
-    RoomType: i.RoomType,
-    Owner_Account: r.owner,
+    ...roomInfoHead(r),
     CreateTime: Math.floor(r.createdAt / 1000),
     IsSeatEnabled: i.IsSeatEnabled,
     TakeSeatMode: i.TakeSeatMode,

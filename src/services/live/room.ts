@@ -72,6 +72,11 @@ export interface LiveRoom {
   createdAt: number;
 }
 
+/** The fields every documented RoomInfo of a room begins with (get_room_info's and the room callbacks'). */
+export function roomInfoHead(r: LiveRoom): { RoomId: string; RoomName: LiveRoomInfo['RoomName']; RoomType: LiveRoomInfo['RoomType']; Owner_Account: string } {
+  return { RoomId: r.roomId, RoomName: r.info.RoomName, RoomType: r.info.RoomType, Owner_Account: r.owner };
+}
+
 /**
  * Bus topic of live-room events (messages, seats, mutes, bans, gifts, owner and admin changes, destroy). `member`
  * events (a member online or offline) only keep other nodes' copies of the room current: clients are not told.
