@@ -44,7 +44,7 @@ export interface FanOutOwner {
  * A publisher's ingress on a media worker (ingress.ts): that worker sends the kind's packets to the members on its
  * lane itself, so it is told the kind's group there and whether the kind is forwarded at all.
  */
-export interface FanOutFeed {
+interface FanOutFeed {
   readonly lane: SendLane;
   /** The kind's group on the lane, when one is made. */
   group(group: number): void;

@@ -65,9 +65,6 @@ function mediaPayloadTypes(pc: RTCPeerConnection): [number, 0 | 1][] {
   return [...seen].filter((e): e is [number, 0 | 1] => e[1] !== -1);
 }
 
-/** Where the decrypted packets go on the main thread, with the lane whose members the worker already sent them to. */
-export type IngressSink = (rtp: RtpPacket, fannedOn: SendLane | undefined) => void;
-
 /** A publisher's socket read by a media worker, from start until stop (or its worker stops). */
 export class PublisherIngress implements IngressReceiver {
   private fannedOn: SendLane | undefined;

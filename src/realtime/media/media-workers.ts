@@ -87,7 +87,7 @@ export interface IngressDatagram {
 }
 
 /** What a worker reads for a publisher: the sockets of its checked ICE pairs (descriptors of its own), from their remote addresses. */
-export interface IngressSpec {
+interface IngressSpec {
   /** Descriptors the worker owns and closes (see the addon's dup), one per socket. */
   fds: number[];
   /** The remote addresses RTP is taken from: address, port, family. */
