@@ -140,6 +140,20 @@ describe('a publisher ingress on a media worker', { skip: !nativeSrtp() && 'the 
     });
   }
 
+  it('an ingress is load on its worker: the next transport goes to the other one, until the ingress stops', async () => {
+    const pool = new MediaWorkers(2, { warn: () => undefined });
+    try {
+      const first = pool.lane({})!;
+      const id = first.watch({ fds: [takeOver(await udp())], peers: [], keys: { aead: true, masterKeyAndSalt: randomBytes(28) }, payloadTypes: [] }, { receive: () => undefined, lost: () => undefined });
+      assert.notEqual(pool.lane({}), first);
+      first.unwatch(id);
+      first.unwatch(id);
+      assert.equal(first.routes, 0);
+    } finally {
+      await pool.stop();
+    }
+  });
+
   it('a worker that stops hands its ingresses back (the main thread reads their sockets again)', async () => {
     const pool = new MediaWorkers(1, { warn: () => undefined });
     const server = await udp();

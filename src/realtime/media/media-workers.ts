@@ -337,6 +337,9 @@ export class SendLane {
   watch(spec: IngressSpec, receiver: IngressReceiver): number {
     const id = this.nextIngress++;
     this.ingresses.set(id, receiver);
+    // Load on the lane like a route, for choosing the least loaded one.
+    this.routes++;
+    if (this.pending > 0) this.pending--;
     this.post({ op: 'watch', id, ...spec });
     return id;
   }
@@ -353,7 +356,9 @@ export class SendLane {
 
   /** Stops reading an ingress; the worker closes its descriptor. Safe to repeat. */
   unwatch(id: number): void {
-    if (this.ingresses.delete(id) && this.alive) this.post({ op: 'unwatch', id });
+    if (!this.ingresses.delete(id)) return;
+    this.routes--;
+    if (this.alive) this.post({ op: 'unwatch', id });
   }
 
   /** A batch the worker read for an ingress. */
