@@ -28,6 +28,8 @@ const LAYOUT = {
   SLEEPING: 1,
   /** Messages posted to the worker so far (it reads them before the packets written after them). */
   POSTED: 2,
+  /** Bumped with every publication of packets or messages: a sleeping worker waits for it to change, so no wake-up is lost. */
+  WAKE: 3,
   READ: 16,
   SENT: 32,
   DROPPED: 33,
@@ -327,9 +329,10 @@ export class SendLane {
   };
 
   private wake(): void {
+    Atomics.add(this.ctl, LAYOUT.WAKE, 1);
     if (Atomics.load(this.ctl, LAYOUT.SLEEPING) === 1) {
       Atomics.store(this.ctl, LAYOUT.SLEEPING, 0);
-      Atomics.notify(this.ctl, LAYOUT.WRITE, 1);
+      Atomics.notify(this.ctl, LAYOUT.WAKE, 1);
     }
   }
 

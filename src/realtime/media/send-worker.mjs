@@ -270,16 +270,17 @@ setInterval(() => undefined, 1 << 30);
 
 let busy = 0;
 for (;;) {
+  // Read before the work is looked at: anything published after this changes it, and the wait below returns at once.
+  const seen = Atomics.load(ctl, layout.WAKE);
   drain();
   Atomics.store(ctl, layout.SLEEPING, 1);
-  const w = Atomics.load(ctl, layout.WRITE);
-  if (w !== Atomics.load(ctl, layout.READ)) {
+  if (Atomics.load(ctl, layout.WRITE) !== Atomics.load(ctl, layout.READ) || Atomics.load(ctl, layout.POSTED) !== handled) {
     Atomics.store(ctl, layout.SLEEPING, 0);
     // A ring that never empties still lets the event loop read the ingresses now and then.
     if ((++busy & 7) === 0) await new Promise((resolve) => setImmediate(resolve));
     continue;
   }
-  const wait = Atomics.waitAsync(ctl, layout.WRITE, w);
+  const wait = Atomics.waitAsync(ctl, layout.WAKE, seen);
   if (wait.async) await wait.value;
   Atomics.store(ctl, layout.SLEEPING, 0);
 }
