@@ -49,12 +49,15 @@ function udpHandle(socket: Socket): UdpHandle | undefined {
 
 const KIND_INDEX: Record<MediaKind, 0 | 1> = { audio: 0, video: 1 };
 
-/** The media payload types a peer connection negotiated, by kind (not RTX, RED or FEC: the main thread handles those). */
-function mediaPayloadTypes(pc: RTCPeerConnection): [number, 0 | 1][] {
+/**
+ * The media payload types a peer connection negotiated for the published kinds, by kind (not RTX, RED or FEC: the main
+ * thread handles those).
+ */
+function mediaPayloadTypes(pc: RTCPeerConnection, kinds: Readonly<Record<MediaKind, boolean>>): [number, 0 | 1][] {
   const seen = new Map<number, 0 | 1 | -1>();
   for (const t of pc.getTransceivers()) {
     const kind = mediaKind(t.kind);
-    if (!kind) continue;
+    if (!kind || !kinds[kind]) continue;
     for (const c of t.codecs) {
       const name = c.mimeType.split('/')[1]?.toLowerCase() ?? '';
       if (name === 'rtx' || name === 'red' || name === 'ulpfec' || name === 'flexfec-03') continue;
@@ -83,7 +86,7 @@ export class PublisherIngress implements IngressReceiver {
    * Moves the reading of a connected publisher's sockets to a media worker; undefined when it cannot (no workers or no
    * accelerator, a relayed pair, DTLS-SRTP not up), and the main thread keeps reading.
    */
-  static start(pc: RTCPeerConnection, workers: MediaWorkers | undefined): PublisherIngress | undefined {
+  static start(pc: RTCPeerConnection, kinds: Readonly<Record<MediaKind, boolean>>, workers: MediaWorkers | undefined): PublisherIngress | undefined {
     const native = nativeSrtp();
     const transport: RTCDtlsTransport | undefined = pc.dtlsTransports[0];
     if (!workers?.enabled || !native || !transport) return undefined;
@@ -115,7 +118,7 @@ export class PublisherIngress implements IngressReceiver {
         fds,
         peers: pairs.map((p) => [p.remoteAddr[0], p.remoteAddr[1], isIPv6(p.remoteAddr[0]) ? 6 : 4]),
         keys: { aead: profile === ProtectionProfileAeadAes128Gcm, masterKeyAndSalt: Buffer.concat([keys.remoteMasterKey, keys.remoteMasterSalt]) },
-        payloadTypes: mediaPayloadTypes(pc),
+        payloadTypes: mediaPayloadTypes(pc, kinds),
       },
       ingress,
     );

@@ -106,7 +106,7 @@ export class WebRtcPublisher implements MediaSource {
 
   private startIngress(net: MediaNetwork): void {
     if (this.closed || this.ingress) return;
-    this.ingress = PublisherIngress.start(this.pc, net.workers);
+    this.ingress = PublisherIngress.start(this.pc, this.kinds, net.workers);
     if (this.fanOuts) this.ingress?.useFanOuts(this.fanOuts);
   }
 
