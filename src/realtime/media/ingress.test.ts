@@ -154,6 +154,23 @@ describe('a publisher ingress on a media worker', { skip: !nativeSrtp() && 'the 
     }
   });
 
+  it('an ingress the worker cannot read is handed back at once; the worker goes on', async () => {
+    const warnings: unknown[] = [];
+    const pool = new MediaWorkers(1, { warn: (o: unknown) => void warnings.push(o) });
+    try {
+      const lane = pool.lane({})!;
+      let lost = 0;
+      lane.watch({ fds: [1 << 20], peers: [], keys: { aead: true, masterKeyAndSalt: randomBytes(28) }, payloadTypes: [] }, { receive: () => undefined, lost: () => lost++ });
+      await until(() => lost === 1);
+      assert.equal(lost, 1);
+      assert.equal(lane.alive, true);
+      assert.equal(lane.routes, 0);
+      assert.match(JSON.stringify(warnings), /cannot be watched/);
+    } finally {
+      await pool.stop();
+    }
+  });
+
   it('a worker that stops hands its ingresses back (the main thread reads their sockets again)', async () => {
     const pool = new MediaWorkers(1, { warn: () => undefined });
     const server = await udp();

@@ -374,6 +374,15 @@ export class SendLane {
     return Atomics.load(this.ctl, LAYOUT.INGRESS_FANNED) >>> 0;
   }
 
+  /** The worker could not read an ingress's sockets: the main thread reads them again. */
+  ingressFailed(id: number): void {
+    const r = this.ingresses.get(id);
+    if (!r) return;
+    this.ingresses.delete(id);
+    this.routes--;
+    r.lost();
+  }
+
   /** The worker stopped: its ingresses are read on the main thread again. */
   died(): void {
     this.alive = false;
@@ -475,8 +484,12 @@ export class MediaWorkers {
       lane.died();
       this.log.warn({ why }, 'media worker stopped; its transports send on the main thread');
     };
-    worker.on('message', (m: { op: string; id: number; socket: number; packets: IngressDatagram[] }) => {
+    worker.on('message', (m: { op: string; id: number; socket: number; packets: IngressDatagram[]; why?: string }) => {
       if (m.op === 'ingress') lane.ingressed(m.id, m.socket, m.packets);
+      else if (m.op === 'unwatched') {
+        this.log.warn({ why: m.why }, "a media worker could not read a publisher's sockets; the main thread reads them");
+        lane.ingressFailed(m.id);
+      }
     });
     worker.on('error', (err) => dead(err.message));
     worker.on('exit', (code) => dead(`exit ${code}`));

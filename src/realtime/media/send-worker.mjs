@@ -139,19 +139,27 @@ function handle(m) {
     /** @type {Ingress} */
     const ing = {
       id: m.id,
-      session: native.createInbound(k.aead, Buffer.from(k.masterKeyAndSalt)),
+      session: undefined,
       sockets: [],
       from: m.peers.map(([ip, port, family]) => [family, port, ...addressInts(ip, family)]),
       kinds: new Map(m.payloadTypes),
       groups: [0, 0],
       open: [1, 1],
     };
-    ingresses.set(m.id, ing);
-    m.fds.forEach((fd, socket) => {
-      const w = { watcher: undefined, buf: Buffer.alloc(BATCH * DATAGRAM_BYTES), meta: new Int32Array(BATCH * DATAGRAM_INTS) };
-      w.watcher = native.watch(fd, w.buf, w.meta, (n) => ingest(ing, socket, n));
-      ing.sockets.push(w);
-    });
+    try {
+      ing.session = native.createInbound(k.aead, Buffer.from(k.masterKeyAndSalt));
+      m.fds.forEach((fd, socket) => {
+        const w = { watcher: undefined, buf: Buffer.alloc(BATCH * DATAGRAM_BYTES), meta: new Int32Array(BATCH * DATAGRAM_INTS) };
+        w.watcher = native.watch(fd, w.buf, w.meta, (n) => ingest(ing, socket, n));
+        ing.sockets.push(w);
+      });
+      ingresses.set(m.id, ing);
+    } catch (err) {
+      // This ingress only: its descriptors are closed and the main thread reads its sockets again.
+      for (const w of ing.sockets) native.unwatch(w.watcher);
+      for (const fd of m.fds.slice(ing.sockets.length)) native.close(fd);
+      parentPort.postMessage({ op: 'unwatched', id: m.id, why: String(err) });
+    }
   } else if (m.op === 'feed') {
     const ing = ingresses.get(m.id);
     if (ing) ing.groups[m.kind] = m.group;
