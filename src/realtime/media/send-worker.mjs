@@ -285,7 +285,7 @@ for (;;) {
   if (Atomics.load(ctl, layout.WRITE) !== Atomics.load(ctl, layout.READ) || Atomics.load(ctl, layout.POSTED) !== handled) {
     Atomics.store(ctl, layout.SLEEPING, 0);
     // A ring that never empties still lets the event loop read the ingresses now and then.
-    if ((++busy & 7) === 0) await new Promise((resolve) => setImmediate(resolve));
+    if ((++busy & 255) === 0) await new Promise((resolve) => setImmediate(resolve));
     continue;
   }
   const wait = Atomics.waitAsync(ctl, layout.WAKE, seen);
