@@ -89,9 +89,10 @@ async function migrate(db: Kysely<Database>): Promise<void> {
 export async function openStore(opts: StoreOptions, log?: StoreLog): Promise<Store> {
   if (opts.store !== undefined && opts.store !== 'sqlite' && !isPostgresUrl(opts.store)) throw new Error('store must be sqlite or a postgres:// URL');
   // pg is loaded only when used: the CLI on SQLite starts without it.
-  const pg = isPostgresUrl(opts.store) ? await import('./postgres.ts') : undefined;
+  const pgUrl = isPostgresUrl(opts.store) ? opts.store : undefined;
+  const pg = pgUrl ? await import('./postgres.ts') : undefined;
   const pgPoolSize = opts.pgPoolSize ?? pg?.DEFAULT_PG_POOL_SIZE ?? 0;
-  const db = pg ? pg.openPostgres(opts.store!, pgPoolSize) : openSqlite(opts.dataDir, opts.sqliteSync, log);
+  const db = pg && pgUrl ? pg.openPostgres(pgUrl, pgPoolSize) : openSqlite(opts.dataDir, opts.sqliteSync, log);
   const dialect = dialectOf(db);
   try {
     await migrate(db);

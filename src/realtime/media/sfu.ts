@@ -109,7 +109,7 @@ export class Sfu {
       pub.fanOut[kind].send(rtp, fannedOn);
       for (const s of pub.subscriptions) s.subscriber.send(kind, rtp);
     });
-    for (const kind of ['audio', 'video'] as const) pub.fanOut[kind].setOpen(!pub.blocked[kind]);
+    gate(pub);
     p.source.useFanOuts?.(pub.fanOut);
     const k = key(p.sdkAppId, p.room);
     let room = this.rooms.get(k);
@@ -185,7 +185,7 @@ export class Sfu {
   setMuted(pub: Publication, kind: MediaKind, muted: boolean): void {
     if (pub.muted[kind] === muted) return;
     pub.muted[kind] = muted;
-    pub.fanOut[kind].setOpen(!muted && !pub.blocked[kind]);
+    gate(pub);
     if (!muted && kind === 'video') this.askKeyframe(pub, true);
     this.changed(pub);
   }
@@ -200,7 +200,7 @@ export class Sfu {
       const unblocksVideo = pub.blocked.video && !block.video;
       pub.blocked.audio = block.audio;
       pub.blocked.video = block.video;
-      for (const kind of ['audio', 'video'] as const) pub.fanOut[kind].setOpen(!pub.muted[kind] && !pub.blocked[kind]);
+      gate(pub);
       if (unblocksVideo && !pub.muted.video) this.askKeyframe(pub, true);
       this.changed(pub);
     }
@@ -264,6 +264,11 @@ export class Sfu {
     if (!o) this.byOwner.set(owner, (o = { pubs: new Set(), subs: new Set() }));
     return o;
   }
+}
+
+/** Tells the publication's fan-outs which kinds are forwarded (a worker that reads the publisher forwards only those). */
+function gate(pub: Publication): void {
+  for (const kind of ['audio', 'video'] as const) pub.fanOut[kind].setOpen(!pub.muted[kind] && !pub.blocked[kind]);
 }
 
 function key(sdkAppId: number, room: RoomRef): TrtcRoomKey {
