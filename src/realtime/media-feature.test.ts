@@ -127,6 +127,22 @@ describe('/rtc media (werift peers through the SFU)', () => {
     assert.equal(suite.t.server.rtc.media.sfu.inRoom(suite.t.app.sdkAppId, { roomId: 7001 }).length, 0);
   });
 
+  it('a keyframe asked for before the publisher sent any video is asked of it once its first video packet comes', async () => {
+    const a = await login('m-early');
+    assert.equal((await a.request('room.enter', { roomId: 7009 })).ok, true);
+    const p = peer('publish');
+    const r = await a.request('media.publish', { roomId: 7009, sdp: await p.offer() });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    await p.answer(r.sdp as string);
+    await p.connected();
+    let plis = 0;
+    p.pc.getTransceivers().find((x) => x.kind === 'video')!.sender.onPictureLossIndication.subscribe(() => plis++);
+    const sfu = suite.t.server.rtc.media.sfu;
+    sfu.askKeyframe(sfu.find(suite.t.app.sdkAppId, { roomId: 7009 }, 'm-early', 'main')!, true);
+    p.start(300);
+    await eventually(() => plis >= 1);
+  });
+
   it('the audience cannot publish; a PrivateMapKey without the send bit is refused; receive bits are enforced', async () => {
     const a = await login('m-aud');
     assert.equal((await a.request('room.enter', { roomId: 7002, role: 'audience' })).ok, true);

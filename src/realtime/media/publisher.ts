@@ -45,6 +45,8 @@ export function watchPeer(pc: RTCPeerConnection, onEnd: (why: PeerEnd, state: st
 export class WebRtcPublisher implements MediaSource {
   private sink: RtpSink | undefined;
   private video: { receiver: RTCRtpReceiver; ssrc: number } | undefined;
+  /** A keyframe was asked for before the first video packet named the SSRC to ask it of. */
+  private keyframeWanted = false;
   private closed = false;
   private unwatch: () => void = () => undefined;
   /** The media worker that reads the connection's socket once it is connected, if one does. */
@@ -69,7 +71,10 @@ export class WebRtcPublisher implements MediaSource {
         track.onReceiveRtp.subscribe((rtp) => {
           // Padding-only packets are bandwidth probes for this hop, not media.
           if (p.closed || rtp.payload.length === 0) return;
-          if (kind === 'video' && p.video === undefined) p.video = { receiver: tr.receiver, ssrc: rtp.header.ssrc };
+          if (kind === 'video' && p.video === undefined) {
+            p.video = { receiver: tr.receiver, ssrc: rtp.header.ssrc };
+            if (p.keyframeWanted) p.requestKeyframe();
+          }
           p.sink?.(kind, rtp, p.ingress?.fanned);
         });
       });
@@ -111,7 +116,10 @@ export class WebRtcPublisher implements MediaSource {
   }
 
   requestKeyframe(): void {
-    if (this.video && !this.closed) void this.video.receiver.sendRtcpPLI(this.video.ssrc);
+    if (this.closed) return;
+    // Asked before any video arrived (a subscriber that joined as the publisher connected): asked once it does.
+    this.keyframeWanted = this.video === undefined;
+    if (this.video) void this.video.receiver.sendRtcpPLI(this.video.ssrc);
   }
 
   close(): void {
