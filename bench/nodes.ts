@@ -8,6 +8,11 @@ import { restUrl, tempDir } from '../test/helpers/server.ts';
 import { CONNECTIONS, recorded, type BenchRow } from './harness.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5);
+/**
+ * Load before each measurement, s: a node started a moment ago spends much of a core compiling hot code on V8's
+ * background threads for its first seconds, which on two cores slows everything else in the measurement.
+ */
+const WARM_UP_S = 8;
 /** Rounds of the three set-ups, alternated; figures are means over them. */
 const ROUNDS = 2;
 const PG_URL = process.env.TRTCD_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -55,7 +60,7 @@ async function loadAll(urls: string[], body: string | (() => string)): Promise<n
   const request = typeof body === 'string' ? { body } : { requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: body() }) }] };
   const run = (duration: number) =>
     Promise.all(urls.map((url) => autocannon({ url, method: 'POST', ...request, connections: Math.max(1, Math.round(CONNECTIONS / urls.length)), duration })));
-  await run(1);
+  await run(WARM_UP_S);
   const results = await run(DURATION_S);
   if (results.some((r) => r.non2xx + r.errors > 0)) throw new Error('benchmark requests failed');
   return results.reduce((a, r) => a + r.requests.average, 0);

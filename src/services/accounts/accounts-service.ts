@@ -4,7 +4,9 @@ import type { Store } from '../../store/store.ts';
 import type { AppsService } from '../apps/apps-service.ts';
 import { Batcher, type ItemOutcome } from '../batcher.ts';
 import { DomainError } from '../errors.ts';
-import { userKey, type UserKey } from '../tenant-keys.ts';
+import { userKey } from '../tenant-keys.ts';
+import { ChangeFeed, type AccountsChanged } from './change-feed.ts';
+import { KnownAccounts } from './known-accounts.ts';
 
 /** Most accounts one batch call may carry (multiaccount_import, account_delete, account_check). */
 const MAX_BATCH = 100;
@@ -49,19 +51,14 @@ const KNOWN_ACCOUNTS_CACHE = 200_000;
 /** Bus topic of account imports and deletes, for other nodes' existence caches. */
 const ACCOUNTS_TOPIC = 'accounts.changed';
 
-interface AccountsChanged {
-  sdkAppId: number;
-  userIds: string[];
-  imported: boolean;
-}
-
 /**
  * Imported accounts (UserIDs) of each app: import, delete, check. Existence is cached in memory, written through on
- * every import and delete made by this process, and updated from the bus for those of other nodes (briefly stale
- * there, by the bus's delay).
+ * every import and delete made by this process, and updated from the bus for those of other nodes: stale there for
+ * the bus's delay and up to CHANGES_EVERY_MS more, or up to KNOWN_FOR_MS when a bus message is lost.
  */
 export class AccountsService {
-  private readonly known = new Map<UserKey, boolean>();
+  private readonly known = new KnownAccounts(KNOWN_ACCOUNTS_CACHE);
+  private readonly changes: ChangeFeed | undefined;
   /** Single imports, batched; batches without an account limit are independent upserts, as many in flight as the store gains from. */
   private readonly imports: Batcher<{ sdkAppId: number; account: AccountInput }, void>;
   /** Bumped by every write, so a read that raced with a write does not cache what it saw. */
@@ -74,6 +71,7 @@ export class AccountsService {
     private readonly bus?: Bus,
   ) {
     this.imports = new Batcher((items) => this.importBatch(items), undefined, store.parallelWrites);
+    this.changes = bus && new ChangeFeed(bus, ACCOUNTS_TOPIC);
   }
 
   /** Follows the imports and deletes made on other nodes. */
@@ -90,12 +88,13 @@ export class AccountsService {
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.changes?.flush();
   }
 
   /** Records what this node wrote and tells the other nodes. */
   private wrote(sdkAppId: number, userIds: string[], imported: boolean): void {
     this.remember(sdkAppId, userIds, imported);
-    this.bus?.publish(ACCOUNTS_TOPIC, { sdkAppId, userIds, imported } satisfies AccountsChanged);
+    this.changes?.push(sdkAppId, userIds, imported);
   }
 
   /**
@@ -134,7 +133,7 @@ export class AccountsService {
         throw err;
       });
     }
-    // One cache update and one bus message per app for the whole batch, once it is durable.
+    // One cache update and one change for the other nodes per app for the whole batch, once it is durable.
     for (const sdkAppId of new Set(items.map((i) => i.sdkAppId))) {
       const done = items.filter((item, i) => item.sdkAppId === sdkAppId && outcomes[i]!.ok).map((item) => item.account.userId);
       if (done.length) this.wrote(sdkAppId, done, true);
@@ -201,11 +200,7 @@ export class AccountsService {
   }
 
   private remember(sdkAppId: number, userIds: string[], imported: boolean): void {
-    for (const id of userIds) {
-      const key = userKey(sdkAppId, id);
-      if (!this.known.has(key) && this.known.size >= KNOWN_ACCOUNTS_CACHE) this.known.delete(this.known.keys().next().value!);
-      this.known.set(key, imported);
-    }
+    for (const id of userIds) this.known.set(userKey(sdkAppId, id), imported);
   }
 
   private limitOf(sdkAppId: number): number {
