@@ -70,13 +70,10 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     const b = await open();
     await meetAndDecode(a, b, 'alice', 'bob', 1001);
     assert.deepEqual((await a.events()).find(([n]) => n === 'remote-user-enter')?.[1], { userId: 'bob' });
-    // The downlink SSRCs are written by the media workers (bob's audio and video of alice, alice's video of bob), the
-    // uplinks are read there too (the first media of this server: no other protocol has published yet), and the
-    // pictures keep arriving that way.
+    // The downlink SSRCs are written by the media workers (bob's audio and video of alice, alice's video of bob), and
+    // the pictures keep arriving that way.
     if (nativeSrtp()) {
-      const metrics = await (await fetch(`${rig.child.url}/metrics`)).text();
-      assert.match(metrics, /trtcd_media_fanout_members ([3-9]|\d\d)/);
-      assert.match(metrics, /trtcd_media_worker_ingress_packets [1-9]/);
+      assert.match(await (await fetch(`${rig.child.url}/metrics`)).text(), /trtcd_media_fanout_members ([3-9]|\d\d)/);
       await Promise.all([framesGrow(b.page, 'alice'), framesGrow(a.page, 'bob')]);
     }
 

@@ -11,7 +11,6 @@ import {
   type RtcpPacket,
 } from 'werift';
 import { takeCounts, type FanOut, type FanOutOwner } from '../../realtime/media/fan-out.ts';
-import type { SendLane } from '../../realtime/media/media-workers.ts';
 import type { MediaKind, MediaSink, MediaSource, RtpSink } from '../../realtime/media/source.ts';
 import { startsVp8Keyframe } from '../../realtime/media/vp8-packetizer.ts';
 import type { SpcMembership, SpcTransport } from './spc-transport.ts';
@@ -47,13 +46,10 @@ export class SdkStreamSource implements MediaSource {
   private closed = false;
 
   readonly kinds: Record<MediaKind, boolean>;
-  /** The publication's fan-outs, once published: a media worker reading the uplink may forward to them itself. */
-  fanOut: Readonly<Record<MediaKind, FanOut>> | undefined;
 
   constructor(
     kinds: Readonly<Record<MediaKind, boolean>>,
     private readonly askKeyframe: () => void,
-    private readonly onFanOuts: () => void = () => undefined,
   ) {
     this.kinds = { ...kinds };
   }
@@ -64,18 +60,13 @@ export class SdkStreamSource implements MediaSource {
     this.kinds.video = kinds.video;
   }
 
-  /** Hands one uplink packet of `kind` to the SFU; `fannedOn`: the media worker lane whose members have it already. */
-  emit(kind: MediaKind, rtp: RtpPacket, fannedOn?: SendLane): void {
-    if (!this.closed && this.kinds[kind]) this.sink?.(kind, rtp, fannedOn);
+  /** Hands one uplink packet of `kind` to the SFU. */
+  emit(kind: MediaKind, rtp: RtpPacket): void {
+    if (!this.closed && this.kinds[kind]) this.sink?.(kind, rtp);
   }
 
   onRtp(sink: RtpSink): void {
     this.sink = sink;
-  }
-
-  useFanOuts(fanOut: Readonly<Record<MediaKind, FanOut>>): void {
-    this.fanOut = fanOut;
-    this.onFanOuts();
   }
 
   requestKeyframe(): void {

@@ -96,17 +96,9 @@ interface IngressSpec {
   peers: [string, number, 4 | 6][];
   /** The inbound SRTP master key and salt, and whether the profile is AEAD_AES_128_GCM. */
   keys: { aead: boolean; masterKeyAndSalt: Buffer };
-  /**
-   * How a media packet's stream is told, as [value, stream] pairs (streams 0 to INGRESS_STREAMS - 1): by payload type
-   * (a connection that publishes one audio and one video stream), or, when `ssrcs` is given, by SSRC (several streams
-   * of one kind on one connection). Packets of no stream go to the main thread only.
-   */
-  payloadTypes: [number, number][];
-  ssrcs?: [number, number][];
+  /** Media payload types and their kind: 0 audio, 1 video. */
+  payloadTypes: [number, 0 | 1][];
 }
-
-/** Streams one ingress forwards at most (see IngressSpec). */
-export const INGRESS_STREAMS = 4;
 
 /** Where an ingress's datagrams go on the main thread, and what it hears if its worker stops. */
 export interface IngressReceiver {
@@ -355,19 +347,14 @@ export class SendLane {
     return id;
   }
 
-  /** Tells the worker which of its groups takes an ingress's packets of a stream (0: none). */
-  feed(id: number, stream: number, group: number): void {
-    if (this.alive) this.post({ op: 'feed', id, kind: stream, group });
+  /** Tells the worker which of its groups takes an ingress's packets of a kind. */
+  feed(id: number, kind: 0 | 1, group: number): void {
+    if (this.alive) this.post({ op: 'feed', id, kind, group });
   }
 
-  /** Tells the worker whether an ingress's packets of a stream are forwarded at all (muted or blocked ones are not). */
-  gate(id: number, stream: number, open: boolean): void {
-    if (this.alive) this.post({ op: 'gate', id, kind: stream, open });
-  }
-
-  /** Tells the worker the SSRCs of an ingress's streams, from now on (see IngressSpec). */
-  ssrcs(id: number, ssrcs: [number, number][]): void {
-    if (this.alive) this.post({ op: 'ssrcs', id, ssrcs });
+  /** Tells the worker whether an ingress's packets of a kind are forwarded at all (muted or blocked ones are not). */
+  gate(id: number, kind: 0 | 1, open: boolean): void {
+    if (this.alive) this.post({ op: 'gate', id, kind, open });
   }
 
   /** Stops reading an ingress; the worker closes its descriptor. Safe to repeat. */
