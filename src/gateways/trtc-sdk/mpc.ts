@@ -4,6 +4,7 @@ import { RTCPeerConnection, type RtpPacket, type RTCDtlsTransport, type RtcpPack
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
 import type { FanOut } from '../../realtime/media/fan-out.ts';
+import type { IngressMark } from '../../realtime/media/media-workers.ts';
 import type { PacketHistory } from '../../realtime/media/packet-history.ts';
 import { onKeyframeRequest, SenderOut } from '../../realtime/media/sender-out.ts';
 import type { MediaKind, MediaSink } from '../../realtime/media/source.ts';
@@ -114,8 +115,8 @@ class SenderSink implements MediaSink {
     readonly wants: Record<MediaKind, boolean>,
   ) {}
 
-  send(kind: MediaKind, rtp: RtpPacket): void {
-    if (!this.closed && this.wants[kind]) this.senders[kind]?.send(rtp);
+  send(kind: MediaKind, rtp: RtpPacket, from?: IngressMark): void {
+    if (!this.closed && this.wants[kind]) this.senders[kind]?.send(rtp, from);
   }
 
   useHistory(kind: MediaKind, history: PacketHistory): void {

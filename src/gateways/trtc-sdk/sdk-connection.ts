@@ -18,7 +18,7 @@ import type { SdkSignalling } from './signalling.ts';
 import { FIR_FMT } from '../../realtime/media/sender-out.ts';
 import { LayerChoice } from '../../realtime/media/layer-choice.ts';
 import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
-import { SpcTransport, type ClientAbility } from './spc-transport.ts';
+import { SpcTransport, type ClientAbility, type UplinkRoute } from './spc-transport.ts';
 import { trtcRoomKey, userKey, type UserKey, type TrtcRoomKey } from '../../services/tenant-keys.ts';
 
 
@@ -250,6 +250,7 @@ export class SdkConnection {
       ability = opened.ability;
       this.transport.onRtp = (rtp) => this.uplinkRtp(rtp);
       this.transport.onRtcp = (rtcp) => this.downlinkRtcp(rtcp);
+      this.routeUplink();
     }
     try {
       await this.s.d.trtcRooms.enter(this.sdkAppId, ref, this.userId, { role, clientIp: this.ip, deviceType: 'Web', sdkVersion: typeof d.version === 'string' ? d.version.slice(0, 32) : '' });
@@ -294,6 +295,7 @@ export class SdkConnection {
     this.transport = opened.transport;
     this.transport.onRtp = (rtp) => this.uplinkRtp(rtp);
     this.transport.onRtcp = (rtcp) => this.downlinkRtcp(rtcp);
+    this.routeUplink();
     return { ability: opened.ability };
   }
 
@@ -396,6 +398,7 @@ export class SdkConnection {
     if (!kinds.audio && !kinds.video) {
       if (mine) sfu.unpublish(mine, 'unpublished');
       delete this.sources[stream];
+      this.routeUplink();
       return;
     }
     const source = this.sources[stream];
@@ -403,16 +406,21 @@ export class SdkConnection {
       // A track added to or dropped from a published stream changes it in place: its subscribers keep it.
       const addsVideo = kinds.video && !source.kinds.video;
       source.setKinds(kinds);
+      this.routeUplink();
       sfu.changed(mine);
       this.s.d.media.announceUpdate(mine);
       if (addsVideo) sfu.askKeyframe(mine, true);
       return;
     }
     // The video SSRC is read when a keyframe is asked: an MPC publish_change may bring new SSRCs.
-    const fresh = new SdkStreamSource(kinds, () => {
-      const videoSsrc = stream === 'main' ? this.uplink.bigVideoSsrc : this.uplink.auxVideoSsrc;
-      if (videoSsrc) this.sendUp([pli(videoSsrc)]);
-    });
+    const fresh = new SdkStreamSource(
+      kinds,
+      () => {
+        const videoSsrc = stream === 'main' ? this.uplink.bigVideoSsrc : this.uplink.auxVideoSsrc;
+        if (videoSsrc) this.sendUp([pli(videoSsrc)]);
+      },
+      () => this.routeUplink(),
+    );
     this.sources[stream] = fresh;
     const pub = sfu.publish({ sdkAppId: this.sdkAppId, room: ref, userId: this.userId, stream, source: fresh, owner: this });
     if (stream === 'main') this.mainPub = pub;
@@ -434,6 +442,7 @@ export class SdkConnection {
   /** Takes the uplink SSRCs of a publish: the video streams get loss repair. */
   private setUplink(u: UplinkSsrcs): void {
     this.uplink = u;
+    this.routeUplink();
     const vp8 = this.transport?.codecs.vp8.payload ?? this.mpcUp?.vp8PayloadType ?? 0;
     this.repairs = [
       [u.bigVideoSsrc, u.bigVideoRtxSsrc],
@@ -466,10 +475,28 @@ export class SdkConnection {
     }
     const ssrc = rtp.header.ssrc;
     const u = this.uplink;
-    if (ssrc === u.audioSsrc) this.sources.main?.emit('audio', rtp);
-    else if (ssrc === u.bigVideoSsrc) this.sources.main?.emit('video', rtp);
-    else if (ssrc === u.auxVideoSsrc) this.sources.sub?.emit('video', rtp);
-    else if (ssrc === u.smallVideoSsrc && this.smallOn && !this.mainPub?.blocked.video) for (const sink of this.smallSinks) sink.send('video', rtp);
+    // A repaired packet came as RTX, which the media worker does not forward: its mark says so.
+    const from = this.transport?.mark;
+    if (ssrc === u.audioSsrc) this.sources.main?.emit('audio', rtp, from);
+    else if (ssrc === u.bigVideoSsrc) this.sources.main?.emit('video', rtp, from);
+    else if (ssrc === u.auxVideoSsrc) this.sources.sub?.emit('video', rtp, from);
+    else if (ssrc === u.smallVideoSsrc && this.smallOn && !this.mainPub?.blocked.video) for (const sink of this.smallSinks) sink.send('video', rtp, from);
+  }
+
+  /**
+   * Tells the single-PeerConnection transport which uplink SSRCs a media worker may forward itself: those of the
+   * streams published now, to their fan-outs (the small stream and RTX stay here). Called whenever one of them changes.
+   */
+  private routeUplink(): void {
+    if (!this.transport) return;
+    const u = this.uplink;
+    const main = this.sources.main;
+    const sub = this.sources.sub;
+    const routes: UplinkRoute[] = [];
+    if (main?.fanOut && main.kinds.audio && u.audioSsrc) routes.push({ ssrc: u.audioSsrc, fanOut: main.fanOut.audio });
+    if (main?.fanOut && main.kinds.video && u.bigVideoSsrc) routes.push({ ssrc: u.bigVideoSsrc, fanOut: main.fanOut.video });
+    if (sub?.fanOut && sub.kinds.video && u.auxVideoSsrc) routes.push({ ssrc: u.auxVideoSsrc, fanOut: sub.fanOut.video });
+    this.transport.routeUplink(routes);
   }
 
   /** RTCP to this user as a publisher, on whichever uplink it has. */
@@ -575,7 +602,7 @@ export class SdkConnection {
       // The downlink outlives its subscriptions (a publisher republishing is subscribed again on the same connection).
       down.subs[stream] = sfu.subscribe(
         pub,
-        { send: (k, rtp) => sink.send(k, rtp), useHistory: (k, h) => sink.useHistory(k, h), useFanOut: (k, f) => sink.useFanOut(k, f), close: () => sink.leaveFanOut() },
+        { send: (k, rtp, from) => sink.send(k, rtp, from), useHistory: (k, h) => sink.useHistory(k, h), useFanOut: (k, f) => sink.useFanOut(k, f), close: () => sink.leaveFanOut() },
         this,
       );
       if (kinds.video) sfu.askKeyframe(pub, true);
@@ -777,6 +804,7 @@ export class SdkConnection {
     }
     delete this.sources.main;
     delete this.sources.sub;
+    this.routeUplink();
   }
 
   /** Ends every publication and subscription of this connection. */
@@ -794,6 +822,7 @@ export class SdkConnection {
     this.mainPub = undefined;
     delete this.sources.main;
     delete this.sources.sub;
+    this.routeUplink();
   }
 
   /** Tells the browser the uplink bandwidth it may use, as a receiver's estimate would. */

@@ -66,6 +66,75 @@ describe('SsrcWriter', () => {
     assert.equal(offered, 1, 'every packet is offered, the dropped ones too');
   });
 
+  it('numbers what a media worker forwards from the ingress as the worker did, though it learns of joins and leaves late', () => {
+    // A fake lane and worker: the worker reads each packet LAG packets before the main thread handles it, knowing the
+    // messages posted by then, and sends a big-stream packet to every member whose join it handled and leave it did not.
+    const LAG = 3;
+    const lane = { posted: 0, memberPackets: () => 0, memberOctets: () => 0 };
+    const members: Array<{ member: object; joinedAt: number; leftAt: number; seq: number; ts: number }> = [];
+    const out: Array<[number, number]> = [];
+    const fanOut = {
+      leave: (_l: unknown, member: object) => {
+        lane.posted++;
+        members.find((x) => x.member === member)!.leftAt = lane.posted;
+      },
+    };
+    const t = {
+      sendRtp: (h: { sequenceNumber: number }, payload: Buffer) => out.push([h.sequenceNumber, payload[2]!]),
+      joinFanOut: (_f: unknown, _h: unknown, offsets: { seq: number; timestamp: number }) => {
+        lane.posted++;
+        const member = { slot: members.length, gen: 1, joinedAt: lane.posted };
+        members.push({ member, joinedAt: lane.posted, leftAt: Infinity, seq: offsets.seq, ts: offsets.timestamp });
+        return { fanOut, route: { lane }, member, writer: { account: () => undefined }, overhead: 0, packets: 0, octets: 0 };
+      },
+      holds: () => true,
+    };
+    const w = new SsrcWriter(t as never, 1111, 96);
+    const big = {};
+    const small = {};
+    w.useFanOut(big, fanOut as never);
+    const vp8 = (id: number, key: boolean) => Buffer.from([0x10, key ? 0x00 : 0x01, id]);
+    // The uplink, in arrival order: [source, seq, keyframe start]; ids are the packets' indexes.
+    const uplink: Array<[object, number, boolean]> = [];
+    let bigSeq = 1000;
+    let smallSeq = 50;
+    for (let i = 0; i < 60; i++) {
+      uplink.push([big, bigSeq++, i % 20 === 0]);
+      uplink.push([small, smallSeq++, i % 20 === 3 || i % 20 === 4]);
+    }
+    const postedAfter: number[] = [];
+    const read: Array<{ handled: number }> = [];
+    const prefs = new Map<number, object>([[0, big], [30, small], [80, big]]);
+    for (let i = 0; i < uplink.length + LAG; i++) {
+      if (i < uplink.length) {
+        // The worker reads packet i now.
+        const handled = i - LAG - 1 >= 0 ? postedAfter[i - LAG - 1]! : 0;
+        read[i] = { handled };
+        const [src, seq] = uplink[i]!;
+        if (src === big) for (const m of members) if (m.joinedAt <= handled && handled < m.leftAt) out.push([(seq + m.seq) & 0xffff, i]);
+      }
+      const j = i - LAG;
+      if (j >= 0) {
+        const pref = prefs.get(j);
+        if (pref) w.prefer(pref);
+        const [src, seq, key] = uplink[j]!;
+        w.write(src, rtp(seq, seq * 3000, vp8(j, key)), { lane: lane as never, handled: read[j]!.handled, fanned: src === big });
+      }
+      postedAfter[Math.max(j, 0)] = lane.posted;
+    }
+    out.sort((a, b) => a[0] - b[0]);
+    const seqs = out.map((p) => p[0]);
+    assert.equal(new Set(seqs).size, seqs.length, 'no sequence number is sent twice');
+    assert.equal(seqs.at(-1)! - seqs[0]!, seqs.length - 1, 'and none is skipped');
+    // Big from its first keyframe, small from its first keyframe the switch could take, big again from its keyframe.
+    const ids = out.map((p) => p[1]);
+    const sourceOf = (id: number) => (uplink[id]![0] === big ? 'big' : 'small');
+    const runs: string[] = [];
+    for (const id of ids) if (runs.at(-1) !== sourceOf(id)) runs.push(sourceOf(id));
+    assert.deepEqual(runs, ['big', 'small', 'big']);
+    assert.ok(members.length >= 2, 'the big stream was joined twice');
+  });
+
   it('answers a NACK with RTX packets (original sequence number first) for the packets it still has', () => {
     const t = fakeTransport();
     const w = new SsrcWriter(t, 1111, 96, { ssrc: 2222, payloadType: 97 });
@@ -122,9 +191,13 @@ describe('UplinkRepair', () => {
     assert.deepEqual(r.arrived(1), [], 'a late packet is not a gap');
     assert.deepEqual(r.arrived(3000), [], 'a jump is a restart, not loss');
     assert.deepEqual(r.arrived(3001), []);
-    const payload = Buffer.from([0x00, 0x01, 0xaa, 0xbb]);
-    const original = r.unwrap(new RtpPacket(new RtpHeader({ payloadType: 97, ssrc: 2222, sequenceNumber: 9, timestamp: 77, marker: true }), payload))!;
-    assert.deepEqual([original.header.ssrc, original.header.payloadType, original.header.sequenceNumber, original.header.timestamp, [...original.payload]], [1111, 96, 1, 77, [0xaa, 0xbb]]);
+    const payload = Buffer.from([0x00, 0x05, 0xaa, 0xbb]);
+    const rtx = new RtpPacket(new RtpHeader({ payloadType: 97, ssrc: 2222, sequenceNumber: 9, timestamp: 77, marker: true }), payload);
+    const original = r.unwrap(rtx)!;
+    assert.deepEqual([original.header.ssrc, original.header.payloadType, original.header.sequenceNumber, original.header.timestamp, [...original.payload]], [1111, 96, 5, 77, [0xaa, 0xbb]]);
+    // The browser's bandwidth probes are RTX copies of packets that arrived: those are not the original again.
+    assert.equal(r.unwrap(rtx), undefined, 'a second copy');
+    assert.equal(r.unwrap(new RtpPacket(new RtpHeader({ payloadType: 97, ssrc: 2222, sequenceNumber: 10 }), Buffer.from([0x0b, 0xb9, 0xcc]))), undefined, 'a copy of 3001, which arrived');
     assert.equal(r.unwrap(new RtpPacket(new RtpHeader({ ssrc: 2222 }), Buffer.from([0, 1]))), undefined, 'RTX with no payload');
     const nack = r.nack([5, 6]) as RtcpTransportLayerFeedback;
     assert.deepEqual([(nack.feedback as GenericNack).mediaSourceSsrc, (nack.feedback as GenericNack).lost], [1111, [5, 6]]);

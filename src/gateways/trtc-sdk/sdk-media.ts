@@ -11,6 +11,7 @@ import {
   type RtcpPacket,
 } from 'werift';
 import { takeCounts, type FanOut, type FanOutOwner } from '../../realtime/media/fan-out.ts';
+import { workerSent, type IngressMark, type LaneMember, type SendLane } from '../../realtime/media/media-workers.ts';
 import type { MediaKind, MediaSink, MediaSource, RtpSink } from '../../realtime/media/source.ts';
 import { startsVp8Keyframe } from '../../realtime/media/vp8-packetizer.ts';
 import type { SpcMembership, SpcTransport } from './spc-transport.ts';
@@ -46,10 +47,13 @@ export class SdkStreamSource implements MediaSource {
   private closed = false;
 
   readonly kinds: Record<MediaKind, boolean>;
+  /** The publication's fan-outs, once published: a media worker reading the uplink may forward to them itself. */
+  fanOut: Readonly<Record<MediaKind, FanOut>> | undefined;
 
   constructor(
     kinds: Readonly<Record<MediaKind, boolean>>,
     private readonly askKeyframe: () => void,
+    private readonly onFanOuts: () => void = () => undefined,
   ) {
     this.kinds = { ...kinds };
   }
@@ -60,13 +64,18 @@ export class SdkStreamSource implements MediaSource {
     this.kinds.video = kinds.video;
   }
 
-  /** Hands one uplink packet of `kind` to the SFU. */
-  emit(kind: MediaKind, rtp: RtpPacket): void {
-    if (!this.closed && this.kinds[kind]) this.sink?.(kind, rtp);
+  /** Hands one uplink packet of `kind` to the SFU; `from`: where a media worker read it (see IngressMark). */
+  emit(kind: MediaKind, rtp: RtpPacket, from?: IngressMark): void {
+    if (!this.closed && this.kinds[kind]) this.sink?.(kind, rtp, from);
   }
 
   onRtp(sink: RtpSink): void {
     this.sink = sink;
+  }
+
+  useFanOuts(fanOut: Readonly<Record<MediaKind, FanOut>>): void {
+    this.fanOut = fanOut;
+    this.onFanOuts();
   }
 
   requestKeyframe(): void {
@@ -107,13 +116,21 @@ const SWITCH_TS_GAP = 3000;
  * preferred one waits for the first packet of its next keyframe, the old source being sent until then. While one
  * source is sent and no switch waits, the SSRC joins that source's fan-out (when the SFU gave one and the transport
  * sends through a media worker): the worker writes each copy with this SSRC's offsets, and `write` only keeps the
- * numbering and the NACK history; a switch, a kind no longer wanted or a changed route leaves at once.
+ * numbering and the NACK history; a switch, a kind no longer wanted or a changed route leaves at once. When the
+ * publisher's uplink is read by that same worker, it forwards packets before this thread sees them, and learns of a
+ * join or leave only when it handles the message: each packet's IngressMark says whether it went out under a
+ * membership, so the numbering here stays the worker's, and a switch waits until the worker is past the leave.
  */
 export class SsrcWriter implements FanOutOwner {
   private source: object | undefined;
   /** The fan-out of each source that has one (an SFU publication's subscription). */
   private readonly fanOuts = new Map<object, FanOut>();
   private membership: (SpcMembership & { source: object }) | undefined;
+  /**
+   * The membership last left, while the worker may still send packets under it: those it read before it handled the
+   * leave (message `leftAt`, see IngressMark), numbered with the offsets it had (`seq`, `timestamp`).
+   */
+  private left: { source: object; lane: SendLane; member: LaneMember; leftAt: number; seq: number; timestamp: number } | undefined;
   private preferred: object | undefined;
   /** Called with each packet offered, before it is chosen or dropped. */
   onOffered: ((source: object, rtp: RtpPacket) => void) | undefined;
@@ -196,7 +213,9 @@ export class SsrcWriter implements FanOutOwner {
     if (!m) return;
     this.membership = undefined;
     this.count(m);
-    m.fanOut.leave(m.route.lane, m.member, this);
+    const lane = m.route.lane;
+    m.fanOut.leave(lane, m.member, this);
+    this.left = { source: m.source, lane, member: m.member, leftAt: lane.posted, seq: this.seqOffset, timestamp: this.tsOffset };
   }
 
   /** The preferred source. */
@@ -204,23 +223,45 @@ export class SsrcWriter implements FanOutOwner {
     return this.preferred;
   }
 
-  /** Writes one packet that came from `source`. */
-  write(source: object, rtp: RtpPacket): void {
+  /** Writes one packet that came from `source`; `from`: where a media worker's ingress read it (see IngressMark). */
+  write(source: object, rtp: RtpPacket, from?: IngressMark): void {
     const h = rtp.header;
     this.onOffered?.(source, rtp);
+    const left = this.left;
+    // Packets read after the worker handled the leave (or not read by it at all) show it sends nothing more under it.
+    if (left && (!from || from.lane !== left.lane || ((from.handled - left.leftAt) | 0) >= 0)) this.left = undefined;
+    // A packet the worker sent already, under a membership and with its offsets: only its numbering is kept here.
+    const m = this.membership;
+    if (m?.source === source && workerSent(m.route.lane, m.member, undefined, from)) {
+      this.keep(h, this.seqOffset, this.tsOffset, rtp.payload);
+      return;
+    }
+    if (this.left?.source === source && workerSent(this.left.lane, this.left.member, this.left.leftAt, from)) {
+      this.keep(h, this.left.seq, this.left.timestamp, rtp.payload);
+      return;
+    }
     if (this.preferred !== undefined && source !== this.preferred && source !== this.source) return;
     if (source !== this.source && this.preferred !== undefined && this.source !== undefined && !startsVp8Keyframe(rtp.payload)) return;
     // A membership carries the offsets of the source it joined with.
-    if (this.membership && this.membership.source !== source) this.leaveFanOut();
+    if (m && m.source !== source) this.leaveFanOut();
     if (source !== this.source) {
+      // Not while the worker may still send the old source's packets, numbered on from the last one seen here.
+      if (this.left) return;
       if (this.lastSeq >= 0) {
         this.seqOffset = (this.lastSeq + 1 - h.sequenceNumber) & 0xffff;
         this.tsOffset = (this.lastTs + SWITCH_TS_GAP - h.timestamp) >>> 0;
       }
       this.source = source;
     }
-    const sequenceNumber = (h.sequenceNumber + this.seqOffset) & 0xffff;
-    const timestamp = (h.timestamp + this.tsOffset) >>> 0;
+    const sequenceNumber = this.keep(h, this.seqOffset, this.tsOffset, rtp.payload);
+    this.transport.sendRtp({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber, timestamp: this.lastTs, marker: h.marker }, rtp.payload);
+    if (this.membership === undefined && this.left === undefined && (this.preferred === undefined || this.preferred === source)) this.joinFanOut(source);
+  }
+
+  /** Numbers a packet written (here or by the worker) with these offsets and keeps it for NACKs; its sequence number. */
+  private keep(h: RtpHeader, seqOffset: number, tsOffset: number, payload: Buffer): number {
+    const sequenceNumber = (h.sequenceNumber + seqOffset) & 0xffff;
+    const timestamp = (h.timestamp + tsOffset) >>> 0;
     this.lastSeq = sequenceNumber;
     this.lastTs = timestamp;
     if (this.rtx) {
@@ -228,12 +269,9 @@ export class SsrcWriter implements FanOutOwner {
       this.sent.seq[at] = sequenceNumber;
       this.sent.timestamp[at] = timestamp;
       this.sent.marker[at] = h.marker ? 1 : 0;
-      this.sent.payload[at] = rtp.payload;
+      this.sent.payload[at] = payload;
     }
-    // A member's copy of this packet was handed to the worker by the fan-out, before this call.
-    if (this.membership?.source === source) return;
-    this.transport.sendRtp({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber, timestamp, marker: h.marker }, rtp.payload);
-    if (this.membership === undefined && (this.preferred === undefined || this.preferred === source)) this.joinFanOut(source);
+    return sequenceNumber;
   }
 
   /** Joins `source`'s fan-out with this SSRC's offsets: the packets after this one are written by a media worker. */
@@ -254,8 +292,8 @@ export class SdkSink implements MediaSink {
     readonly wants: Record<MediaKind, boolean>,
   ) {}
 
-  send(kind: MediaKind, rtp: RtpPacket): void {
-    if (!this.closed && this.wants[kind]) this.writers[kind]?.write(this, rtp);
+  send(kind: MediaKind, rtp: RtpPacket, from?: IngressMark): void {
+    if (!this.closed && this.wants[kind]) this.writers[kind]?.write(this, rtp, from);
   }
 
   /** The SFU's fan-out of the publication's `kind`: the writer joins it while it sends this subscription alone. */
@@ -276,6 +314,9 @@ export class SdkSink implements MediaSink {
   }
 }
 
+/** Uplink sequence numbers remembered as arrived, so that an RTX copy of one is not forwarded again (a power of two). */
+const UPLINK_SEEN = 1024;
+
 /** The longest gap in an uplink stream that is asked for again (a larger jump is a restart, not loss). */
 const MAX_NACK_GAP = 64;
 
@@ -285,6 +326,8 @@ const MAX_NACK_GAP = 64;
  */
 export class UplinkRepair {
   private highest = -1;
+  /** The recent sequence numbers that arrived, by sequence number modulo the ring's size (-1: none). */
+  private readonly seen = new Int32Array(UPLINK_SEEN).fill(-1);
 
   constructor(
     readonly ssrc: number,
@@ -294,6 +337,7 @@ export class UplinkRepair {
 
   /** A media packet arrived: the sequence numbers it skipped, to be asked for (empty when none). */
   arrived(seq: number): number[] {
+    this.seen[seq % UPLINK_SEEN] = seq;
     if (this.highest < 0) {
       this.highest = seq;
       return [];
@@ -306,11 +350,18 @@ export class UplinkRepair {
     return lost;
   }
 
-  /** The original packet of an RTX packet, or undefined when it carries none (RTX padding). */
+  /**
+   * The original packet of an RTX packet, or undefined when it carries none (RTX padding) or one that arrived already:
+   * the browser probes its bandwidth with RTX copies of packets it sent, which forwarded again would reach subscribers
+   * as duplicates (dropped by their SRTP replay check, and counted as lost in their transport-wide feedback).
+   */
   unwrap(rtx: RtpPacket): RtpPacket | undefined {
     if (rtx.payload.length <= 2) return undefined;
+    const seq = rtx.payload.readUInt16BE(0);
+    if (this.seen[seq % UPLINK_SEEN] === seq) return undefined;
+    this.seen[seq % UPLINK_SEEN] = seq;
     const h = rtx.header;
-    return new RtpPacket(new RtpHeader({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber: rtx.payload.readUInt16BE(0), timestamp: h.timestamp, marker: h.marker }), rtx.payload.subarray(2));
+    return new RtpPacket(new RtpHeader({ payloadType: this.payloadType, ssrc: this.ssrc, sequenceNumber: seq, timestamp: h.timestamp, marker: h.marker }), rtx.payload.subarray(2));
   }
 
   /** The NACK asking for `lost`. */

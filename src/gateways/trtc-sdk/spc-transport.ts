@@ -3,7 +3,8 @@
 // sends no MID, announces its uplink SSRCs in publish/v2 and picks the downlink SSRCs itself in subscribe/v3.
 import { RTCPeerConnection, type RTCDtlsTransport, type RtcpPacket, type RtpPacket } from 'werift';
 import type { FanOut, FanOutOwner } from '../../realtime/media/fan-out.ts';
-import type { LaneMember, MediaWorkers, MemberOffsets } from '../../realtime/media/media-workers.ts';
+import { PublisherIngress } from '../../realtime/media/ingress.ts';
+import type { IngressMark, LaneMember, MediaWorkers, MemberOffsets } from '../../realtime/media/media-workers.ts';
 import { RtpWriter, type LaneRoute, type RtpExtensions, type RtpOut } from '../../realtime/media/rtp-writer.ts';
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { TwccLoss } from '../../realtime/media/twcc-loss.ts';
@@ -106,6 +107,12 @@ export interface SpcMembership {
   octets: number;
 }
 
+/** An uplink stream a media worker forwards: its SSRC and its publication's fan-out of that kind. */
+export interface UplinkRoute {
+  ssrc: number;
+  fanOut: FanOut;
+}
+
 /**
  * One SDK user's media transport. `onRtp`/`onRtcp` get every decrypted packet (the caller routes them by SSRC);
  * `sendRtp` writes one packet with the given header fields.
@@ -121,6 +128,10 @@ export class SpcTransport {
   readonly loss = new TwccLoss();
   onRtp: (rtp: RtpPacket) => void = () => undefined;
   onRtcp: (rtcp: RtcpPacket) => void = () => undefined;
+  /** The media worker that reads the transport's sockets once it is connected, if one does. */
+  private ingress: PublisherIngress | undefined;
+  /** The uplink streams the worker forwards itself: each one's SSRC and fan-out. */
+  private uplink: readonly UplinkRoute[] = [];
 
   private constructor(
     private readonly pc: RTCPeerConnection,
@@ -154,9 +165,13 @@ export class SpcTransport {
       dtls.onRtcp.subscribe((rtcp) => {
         if (!t.closed) t.onRtcp(rtcp);
       });
-      t.unwatch = watchPeer(pc, (why, state) => {
-        if (!t.closed) onEnd(why, state);
-      });
+      t.unwatch = watchPeer(
+        pc,
+        (why, state) => {
+          if (!t.closed) onEnd(why, state);
+        },
+        () => t.startIngress(),
+      );
       const twcc = (exts: Array<{ id: number; uri: string }> | undefined) => (exts ?? []).filter((e) => e.uri === TWCC);
       const ability = {
         ice: { ufrag: facts.ufrag, password: facts.pwd },
@@ -175,6 +190,32 @@ export class SpcTransport {
       t.close();
       throw err;
     }
+  }
+
+  /**
+   * Sets the uplink streams a media worker forwards to their fan-outs' members itself, once the transport is connected;
+   * the caller still gets every packet (`onRtp`), and `mark` says while it does where the worker read it.
+   */
+  routeUplink(routes: readonly UplinkRoute[]): void {
+    this.uplink = routes;
+    this.feedIngress();
+  }
+
+  /** Where a media worker read the packet being handed to `onRtp`, while it is (see IngressMark). */
+  get mark(): IngressMark | undefined {
+    return this.ingress?.mark;
+  }
+
+  private startIngress(): void {
+    if (this.closed || this.ingress) return;
+    this.ingress = PublisherIngress.start(this.pc, { payloadTypes: [], ssrcs: [] }, this.workers);
+    this.feedIngress();
+  }
+
+  private feedIngress(): void {
+    // The fan-outs first: a stream's SSRC then names a stream whose group the worker already knows.
+    this.ingress?.feedStreams(this.uplink.map((r) => r.fanOut));
+    this.ingress?.useSsrcs(this.uplink.map((r, stream) => [r.ssrc, stream]));
   }
 
   /**
@@ -229,6 +270,7 @@ export class SpcTransport {
     if (this.closed) return;
     this.closed = true;
     this.unwatch();
+    this.ingress?.stop();
     this.writer?.close();
     void this.pc.close().catch(() => undefined);
   }

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession, type RTCDtlsTransport } from 'werift';
 import { srtpTransport } from '../../../test/helpers/srtp-transport.ts';
 import { FanOut, type FanOutOwner } from './fan-out.ts';
-import { IngressKind, MediaWorkers, type IngressDatagram, type SendLane } from './media-workers.ts';
+import { IngressKind, MediaWorkers, workerSent, type IngressDatagram, type SendLane } from './media-workers.ts';
 import { nativeSrtp } from './native-srtp.ts';
 import { RtpWriter } from './rtp-writer.ts';
 
@@ -61,9 +61,11 @@ describe('a publisher ingress on a media worker', { skip: !nativeSrtp() && 'the 
         const lane: SendLane = route.lane;
         const { header, twccAt } = writer.template({ payloadType: 45, ssrc: 0xabc, sequenceNumber: 0, timestamp: 0, marker: false }, undefined);
         const fan = new FanOut();
-        assert.ok(fan.join(lane, route.id, header, twccAt, nobody));
+        const member = fan.join(lane, route.id, header, twccAt, nobody);
+        assert.ok(member);
 
         const batches: IngressDatagram[][] = [];
+        const handled: number[] = [];
         let lost = 0;
         const id = lane.watch(
           {
@@ -72,7 +74,13 @@ describe('a publisher ingress on a media worker', { skip: !nativeSrtp() && 'the 
             keys: { aead: profile === ProtectionProfileAeadAes128Gcm, masterKeyAndSalt: Buffer.concat([key, salt]) },
             payloadTypes: [[100, 1]],
           },
-          { receive: (_socket, packets) => batches.push(packets), lost: () => lost++ },
+          {
+            receive: (_socket, packets, h) => {
+              batches.push(packets);
+              handled.push(h);
+            },
+            lost: () => lost++,
+          },
         );
         fan.useFeed({ lane, group: (g) => lane.feed(id, 1, g), gate: (open) => lane.gate(id, 1, open) });
         const received = () => batches.flat();
@@ -89,6 +97,15 @@ describe('a publisher ingress on a media worker', { skip: !nativeSrtp() && 'the 
         const back = RtpPacket.deSerialize(Buffer.from(clear.data));
         assert.deepEqual(back.payload, out.payload, 'the main thread gets the packet decrypted');
         assert.equal(lane.ingressFanned(), 1);
+        // The batch says how many messages the worker had read: the member's join among them, so the main thread knows
+        // the worker sent it this packet; a member that joins now was not.
+        assert.equal(handled[0], lane.posted);
+        const mark = { lane, handled: handled[0]!, fanned: true };
+        assert.equal(workerSent(lane, member, undefined, mark), true);
+        assert.equal(workerSent(lane, member, lane.posted + 1, mark), true, 'nor does a leave posted later change that');
+        const late = fan.join(lane, route.id, header, twccAt, nobody)!;
+        assert.equal(workerSent(lane, late, undefined, mark), false);
+        fan.leave(lane, late, nobody);
 
         // Not media (another payload type: RTX, say), a stranger's copy, a changed byte, a replay, STUN: none is sent on
         // by the worker; the first is handed over decrypted, the rest as they came, with where they came from.
@@ -139,6 +156,73 @@ describe('a publisher ingress on a media worker', { skip: !nativeSrtp() && 'the 
       }
     });
   }
+
+  it('streams told by SSRC (several streams of one kind on one connection): each SSRC goes to its stream\'s members, others to the main thread only, and the SSRCs can change', async () => {
+    const pool = new MediaWorkers(1, { warn: () => undefined });
+    try {
+      const key = randomBytes(16);
+      const salt = randomBytes(12);
+      const publisher = new SrtpSession({ profile: ProtectionProfileAeadAes128Gcm, keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: randomBytes(16), remoteMasterSalt: randomBytes(12) } });
+      const server = await udp();
+      const peer = await udp();
+      // Two publications' fan-outs (a camera and a screen share, say), one subscriber in each.
+      const members = await Promise.all(
+        [0xa, 0xb].map(async (ssrc) => {
+          const rx = await udp();
+          const got: Buffer[] = [];
+          rx.on('message', (m) => got.push(m));
+          const sub = srtpTransport(ProtectionProfileAeadAes128Gcm, await udp(), rx.address().port);
+          const writer = new RtpWriter(sub.dtls as unknown as RTCDtlsTransport, null, pool);
+          const route = writer.laneRoute()!;
+          const { header, twccAt } = writer.template({ payloadType: 96, ssrc, sequenceNumber: 0, timestamp: 0, marker: false }, undefined);
+          const fan = new FanOut();
+          assert.ok(fan.join(route.lane, route.id, header, twccAt, nobody));
+          return { got, sub, fan, lane: route.lane };
+        }),
+      );
+      const lane = members[0]!.lane;
+      const batches: IngressDatagram[][] = [];
+      const id = lane.watch(
+        {
+          fds: [takeOver(server)],
+          peers: [['127.0.0.1', peer.address().port, 4]],
+          keys: { aead: true, masterKeyAndSalt: Buffer.concat([key, salt]) },
+          payloadTypes: [[96, 1]],
+          ssrcs: [
+            [11, 0],
+            [22, 1],
+          ],
+        },
+        { receive: (_socket, packets) => batches.push(packets), lost: () => undefined },
+      );
+      members.forEach((m, stream) => m.fan.useFeed({ lane, group: (g) => lane.feed(id, stream, g), gate: (open) => lane.gate(id, stream, open) }));
+      const received = () => batches.flat();
+      const send = (ssrc: number, seq: number) => peer.send(publisher.encrypt(randomBytes(200), new RtpHeader({ payloadType: 96, ssrc, sequenceNumber: seq, timestamp: seq, marker: false })), server.address().port, '127.0.0.1');
+      const seen = () => members.map((m) => m.got.map((b) => m.sub.open(b).header.sequenceNumber));
+
+      send(11, 1);
+      send(22, 2);
+      // The small stream or an RTX stream: the main thread's to route.
+      send(33, 3);
+      await until(() => received().length === 3);
+      assert.deepEqual(seen(), [[1], [2]]);
+      assert.deepEqual(
+        received().map((d) => d.kind),
+        [IngressKind.FANNED, IngressKind.FANNED, IngressKind.CLEAR],
+      );
+
+      // Republished with other SSRCs: 22 is now the first stream's, 11 nobody's.
+      lane.ssrcs(id, [[22, 0]]);
+      send(22, 4);
+      send(11, 5);
+      await until(() => received().length === 5);
+      assert.deepEqual(seen(), [[1, 4], [2]]);
+      assert.equal(received()[4]!.kind, IngressKind.CLEAR);
+      lane.unwatch(id);
+    } finally {
+      await pool.stop();
+    }
+  });
 
   it('an ingress is load on its worker: the next transport goes to the other one, until the ingress stops', async () => {
     const pool = new MediaWorkers(2, { warn: () => undefined });

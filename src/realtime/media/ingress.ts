@@ -1,7 +1,8 @@
 // A publisher's ingress read on a media worker: the worker reads the UDP sockets of the publisher's checked ICE pairs
 // (a peer may send from or to another pair than the one this side nominated), decrypts their RTP and sends each media
 // packet to the publication's subscribers on that worker itself, so that a pause of the main thread (a collection, a
-// burst of signalling) does not delay forwarding. The main thread still
+// burst of signalling) does not delay forwarding. The publisher is a /rtc peer connection (its streams told apart by
+// payload type) or a trtc-sdk-v5 single PeerConnection (by the SSRCs of its publish). The main thread still
 // gets every datagram afterwards (send-worker.mjs): werift's receiver sees the decrypted RTP as if its DTLS transport
 // had decrypted it (receiver reports, TWCC feedback, NACKs to the publisher), the publication keeps its NACK history
 // and forwards to the subscribers elsewhere, and STUN, DTLS and SRTCP reach werift as if its socket had read them.
@@ -11,7 +12,7 @@ import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { ProtectionProfileAeadAes128Gcm, RtpPacket, type RTCDtlsTransport, type RTCPeerConnection } from 'werift';
 import type { FanOut } from './fan-out.ts';
-import { IngressKind, type IngressDatagram, type IngressReceiver, type MediaWorkers, type SendLane } from './media-workers.ts';
+import { IngressKind, type IngressDatagram, type IngressMark, type IngressReceiver, type MediaWorkers, type SendLane } from './media-workers.ts';
 import { nativeSrtp } from './native-srtp.ts';
 import { socketFd } from './rtp-writer.ts';
 import { mediaKind, type MediaKind } from './source.ts';
@@ -49,10 +50,20 @@ function udpHandle(socket: Socket): UdpHandle | undefined {
 
 const KIND_INDEX: Record<MediaKind, 0 | 1> = { audio: 0, video: 1 };
 
+/** How the worker tells an ingress's streams apart (see IngressSpec): by payload type, or by SSRC when `ssrcs` is given. */
+export interface IngressStreams {
+  payloadTypes: [number, number][];
+  ssrcs?: [number, number][];
+}
+
 /**
- * The media payload types a peer connection negotiated for the published kinds, by kind (not RTX, RED or FEC: the main
- * thread handles those).
+ * The streams of a connection that publishes one stream of each kind: the media payload types it negotiated for the
+ * published kinds (not RTX, RED or FEC: the main thread handles those), audio as stream 0 and video as stream 1.
  */
+export function publishedStreams(pc: RTCPeerConnection, kinds: Readonly<Record<MediaKind, boolean>>): IngressStreams {
+  return { payloadTypes: mediaPayloadTypes(pc, kinds) };
+}
+
 function mediaPayloadTypes(pc: RTCPeerConnection, kinds: Readonly<Record<MediaKind, boolean>>): [number, 0 | 1][] {
   const seen = new Map<number, 0 | 1 | -1>();
   for (const t of pc.getTransceivers()) {
@@ -70,8 +81,9 @@ function mediaPayloadTypes(pc: RTCPeerConnection, kinds: Readonly<Record<MediaKi
 
 /** A publisher's socket read by a media worker, from start until stop (or its worker stops). */
 export class PublisherIngress implements IngressReceiver {
-  private fannedOn: SendLane | undefined;
-  private fanOuts: Readonly<Record<MediaKind, FanOut>> | undefined;
+  private current: IngressMark | undefined;
+  /** The fan-out of each stream, by its number. */
+  private fed: (FanOut | undefined)[] = [];
 
   private id = 0;
 
@@ -86,7 +98,7 @@ export class PublisherIngress implements IngressReceiver {
    * Moves the reading of a connected publisher's sockets to a media worker; undefined when it cannot (no workers or no
    * accelerator, a relayed pair, DTLS-SRTP not up), and the main thread keeps reading.
    */
-  static start(pc: RTCPeerConnection, kinds: Readonly<Record<MediaKind, boolean>>, workers: MediaWorkers | undefined): PublisherIngress | undefined {
+  static start(pc: RTCPeerConnection, streams: IngressStreams, workers: MediaWorkers | undefined): PublisherIngress | undefined {
     const native = nativeSrtp();
     const transport: RTCDtlsTransport | undefined = pc.dtlsTransports[0];
     if (!workers?.enabled || !native || !transport) return undefined;
@@ -118,30 +130,50 @@ export class PublisherIngress implements IngressReceiver {
         fds,
         peers: pairs.map((p) => [p.remoteAddr[0], p.remoteAddr[1], isIPv6(p.remoteAddr[0]) ? 6 : 4]),
         keys: { aead: profile === ProtectionProfileAeadAes128Gcm, masterKeyAndSalt: Buffer.concat([keys.remoteMasterKey, keys.remoteMasterSalt]) },
-        payloadTypes: mediaPayloadTypes(pc, kinds),
+        ...streams,
       },
       ingress,
     );
     return ingress;
   }
 
-  /** The lane whose members the worker sent the packet being handed on to, while it is (see IngressSink). */
-  get fanned(): SendLane | undefined {
-    return this.fannedOn;
+  /** Where the packet being handed on was read, while it is (see IngressMark). */
+  get mark(): IngressMark | undefined {
+    return this.current;
   }
 
-  /** Gives the publication's fan-outs: the worker forwards each kind to their members on its lane. */
+  /** Gives the publication's fan-outs (see publishedStreams): the worker forwards each kind to their members on its lane. */
   useFanOuts(fanOut: Readonly<Record<MediaKind, FanOut>>): void {
-    this.fanOuts = fanOut;
+    const streams: FanOut[] = [];
+    for (const kind of ['audio', 'video'] as const) streams[KIND_INDEX[kind]] = fanOut[kind];
+    this.feedStreams(streams);
+  }
+
+  /**
+   * Gives the fan-out of each stream, by its number: the worker forwards the stream's packets to their members on its
+   * lane. A fan-out no longer given is no longer fed.
+   */
+  feedStreams(fanOuts: readonly (FanOut | undefined)[]): void {
+    for (const old of this.fed) if (old && !fanOuts.includes(old)) old.useFeed(undefined);
+    this.fed = [...fanOuts];
     const lane = this.lane;
     if (!lane) return;
-    for (const kind of ['audio', 'video'] as const) {
-      const k = KIND_INDEX[kind];
-      fanOut[kind].useFeed({ lane, group: (g) => lane.feed(this.id, k, g), gate: (open) => lane.gate(this.id, k, open) });
-    }
+    fanOuts.forEach((f, stream) => {
+      // A stream that stood for another fan-out forwards nothing until this one's group on the lane is known.
+      lane.feed(this.id, stream, 0);
+      f?.useFeed({ lane, group: (g) => lane.feed(this.id, stream, g), gate: (open) => lane.gate(this.id, stream, open) });
+    });
   }
 
-  receive(socket: number, packets: IngressDatagram[]): void {
+  /** Tells the worker the SSRC of each stream (an ingress started with `ssrcs`). */
+  useSsrcs(ssrcs: [number, number][]): void {
+    this.lane?.ssrcs(this.id, ssrcs);
+  }
+
+  receive(socket: number, packets: IngressDatagram[], handled: number): void {
+    const lane = this.lane;
+    const fanned = lane && { lane, handled, fanned: true };
+    const clear = lane && { lane, handled, fanned: false };
     for (const p of packets) {
       const data = Buffer.from(p.data.buffer, p.data.byteOffset, p.data.length);
       if (p.kind === IngressKind.RAW) {
@@ -157,11 +189,11 @@ export class PublisherIngress implements IngressReceiver {
       }
       this.dtls.bytesReceived += data.length;
       this.dtls.packetsReceived++;
-      this.fannedOn = p.kind === IngressKind.FANNED ? this.lane : undefined;
+      this.current = p.kind === IngressKind.FANNED ? fanned : clear;
       try {
         this.dtls.onRtp.execute(rtp);
       } finally {
-        this.fannedOn = undefined;
+        this.current = undefined;
       }
     }
   }
@@ -180,7 +212,7 @@ export class PublisherIngress implements IngressReceiver {
   private detach(): void {
     if (!this.lane) return;
     this.lane = undefined;
-    for (const kind of ['audio', 'video'] as const) this.fanOuts?.[kind].useFeed(undefined);
+    for (const f of this.fed) f?.useFeed(undefined);
     // A closed socket has no handle any more; an open one is read here again.
     for (const { socket, handle } of this.sockets) if (udpHandle(socket) === handle) handle.recvStart();
   }

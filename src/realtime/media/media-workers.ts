@@ -63,10 +63,36 @@ export interface MemberOffsets {
 
 const NO_OFFSETS: MemberOffsets = { seq: 0, timestamp: 0 };
 
-/** Where a subscriber's packets are fanned out by a worker: its slot in the lane's member table and its generation. */
+/**
+ * Where a subscriber's packets are fanned out by a worker: its slot in the lane's member table, its generation, and
+ * the count of messages posted to the lane with its join (see IngressMark).
+ */
 export interface LaneMember {
   readonly slot: number;
   readonly gen: number;
+  readonly joinedAt: number;
+}
+
+/**
+ * Where a publisher packet handed on by an ingress was read: the worker's lane, how many of the lane's messages the
+ * worker had handled when it read the packet, and whether it sent the packet to the members of its group there itself.
+ * A member that joined with message number `joinedAt` (and left with `leftAt`, if it did) was sent the packet by the
+ * worker when `fanned` and joinedAt <= handled < leftAt: see `workerSent`.
+ */
+export interface IngressMark {
+  readonly lane: SendLane;
+  readonly handled: number;
+  readonly fanned: boolean;
+}
+
+/**
+ * Whether a packet with `mark` went out to a member through its lane's worker: straight from the ingress (see
+ * IngressMark), or, for a packet not fanned there, through the ring while the member belongs to the group (`current`,
+ * the fan-out having committed the packet before it is handed on). `leftAt`: the message count of its leave, if it left.
+ */
+export function workerSent(lane: SendLane, member: LaneMember, leftAt: number | undefined, mark: IngressMark | undefined): boolean {
+  if (!mark || !mark.fanned || mark.lane !== lane) return leftAt === undefined;
+  return ((mark.handled - member.joinedAt) | 0) >= 0 && (leftAt === undefined || ((mark.handled - leftAt) | 0) < 0);
 }
 /**
  * At most this many packets are queued, half the ring: a packet may share the payload of one written less than
@@ -96,14 +122,22 @@ interface IngressSpec {
   peers: [string, number, 4 | 6][];
   /** The inbound SRTP master key and salt, and whether the profile is AEAD_AES_128_GCM. */
   keys: { aead: boolean; masterKeyAndSalt: Buffer };
-  /** Media payload types and their kind: 0 audio, 1 video. */
-  payloadTypes: [number, 0 | 1][];
+  /**
+   * How a media packet's stream is told, as [value, stream] pairs (streams 0 to INGRESS_STREAMS - 1): by payload type
+   * (a connection that publishes one audio and one video stream), or, when `ssrcs` is given, by SSRC (several streams
+   * of one kind on one connection). Packets of no stream go to the main thread only.
+   */
+  payloadTypes: [number, number][];
+  ssrcs?: [number, number][];
 }
+
+/** Streams one ingress forwards at most (see IngressSpec). */
+export const INGRESS_STREAMS = 4;
 
 /** Where an ingress's datagrams go on the main thread, and what it hears if its worker stops. */
 export interface IngressReceiver {
-  /** A batch read off the socket numbered `socket` (its place in the spec's fds). */
-  receive(socket: number, packets: IngressDatagram[]): void;
+  /** A batch read off the socket numbered `socket` (its place in the spec's fds), when the worker had handled `handled` messages. */
+  receive(socket: number, packets: IngressDatagram[], handled: number): void;
   lost(): void;
 }
 
@@ -149,6 +183,7 @@ export class SendLane {
   /** Routes announced on this lane, and transports given to it that have none yet (for choosing the least loaded). */
   routes = 0;
   pending = 0;
+  private postedCount = 0;
   alive = true;
 
   constructor(
@@ -175,9 +210,14 @@ export class SendLane {
     return id;
   }
 
+  /** Messages posted to the worker so far (wrapping as an int32, as the worker counts those it handled). */
+  get posted(): number {
+    return this.postedCount;
+  }
+
   private post(message: object): void {
     this.port.postMessage(message);
-    Atomics.add(this.ctl, LAYOUT.POSTED, 1);
+    this.postedCount = (Atomics.add(this.ctl, LAYOUT.POSTED, 1) + 1) | 0;
     // A sleeping worker reads it now (an ingress's watch or gate may come with no packet to send).
     this.wake();
   }
@@ -211,7 +251,7 @@ export class SendLane {
     this.nextGen = this.nextGen >= 0x7fffffff ? 1 : this.nextGen + 1;
     Atomics.store(this.members, m, gen);
     if (this.alive) this.post({ op: 'join', group, slot, gen });
-    return { slot, gen };
+    return { slot, gen, joinedAt: this.postedCount };
   }
 
   /** Ends a membership at once: packets already queued for the group are not sent to it either. Safe to repeat. */
@@ -347,14 +387,19 @@ export class SendLane {
     return id;
   }
 
-  /** Tells the worker which of its groups takes an ingress's packets of a kind. */
-  feed(id: number, kind: 0 | 1, group: number): void {
-    if (this.alive) this.post({ op: 'feed', id, kind, group });
+  /** Tells the worker which of its groups takes an ingress's packets of a stream (0: none). */
+  feed(id: number, stream: number, group: number): void {
+    if (this.alive) this.post({ op: 'feed', id, kind: stream, group });
   }
 
-  /** Tells the worker whether an ingress's packets of a kind are forwarded at all (muted or blocked ones are not). */
-  gate(id: number, kind: 0 | 1, open: boolean): void {
-    if (this.alive) this.post({ op: 'gate', id, kind, open });
+  /** Tells the worker whether an ingress's packets of a stream are forwarded at all (muted or blocked ones are not). */
+  gate(id: number, stream: number, open: boolean): void {
+    if (this.alive) this.post({ op: 'gate', id, kind: stream, open });
+  }
+
+  /** Tells the worker the SSRCs of an ingress's streams, from now on (see IngressSpec). */
+  ssrcs(id: number, ssrcs: [number, number][]): void {
+    if (this.alive) this.post({ op: 'ssrcs', id, ssrcs });
   }
 
   /** Stops reading an ingress; the worker closes its descriptor. Safe to repeat. */
@@ -365,8 +410,8 @@ export class SendLane {
   }
 
   /** A batch the worker read for an ingress. */
-  ingressed(id: number, socket: number, packets: IngressDatagram[]): void {
-    this.ingresses.get(id)?.receive(socket, packets);
+  ingressed(id: number, socket: number, packets: IngressDatagram[], handled: number): void {
+    this.ingresses.get(id)?.receive(socket, packets, handled);
   }
 
   /** Publisher packets the worker sent to its members straight from an ingress. */
@@ -484,8 +529,8 @@ export class MediaWorkers {
       lane.died();
       this.log.warn({ why }, 'media worker stopped; its transports send on the main thread');
     };
-    worker.on('message', (m: { op: string; id: number; socket: number; packets: IngressDatagram[]; why?: string }) => {
-      if (m.op === 'ingress') lane.ingressed(m.id, m.socket, m.packets);
+    worker.on('message', (m: { op: string; id: number; socket: number; packets: IngressDatagram[]; handled: number; why?: string }) => {
+      if (m.op === 'ingress') lane.ingressed(m.id, m.socket, m.packets, m.handled);
       else if (m.op === 'unwatched') {
         this.log.warn({ why: m.why }, "a media worker could not read a publisher's sockets; the main thread reads them");
         lane.ingressFailed(m.id);

@@ -1,7 +1,7 @@
 // A client's published stream: a werift peer connection that answers the client's offer and only receives.
 import { RTCPeerConnection, type RTCRtpReceiver } from 'werift';
 import type { FanOut } from './fan-out.ts';
-import { PublisherIngress } from './ingress.ts';
+import { PublisherIngress, publishedStreams } from './ingress.ts';
 import { peerConfig, type MediaNetwork } from './peer-config.ts';
 import { mediaKind, type MediaKind, type MediaSource, type RtpSink } from './source.ts';
 
@@ -75,7 +75,7 @@ export class WebRtcPublisher implements MediaSource {
             p.video = { receiver: tr.receiver, ssrc: rtp.header.ssrc };
             if (p.keyframeWanted) p.requestKeyframe();
           }
-          p.sink?.(kind, rtp, p.ingress?.fanned);
+          p.sink?.(kind, rtp, p.ingress?.mark);
         });
       });
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
@@ -111,7 +111,7 @@ export class WebRtcPublisher implements MediaSource {
 
   private startIngress(net: MediaNetwork): void {
     if (this.closed || this.ingress) return;
-    this.ingress = PublisherIngress.start(this.pc, this.kinds, net.workers);
+    this.ingress = PublisherIngress.start(this.pc, publishedStreams(this.pc, this.kinds), net.workers);
     if (this.fanOuts) this.ingress?.useFanOuts(this.fanOuts);
   }
 

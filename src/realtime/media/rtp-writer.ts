@@ -14,7 +14,7 @@
 //     the transport's statistics, kept as werift keeps them;
 //   - `RTCRtpSender` `packetCount`, `octetCount`, `ntpTimestamp`, `rtpTimestamp` and `runRtcp()`: the figures of the
 //     sender reports werift keeps sending (Subscriber), and `mid`/`headerExtensions` for the MID and TWCC extensions.
-//   - ingress.ts, a /rtc publisher's RTP read on a media worker: `dtls.srtp.config` (the remote master key and salt),
+//   - ingress.ts, a publisher's RTP read on a media worker (/rtc, and trtc-sdk-v5's single PeerConnection): `dtls.srtp.config` (the remote master key and salt),
 //     `dtls.iceTransport.connection.checkList` (the checked pairs' sockets and remote addresses), `dtls.onRtp` (where
 //     the decrypted RTP enters werift's receive path, as if its transport had decrypted it) and `bytesReceived` /
 //     `packetsReceived`; each pair socket's `'message'` event takes the other datagrams as if the socket had read them.

@@ -56,10 +56,14 @@ const ingresses = new Map();
  * @property {unknown} session
  * @property {{ watcher: unknown, buf: Buffer, meta: Int32Array }[]} sockets one watch per socket
  * @property {number[][]} from the remote addresses as watch() writes them: family, port, then one or four ints
- * @property {Map<number, number>} kinds media payload types: 0 audio, 1 video
- * @property {number[]} groups the group of each kind on this worker (0: none)
- * @property {number[]} open whether each kind is forwarded (not muted, not blocked)
+ * @property {Map<number, number>} kinds media payload types and their stream (as IngressSpec in media-workers.ts)
+ * @property {Map<number, number> | undefined} ssrcs media SSRCs and their stream, when streams are told by SSRC
+ * @property {number[]} groups the group of each stream on this worker (0: none)
+ * @property {number[]} open whether each stream is forwarded (not muted, not blocked)
  */
+
+/** Streams one ingress forwards at most (INGRESS_STREAMS in media-workers.ts). */
+const STREAMS = 4;
 
 function fromRemote(ing, meta, i) {
   const m = i * DATAGRAM_INTS;
@@ -92,7 +96,7 @@ function ingest(ing, socket, n) {
       if (clear >= 0) {
         length = clear;
         kind = CLEAR;
-        const media = ing.kinds.get(b1 & 0x7f);
+        const media = ing.ssrcs ? ing.ssrcs.get(buf.readUInt32BE(at + 8)) : ing.kinds.get(b1 & 0x7f);
         if (media !== undefined && ing.open[media]) {
           kind = FANNED;
           fanned++;
@@ -110,7 +114,8 @@ function ingest(ing, socket, n) {
   if (sent) Atomics.add(ctl, layout.SENT, sent);
   if (dropped) Atomics.add(ctl, layout.DROPPED, dropped);
   if (fanned) Atomics.add(ctl, layout.INGRESS_FANNED, fanned);
-  parentPort.postMessage({ op: 'ingress', id: ing.id, socket, packets: out });
+  // `handled`: the joins and leaves the batch's members reflect, so the main thread knows which members have a packet.
+  parentPort.postMessage({ op: 'ingress', id: ing.id, socket, packets: out, handled });
 }
 
 function handle(m) {
@@ -142,9 +147,10 @@ function handle(m) {
       session: undefined,
       sockets: [],
       from: m.peers.map(([ip, port, family]) => [family, port, ...addressInts(ip, family)]),
-      kinds: new Map(m.payloadTypes),
-      groups: [0, 0],
-      open: [1, 1],
+      kinds: new Map(m.payloadTypes.filter((e) => e[1] >= 0 && e[1] < STREAMS)),
+      ssrcs: m.ssrcs && new Map(m.ssrcs.filter((e) => e[1] >= 0 && e[1] < STREAMS)),
+      groups: new Array(STREAMS).fill(0),
+      open: new Array(STREAMS).fill(1),
     };
     try {
       ing.session = native.createInbound(k.aead, Buffer.from(k.masterKeyAndSalt));
@@ -162,10 +168,13 @@ function handle(m) {
     }
   } else if (m.op === 'feed') {
     const ing = ingresses.get(m.id);
-    if (ing) ing.groups[m.kind] = m.group;
+    if (ing && m.kind < STREAMS) ing.groups[m.kind] = m.group;
   } else if (m.op === 'gate') {
     const ing = ingresses.get(m.id);
-    if (ing) ing.open[m.kind] = m.open ? 1 : 0;
+    if (ing && m.kind < STREAMS) ing.open[m.kind] = m.open ? 1 : 0;
+  } else if (m.op === 'ssrcs') {
+    const ing = ingresses.get(m.id);
+    if (ing) ing.ssrcs = new Map(m.ssrcs.filter((e) => e[1] >= 0 && e[1] < STREAMS));
   } else if (m.op === 'unwatch') {
     const ing = ingresses.get(m.id);
     for (const w of ing?.sockets ?? []) native.unwatch(w.watcher);

@@ -13,7 +13,7 @@ import {
 } from 'werift';
 import { takeCounts, type FanOut, type FanOutOwner, type RefreshClock } from './fan-out.ts';
 import type { PacketHistory } from './packet-history.ts';
-import type { LaneMember, MediaWorkers } from './media-workers.ts';
+import { workerSent, type IngressMark, type LaneMember, type MediaWorkers } from './media-workers.ts';
 import { RtpWriter, type LaneRoute, type RtpExtensions } from './rtp-writer.ts';
 
 /** RTCP payload-specific feedback FMT of a Full Intra Request (RFC 5104; werift does not export its class). */
@@ -109,12 +109,16 @@ export class SenderOut implements FanOutOwner {
     this.fanOut = fanOut;
   }
 
-  /** Sends one packet (dropped until the connection is up); nothing to do while the fan-out's worker sends them. */
-  send(rtp: RtpPacket): void {
-    if (this.membership) return;
+  /**
+   * Sends one packet (dropped until the connection is up); nothing to do when the fan-out's worker sent it, which it
+   * did unless its ingress read the packet before it knew of this member (`from`, see IngressMark).
+   */
+  send(rtp: RtpPacket, from?: IngressMark): void {
+    const m = this.membership;
+    if (m && workerSent(m.route.lane, m.member, undefined, from)) return;
     const h = rtp.header;
     this.write(h.sequenceNumber, h.timestamp, h.marker, rtp.payload);
-    if (this.fanOut && this.writer) this.join(this.fanOut, this.writer);
+    if (!m && this.fanOut && this.writer) this.join(this.fanOut, this.writer);
   }
 
   /** Joins the fan-out when the transport sends through a media worker: the packets after this one go that way. */

@@ -101,13 +101,13 @@ export class Sfu {
       fanOut: { audio: new FanOut(), video: new FanOut() },
       lastKeyframeAsk: 0,
     };
-    p.source.onRtp((kind, rtp, fannedOn) => {
+    p.source.onRtp((kind, rtp, from) => {
       if (pub.muted[kind] || pub.blocked[kind]) return;
       // Kept once for every subscriber (only video is NACKed: Opus sections negotiate no NACK).
       if (kind === 'video') pub.history.put(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
       // The workers' members first; the other subscribers' copies are written here (a member's send does nothing).
-      pub.fanOut[kind].send(rtp, fannedOn);
-      for (const s of pub.subscriptions) s.subscriber.send(kind, rtp);
+      pub.fanOut[kind].send(rtp, from?.fanned ? from.lane : undefined);
+      for (const s of pub.subscriptions) s.subscriber.send(kind, rtp, from);
     });
     gate(pub);
     p.source.useFanOuts?.(pub.fanOut);

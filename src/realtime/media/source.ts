@@ -1,7 +1,7 @@
 // What a publication forwards: RTP packets of an audio and/or video track, from a WebRTC publisher or a clip player.
 import type { RtpPacket } from 'werift';
 import type { FanOut } from './fan-out.ts';
-import type { SendLane } from './media-workers.ts';
+import type { IngressMark } from './media-workers.ts';
 import type { PacketHistory } from './packet-history.ts';
 
 /** A media kind. */
@@ -9,9 +9,9 @@ export type MediaKind = 'audio' | 'video';
 
 /**
  * Receives every RTP packet of a source; the packet must not be changed (it is shared by every subscriber).
- * `fannedOn`: the media worker lane whose members the source's ingress already sent it to.
+ * `from`: where a media worker's ingress read it, and whether that worker sent it to its members already.
  */
-export type RtpSink = (kind: MediaKind, rtp: RtpPacket, fannedOn?: SendLane) => void;
+export type RtpSink = (kind: MediaKind, rtp: RtpPacket, from?: IngressMark) => void;
 
 /**
  * A source of RTP for one published stream (main or sub): the SFU forwards what it emits to the stream's subscribers
@@ -33,8 +33,8 @@ export interface MediaSource {
 
 /** Where a subscription's packets go: a client's connection, written with the SSRCs and payload types it negotiated. */
 export interface MediaSink {
-  /** Sends one packet of `kind`; the packet must not be changed. */
-  send(kind: MediaKind, rtp: RtpPacket): void;
+  /** Sends one packet of `kind` (read by a media worker's ingress as `from` says); the packet must not be changed. */
+  send(kind: MediaKind, rtp: RtpPacket, from?: IngressMark): void;
   /** Given the publication's recent packets of `kind`, for answering the subscriber's NACKs (sinks that do). */
   useHistory?(kind: MediaKind, history: PacketHistory): void;
   /** Given the publication's fan-out of `kind`, which the sink's sender joins once a media worker sends for it (sinks that do). */

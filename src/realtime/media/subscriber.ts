@@ -2,6 +2,7 @@
 import { RTCPeerConnection, type RtpPacket } from 'werift';
 import type { FanOut } from './fan-out.ts';
 import type { PacketHistory } from './packet-history.ts';
+import type { IngressMark } from './media-workers.ts';
 import { peerConfig, type MediaNetwork } from './peer-config.ts';
 import { watchPeer, type PeerEnd } from './publisher.ts';
 import { onKeyframeRequest, SenderOut } from './sender-out.ts';
@@ -72,8 +73,8 @@ export class Subscriber {
   }
 
   /** Sends one packet of `kind` (dropped until the connection is up, or if the kind is not subscribed). */
-  send(kind: MediaKind, rtp: RtpPacket): void {
-    if (!this.closed) this.out[kind]?.send(rtp);
+  send(kind: MediaKind, rtp: RtpPacket, from?: IngressMark): void {
+    if (!this.closed) this.out[kind]?.send(rtp, from);
   }
 
   close(): void {
