@@ -171,6 +171,7 @@ export async function startServer(
   const mediaWorkers = new MediaWorkers(config.mediaWorkers, log);
   const media = { portRange: config.mediaPortRange, workers: mediaWorkers };
   metrics.gauge('trtcd_media_worker_sent_packets', 'RTP packets the media workers sent since start', () => mediaWorkers.counts().sent);
+  metrics.gauge('trtcd_media_worker_ingresses', 'Publisher uplinks (/rtc and trtc-sdk-v5) the media workers read now', () => mediaWorkers.ingresses());
   metrics.gauge('trtcd_media_worker_ingress_packets', 'Publisher RTP packets the media workers read and forwarded without the main thread since start', () => mediaWorkers.ingressFanned());
   metrics.gauge('trtcd_media_worker_dropped_packets', 'RTP packets the media workers dropped (socket buffer full or closed) since start', () => mediaWorkers.counts().dropped);
   const rtc = new RtcServer({ apps, accounts, trtcRooms, calls, live, gifts, bus, log, metrics, presence, media });

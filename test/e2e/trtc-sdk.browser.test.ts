@@ -108,9 +108,15 @@ describe('trtc-sdk-v5 against trtcd', { skip }, () => {
     const a = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
     const b = await openSdkPage(rig.browser, rig.child.url, { enableSPC: false });
     pages.push(a, b);
+    const ingresses = async () => Number(/^trtcd_media_worker_ingresses (\d+)/m.exec(await (await fetch(`${rig.child.url}/metrics`)).text())?.[1]);
+    const readBefore = await ingresses();
     await meetAndDecode(a, b, 'mpca', 'mpcb', 1007);
-    // With the SRTP accelerator a media worker writes the MPC downlinks' copies (the publication's fan-out).
-    if (nativeSrtp()) assert.match(await (await fetch(`${rig.child.url}/metrics`)).text(), /trtcd_media_fanout_members [1-9]/);
+    // With the SRTP accelerator a media worker writes the MPC downlinks' copies (the publication's fan-out), and the
+    // two MPC uplinks are read by media workers.
+    if (nativeSrtp()) {
+      assert.match(await (await fetch(`${rig.child.url}/metrics`)).text(), /trtcd_media_fanout_members [1-9]/);
+      assert.ok((await ingresses()) >= readBefore + 2, `the MPC uplinks are read by media workers (${readBefore} before)`);
+    }
     assert.equal(await callSdk(a, 'startScreenShare'), 'ok');
     await b.waitEvent('remote-video-available', 'e.userId === "mpca" && e.streamType === "sub"');
     await watchRemoteVideo(b, 'mpca', 'sub');

@@ -4,11 +4,12 @@ import { RTCPeerConnection, type RtpPacket, type RTCDtlsTransport, type RtcpPack
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
 import type { FanOut } from '../../realtime/media/fan-out.ts';
-import type { IngressMark } from '../../realtime/media/media-workers.ts';
+import type { IngressMark, MediaWorkers } from '../../realtime/media/media-workers.ts';
 import type { PacketHistory } from '../../realtime/media/packet-history.ts';
 import { onKeyframeRequest, SenderOut } from '../../realtime/media/sender-out.ts';
 import type { MediaKind, MediaSink } from '../../realtime/media/source.ts';
 import type { UplinkSsrcs } from './sdk-media.ts';
+import { UplinkIngress, type UplinkRoute } from './uplink-ingress.ts';
 
 /**
  * The MediaStream ids the SDK reads from a downlink answer: audio and main video belong to the first, anything else
@@ -58,16 +59,28 @@ export class MpcUplink {
   /** The VP8 payload type negotiated (the offer's number), for retransmissions turned back into media. */
   vp8PayloadType = 0;
 
-  private constructor(private readonly pc: RTCPeerConnection) {}
+  /** The media worker's reading of the uplink, once it is connected. */
+  private readonly ingress: UplinkIngress;
+
+  private constructor(
+    private readonly pc: RTCPeerConnection,
+    workers: MediaWorkers | undefined,
+  ) {
+    this.ingress = new UplinkIngress(pc, workers);
+  }
 
   /** Opens the uplink with the first publish offer. */
   static async open(offer: string, net: MediaNetwork, onEnd: (why: PeerEnd) => void): Promise<{ uplink: MpcUplink; sdp: string }> {
-    const u = new MpcUplink(new RTCPeerConnection(peerConfig(net)));
+    const u = new MpcUplink(new RTCPeerConnection(peerConfig(net)), net.workers);
     try {
       const sdp = await u.negotiate(offer);
-      u.unwatch = watchPeer(u.pc, (why) => {
-        if (!u.closed) onEnd(why);
-      });
+      u.unwatch = watchPeer(
+        u.pc,
+        (why) => {
+          if (!u.closed) onEnd(why);
+        },
+        () => u.ingress.start(),
+      );
       return { uplink: u, sdp };
     } catch (err) {
       u.close();
@@ -98,10 +111,21 @@ export class MpcUplink {
     if (!this.closed && this.dtls?.srtpStarted) this.dtls.sendRtcp(packets).catch(() => undefined);
   }
 
+  /** Sets the uplink streams a media worker forwards itself (see UplinkIngress); `onRtp` still gets every packet. */
+  routeUplink(routes: readonly UplinkRoute[]): void {
+    this.ingress.route(routes);
+  }
+
+  /** Where a media worker read the packet being handed to `onRtp`, while it is (see IngressMark). */
+  get mark(): IngressMark | undefined {
+    return this.ingress.mark;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.unwatch();
+    this.ingress.stop();
     void this.pc.close().catch(() => undefined);
   }
 }

@@ -18,7 +18,8 @@ import type { SdkSignalling } from './signalling.ts';
 import { FIR_FMT } from '../../realtime/media/sender-out.ts';
 import { LayerChoice } from '../../realtime/media/layer-choice.ts';
 import { MpcDownlink, MpcUplink, uplinkSsrcsOf } from './mpc.ts';
-import { SpcTransport, type ClientAbility, type UplinkRoute } from './spc-transport.ts';
+import { SpcTransport, type ClientAbility } from './spc-transport.ts';
+import type { UplinkRoute } from './uplink-ingress.ts';
 import { trtcRoomKey, userKey, type UserKey, type TrtcRoomKey } from '../../services/tenant-keys.ts';
 
 
@@ -476,7 +477,7 @@ export class SdkConnection {
     const ssrc = rtp.header.ssrc;
     const u = this.uplink;
     // A repaired packet came as RTX, which the media worker does not forward: its mark says so.
-    const from = this.transport?.mark;
+    const from = (this.transport ?? this.mpcUp)?.mark;
     if (ssrc === u.audioSsrc) this.sources.main?.emit('audio', rtp, from);
     else if (ssrc === u.bigVideoSsrc) this.sources.main?.emit('video', rtp, from);
     else if (ssrc === u.auxVideoSsrc) this.sources.sub?.emit('video', rtp, from);
@@ -484,11 +485,12 @@ export class SdkConnection {
   }
 
   /**
-   * Tells the single-PeerConnection transport which uplink SSRCs a media worker may forward itself: those of the
+   * Tells the uplink (the single PeerConnection or MPC's) which SSRCs a media worker may forward itself: those of the
    * streams published now, to their fan-outs (the small stream and RTX stay here). Called whenever one of them changes.
    */
   private routeUplink(): void {
-    if (!this.transport) return;
+    const up = this.transport ?? this.mpcUp;
+    if (!up) return;
     const u = this.uplink;
     const main = this.sources.main;
     const sub = this.sources.sub;
@@ -496,7 +498,7 @@ export class SdkConnection {
     if (main?.fanOut && main.kinds.audio && u.audioSsrc) routes.push({ ssrc: u.audioSsrc, fanOut: main.fanOut.audio });
     if (main?.fanOut && main.kinds.video && u.bigVideoSsrc) routes.push({ ssrc: u.bigVideoSsrc, fanOut: main.fanOut.video });
     if (sub?.fanOut && sub.kinds.video && u.auxVideoSsrc) routes.push({ ssrc: u.auxVideoSsrc, fanOut: sub.fanOut.video });
-    this.transport.routeUplink(routes);
+    up.routeUplink(routes);
   }
 
   /** RTCP to this user as a publisher, on whichever uplink it has. */
@@ -519,6 +521,7 @@ export class SdkConnection {
         const opened = await MpcUplink.open(offer, this.s.d.net, () => this.dropPublications('connection failed'));
         this.mpcUp = opened.uplink;
         this.mpcUp.onRtp = (rtp) => this.uplinkRtp(rtp);
+        this.routeUplink();
         sdp = opened.sdp;
       }
     } catch (err) {

@@ -3,12 +3,12 @@
 // sends no MID, announces its uplink SSRCs in publish/v2 and picks the downlink SSRCs itself in subscribe/v3.
 import { RTCPeerConnection, type RTCDtlsTransport, type RtcpPacket, type RtpPacket } from 'werift';
 import type { FanOut, FanOutOwner } from '../../realtime/media/fan-out.ts';
-import { PublisherIngress } from '../../realtime/media/ingress.ts';
 import type { IngressMark, LaneMember, MediaWorkers, MemberOffsets } from '../../realtime/media/media-workers.ts';
 import { RtpWriter, type LaneRoute, type RtpExtensions, type RtpOut } from '../../realtime/media/rtp-writer.ts';
 import { peerConfig, type MediaNetwork } from '../../realtime/media/peer-config.ts';
 import { TwccLoss } from '../../realtime/media/twcc-loss.ts';
 import { watchPeer, type PeerEnd } from '../../realtime/media/publisher.ts';
+import { UplinkIngress, type UplinkRoute } from './uplink-ingress.ts';
 
 /** An RTP codec as the SDK's ability lists it. */
 interface AbilityCodec {
@@ -107,12 +107,6 @@ export interface SpcMembership {
   octets: number;
 }
 
-/** An uplink stream a media worker forwards: its SSRC and its publication's fan-out of that kind. */
-export interface UplinkRoute {
-  ssrc: number;
-  fanOut: FanOut;
-}
-
 /**
  * One SDK user's media transport. `onRtp`/`onRtcp` get every decrypted packet (the caller routes them by SSRC);
  * `sendRtp` writes one packet with the given header fields.
@@ -128,10 +122,8 @@ export class SpcTransport {
   readonly loss = new TwccLoss();
   onRtp: (rtp: RtpPacket) => void = () => undefined;
   onRtcp: (rtcp: RtcpPacket) => void = () => undefined;
-  /** The media worker that reads the transport's sockets once it is connected, if one does. */
-  private ingress: PublisherIngress | undefined;
-  /** The uplink streams the worker forwards itself: each one's SSRC and fan-out. */
-  private uplink: readonly UplinkRoute[] = [];
+  /** The media worker's reading of the uplink, once the transport is connected. */
+  private readonly ingress: UplinkIngress;
 
   private constructor(
     private readonly pc: RTCPeerConnection,
@@ -143,6 +135,7 @@ export class SpcTransport {
     const audio = id(client.audio?.extensions);
     const video = id(client.video?.extensions);
     this.twcc = { audio: audio === undefined ? undefined : { twccId: audio }, video: video === undefined ? undefined : { twccId: video } };
+    this.ingress = new UplinkIngress(pc, workers);
   }
 
   /** Negotiates with a client ability; resolves with the transport and the server ability of the join/rebuild reply. */
@@ -170,7 +163,7 @@ export class SpcTransport {
         (why, state) => {
           if (!t.closed) onEnd(why, state);
         },
-        () => t.startIngress(),
+        () => t.ingress.start(),
       );
       const twcc = (exts: Array<{ id: number; uri: string }> | undefined) => (exts ?? []).filter((e) => e.uri === TWCC);
       const ability = {
@@ -197,25 +190,12 @@ export class SpcTransport {
    * the caller still gets every packet (`onRtp`), and `mark` says while it does where the worker read it.
    */
   routeUplink(routes: readonly UplinkRoute[]): void {
-    this.uplink = routes;
-    this.feedIngress();
+    this.ingress.route(routes);
   }
 
   /** Where a media worker read the packet being handed to `onRtp`, while it is (see IngressMark). */
   get mark(): IngressMark | undefined {
-    return this.ingress?.mark;
-  }
-
-  private startIngress(): void {
-    if (this.closed || this.ingress) return;
-    this.ingress = PublisherIngress.start(this.pc, { payloadTypes: [], ssrcs: [] }, this.workers);
-    this.feedIngress();
-  }
-
-  private feedIngress(): void {
-    // The fan-outs first: a stream's SSRC then names a stream whose group the worker already knows.
-    this.ingress?.feedStreams(this.uplink.map((r) => r.fanOut));
-    this.ingress?.useSsrcs(this.uplink.map((r, stream) => [r.ssrc, stream]));
+    return this.ingress.mark;
   }
 
   /**
@@ -270,7 +250,7 @@ export class SpcTransport {
     if (this.closed) return;
     this.closed = true;
     this.unwatch();
-    this.ingress?.stop();
+    this.ingress.stop();
     this.writer?.close();
     void this.pc.close().catch(() => undefined);
   }

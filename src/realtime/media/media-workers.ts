@@ -414,6 +414,11 @@ export class SendLane {
     this.ingresses.get(id)?.receive(socket, packets, handled);
   }
 
+  /** Publisher uplinks the worker reads now. */
+  get watching(): number {
+    return this.ingresses.size;
+  }
+
   /** Publisher packets the worker sent to its members straight from an ingress. */
   ingressFanned(): number {
     return Atomics.load(this.ctl, LAYOUT.INGRESS_FANNED) >>> 0;
@@ -498,6 +503,13 @@ export class MediaWorkers {
       dropped += c.dropped;
     }
     return { sent, dropped };
+  }
+
+  /** Publisher uplinks the workers read now. */
+  ingresses(): number {
+    let n = 0;
+    for (const l of this.lanes ?? []) if (l.alive) n += l.watching;
+    return n;
   }
 
   /** Publisher packets the workers sent to their members straight from an ingress so far. */
