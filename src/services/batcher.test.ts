@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Batcher, type ItemOutcome } from './batcher.ts';
+import { Batcher, SPILL, type ItemOutcome } from './batcher.ts';
 
 describe('Batcher', () => {
   it('calls of one turn form one batch; calls made while it runs form the next; each caller gets its own outcome', async () => {
@@ -41,7 +41,7 @@ describe('Batcher', () => {
     assert.deepEqual(sizes, [2, 2, 1]);
   });
 
-  it('with a concurrency of 2, calls made while a batch is in flight start a second batch at once; a third waits for one of them', async () => {
+  it('with a concurrency of 2, calls made while a batch is in flight wait for it, unless SPILL of them wait: those start a second batch at once; more wait', async () => {
     const inFlight: number[][] = [];
     const gates = new Map<number, () => void>();
     const b = new Batcher<number, number>(
@@ -54,24 +54,31 @@ describe('Batcher', () => {
       100,
       2,
     );
+    const turns = async () => {
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+    };
     const first = [b.run(1), b.run(2)];
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    const second = b.run(3);
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(inFlight, [[1, 2], [3]], 'two batches in flight');
-    const third = b.run(4);
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(inFlight, [[1, 2], [3]], 'the third waits');
+    await turns();
+    const waiting = Array.from({ length: SPILL - 1 }, (_, i) => b.run(3 + i));
+    await turns();
+    assert.deepEqual(inFlight, [[1, 2]], 'a few wait for the batch in flight');
+    const spilled = b.run(2 + SPILL);
+    await turns();
+    const second = Array.from({ length: SPILL }, (_, i) => 3 + i);
+    assert.deepEqual(inFlight, [[1, 2], second], 'SPILL waiting: a second batch');
+    const late = b.run(100);
+    await turns();
+    assert.deepEqual(inFlight, [[1, 2], second], 'no third');
     gates.get(3)!();
-    assert.equal(await second, 3);
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    assert.deepEqual(inFlight, [[1, 2], [4]]);
+    assert.deepEqual(await Promise.all([...waiting, spilled]), second);
+    await turns();
+    assert.deepEqual(inFlight, [[1, 2]], 'one waiting item is left to the batch still in flight');
     gates.get(1)!();
-    gates.get(4)!();
-    assert.deepEqual(await Promise.all([...first, third]), [1, 2, 4]);
+    assert.deepEqual(await Promise.all(first), [1, 2]);
+    await turns();
+    assert.deepEqual(inFlight, [[100]]);
+    gates.get(100)!();
+    assert.equal(await late, 100);
   });
 });

@@ -2,10 +2,18 @@
 export type ItemOutcome<O> = { ok: true; value: O } | { ok: false; err: unknown };
 
 /**
+ * Items that must be waiting before a batch is started beside one in flight. Fewer wait for that one to finish and go
+ * together: each batch costs the database a statement and a wake-up, which on a busy machine costs more than the wait
+ * (on two cores, one PostgreSQL node imported 50–90 % more with one batch in flight than with four at 10 connections).
+ */
+export const SPILL = 16;
+
+/**
  * Gathers concurrent calls into batches handled by one function: the calls made while a batch is in flight form
  * the next one (those of the same event-loop turn the first). Each caller resumes with its own outcome once its
  * batch is done; a batch that throws fails every call in it. With `concurrency` above 1, up to that many batches are
- * in flight at once (the handler must then allow it: batches whose writes do not depend on each other).
+ * in flight at once when SPILL items or more wait (the handler must then allow it: batches whose writes do not depend
+ * on each other).
  */
 export class Batcher<I, O> {
   private pending: Array<{ item: I; resolve: (v: O) => void; reject: (e: unknown) => void }> = [];
@@ -21,7 +29,7 @@ export class Batcher<I, O> {
   run(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (this.running < this.concurrency) void this.drain();
+      if (this.running === 0 || (this.running < this.concurrency && this.pending.length >= SPILL)) void this.drain();
     });
   }
 
@@ -30,6 +38,8 @@ export class Batcher<I, O> {
     try {
       await new Promise<void>((r) => setImmediate(r));
       while (this.pending.length > 0) {
+        // A few waiting items are left to the batch in flight beside this one, to go with it when it is done.
+        if (this.running > 1 && this.pending.length < SPILL) break;
         const batch = this.pending.splice(0, this.maxBatch);
         let outcomes: Array<ItemOutcome<O>>;
         try {
