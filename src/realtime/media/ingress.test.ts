@@ -143,13 +143,25 @@ describe('a publisher ingress on a media worker', { skip: !nativeSrtp() && 'the 
         await until(() => got.length === 2 && received().length === 8);
         assert.equal(sub.open(got[1]!).header.sequenceNumber, 6);
 
+        // The main thread held up (a long collection, a burst of signalling): the worker forwards all the same.
+        const fanned = lane.ingressFanned();
+        const seventh = media(7);
+        await new Promise<void>((r) => peer.send(seventh, server.address().port, '127.0.0.1', () => r()));
+        const giveUp = Date.now() + 2000;
+        while (lane.ingressFanned() === fanned && Date.now() < giveUp) {
+          // This thread does not yield: only the worker can move the count.
+        }
+        assert.equal(lane.ingressFanned(), fanned + 1, 'forwarded while the main thread was held up');
+        await until(() => got.length === 3 && received().length === 9);
+        assert.equal(sub.open(got[2]!).header.sequenceNumber, 7);
+
         // Stopped: nothing more is read; the socket is the main thread's again.
         lane.unwatch(id);
         await new Promise((r) => setTimeout(r, 50));
-        send(peer, media(7));
+        send(peer, media(8));
         // Nothing can show that a packet will not come; a packet read by a worker that had not stopped yet would come within this.
         await new Promise((r) => setTimeout(r, 100));
-        assert.equal(received().length, 8);
+        assert.equal(received().length, 9);
         assert.equal(lost, 0);
       } finally {
         await pool.stop();
