@@ -44,6 +44,12 @@ export class PacketHistory {
     this.markers[i] = marker ? 1 : 0;
   }
 
+  /** Whether the packet with sequence number `seq` and this timestamp is kept. */
+  has(seq: number, timestamp: number): boolean {
+    const i = seq % this.slots;
+    return this.seqs[i] === seq && this.timestamps[i] === timestamp >>> 0;
+  }
+
   /** The packet with sequence number `seq`, while it is kept (its payload is a view into the ring). */
   get(seq: number): KeptPacket | undefined {
     const i = seq % this.slots;

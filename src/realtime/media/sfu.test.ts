@@ -17,8 +17,10 @@ class TestSource implements MediaSource {
     this.keyframes++;
   }
   close(): void {}
-  emit(kind: MediaKind): void {
-    this.sink?.(kind, new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: 1, timestamp: 1, ssrc: 1 }), Buffer.alloc(10)));
+  private seq = 0;
+  /** Emits a new packet of `kind`, or the one numbered `seq` again. */
+  emit(kind: MediaKind, seq = ++this.seq): void {
+    this.sink?.(kind, new RtpPacket(new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: seq * 3000, ssrc: 1 }), Buffer.alloc(10)));
   }
 }
 
@@ -70,6 +72,20 @@ describe('Sfu media blocks', () => {
     sfu.setBlocked(1, room, 'u', { audio: false, video: false });
     src.emit('audio');
     assert.equal(sink.got.audio, 1);
+  });
+
+  it('a video packet that came already (a publisher’s RTX probe, turned back into the original) is not forwarded again', () => {
+    const sfu = new Sfu({ unpublished: () => undefined });
+    const src = new TestSource();
+    const pub = sfu.publish({ sdkAppId: 1, room, userId: 'u', stream: 'main', source: src, owner: undefined });
+    const sink = new TestSink();
+    sfu.subscribe(pub, sink, owner);
+    src.emit('video', 7);
+    src.emit('video', 8);
+    src.emit('video', 7);
+    src.emit('audio', 9);
+    src.emit('audio', 9);
+    assert.deepEqual(sink.got, { audio: 2, video: 2 }, 'audio is not repaired, so not checked');
   });
 
   it('without a lookup nothing starts blocked', () => {

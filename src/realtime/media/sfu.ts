@@ -103,8 +103,14 @@ export class Sfu {
     };
     p.source.onRtp((kind, rtp, from) => {
       if (pub.muted[kind] || pub.blocked[kind]) return;
-      // Kept once for every subscriber (only video is NACKed: Opus sections negotiate no NACK).
-      if (kind === 'video') pub.history.put(rtp.header.sequenceNumber, rtp.header.timestamp, rtp.header.marker, rtp.payload);
+      // Kept once for every subscriber (only video is NACKed: Opus sections negotiate no NACK). A packet kept already
+      // came again: browsers probe their bandwidth with RTX copies of what they sent, which werift turns back into the
+      // original; sent on, the subscribers' SRTP replay check would drop it and their feedback count it lost.
+      if (kind === 'video') {
+        const h = rtp.header;
+        if (pub.history.has(h.sequenceNumber, h.timestamp)) return;
+        pub.history.put(h.sequenceNumber, h.timestamp, h.marker, rtp.payload);
+      }
       // The workers' members first; the other subscribers' copies are written here (a member's send does nothing).
       pub.fanOut[kind].send(rtp, from?.fanned ? from.lane : undefined);
       for (const s of pub.subscriptions) s.subscriber.send(kind, rtp, from);
