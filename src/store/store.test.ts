@@ -10,7 +10,7 @@ import type { CallRow } from './calls-repo.ts';
 import type { OutboxRow } from './outbox-repo.ts';
 import { openPostgres } from './postgres.ts';
 import type { Database } from './schema.ts';
-import { openStore, type Store, type StoreOptions } from './store.ts';
+import { openStore, otherSchemaGone, type Store, type StoreOptions } from './store.ts';
 
 /** One place to open the store under test: a fresh SQLite directory or a fresh PostgreSQL schema. */
 interface Target {
@@ -409,6 +409,21 @@ if (PG_URL) {
       const url = new URL(PG_URL!);
       url.searchParams.set('options', '-c search_path=trtcd_no_such_schema');
       await assert.rejects(openStore({ store: url.toString(), dataDir: tempDir() }), /no schema of the search_path exists/);
+    });
+
+    it('a migration whose listing of every schema met one dropped meanwhile (by another store sharing the database) is tried again', async () => {
+      // The error PostgreSQL gives when the listing names a schema that is gone by the time it is looked up.
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      const gone = await c.query(`SELECT has_schema_privilege('trtcd_dropped_meanwhile', 'USAGE')`).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await c.end();
+      assert.equal((gone as { code?: string }).code, '3F000');
+      assert.equal(otherSchemaGone(gone, 'trtcd_mine'), true);
+      assert.equal(otherSchemaGone(gone, 'trtcd_dropped_meanwhile'), false, 'its own schema gone is not retried');
+      assert.equal(otherSchemaGone(new Error('schema "x" does not exist'), 'trtcd_mine'), false, 'only PostgreSQL’s invalid_schema_name');
     });
   });
 } else it('store on PostgreSQL', (t) => t.skip(PG_SKIP));

@@ -78,11 +78,29 @@ function isPostgresUrl(store: string | undefined): store is string {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
+/** Times a migration is tried when another schema of the database vanished under it (see `otherSchemaGone`). */
+const MIGRATE_TRIES = 3;
+
+/**
+ * Whether a migration failed because a schema other than `ours` was dropped while it ran: Kysely's migrator looks for
+ * its table by listing the tables of every schema (`has_schema_privilege`, `pg_get_serial_sequence` by name), which
+ * fails with invalid_schema_name (3F000) when another store sharing the database drops its schema at that moment.
+ */
+export function otherSchemaGone(err: unknown, ours: string | undefined): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : '';
+  return code === '3F000' && ours !== undefined && !message.includes(`"${ours}"`);
+}
+
 /** Brings a database to the newest schema. */
 async function migrate(db: Kysely<Database>): Promise<void> {
   const migrationTableSchema = await dialectOf(db).migrationSchema(db);
-  const { error } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  for (let tried = 1; ; tried++) {
+    const { error } = await new Migrator({ db, provider, migrationTableSchema }).migrateToLatest();
+    if (!error) return;
+    if (tried < MIGRATE_TRIES && otherSchemaGone(error, migrationTableSchema)) continue;
+    throw error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 /** Opens the store (SQLite in the data directory, or PostgreSQL) and migrates it; `log` hears of loose file modes. */
